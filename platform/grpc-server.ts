@@ -1,0 +1,207 @@
+import * as grpc from "@grpc/grpc-js";
+import { create, isMessage, toBinary, fromBinary, type DescMessage, type DescMethod, type DescService, type DescFile } from "@bufbuild/protobuf";
+import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, createHandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { HealthImplementation } from "grpc-health-check";
+import { ReflectionService } from "@grpc/reflection";
+import { file_grpc_health_v1_health } from "#gen/grpc/health/v1/health_pb.js";
+import { file_grpc_reflection_v1_reflection } from "#gen/grpc/reflection/v1/reflection_pb.js";
+import { file_grpc_reflection_v1alpha_reflection } from "#gen/grpc/reflection/v1alpha/reflection_pb.js";
+import type { Logger } from "./logger.js";
+
+/** A generated service descriptor with the typed handlers that implement it. */
+export interface ServiceBinding {
+  readonly service: DescService;
+  readonly handlers: Partial<ServiceImpl<DescService>>;
+}
+
+/** Pairs a service with its handlers, checked against the generated types. */
+export function serve<S extends DescService>(service: S, handlers: ServiceImpl<S>): ServiceBinding {
+  return { service, handlers: handlers as unknown as Partial<ServiceImpl<DescService>> };
+}
+
+export interface GrpcServerOptions {
+  readonly services: readonly ServiceBinding[];
+  readonly port: number;
+  readonly host?: string;
+  readonly log: Logger;
+  /** Largest request accepted, in bytes (default 4 MiB); larger ones get RESOURCE_EXHAUSTED. */
+  readonly maxMessageBytes?: number;
+  /** How long close() lets in-flight calls finish before it cuts them (default 5 s). */
+  readonly shutdownGraceMs?: number;
+}
+
+export interface GrpcServer {
+  /** `http://host:port`, with the port actually bound (so port 0 works in tests). */
+  readonly url: string;
+  readonly port: number;
+  /** Marks health NOT_SERVING, stops accepting, lets in-flight calls finish (bounded), closes. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a grpc-js server for typed Connect-style handlers, plus `grpc.health.v1.Health`
+ * and server reflection v1 and v1alpha, so grpcurl and `buf curl` can discover and call it.
+ *
+ * Handlers throw `ConnectError`; its code becomes the gRPC status code (the numbers are the
+ * same). Any other error is a bug: it is logged and answered INTERNAL "internal error".
+ * @throws when the port cannot be bound.
+ */
+export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServer> {
+  const maxMessageBytes = options.maxMessageBytes ?? 4 * 1024 * 1024;
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": maxMessageBytes,
+    "grpc.keepalive_permit_without_calls": 1,
+  });
+  const health = new HealthImplementation({ "": "SERVING" });
+  for (const binding of options.services) {
+    server.addService(grpcDefinition(binding.service), grpcHandlers(binding, options.log));
+    health.setStatus(binding.service.typeName, "SERVING");
+  }
+  health.addToServer(server);
+  new ReflectionService(reflectionPackage(options.services)).addToServer(server);
+
+  const host = options.host ?? "127.0.0.1";
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
+      err ? reject(err) : resolve(bound),
+    );
+  });
+  const graceMs = options.shutdownGraceMs ?? 5_000;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        health.setStatus("", "NOT_SERVING");
+        for (const b of options.services) health.setStatus(b.service.typeName, "NOT_SERVING");
+        const force = setTimeout(() => server.forceShutdown(), graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+      return closing;
+    },
+  };
+}
+
+/** The grpc-js service definition of a generated service: paths and protobuf-es (de)serializers. */
+export function grpcDefinition(service: DescService): grpc.ServiceDefinition {
+  const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const method of service.methods) {
+    definition[method.localName] = {
+      path: `/${service.typeName}/${method.name}`,
+      requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
+      responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
+      requestSerialize: serializer(method.input),
+      requestDeserialize: (bytes: Buffer) => fromBinary(method.input, bytes),
+      responseSerialize: serializer(method.output),
+      responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
+      originalName: method.name,
+    };
+  }
+  return definition as grpc.ServiceDefinition;
+}
+
+function serializer(schema: DescMessage): (value: unknown) => Buffer {
+  return (value) => {
+    const message = isMessage(value, schema) ? value : create(schema, value as Record<string, unknown>);
+    const bytes = toBinary(schema, message);
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  };
+}
+
+type AnyCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>;
+
+function grpcHandlers(binding: ServiceBinding, log: Logger): grpc.UntypedServiceImplementation {
+  const impl: grpc.UntypedServiceImplementation = {};
+  for (const method of binding.service.methods) {
+    const handler = (binding.handlers as Record<string, unknown>)[method.localName] as
+      | ((req: unknown, ctx: unknown) => unknown)
+      | undefined;
+    if (method.methodKind === "unary") {
+      impl[method.localName] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        if (!handler) return callback(unimplemented(method));
+        const ctx = handlerContext(binding.service, method, call);
+        Promise.resolve()
+          .then(() => handler(call.request, ctx))
+          .then(
+            (res) => callback(null, res),
+            (err: unknown) => callback(toStatus(err, method, log)),
+          );
+      };
+    } else if (method.methodKind === "server_streaming") {
+      impl[method.localName] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
+        if (!handler) return void call.emit("error", unimplemented(method));
+        const ctx = handlerContext(binding.service, method, call);
+        void (async () => {
+          try {
+            for await (const res of handler(call.request, ctx) as AsyncIterable<unknown>) {
+              if (call.cancelled) return;
+              if (!call.write(res)) await new Promise((resolve) => call.once("drain", resolve));
+            }
+            call.end();
+          } catch (err) {
+            if (!call.cancelled) call.emit("error", toStatus(err, method, log));
+          }
+        })();
+      };
+    } else {
+      throw new Error(`${method.methodKind} methods are not supported (${binding.service.typeName}.${method.name})`);
+    }
+  }
+  return impl;
+}
+
+function handlerContext(service: DescService, method: DescMethod, call: AnyCall) {
+  const deadline = call.getDeadline();
+  const deadlineMs = deadline instanceof Date ? deadline.getTime() : Number(deadline);
+  const controller = new AbortController();
+  call.once("cancelled", () => controller.abort(new ConnectError("call cancelled", Code.Canceled)));
+  return createHandlerContext({
+    service,
+    method,
+    protocolName: "grpc",
+    requestMethod: "POST",
+    url: `/${service.typeName}/${method.name}`,
+    timeoutMs: Number.isFinite(deadlineMs) ? Math.max(0, deadlineMs - Date.now()) : undefined,
+    requestSignal: controller.signal,
+  });
+}
+
+function unimplemented(method: DescMethod): Partial<grpc.StatusObject> {
+  return { code: grpc.status.UNIMPLEMENTED, details: `${method.parent.typeName}.${method.name} is not implemented` };
+}
+
+function toStatus(err: unknown, method: DescMethod, log: Logger): Partial<grpc.StatusObject> {
+  if (err instanceof ConnectError) {
+    if (err.code === Code.Internal || err.code === Code.Unknown) {
+      log.error({ err: err.cause ?? err, method: method.name }, "internal error");
+    }
+    return { code: err.code as number as grpc.status, details: err.rawMessage };
+  }
+  log.error({ err, method: method.name }, "unhandled error in handler");
+  return { code: grpc.status.INTERNAL, details: "internal error" };
+}
+
+/**
+ * A package definition for @grpc/reflection built from the generated descriptors (no .proto
+ * files needed at run time): each served file with its dependencies, plus health and
+ * reflection themselves so that clients see every service.
+ */
+function reflectionPackage(services: readonly ServiceBinding[]) {
+  const files = new Map<string, DescFile>();
+  const add = (file: DescFile): void => {
+    if (files.has(file.name)) return;
+    files.set(file.name, file);
+    file.dependencies.forEach(add);
+  };
+  for (const b of services) add(b.service.file);
+  add(file_grpc_health_v1_health);
+  add(file_grpc_reflection_v1_reflection);
+  add(file_grpc_reflection_v1alpha_reflection);
+  const fileDescriptorProtos = [...files.values()].map((f) => Buffer.from(toBinary(FileDescriptorProtoSchema, f.proto)));
+  return { all: { fileDescriptorProtos } } as unknown as ConstructorParameters<typeof ReflectionService>[0];
+}

@@ -1,0 +1,23 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+
+const RETRYABLE: ReadonlySet<Code> = new Set([Code.Unavailable, Code.DeadlineExceeded, Code.ResourceExhausted, Code.Aborted]);
+
+/**
+ * The one classifier of failures (STYLE 3.5): transient codes (UNAVAILABLE, DEADLINE_EXCEEDED,
+ * RESOURCE_EXHAUSTED, ABORTED) mean "retry the same call"; every other code is a business
+ * failure or a bug, and is not retried.
+ */
+export function isRetryable(err: unknown): boolean {
+  return RETRYABLE.has(ConnectError.from(err).code);
+}
+
+/** The gRPC name of a code, as grpcurl prints it: Code.FailedPrecondition → "FAILED_PRECONDITION". */
+export function codeName(code: Code): string {
+  return (Code[code] ?? "UNKNOWN").replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
+}
+
+/** An error as `{ code, message }` with the gRPC code name, for logs and the saga journal. */
+export function describeError(err: unknown): { code: string; message: string } {
+  const e = ConnectError.from(err);
+  return { code: codeName(e.code), message: e.rawMessage };
+}

@@ -1,0 +1,31 @@
+import type { Logger } from "./logger.js";
+
+/**
+ * Runs `close` once on SIGTERM or SIGINT, then exits: 0 when it finished, 1 when it threw
+ * or outlasted `boundMs`. A second signal exits at once.
+ */
+export function onShutdown(log: Logger, close: () => Promise<void>, boundMs = 10_000): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    log.info({ signal }, "shutting down");
+    const timer = setTimeout(() => {
+      log.error({ boundMs }, "shutdown took too long");
+      process.exit(1);
+    }, boundMs);
+    timer.unref();
+    close().then(
+      () => {
+        log.info("stopped");
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}
