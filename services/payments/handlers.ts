@@ -1,0 +1,66 @@
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { PaymentStatus, PaymentsService, type AccountSchema, type PaymentSchema } from "#gen/saga/payments/v1/payments_pb.js";
+import type { DemoMode } from "#platform/demo-mode.js";
+import { checkCents, checkId, checkPageSize } from "#platform/field-rules.js";
+import { mapHandlerErrors } from "#platform/map-handler-errors.js";
+import { decodePageToken, toPage } from "#platform/page-token.js";
+import { toConnectError } from "./errors.js";
+import type { Account, PaymentRecord, Payments } from "./payments.js";
+
+const STATUS: Record<PaymentRecord["status"], PaymentStatus> = {
+  CHARGED: PaymentStatus.CHARGED,
+  REFUNDED: PaymentStatus.REFUNDED,
+  DECLINED: PaymentStatus.DECLINED,
+  CANCELLED: PaymentStatus.CANCELLED,
+};
+
+
+
+function toPaymentMessage(p: PaymentRecord): MessageInitShape<typeof PaymentSchema> {
+  return { idempotencyKey: p.key, customerId: p.customerId, amountCents: BigInt(p.amountCents), status: STATUS[p.status] };
+}
+
+function toAccountMessage(a: Account): MessageInitShape<typeof AccountSchema> {
+  return { customerId: a.customerId, balanceCents: BigInt(a.balanceCents) };
+}
+
+/**
+ * PaymentsService handlers: validate the request (INVALID_ARGUMENT naming the field), turn
+ * proto into domain values and back. Business rules live in {@link Payments}; errors become
+ * codes in `toConnectError`. In demo mode ProcessPayment may fail at random before it acts.
+ */
+export function paymentsHandlers(payments: Payments, demo: DemoMode): ServiceImpl<typeof PaymentsService> {
+  const impl: ServiceImpl<typeof PaymentsService> = {
+    async processPayment(req) {
+      const key = checkId(req.idempotencyKey, "idempotency_key");
+      const customerId = checkId(req.customerId, "customer_id");
+      const amountCents = checkCents(req.amountCents, "amount_cents");
+      if (await demo.next()) throw new ConnectError("fallo simulado (modo demo)", Code.FailedPrecondition);
+      const payment = await payments.process({ key, customerId, amountCents });
+      return { payment: toPaymentMessage(payment) };
+    },
+    async cancelPayment(req) {
+      const key = checkId(req.idempotencyKey, "idempotency_key");
+      return { payment: toPaymentMessage(await payments.cancel(key)) };
+    },
+    async getAccount(req) {
+      const customerId = checkId(req.customerId, "customer_id");
+      return { account: toAccountMessage(payments.getAccount(customerId)) };
+    },
+    async listAccounts() {
+      return { accounts: payments.listAccounts().map(toAccountMessage) };
+    },
+    async getPayment(req) {
+      const key = checkId(req.idempotencyKey, "idempotency_key");
+      return { payment: toPaymentMessage(payments.getPayment(key)) };
+    },
+    async listPayments(req) {
+      const pageSize = checkPageSize(req.pageSize);
+      const after = decodePageToken(req.pageToken);
+      const page = toPage(payments.listPayments(after, pageSize + 1), pageSize, (p) => p.key);
+      return { payments: page.items.map(toPaymentMessage), nextPageToken: page.nextPageToken };
+    },
+  };
+  return mapHandlerErrors(impl, toConnectError);
+}
