@@ -2,12 +2,13 @@ import type { Logger } from "./logger.js";
 
 /**
  * Runs `close` once on SIGTERM or SIGINT, then exits: 0 when it finished, 1 when it threw
- * or outlasted `boundMs`. A second signal exits at once.
+ * or outlasted `boundMs`. Further signals while it stops are ignored (a terminal's Ctrl-C
+ * reaches both `npm start` and its children, and then the parent's SIGTERM follows).
  */
 export function onShutdown(log: Logger, close: () => Promise<void>, boundMs = 10_000): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) process.exit(1);
+    if (stopping) return;
     stopping = true;
     log.info({ signal }, "shutting down");
     const timer = setTimeout(() => {

@@ -1,0 +1,172 @@
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { timestampDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { create } from "@bufbuild/protobuf";
+import {
+  OrchestratorService,
+  SagaSchema,
+  SagaStatus,
+  StepPhase,
+  StepStatus,
+  type Saga,
+  type SagaEvent,
+} from "#gen/saga/orchestrator/v1/orchestrator_pb.js";
+import type { Runner } from "./engine/runner.js";
+import type { SagaEvent as EngineEvent, SagaRecord, SagaStatus as EngineStatus } from "./engine/saga-record.js";
+import { IdempotencyConflictError, InvalidPageTokenError, SagaLimitError, SagaStateError } from "./engine/errors.js";
+import { checkId, normaliseOrder, orderFingerprint, OrderFieldError, ORDER_LIMITS, type OrderInput } from "./order-saga/order-input.js";
+import { ORDER_SAGA, type PricedOrder } from "./order-saga/order-saga.js";
+
+/** Longest a StartSaga call may wait for its outcome. */
+export const MAX_WAIT_MS = 60_000;
+
+/**
+ * The orchestrator's gRPC API over the saga runner: proto ⇄ engine records, input checks, and
+ * engine errors turned into status codes in one place.
+ */
+export function orchestratorHandlers(runner: Runner): ServiceImpl<typeof OrchestratorService> {
+  return {
+    async startSaga(req) {
+      return guard(async () => {
+        if (req.idempotencyKey !== "") checkId("idempotency_key", req.idempotencyKey, ORDER_LIMITS.maxKeyLength);
+        if (!req.order) throw new OrderFieldError("order", "is required");
+        const input = normaliseOrder(req.order);
+        const { saga, created } = await runner.start(ORDER_SAGA, {
+          idempotencyKey: req.idempotencyKey || undefined,
+          input: input as unknown as Parameters<Runner["start"]>[1]["input"],
+          fingerprint: orderFingerprint(input),
+        });
+        const waited = req.waitMs > 0 ? await runner.wait(saga.sagaId, Math.min(req.waitMs, MAX_WAIT_MS)) : saga;
+        return { saga: toSaga(waited ?? saga), created };
+      });
+    },
+    async getSaga(req) {
+      return guard(async () => {
+        checkId("saga_id", req.sagaId, ORDER_LIMITS.maxKeyLength);
+        return { saga: toSaga(await found(runner, req.sagaId)) };
+      });
+    },
+    async listSagas(req) {
+      return guard(async () => {
+        if (req.pageSize < 0 || req.pageSize > 1000) throw new OrderFieldError("page_size", "must be from 0 to 1000");
+        const page = await runner.list({
+          statuses: req.statuses.map(fromStatus),
+          createdAfter: req.createdAfter ? timestampDate(req.createdAfter).getTime() : undefined,
+          createdBefore: req.createdBefore ? timestampDate(req.createdBefore).getTime() : undefined,
+          pageSize: req.pageSize || 100,
+          pageToken: req.pageToken || undefined,
+        });
+        return { sagas: page.sagas.map(toSaga), nextPageToken: page.nextPageToken };
+      });
+    },
+    async *watchSagas(req, ctx) {
+      if (req.sagaId !== "") await guard(() => found(runner, req.sagaId));
+      const queue: EngineEvent[] = [];
+      let wake: (() => void) | undefined;
+      const unsubscribe = runner.subscribe(req.sagaId || undefined, (e) => {
+        queue.push(e);
+        wake?.();
+      });
+      const aborted = new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
+      try {
+        while (!ctx.signal.aborted) {
+          const e = queue.shift();
+          if (e) {
+            yield { event: toEvent(e) };
+            continue;
+          }
+          await Promise.race([new Promise<void>((resolve) => (wake = resolve)), aborted]);
+          wake = undefined;
+        }
+      } finally {
+        unsubscribe();
+      }
+    },
+    async retrySaga(req) {
+      return guard(async () => {
+        checkId("saga_id", req.sagaId, ORDER_LIMITS.maxKeyLength);
+        await found(runner, req.sagaId);
+        return { saga: toSaga(await runner.retry(req.sagaId)) };
+      });
+    },
+  };
+}
+
+async function found(runner: Runner, sagaId: string): Promise<SagaRecord> {
+  const saga = await runner.get(sagaId);
+  if (!saga) throw new ConnectError(`saga ${sagaId} not found`, Code.NotFound);
+  return saga;
+}
+
+/** Engine and input errors as status codes: the one place where they are mapped. */
+async function guard<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof ConnectError) throw err;
+    if (err instanceof OrderFieldError) throw new ConnectError(err.message, Code.InvalidArgument);
+    if (err instanceof InvalidPageTokenError) throw new ConnectError(`page_token: ${err.message}`, Code.InvalidArgument);
+    if (err instanceof IdempotencyConflictError) throw new ConnectError(err.message, Code.AlreadyExists);
+    if (err instanceof SagaLimitError) throw new ConnectError(err.message, Code.ResourceExhausted);
+    if (err instanceof SagaStateError) throw new ConnectError(err.message, Code.FailedPrecondition);
+    throw err;
+  }
+}
+
+const STATUS: Record<EngineStatus, SagaStatus> = {
+  RUNNING: SagaStatus.RUNNING,
+  COMPLETED: SagaStatus.COMPLETED,
+  COMPENSATING: SagaStatus.COMPENSATING,
+  COMPENSATED: SagaStatus.COMPENSATED,
+  NEEDS_ATTENTION: SagaStatus.NEEDS_ATTENTION,
+};
+
+function fromStatus(status: SagaStatus, i: number): EngineStatus {
+  const found = (Object.keys(STATUS) as EngineStatus[]).find((k) => STATUS[k] === status);
+  if (!found) throw new OrderFieldError(`statuses[${i}]`, "must be a saga status other than UNSPECIFIED");
+  return found;
+}
+
+const STEP_STATUS = { RUNNING: StepStatus.RUNNING, SUCCEEDED: StepStatus.SUCCEEDED, FAILED: StepStatus.FAILED } as const;
+
+/** An engine record as the API's Saga message. */
+export function toSaga(r: SagaRecord): Saga {
+  const order = r.input as unknown as OrderInput;
+  const priced = r.results["price-order"] as unknown as PricedOrder | undefined;
+  return create(SagaSchema, {
+    sagaId: r.sagaId,
+    idempotencyKey: r.idempotencyKey,
+    definitionName: r.definitionName,
+    definitionVersion: r.definitionVersion,
+    status: STATUS[r.status],
+    order: { customerId: order.customerId, items: order.items.map((i) => ({ productId: i.productId, quantity: i.quantity })) },
+    totalCents: BigInt(priced?.totalCents ?? 0),
+    failedStep: r.failedStep ?? "",
+    errorCode: r.error?.code ?? "",
+    error: r.error?.message ?? "",
+    steps: r.steps.map((s) => ({
+      name: s.name,
+      phase: s.phase === "action" ? StepPhase.ACTION : StepPhase.COMPENSATION,
+      status: STEP_STATUS[s.status],
+      attempts: s.attempts,
+      startedAt: timestampFromMs(s.startedAt),
+      finishedAt: s.finishedAt === undefined ? undefined : timestampFromMs(s.finishedAt),
+      lastErrorCode: s.lastError?.code ?? "",
+      lastError: s.lastError?.message ?? "",
+    })),
+    createdAt: timestampFromMs(r.createdAt),
+    updatedAt: timestampFromMs(r.updatedAt),
+  });
+}
+
+function toEvent(e: EngineEvent): SagaEvent {
+  return {
+    $typeName: "saga.orchestrator.v1.SagaEvent",
+    sagaId: e.sagaId,
+    sequence: BigInt(e.sequence),
+    kind: e.kind,
+    step: e.step ?? "",
+    status: STATUS[e.status],
+    at: timestampFromMs(e.at),
+    error: e.error?.message ?? "",
+  };
+}

@@ -1,0 +1,75 @@
+import { join } from "node:path";
+import { CatalogService } from "#gen/saga/catalog/v1/catalog_pb.js";
+import { PaymentsService } from "#gen/saga/payments/v1/payments_pb.js";
+import { PurchasesService } from "#gen/saga/purchases/v1/purchases_pb.js";
+import { InventoryService } from "#gen/saga/inventory/v1/inventory_pb.js";
+import { OrchestratorService } from "#gen/saga/orchestrator/v1/orchestrator_pb.js";
+import { integer, oneOf, readEnv, text } from "#platform/config.js";
+import { createLogger } from "#platform/logger.js";
+import { createServiceClient } from "#platform/grpc-client.js";
+import { serve, startGrpcServer } from "#platform/grpc-server.js";
+import { describeError, isRetryable } from "#platform/rpc-errors.js";
+import { onShutdown } from "#platform/shutdown.js";
+import { DURABILITIES, type Durability } from "#platform/sqlite.js";
+import { createRunner } from "./engine/runner.js";
+import { SqliteSagaStore } from "./engine/sql-saga-store.js";
+import { orderSaga } from "./order-saga/order-saga.js";
+import { orchestratorHandlers } from "./handlers.js";
+
+const env = readEnv({
+  HOST: text("127.0.0.1"),
+  PORT: integer(5000, 0, 65535),
+  DATA_DIR: text("./data"),
+  DURABILITY: oneOf<Durability>("process", DURABILITIES),
+  LOG_LEVEL: oneOf("info", ["trace", "debug", "info", "warn", "error", "fatal", "silent"]),
+  CATALOG_URL: text("http://127.0.0.1:5001"),
+  PAYMENTS_URL: text("http://127.0.0.1:5002"),
+  PURCHASES_URL: text("http://127.0.0.1:5003"),
+  INVENTORY_URL: text("http://127.0.0.1:5004"),
+  STEP_TIMEOUT_MS: integer(2_000, 1, 600_000),
+  STEP_MAX_ATTEMPTS: integer(8, 1, 1_000),
+  SAGA_DEADLINE_MS: integer(60_000, 1, 86_400_000),
+  MAX_SAGAS_IN_FLIGHT: integer(10_000, 1, 1_000_000),
+});
+
+const log = createLogger("orchestrator", env.LOG_LEVEL);
+const clients = {
+  catalog: createServiceClient(CatalogService, env.CATALOG_URL),
+  payments: createServiceClient(PaymentsService, env.PAYMENTS_URL),
+  purchases: createServiceClient(PurchasesService, env.PURCHASES_URL),
+  inventory: createServiceClient(InventoryService, env.INVENTORY_URL),
+};
+const store = new SqliteSagaStore(env.DATA_DIR === ":memory:" ? ":memory:" : join(env.DATA_DIR, "orchestrator.db"), {
+  durability: env.DURABILITY,
+});
+const runner = createRunner({
+  store,
+  definitions: [
+    orderSaga(clients, {
+      retry: { timeoutMs: env.STEP_TIMEOUT_MS, maxAttempts: env.STEP_MAX_ATTEMPTS },
+      compensationRetry: { timeoutMs: env.STEP_TIMEOUT_MS },
+      deadlineMs: env.SAGA_DEADLINE_MS,
+    }),
+  ],
+  isRetryable,
+  describeError,
+  maxInFlight: env.MAX_SAGAS_IN_FLIGHT,
+  log,
+});
+
+const server = await startGrpcServer({
+  services: [serve(OrchestratorService, orchestratorHandlers(runner))],
+  host: env.HOST,
+  port: env.PORT,
+  log,
+});
+const startedAt = Date.now();
+const resumed = await runner.resumePending();
+log.info({ url: server.url, resumed, resumeMs: Date.now() - startedAt, durability: env.DURABILITY }, "orchestrator listening");
+
+onShutdown(log, async () => {
+  await server.close();
+  await runner.close();
+  await store.close();
+  for (const c of Object.values(clients)) c.close();
+});

@@ -1,0 +1,106 @@
+/**
+ * The order saga, in the seed's order.
+ *
+ * | step            | service   | action           | compensation     | business failures                          |
+ * |-----------------|-----------|------------------|------------------|--------------------------------------------|
+ * | price-order     | catalog   | PriceOrder       | (none)           | NOT_FOUND unknown product                  |
+ * | charge-payment  | payments  | ProcessPayment   | CancelPayment    | NOT_FOUND customer, FAILED_PRECONDITION funds |
+ * | record-purchase | purchases | ProcessPurchase  | CancelPurchase   | FAILED_PRECONDITION over the unit limit    |
+ * | take-stock      | inventory | UpdateInventory  | RestoreInventory | FAILED_PRECONDITION not enough stock       |
+ *
+ * Step names are persisted keys: renaming one is a migration. Each mutating call carries the
+ * engine's idempotency key `${sagaId}:${step}`, the same on every retry and after a crash.
+ */
+import type { Client } from "@connectrpc/connect";
+import type { CatalogService } from "#gen/saga/catalog/v1/catalog_pb.js";
+import type { PaymentsService } from "#gen/saga/payments/v1/payments_pb.js";
+import type { PurchasesService } from "#gen/saga/purchases/v1/purchases_pb.js";
+import type { InventoryService } from "#gen/saga/inventory/v1/inventory_pb.js";
+import { defineSaga, step, type Json, type RetryPolicy, type SagaDefinition } from "../engine/saga.js";
+import type { OrderInput } from "./order-input.js";
+
+/** The four services the order saga calls. Any `Client` works: grpc-js in production, in-memory in tests. */
+export interface OrderClients {
+  readonly catalog: Client<typeof CatalogService>;
+  readonly payments: Client<typeof PaymentsService>;
+  readonly purchases: Client<typeof PurchasesService>;
+  readonly inventory: Client<typeof InventoryService>;
+}
+
+/** What the catalog step journals: the priced lines and the total, as plain JSON numbers. */
+export interface PricedOrder {
+  totalCents: number;
+  lines: { productId: string; quantity: number; unitPriceCents: number }[];
+}
+
+export const ORDER_SAGA = "order";
+
+export interface OrderSagaOptions {
+  /** Retry policy of every action (per-call timeout, attempts, backoff). */
+  readonly retry?: Partial<RetryPolicy>;
+  /** Retry policy of every compensation. */
+  readonly compensationRetry?: Partial<RetryPolicy> & { attentionAfter?: number };
+  /** The saga's own deadline, from creation. */
+  readonly deadlineMs?: number;
+}
+
+/** The order saga on top of the generic engine. */
+export function orderSaga(c: OrderClients, options: OrderSagaOptions = {}): SagaDefinition<OrderInput> {
+  const policy = { retry: options.retry, compensationRetry: options.compensationRetry };
+  const priced = (results: Readonly<Record<string, unknown>>): PricedOrder => results["price-order"] as PricedOrder;
+  return defineSaga<OrderInput>(
+    ORDER_SAGA,
+    1,
+    [
+      step(
+        "price-order",
+        async ({ input, timeoutMs, signal }) => {
+          const res = await c.catalog.priceOrder({ lines: input.items.map((i) => ({ ...i })) }, { timeoutMs, signal });
+          const out: PricedOrder = {
+            totalCents: Number(res.totalCents),
+            lines: res.lines.map((l) => ({ productId: l.productId, quantity: l.quantity, unitPriceCents: Number(l.unitPriceCents) })),
+          };
+          return out as unknown as Json;
+        },
+        policy,
+      ),
+      step(
+        "charge-payment",
+        async ({ key, input, results, timeoutMs, signal }) => {
+          await c.payments.processPayment(
+            { idempotencyKey: key, customerId: input.customerId, amountCents: BigInt(priced(results).totalCents) },
+            { timeoutMs, signal },
+          );
+          return null;
+        },
+        { ...policy, compensate: async ({ key, timeoutMs, signal }) => void (await c.payments.cancelPayment({ idempotencyKey: key }, { timeoutMs, signal })) },
+      ),
+      step(
+        "record-purchase",
+        async ({ key, input, results, timeoutMs, signal }) => {
+          const order = priced(results);
+          await c.purchases.processPurchase(
+            {
+              idempotencyKey: key,
+              customerId: input.customerId,
+              lines: order.lines.map((l) => ({ productId: l.productId, quantity: l.quantity, unitPriceCents: BigInt(l.unitPriceCents) })),
+              totalCents: BigInt(order.totalCents),
+            },
+            { timeoutMs, signal },
+          );
+          return null;
+        },
+        { ...policy, compensate: async ({ key, timeoutMs, signal }) => void (await c.purchases.cancelPurchase({ idempotencyKey: key }, { timeoutMs, signal })) },
+      ),
+      step(
+        "take-stock",
+        async ({ key, input, timeoutMs, signal }) => {
+          await c.inventory.updateInventory({ idempotencyKey: key, lines: input.items.map((i) => ({ ...i })) }, { timeoutMs, signal });
+          return null;
+        },
+        { ...policy, compensate: async ({ key, timeoutMs, signal }) => void (await c.inventory.restoreInventory({ idempotencyKey: key }, { timeoutMs, signal })) },
+      ),
+    ],
+    { deadlineMs: options.deadlineMs },
+  );
+}

@@ -1,0 +1,12 @@
+/** The six processes of TP-SAGA, in start order: services first, then orchestrator, then gateway. */
+export const PROCESSES = [
+  { name: "catalog", entry: "services/catalog/main.ts", defaultPort: 5001 },
+  { name: "payments", entry: "services/payments/main.ts", defaultPort: 5002 },
+  { name: "purchases", entry: "services/purchases/main.ts", defaultPort: 5003 },
+  { name: "inventory", entry: "services/inventory/main.ts", defaultPort: 5004 },
+  { name: "orchestrator", entry: "orchestrator/main.ts", defaultPort: 5000 },
+  { name: "gateway", entry: "gateway/main.ts", defaultPort: 8000 },
+] as const;
+
+export type ProcessName = (typeof PROCESSES)[number]["name"];
+export const SERVICE_NAMES = ["catalog", "payments", "purchases", "inventory"] as const satisfies readonly ProcessName[];
