@@ -1,0 +1,205 @@
+import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import { PaymentStatus, PaymentsService } from "#gen/saga/payments/v1/payments_pb.js";
+import { createDemoMode, type DemoMode } from "#platform/demo-mode.js";
+import { openDatabase } from "#platform/sqlite.js";
+import { DEMO_ACCOUNTS } from "./demo-data.js";
+import { paymentsHandlers } from "./handlers.js";
+import { SqlitePaymentStore } from "./payment-store.js";
+import { Payments } from "./payments.js";
+
+const OFF = createDemoMode({ failureRate: 0, minLatencyMs: 0, maxLatencyMs: 0 });
+
+function setup(demo: DemoMode = OFF) {
+  const store = new SqlitePaymentStore(openDatabase(":memory:"));
+  store.seedIfEmpty(DEMO_ACCOUNTS);
+  const handlers = paymentsHandlers(new Payments(store), demo);
+  const client = createClient(PaymentsService, createRouterTransport((r) => r.service(PaymentsService, handlers)));
+  return { client, store };
+}
+
+async function codeOf(call: Promise<unknown>): Promise<{ code: Code; message: string }> {
+  try {
+    await call;
+  } catch (err) {
+    const e = ConnectError.from(err);
+    return { code: e.code, message: e.rawMessage };
+  }
+  throw new Error("expected the call to fail");
+}
+
+const charge = { idempotencyKey: "k1", customerId: "customer-2", amountCents: 1_000n };
+
+describe("ProcessPayment", () => {
+  it("charges and returns the payment", async () => {
+    const { client } = setup();
+    const { payment } = await client.processPayment(charge);
+    expect(payment).toMatchObject({ idempotencyKey: "k1", customerId: "customer-2", amountCents: 1_000n, status: PaymentStatus.CHARGED });
+    expect((await client.getAccount({ customerId: "customer-2" })).account?.balanceCents).toBe(499_000n);
+  });
+
+  it("returns the same payment on a repeat", async () => {
+    const { client } = setup();
+    const first = await client.processPayment(charge);
+    expect(await client.processPayment(charge)).toEqual(first);
+    expect((await client.getAccount({ customerId: "customer-2" })).account?.balanceCents).toBe(499_000n);
+  });
+
+  it.each([
+    [{ idempotencyKey: "" }, "idempotency_key: must not be empty"],
+    [{ idempotencyKey: "a b" }, "idempotency_key: must be printable ASCII without spaces"],
+    [{ idempotencyKey: "tab\there" }, "idempotency_key: must be printable ASCII without spaces"],
+    [{ idempotencyKey: "clé" }, "idempotency_key: must be printable ASCII without spaces"],
+    [{ idempotencyKey: "k".repeat(129) }, "idempotency_key: must be at most 128 characters"],
+    [{ customerId: "" }, "customer_id: must not be empty"],
+    [{ amountCents: 0n }, "amount_cents: must be between 1 and 1000000000000"],
+    [{ amountCents: -5n }, "amount_cents: must be between 1 and 1000000000000"],
+    [{ amountCents: 1_000_000_000_001n }, "amount_cents: must be between 1 and 1000000000000"],
+    [{ amountCents: 2n ** 62n }, "amount_cents: must be between 1 and 1000000000000"],
+  ])("rejects %o with INVALID_ARGUMENT and changes nothing", async (patch, message) => {
+    const { client } = setup();
+    expect(await codeOf(client.processPayment({ ...charge, ...patch }))).toEqual({ code: Code.InvalidArgument, message });
+    expect((await client.listPayments({})).payments).toEqual([]);
+  });
+
+  it("accepts a 128-character key and the largest amount", async () => {
+    const { client } = setup();
+    const key = "k".repeat(128);
+    const { payment } = await client.processPayment({ idempotencyKey: key, customerId: "customer-1", amountCents: 1_000_000n });
+    expect(payment?.idempotencyKey).toBe(key);
+    const big = await codeOf(client.processPayment({ idempotencyKey: "big", customerId: "customer-1", amountCents: 1_000_000_000_000n }));
+    expect(big.code).toBe(Code.FailedPrecondition);
+  });
+
+  it("answers NOT_FOUND for an unknown customer and records nothing", async () => {
+    const { client } = setup();
+    const e = await codeOf(client.processPayment({ ...charge, customerId: "customer-9" }));
+    expect(e.code).toBe(Code.NotFound);
+    expect(e.message).toContain("customer-9");
+    expect(await codeOf(client.getPayment({ idempotencyKey: "k1" }))).toMatchObject({ code: Code.NotFound });
+  });
+
+  it("answers FAILED_PRECONDITION on insufficient funds, again on a repeat, and records DECLINED", async () => {
+    const { client } = setup();
+    const req = { idempotencyKey: "k1", customerId: "customer-3", amountCents: 1_001n };
+    await expect(client.processPayment(req)).rejects.toMatchObject({ code: Code.FailedPrecondition });
+    await expect(client.processPayment(req)).rejects.toMatchObject({ code: Code.FailedPrecondition });
+    expect((await client.getPayment({ idempotencyKey: "k1" })).payment?.status).toBe(PaymentStatus.DECLINED);
+    expect((await client.getAccount({ customerId: "customer-3" })).account?.balanceCents).toBe(1_000n);
+  });
+
+  it("answers ALREADY_EXISTS when the key is reused with another payload", async () => {
+    const { client } = setup();
+    await client.processPayment(charge);
+    await expect(client.processPayment({ ...charge, amountCents: 2_000n })).rejects.toMatchObject({ code: Code.AlreadyExists });
+    await expect(client.processPayment({ ...charge, customerId: "customer-1" })).rejects.toMatchObject({ code: Code.AlreadyExists });
+  });
+
+  it("answers FAILED_PRECONDITION when the payment was cancelled before it arrived", async () => {
+    const { client } = setup();
+    await client.cancelPayment({ idempotencyKey: "k1" });
+    const e = await codeOf(client.processPayment(charge));
+    expect(e.code).toBe(Code.FailedPrecondition);
+    expect(e.message).toMatch(/cancelled before it arrived/);
+    expect((await client.getAccount({ customerId: "customer-2" })).account?.balanceCents).toBe(500_000n);
+  });
+
+  it("fails at random in demo mode, before anything changes", async () => {
+    const { client } = setup(createDemoMode({ failureRate: 1, minLatencyMs: 0, maxLatencyMs: 0 }));
+    const e = await codeOf(client.processPayment(charge));
+    expect(e).toEqual({ code: Code.FailedPrecondition, message: "fallo simulado (modo demo)" });
+    expect((await client.listPayments({})).payments).toEqual([]);
+    // Compensations and reads are never failed by demo mode.
+    expect((await client.cancelPayment({ idempotencyKey: "k1" })).payment?.status).toBe(PaymentStatus.CANCELLED);
+  });
+
+  it("answers INTERNAL without leaking the cause when the store breaks", async () => {
+    const { client, store } = setup();
+    store.close();
+    expect(await codeOf(client.processPayment(charge))).toEqual({ code: Code.Internal, message: "internal error" });
+  });
+});
+
+describe("CancelPayment", () => {
+  it("refunds a charge, idempotently", async () => {
+    const { client } = setup();
+    await client.processPayment(charge);
+    const first = await client.cancelPayment({ idempotencyKey: "k1" });
+    expect(first.payment?.status).toBe(PaymentStatus.REFUNDED);
+    expect(await client.cancelPayment({ idempotencyKey: "k1" })).toEqual(first);
+    expect((await client.getAccount({ customerId: "customer-2" })).account?.balanceCents).toBe(500_000n);
+  });
+
+  it("records a tombstone for an unknown key", async () => {
+    const { client } = setup();
+    const { payment } = await client.cancelPayment({ idempotencyKey: "nothing-yet" });
+    expect(payment).toMatchObject({ idempotencyKey: "nothing-yet", status: PaymentStatus.CANCELLED, amountCents: 0n });
+  });
+
+  it("answers INVALID_ARGUMENT for an empty key", async () => {
+    const { client } = setup();
+    expect(await codeOf(client.cancelPayment({ idempotencyKey: "" }))).toEqual({
+      code: Code.InvalidArgument,
+      message: "idempotency_key: must not be empty",
+    });
+  });
+});
+
+describe("reads", () => {
+  it("GetAccount returns an account, NOT_FOUND for an unknown one, INVALID_ARGUMENT for a bad id", async () => {
+    const { client } = setup();
+    expect((await client.getAccount({ customerId: "customer-1" })).account).toMatchObject({ customerId: "customer-1", balanceCents: 1_000_000_000n });
+    await expect(client.getAccount({ customerId: "nobody" })).rejects.toMatchObject({ code: Code.NotFound });
+    await expect(client.getAccount({ customerId: "" })).rejects.toMatchObject({ code: Code.InvalidArgument });
+  });
+
+  it("ListAccounts returns every account ordered by customer_id", async () => {
+    const { client } = setup();
+    const { accounts } = await client.listAccounts({});
+    expect(accounts.map((a) => [a.customerId, a.balanceCents])).toEqual([
+      ["customer-1", 1_000_000_000n],
+      ["customer-2", 500_000n],
+      ["customer-3", 1_000n],
+    ]);
+  });
+
+  it("GetPayment answers INVALID_ARGUMENT for a bad key and NOT_FOUND for an unknown one", async () => {
+    const { client } = setup();
+    await expect(client.getPayment({ idempotencyKey: "x y" })).rejects.toMatchObject({ code: Code.InvalidArgument });
+    await expect(client.getPayment({ idempotencyKey: "unknown" })).rejects.toMatchObject({ code: Code.NotFound });
+  });
+
+  it("ListPayments pages by key without gaps or repeats", async () => {
+    const { client } = setup();
+    const keys = Array.from({ length: 7 }, (_, i) => `key-${i}`);
+    for (const k of [...keys].reverse()) await client.processPayment({ idempotencyKey: k, customerId: "customer-1", amountCents: 1n });
+    const seen: string[] = [];
+    let pageToken = "";
+    let pages = 0;
+    do {
+      const res = await client.listPayments({ pageSize: 3, pageToken });
+      seen.push(...res.payments.map((p) => p.idempotencyKey));
+      pageToken = res.nextPageToken;
+      pages++;
+    } while (pageToken !== "");
+    expect(seen).toEqual(keys);
+    expect(pages).toBe(3);
+    const all = await client.listPayments({ pageSize: 0 });
+    expect(all.payments).toHaveLength(7);
+    expect(all.nextPageToken).toBe("");
+  });
+
+  it("ListPayments rejects a bad page_size or page_token", async () => {
+    const { client } = setup();
+    expect(await codeOf(client.listPayments({ pageSize: -1 }))).toEqual({
+      code: Code.InvalidArgument,
+      message: "page_size: must be between 0 and 1000",
+    });
+    await expect(client.listPayments({ pageSize: 1001 })).rejects.toMatchObject({ code: Code.InvalidArgument });
+    for (const pageToken of ["not base64!", "e30", Buffer.from('{"v":1,"after":""}').toString("base64url"), "AAAA"]) {
+      const e = await codeOf(client.listPayments({ pageToken }));
+      expect(e.code).toBe(Code.InvalidArgument);
+      expect(e.message).toMatch(/^page_token: /);
+    }
+  });
+});
