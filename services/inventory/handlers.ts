@@ -1,0 +1,77 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import {
+  InventoryService,
+  ReservationStatus,
+  type ReservationSchema,
+  type StockLine as StockLineMessage,
+  type StockSchema,
+} from "#gen/saga/inventory/v1/inventory_pb.js";
+import type { DemoMode } from "#platform/demo-mode.js";
+import { checkId, checkLineCount, checkPageSize, checkQuantity } from "#platform/field-rules.js";
+import { mapHandlerErrors } from "#platform/map-handler-errors.js";
+import { decodePageToken, toPage } from "#platform/page-token.js";
+import { toConnectError } from "./errors.js";
+import type { Inventory, Reservation, StockLine } from "./inventory.js";
+
+const STATUS: Record<Reservation["status"], ReservationStatus> = {
+  TAKEN: ReservationStatus.TAKEN,
+  RESTORED: ReservationStatus.RESTORED,
+  REJECTED: ReservationStatus.REJECTED,
+  VOIDED: ReservationStatus.VOIDED,
+};
+
+function toReservationMessage(r: Reservation): MessageInitShape<typeof ReservationSchema> {
+  return {
+    idempotencyKey: r.key,
+    lines: r.lines.map((l) => ({ productId: l.productId, quantity: l.quantity })),
+    status: STATUS[r.status],
+  };
+}
+
+function toStockMessage(s: StockLine): MessageInitShape<typeof StockSchema> {
+  return { productId: s.productId, quantity: BigInt(s.quantity) };
+}
+
+/** @throws ConnectError INVALID_ARGUMENT naming the line and field at fault. */
+function checkLines(lines: readonly StockLineMessage[]): StockLine[] {
+  checkLineCount(lines.length);
+  return lines.map((l, i) => ({
+    productId: checkId(l.productId, `lines[${i}].product_id`),
+    quantity: checkQuantity(l.quantity, `lines[${i}].quantity`),
+  }));
+}
+
+/**
+ * InventoryService handlers: validate the request (INVALID_ARGUMENT naming the field), turn
+ * proto into domain values and back. Business rules live in {@link Inventory}; errors become
+ * codes in `toConnectError`. In demo mode UpdateInventory may fail at random before it acts.
+ */
+export function inventoryHandlers(inventory: Inventory, demo: DemoMode): ServiceImpl<typeof InventoryService> {
+  const impl: ServiceImpl<typeof InventoryService> = {
+    async updateInventory(req) {
+      const key = checkId(req.idempotencyKey, "idempotency_key");
+      const lines = checkLines(req.lines);
+      if (await demo.next()) throw new ConnectError("fallo simulado (modo demo)", Code.FailedPrecondition);
+      return { reservation: toReservationMessage(await inventory.take(key, lines)) };
+    },
+    async restoreInventory(req) {
+      const key = checkId(req.idempotencyKey, "idempotency_key");
+      return { reservation: toReservationMessage(await inventory.restore(key)) };
+    },
+    async getStock(req) {
+      const productId = checkId(req.productId, "product_id");
+      return { stock: toStockMessage(inventory.getStock(productId)) };
+    },
+    async listStock() {
+      return { stock: inventory.listStock().map(toStockMessage) };
+    },
+    async listReservations(req) {
+      const pageSize = checkPageSize(req.pageSize);
+      const after = decodePageToken(req.pageToken);
+      const page = toPage(inventory.listReservations(after, pageSize + 1), pageSize, (r) => r.key);
+      return { reservations: page.items.map(toReservationMessage), nextPageToken: page.nextPageToken };
+    },
+  };
+  return mapHandlerErrors(impl, toConnectError);
+}
