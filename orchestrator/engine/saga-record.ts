@@ -1,0 +1,199 @@
+/**
+ * The saga log and what it means: the events the runner appends, and the record (status,
+ * results, step history) that folding them yields. The log is the truth; a record is
+ * always derived from it, so recovery and queries see exactly what was durable.
+ */
+import type { Json } from "./json.js";
+
+/** RUNNING → COMPLETED, or RUNNING → COMPENSATING → COMPENSATED | NEEDS_ATTENTION (→ COMPENSATING on retry). */
+export type SagaStatus = "RUNNING" | "COMPLETED" | "COMPENSATING" | "COMPENSATED" | "NEEDS_ATTENTION";
+
+/** Statuses in which the runner does no more work on its own. */
+export const TERMINAL_STATUSES: ReadonlySet<SagaStatus> = new Set<SagaStatus>(["COMPLETED", "COMPENSATED", "NEEDS_ATTENTION"]);
+
+/** Statuses that `resumePending()` picks up. */
+export const UNFINISHED_STATUSES: readonly SagaStatus[] = ["RUNNING", "COMPENSATING"];
+
+/** Whether the runner is done with a saga in this status (NEEDS_ATTENTION waits for `retry()`). */
+export function isTerminal(status: SagaStatus): boolean {
+  return TERMINAL_STATUSES.has(status);
+}
+
+/** A failure as logged: a stable code (e.g. "FAILED_PRECONDITION") and a human message. */
+export interface ErrorInfo {
+  code: string;
+  message: string;
+}
+
+/** One action or compensation of one step, as it happened. */
+export interface StepRecord {
+  name: string;
+  phase: "action" | "compensation";
+  status: "RUNNING" | "SUCCEEDED" | "FAILED";
+  /** Calls made whose outcome is logged (1 while the first call runs). */
+  attempts: number;
+  startedAt: number;
+  finishedAt?: number;
+  lastError?: ErrorInfo;
+}
+
+/** A saga as its log describes it. */
+export interface SagaRecord {
+  sagaId: string;
+  idempotencyKey: string;
+  fingerprint: string;
+  definitionName: string;
+  definitionVersion: number;
+  status: SagaStatus;
+  input: Json;
+  /** Outputs of succeeded steps by step name. */
+  results: Record<string, Json>;
+  /** The step whose failure (business, out of retries, or deadline) sent the saga to compensation. */
+  failedStep?: string;
+  /** Why the saga compensates. */
+  error?: ErrorInfo;
+  /** Actions and compensations in the order they happened. */
+  steps: StepRecord[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Every kind of transition the runner logs. */
+export type SagaEventKind =
+  | "saga-created"
+  | "step-started"
+  | "step-attempt-failed"
+  | "step-succeeded"
+  | "step-failed"
+  | "saga-deadline-exceeded"
+  | "saga-completed"
+  | "compensation-started"
+  | "compensation-attempt-failed"
+  | "compensation-succeeded"
+  | "saga-compensated"
+  | "saga-needs-attention"
+  | "saga-retried";
+
+/**
+ * One logged transition. `status` is the saga's status after it; `sequence` counts from 1
+ * per saga. Subscribers receive the same objects: treat them as read-only.
+ */
+export interface SagaEvent {
+  sagaId: string;
+  sequence: number;
+  kind: SagaEventKind;
+  step?: string;
+  status: SagaStatus;
+  at: number;
+  /** Which call of the step this outcome belongs to. */
+  attempt?: number;
+  /** The step's output, on "step-succeeded". */
+  output?: Json;
+  error?: ErrorInfo;
+}
+
+/** What a saga is, apart from its log: written once, at creation. */
+export interface SagaHeader {
+  sagaId: string;
+  /** The client's key, or the saga id when the client gave none. Unique in the store. */
+  idempotencyKey: string;
+  fingerprint: string;
+  definitionName: string;
+  definitionVersion: number;
+  input: Json;
+  createdAt: number;
+}
+
+/**
+ * Rebuilds a saga's record from its header and its events in sequence order.
+ * Never throws on a well-formed log.
+ */
+export function foldSaga(header: SagaHeader, events: readonly SagaEvent[]): SagaRecord {
+  const record: SagaRecord = {
+    sagaId: header.sagaId,
+    idempotencyKey: header.idempotencyKey,
+    fingerprint: header.fingerprint,
+    definitionName: header.definitionName,
+    definitionVersion: header.definitionVersion,
+    status: "RUNNING",
+    input: header.input,
+    results: {},
+    steps: [],
+    createdAt: header.createdAt,
+    updatedAt: header.createdAt,
+  };
+  for (const e of events) applyEvent(record, e);
+  return record;
+}
+
+/** Applies one event to a record in place (the runner does this after the event is durable). */
+export function applyEvent(record: SagaRecord, e: SagaEvent): void {
+  record.status = e.status;
+  record.updatedAt = e.at;
+  switch (e.kind) {
+    case "step-started":
+    case "compensation-started":
+      record.steps.push({
+        name: e.step ?? "",
+        phase: e.kind === "step-started" ? "action" : "compensation",
+        status: "RUNNING",
+        attempts: 1,
+        startedAt: e.at,
+      });
+      break;
+    case "step-attempt-failed":
+    case "compensation-attempt-failed": {
+      const s = findStep(record, e.step, e.kind === "step-attempt-failed" ? "action" : "compensation");
+      if (s) {
+        s.attempts = e.attempt ?? s.attempts;
+        if (e.error) s.lastError = e.error;
+      }
+      break;
+    }
+    case "step-succeeded":
+    case "compensation-succeeded": {
+      const s = findStep(record, e.step, e.kind === "step-succeeded" ? "action" : "compensation");
+      if (s) finish(s, "SUCCEEDED", e);
+      if (e.kind === "step-succeeded" && e.step !== undefined) record.results[e.step] = e.output ?? null;
+      break;
+    }
+    case "step-failed": {
+      const s = findStep(record, e.step, "action");
+      if (s) finish(s, "FAILED", e);
+      if (e.step !== undefined) record.failedStep = e.step;
+      if (e.error) record.error = e.error;
+      break;
+    }
+    case "saga-needs-attention": {
+      const s = findStep(record, e.step, "compensation");
+      if (s) finish(s, "FAILED", e);
+      break;
+    }
+    case "saga-deadline-exceeded":
+      if (e.error) record.error = e.error;
+      break;
+    default:
+      break;
+  }
+}
+
+/** The latest record of `name` in `phase`, if any. */
+export function findStep(record: SagaRecord, name: string | undefined, phase: StepRecord["phase"]): StepRecord | undefined {
+  for (let i = record.steps.length - 1; i >= 0; i--) {
+    const s = record.steps[i]!;
+    if (s.name === name && s.phase === phase) return s;
+  }
+  return undefined;
+}
+
+/** A copy of a record that later transitions do not change (results and steps copied one level deep). */
+export function copyRecord(record: SagaRecord): SagaRecord {
+  return { ...record, results: { ...record.results }, steps: record.steps.map((s) => ({ ...s })) };
+}
+
+function finish(s: StepRecord, status: StepRecord["status"], e: SagaEvent): void {
+  s.status = status;
+  s.attempts = e.attempt ?? s.attempts;
+  s.finishedAt = e.at;
+  if (e.error) s.lastError = e.error;
+}
