@@ -14,7 +14,7 @@ import type { Runner } from "./engine/runner.js";
 import type { SagaEvent as EngineEvent, SagaRecord, SagaStatus as EngineStatus } from "./engine/saga-record.js";
 import { IdempotencyConflictError, InvalidPageTokenError, SagaLimitError, SagaStateError } from "./engine/errors.js";
 import { checkId, normaliseOrder, orderFingerprint, OrderFieldError, ORDER_LIMITS, type OrderInput } from "./order-saga/order-input.js";
-import { ORDER_SAGA, type PricedOrder } from "./order-saga/order-saga.js";
+import { ORDER_SAGA, ORDER_STEPS, type PricedOrder } from "./order-saga/order-saga.js";
 
 /** Longest a StartSaga call may wait for its outcome. */
 export const MAX_WAIT_MS = 60_000;
@@ -131,7 +131,7 @@ const STEP_STATUS = { RUNNING: StepStatus.RUNNING, SUCCEEDED: StepStatus.SUCCEED
 /** An engine record as the API's Saga message. */
 export function toSaga(r: SagaRecord): Saga {
   const order = r.input as unknown as OrderInput;
-  const priced = r.results["price-order"] as unknown as PricedOrder | undefined;
+  const priced = r.results[ORDER_STEPS.price] as unknown as PricedOrder | undefined;
   return create(SagaSchema, {
     sagaId: r.sagaId,
     idempotencyKey: r.idempotencyKey,

@@ -390,7 +390,7 @@ export function createRunner(options: RunnerOptions): Runner {
       }
     } finally {
       active.delete(x.record.sagaId);
-      if (active.size === 0 && pendingStarts === 0) wakeIdle();
+      maybeIdle();
     }
   }
 
@@ -399,6 +399,10 @@ export function createRunner(options: RunnerOptions): Runner {
     const p = drive(x);
     driving.add(p);
     void p.finally(() => driving.delete(p));
+  }
+
+  function maybeIdle(): void {
+    if (active.size === 0 && pendingStarts === 0) wakeIdle();
   }
 
   function wakeIdle(): void {
@@ -456,10 +460,13 @@ export function createRunner(options: RunnerOptions): Runner {
       let result;
       try {
         result = await store.create(header, first);
-      } finally {
+      } catch (err) {
         pendingStarts--;
-        if (active.size === 0 && pendingStarts === 0) wakeIdle();
+        maybeIdle();
+        throw err;
       }
+      pendingStarts--;
+      if (!result.created || closed) maybeIdle();
       if (!result.created) {
         const existing = fromStored(result.existing);
         if (existing.fingerprint !== fingerprint || existing.definitionName !== def.name) {

@@ -35,6 +35,14 @@ export interface PricedOrder {
 
 export const ORDER_SAGA = "order";
 
+/** The order saga's step names: persisted keys, and the suffix of each step's idempotency key. */
+export const ORDER_STEPS = {
+  price: "price-order",
+  charge: "charge-payment",
+  purchase: "record-purchase",
+  stock: "take-stock",
+} as const;
+
 export interface OrderSagaOptions {
   /** Retry policy of every action (per-call timeout, attempts, backoff). */
   readonly retry?: Partial<RetryPolicy>;
@@ -47,13 +55,13 @@ export interface OrderSagaOptions {
 /** The order saga on top of the generic engine. */
 export function orderSaga(c: OrderClients, options: OrderSagaOptions = {}): SagaDefinition<OrderInput> {
   const policy = { retry: options.retry, compensationRetry: options.compensationRetry };
-  const priced = (results: Readonly<Record<string, unknown>>): PricedOrder => results["price-order"] as PricedOrder;
+  const priced = (results: Readonly<Record<string, unknown>>): PricedOrder => results[ORDER_STEPS.price] as PricedOrder;
   return defineSaga<OrderInput>(
     ORDER_SAGA,
     1,
     [
       step(
-        "price-order",
+        ORDER_STEPS.price,
         async ({ input, timeoutMs, signal }) => {
           const res = await c.catalog.priceOrder({ lines: input.items.map((i) => ({ ...i })) }, { timeoutMs, signal });
           const out: PricedOrder = {
@@ -65,7 +73,7 @@ export function orderSaga(c: OrderClients, options: OrderSagaOptions = {}): Saga
         policy,
       ),
       step(
-        "charge-payment",
+        ORDER_STEPS.charge,
         async ({ key, input, results, timeoutMs, signal }) => {
           await c.payments.processPayment(
             { idempotencyKey: key, customerId: input.customerId, amountCents: BigInt(priced(results).totalCents) },
@@ -76,7 +84,7 @@ export function orderSaga(c: OrderClients, options: OrderSagaOptions = {}): Saga
         { ...policy, compensate: async ({ key, timeoutMs, signal }) => void (await c.payments.cancelPayment({ idempotencyKey: key }, { timeoutMs, signal })) },
       ),
       step(
-        "record-purchase",
+        ORDER_STEPS.purchase,
         async ({ key, input, results, timeoutMs, signal }) => {
           const order = priced(results);
           await c.purchases.processPurchase(
@@ -93,7 +101,7 @@ export function orderSaga(c: OrderClients, options: OrderSagaOptions = {}): Saga
         { ...policy, compensate: async ({ key, timeoutMs, signal }) => void (await c.purchases.cancelPurchase({ idempotencyKey: key }, { timeoutMs, signal })) },
       ),
       step(
-        "take-stock",
+        ORDER_STEPS.stock,
         async ({ key, input, timeoutMs, signal }) => {
           await c.inventory.updateInventory({ idempotencyKey: key, lines: input.items.map((i) => ({ ...i })) }, { timeoutMs, signal });
           return null;

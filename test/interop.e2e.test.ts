@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fileURLToPath } from "node:url";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import { startFixture, type SystemFixture } from "./system-fixture.js";
+
+// A client that shares no code with ours: grpc-js stubs loaded by @grpc/proto-loader straight
+// from proto/, calling every RPC of every service (and the orchestrator) over the wire.
+const PROTO = fileURLToPath(new URL("../proto", import.meta.url));
+const definition = protoLoader.loadSync(
+  ["saga/catalog/v1/catalog.proto", "saga/payments/v1/payments.proto", "saga/purchases/v1/purchases.proto", "saga/inventory/v1/inventory.proto", "saga/orchestrator/v1/orchestrator.proto"],
+  { includeDirs: [PROTO], longs: String, enums: String, defaults: true },
+);
+const pkg = grpc.loadPackageDefinition(definition) as any;
+
+type Stub = Record<string, (req: object, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: any) => void) => void>;
+const stubs: grpc.Client[] = [];
+function stub(Ctor: grpc.ServiceClientConstructor, url: string): Stub {
+  const client = new Ctor(new URL(url).host, grpc.credentials.createInsecure());
+  stubs.push(client);
+  return client as unknown as Stub;
+}
+function call(s: Stub, method: string, req: object): Promise<any> {
+  return new Promise((resolve, reject) =>
+    s[method]!(req, new grpc.Metadata(), { deadline: Date.now() + 10_000 }, (err, res) => (err ? reject(err) : resolve(res))),
+  );
+}
+
+describe("interop: proto-loader grpc-js clients against every service", () => {
+  let f: SystemFixture;
+  beforeAll(async () => {
+    f = await startFixture();
+  }, 120_000);
+  afterAll(async () => {
+    stubs.forEach((s) => s.close());
+    await f?.close();
+  });
+
+  it("catalog: GetProduct, ListProducts, PriceOrder", async () => {
+    const c = stub(pkg.saga.catalog.v1.CatalogService, f.system.urls.catalog);
+    expect((await call(c, "GetProduct", { productId: "notebook" })).product).toMatchObject({ name: "Notebook", priceCents: "150000" });
+    expect((await call(c, "ListProducts", {})).products.length).toBeGreaterThanOrEqual(5);
+    expect(await call(c, "PriceOrder", { lines: [{ productId: "mouse", quantity: 2 }] })).toMatchObject({ totalCents: "5000" });
+    await expect(call(c, "GetProduct", { productId: "unicorn" })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+  });
+
+  it("payments: process, repeat, cancel, reads", async () => {
+    const p = stub(pkg.saga.payments.v1.PaymentsService, f.system.urls.payments);
+    const req = { idempotencyKey: "interop-pay-1", customerId: "customer-2", amountCents: "1000" };
+    const first = await call(p, "ProcessPayment", req);
+    expect(first.payment.status).toBe("PAYMENT_STATUS_CHARGED");
+    expect(await call(p, "ProcessPayment", req)).toEqual(first);
+    expect((await call(p, "CancelPayment", { idempotencyKey: "interop-pay-1" })).payment.status).toBe("PAYMENT_STATUS_REFUNDED");
+    expect((await call(p, "GetPayment", { idempotencyKey: "interop-pay-1" })).payment.status).toBe("PAYMENT_STATUS_REFUNDED");
+    expect((await call(p, "GetAccount", { customerId: "customer-2" })).account.balanceCents).toBe("500000");
+    expect((await call(p, "ListAccounts", {})).accounts.length).toBeGreaterThanOrEqual(3);
+    expect((await call(p, "ListPayments", { pageSize: 10 })).payments.length).toBeGreaterThanOrEqual(1);
+    await expect(call(p, "ProcessPayment", { ...req, idempotencyKey: "" })).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+  });
+
+  it("purchases: process, cancel first then late process, reads", async () => {
+    const p = stub(pkg.saga.purchases.v1.PurchasesService, f.system.urls.purchases);
+    const lines = [{ productId: "mouse", quantity: 1, unitPriceCents: "2500" }];
+    expect((await call(p, "CancelPurchase", { idempotencyKey: "interop-pur-1" })).purchase.status).toBe("PURCHASE_STATUS_VOIDED");
+    await expect(call(p, "ProcessPurchase", { idempotencyKey: "interop-pur-1", customerId: "customer-1", lines, totalCents: "2500" })).rejects.toMatchObject({
+      code: grpc.status.FAILED_PRECONDITION,
+    });
+    const ok = await call(p, "ProcessPurchase", { idempotencyKey: "interop-pur-2", customerId: "customer-1", lines, totalCents: "2500" });
+    expect(ok.purchase.status).toBe("PURCHASE_STATUS_CONFIRMED");
+    expect((await call(p, "GetPurchase", { idempotencyKey: "interop-pur-2" })).purchase.totalCents).toBe("2500");
+    expect((await call(p, "ListPurchases", {})).purchases.length).toBeGreaterThanOrEqual(2);
+    await call(p, "CancelPurchase", { idempotencyKey: "interop-pur-2" });
+  });
+
+  it("inventory: update, restore, reads", async () => {
+    const i = stub(pkg.saga.inventory.v1.InventoryService, f.system.urls.inventory);
+    const before = Number((await call(i, "GetStock", { productId: "keyboard" })).stock.quantity);
+    expect((await call(i, "UpdateInventory", { idempotencyKey: "interop-inv-1", lines: [{ productId: "keyboard", quantity: 3 }] })).reservation.status).toBe(
+      "RESERVATION_STATUS_TAKEN",
+    );
+    expect(Number((await call(i, "GetStock", { productId: "keyboard" })).stock.quantity)).toBe(before - 3);
+    expect((await call(i, "RestoreInventory", { idempotencyKey: "interop-inv-1" })).reservation.status).toBe("RESERVATION_STATUS_RESTORED");
+    expect(Number((await call(i, "GetStock", { productId: "keyboard" })).stock.quantity)).toBe(before);
+    expect((await call(i, "ListStock", {})).stock.length).toBeGreaterThanOrEqual(5);
+    expect((await call(i, "ListReservations", { pageSize: 5 })).reservations.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it("orchestrator: start, get, list, watch", async () => {
+    const o = stub(pkg.saga.orchestrator.v1.OrchestratorService, f.system.urls.orchestrator);
+    const started = await call(o, "StartSaga", { order: { customerId: "customer-1", items: [{ productId: "mouse", quantity: 1 }] }, waitMs: 10_000 });
+    expect(started.saga.status).toBe("SAGA_STATUS_COMPLETED");
+    expect((await call(o, "GetSaga", { sagaId: started.saga.sagaId })).saga.steps.length).toBe(4);
+    expect((await call(o, "ListSagas", { statuses: ["SAGA_STATUS_COMPLETED"] })).sagas.length).toBeGreaterThanOrEqual(1);
+    const events: any[] = [];
+    const stream = (o as any).WatchSagas({ sagaId: "" }) as grpc.ClientReadableStream<any>;
+    stream.on("data", (e: any) => events.push(e.event));
+    stream.on("error", () => {});
+    await new Promise((r) => setTimeout(r, 200));
+    await call(o, "StartSaga", { order: { customerId: "customer-1", items: [{ productId: "mouse", quantity: 1 }] }, waitMs: 10_000 });
+    stream.cancel();
+    expect(events.map((e) => e.kind)).toEqual(expect.arrayContaining(["saga-created", "saga-completed"]));
+    await expect(call(o, "RetrySaga", { sagaId: started.saga.sagaId })).rejects.toMatchObject({ code: grpc.status.FAILED_PRECONDITION });
+  });
+});

@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { fileURLToPath } from "node:url";
+import { checkInvariants } from "../system/invariants.js";
+import { startFixture, type SystemFixture } from "./system-fixture.js";
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+// The six real processes, POST /saga through success and through a failure at each step,
+// then DESIGN.md's invariants read from every service's state.
+describe("the order saga end to end, six processes", () => {
+  let f: SystemFixture;
+  beforeAll(async () => {
+    f = await startFixture();
+  }, 120_000);
+  afterAll(() => f?.close());
+
+  it("POST /saga with no body runs the default order, as the seed did", async () => {
+    const res = await f.post("/saga");
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ mensaje: "Saga completada con éxito", status: "COMPLETED", totalCents: 150000 });
+    expect(res.body.sagaId).toEqual(expect.any(String));
+  });
+
+  it.each([
+    ["catalog", { customerId: "customer-1", items: [{ productId: "unicorn", quantity: 1 }] }, "Fallo en el catálogo", "price-order", []],
+    ["payments", { customerId: "customer-3", items: [{ productId: "notebook", quantity: 1 }] }, "Fallo en el pago", "charge-payment", ["charge-payment"]],
+    ["purchases", { customerId: "customer-1", items: [{ productId: "mouse", quantity: 11 }] }, "Fallo en la compra, pago compensado", "record-purchase", ["record-purchase", "charge-payment"]],
+    ["inventory", { customerId: "customer-1", items: [{ productId: "webcam", quantity: 1 }] }, "Fallo en inventario, compra y pago compensados", "take-stock", ["take-stock", "record-purchase", "charge-payment"]],
+  ])("a failure at %s answers 409 with the seed's message and compensates in reverse", async (_s, order, message, failedStep, compensations) => {
+    const res = await f.post("/saga", order);
+    expect(res.status).toBe(409);
+    expect(res.body).toMatchObject({ error: message, status: "COMPENSATED", failedStep });
+    const history = await f.get(`/saga/${res.body.sagaId}`);
+    expect(history.status).toBe(200);
+    const done = history.body.steps.filter((s: any) => s.phase === "compensation").map((s: any) => s.name);
+    expect(done).toEqual(compensations);
+    expect(history.body.steps.every((s: any) => s.status !== "RUNNING")).toBe(true);
+  });
+
+  it("answers 400 naming the field on bad input, and starts nothing", async () => {
+    const before = (await f.get("/sagas?pageSize=1000")).body.sagas.length;
+    const cases: Array<[unknown, string]> = [
+      [{ customerId: 7, items: [] }, "customerId"],
+      [{ customerId: "customer-1", items: [{ productId: "mouse", quantity: 0 }] }, "items[0].quantity"],
+      [{ customerId: "customer-1", items: [{ productId: "mouse", quantity: 1.5 }] }, "items[0].quantity"],
+      [{ customerId: "customer-1", items: [] }, "items"],
+      [{ customerId: "", items: [{ productId: "mouse", quantity: 1 }] }, "customer_id"],
+      ["{not json", "body"],
+    ];
+    for (const [body, field] of cases) {
+      const res = await f.post("/saga", body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(res.body.error).toContain(field);
+    }
+    expect((await f.get("/sagas?pageSize=1000")).body.sagas.length).toBe(before);
+  });
+
+  it("maps one Idempotency-Key to one saga: same answer on repeat, refusal for another order", async () => {
+    const order = { customerId: "customer-2", items: [{ productId: "mouse", quantity: 2 }] };
+    const first = await f.post("/saga", order, { "idempotency-key": "order-42" });
+    const again = await f.post("/saga", order, { "idempotency-key": "order-42" });
+    expect(first.status).toBe(200);
+    expect(again.status).toBe(first.status);
+    expect(again.body).toEqual(first.body);
+    const other = await f.post("/saga", { ...order, items: [{ productId: "mouse", quantity: 3 }] }, { "idempotency-key": "order-42" });
+    expect(other.status).toBe(409);
+    expect(other.body.error).toMatch(/order-42/);
+  });
+
+  it("lists sagas by status, with paging", async () => {
+    const page = await f.get("/sagas?status=COMPENSATED&pageSize=2");
+    expect(page.status).toBe(200);
+    expect(page.body.sagas).toHaveLength(2);
+    expect(page.body.sagas.every((s: any) => s.status === "COMPENSATED")).toBe(true);
+    const next = await f.get(`/sagas?status=COMPENSATED&pageSize=2&pageToken=${encodeURIComponent(page.body.nextPageToken)}`);
+    expect(next.body.sagas).toHaveLength(2);
+    expect(next.body.sagas[0].sagaId).not.toBe(page.body.sagas[0].sagaId);
+    expect((await f.get("/saga/does-not-exist")).status).toBe(404);
+    expect((await f.get("/sagas?status=DONE")).status).toBe(400);
+  });
+
+  it("keeps every DESIGN.md invariant", async () => {
+    const report = await checkInvariants(f.system.urls, f.initial);
+    expect(report.violations).toEqual([]);
+    expect(report.byStatus.COMPLETED).toBeGreaterThanOrEqual(2);
+    expect(report.byStatus.COMPENSATED).toBeGreaterThanOrEqual(4);
+  });
+
+  it("serves health and reflection on every gRPC server: buf curl lists and calls by reflection alone", async () => {
+    const buf = `${ROOT}node_modules/.bin/buf`;
+    const curl = ["curl", "--protocol", "grpc", "--http2-prior-knowledge"];
+    const expected = {
+      orchestrator: "saga.orchestrator.v1.OrchestratorService",
+      catalog: "saga.catalog.v1.CatalogService",
+      payments: "saga.payments.v1.PaymentsService",
+      purchases: "saga.purchases.v1.PurchasesService",
+      inventory: "saga.inventory.v1.InventoryService",
+    } as const;
+    for (const [name, service] of Object.entries(expected)) {
+      const url = f.system.urls[name as keyof typeof expected];
+      const { stdout } = await run(buf, [...curl, "--list-services", url]);
+      expect(stdout).toContain(service);
+      expect(stdout).toContain("grpc.health.v1.Health");
+    }
+    const call = await run(buf, [...curl, "-d", '{"customerId":"customer-1"}', `${f.system.urls.payments}/saga.payments.v1.PaymentsService/GetAccount`]);
+    expect(JSON.parse(call.stdout).account.customerId).toBe("customer-1");
+    const health = await run(buf, [...curl, "-d", "{}", `${f.system.urls.inventory}/grpc.health.v1.Health/Check`]);
+    expect(JSON.parse(health.stdout)).toEqual({ status: "SERVING" });
+  });
+});
