@@ -1,0 +1,190 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import fc from "fast-check";
+import { afterEach, describe, expect, it } from "vitest";
+import { CancelledBeforeArrivalError, KeyReusedError } from "#platform/idempotency.js";
+import { openDatabase } from "#platform/sqlite.js";
+import { PurchaseNotFoundError, PurchaseRejectedError } from "./errors.js";
+import { SqlitePurchaseStore } from "./purchase-store.js";
+import { Purchases, type PurchaseRequest, type PurchasesOptions } from "./purchases.js";
+
+function setup(options?: PurchasesOptions) {
+  const store = new SqlitePurchaseStore(openDatabase(":memory:"));
+  return { store, purchases: new Purchases(store, options) };
+}
+
+const order = (key: string, quantity = 2, customerId = "customer-1"): PurchaseRequest => ({
+  key,
+  customerId,
+  lines: [{ productId: "mouse", quantity, unitPriceCents: 2_500 }],
+  totalCents: quantity * 2_500,
+});
+
+describe("Purchases.process", () => {
+  it("records a CONFIRMED purchase", async () => {
+    const { purchases } = setup();
+    const p = await purchases.process(order("k1"));
+    expect(p).toMatchObject({ key: "k1", customerId: "customer-1", totalCents: 5_000, status: "CONFIRMED" });
+    expect(purchases.getPurchase("k1")).toEqual(p);
+  });
+
+  it("accepts exactly 10 units over several lines, and rejects 11 (recorded REJECTED)", async () => {
+    const { purchases } = setup();
+    const ten: PurchaseRequest = {
+      key: "k1",
+      customerId: "c",
+      lines: [
+        { productId: "mouse", quantity: 6, unitPriceCents: 1 },
+        { productId: "keyboard", quantity: 4, unitPriceCents: 1 },
+      ],
+      totalCents: 10,
+    };
+    expect((await purchases.process(ten)).status).toBe("CONFIRMED");
+    const eleven = { ...ten, key: "k2", lines: [...ten.lines, { productId: "webcam", quantity: 1, unitPriceCents: 1 }], totalCents: 11 };
+    const err = await purchases.process(eleven).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PurchaseRejectedError);
+    expect((err as Error).message).toMatch(/at most 10 units/);
+    expect(purchases.getPurchase("k2").status).toBe("REJECTED");
+  });
+
+  it("takes the unit limit from its options", async () => {
+    const { purchases } = setup({ maxUnitsPerOrder: 3 });
+    await expect(purchases.process(order("k1", 4))).rejects.toBeInstanceOf(PurchaseRejectedError);
+    expect((await purchases.process(order("k2", 3))).status).toBe("CONFIRMED");
+  });
+
+  it("returns the first record on a repeat, once even within one batch", async () => {
+    const { purchases } = setup();
+    const first = await purchases.process(order("k1"));
+    expect(await purchases.process(order("k1"))).toEqual(first);
+    const [a, b] = await Promise.all([purchases.process(order("k2")), purchases.process(order("k2"))]);
+    expect(a).toEqual(b);
+    expect(purchases.listPurchases(undefined, 10)).toHaveLength(2);
+  });
+
+  it("fails a rejected purchase again on a repeat", async () => {
+    const { purchases } = setup();
+    await expect(purchases.process(order("k1", 11))).rejects.toBeInstanceOf(PurchaseRejectedError);
+    await expect(purchases.process(order("k1", 11))).rejects.toBeInstanceOf(PurchaseRejectedError);
+    expect(purchases.listPurchases(undefined, 10)).toHaveLength(1);
+  });
+
+  it("refuses the same key with another payload, changing nothing", async () => {
+    const { purchases } = setup();
+    const first = await purchases.process(order("k1"));
+    await expect(purchases.process(order("k1", 3))).rejects.toBeInstanceOf(KeyReusedError);
+    await expect(purchases.process(order("k1", 2, "customer-2"))).rejects.toBeInstanceOf(KeyReusedError);
+    await expect(
+      purchases.process({ ...order("k1"), lines: [{ productId: "mouse", quantity: 2, unitPriceCents: 2_400 }], totalCents: 4_800 }),
+    ).rejects.toBeInstanceOf(KeyReusedError);
+    expect(purchases.getPurchase("k1")).toEqual(first);
+  });
+
+  it("returns the CANCELLED record for a repeat after cancellation", async () => {
+    const { purchases } = setup();
+    await purchases.process(order("k1"));
+    await purchases.cancel("k1");
+    expect((await purchases.process(order("k1"))).status).toBe("CANCELLED");
+  });
+});
+
+describe("Purchases.cancel", () => {
+  it("cancels a confirmed purchase, idempotently", async () => {
+    const { purchases } = setup();
+    await purchases.process(order("k1"));
+    const first = await purchases.cancel("k1");
+    expect(first.status).toBe("CANCELLED");
+    expect(await purchases.cancel("k1")).toEqual(first);
+  });
+
+  it("leaves a tombstone when it comes first, and the late purchase is refused", async () => {
+    const { purchases } = setup();
+    const tombstone = await purchases.cancel("k1");
+    expect(tombstone).toMatchObject({ key: "k1", status: "VOIDED", lines: [], totalCents: 0 });
+    await expect(purchases.process(order("k1"))).rejects.toBeInstanceOf(CancelledBeforeArrivalError);
+    expect(purchases.getPurchase("k1")).toEqual(tombstone);
+    expect(await purchases.cancel("k1")).toEqual(tombstone);
+  });
+
+  it("changes nothing on a REJECTED purchase", async () => {
+    const { purchases } = setup();
+    await purchases.process(order("k1", 20)).catch(() => undefined);
+    expect((await purchases.cancel("k1")).status).toBe("REJECTED");
+  });
+
+  it("getPurchase throws for an unknown key", () => {
+    const { purchases } = setup();
+    expect(() => purchases.getPurchase("nope")).toThrow(PurchaseNotFoundError);
+  });
+});
+
+describe("Purchases invariants", () => {
+  it("keep one record per key, confirmed only if never cancelled first, under random sequences", async () => {
+    const op = fc.oneof(
+      fc.record({
+        kind: fc.constant("process" as const),
+        key: fc.constantFrom("k1", "k2", "k3"),
+        quantity: fc.integer({ min: 1, max: 14 }),
+        customerId: fc.constantFrom("customer-1", "customer-2"),
+      }),
+      fc.record({ kind: fc.constant("cancel" as const), key: fc.constantFrom("k1", "k2", "k3") }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.array(op, { minLength: 1, maxLength: 3 }), { maxLength: 12 }), async (turns) => {
+        const { purchases, store } = setup();
+        const cancelledFirst = new Set<string>();
+        const everCancelled = new Set<string>();
+        const seen = new Set<string>();
+        for (const turn of turns) {
+          await Promise.allSettled(
+            turn.map((o) => {
+              if (!seen.has(o.key) && o.kind === "cancel") cancelledFirst.add(o.key);
+              if (o.kind === "cancel") everCancelled.add(o.key);
+              seen.add(o.key);
+              return o.kind === "cancel" ? purchases.cancel(o.key) : purchases.process(order(o.key, o.quantity, o.customerId));
+            }),
+          );
+        }
+        const records = purchases.listPurchases(undefined, 100);
+        expect(new Set(records.map((r) => r.key)).size).toBe(records.length);
+        expect(records.map((r) => r.key).sort()).toEqual([...seen].sort());
+        for (const r of records) {
+          if (cancelledFirst.has(r.key)) expect(r.status).toBe("VOIDED");
+          if (r.status === "CONFIRMED") {
+            expect(everCancelled.has(r.key)).toBe(false);
+            expect(r.lines.reduce((s, l) => s + l.quantity, 0)).toBeLessThanOrEqual(10);
+          }
+          if (r.status === "CANCELLED") expect(everCancelled.has(r.key)).toBe(true);
+        }
+        store.close();
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
+
+describe("SqlitePurchaseStore on a file", () => {
+  const dirs: string[] = [];
+  afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+  it("keeps its data after close and reopen", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "purchases-"));
+    dirs.push(dir);
+    const path = join(dir, "purchases.db");
+    const first = new SqlitePurchaseStore(openDatabase(path));
+    const created = await new Purchases(first).process(order("k1"));
+    await new Purchases(first).cancel("k0");
+    first.close();
+
+    const second = new SqlitePurchaseStore(openDatabase(path));
+    const purchases = new Purchases(second);
+    expect(purchases.getPurchase("k1")).toEqual(created);
+    expect(purchases.listPurchases(undefined, 10).map((p) => [p.key, p.status])).toEqual([
+      ["k0", "VOIDED"],
+      ["k1", "CONFIRMED"],
+    ]);
+    await expect(purchases.process(order("k0"))).rejects.toBeInstanceOf(CancelledBeforeArrivalError);
+    second.close();
+  });
+});
