@@ -548,6 +548,7 @@ export function createRunner(options: RunnerOptions): Runner {
         await emit(x, "saga-retried", "COMPENSATING");
       } catch (err) {
         active.delete(sagaId);
+        maybeIdle();
         throw err;
       }
       log.info({ sagaId }, "saga retried by operator: compensating again");

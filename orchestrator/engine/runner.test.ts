@@ -1,0 +1,492 @@
+import { describe, expect, it } from "vitest";
+import {
+  IdempotencyConflictError,
+  InvalidPageTokenError,
+  SagaLimitError,
+  SagaNotFoundError,
+  SagaStateError,
+  UnknownDefinitionError,
+} from "./errors.js";
+import type { Json } from "./json.js";
+import { createRunner, type Runner, type RunnerOptions } from "./runner.js";
+import { defineSaga, type SagaDefinition, step } from "./saga.js";
+import type { SagaEvent, SagaHeader } from "./saga-record.js";
+import { type CreateResult, InMemorySagaStore, type SagaListQuery, type SagaStore, type StoredSaga } from "./saga-store.js";
+
+class Transient extends Error {}
+class Business extends Error {}
+
+type Outcome = "ok" | "transient" | "business" | "hang";
+
+/** Fake steps driven by scripts: each call takes the next outcome (the last one repeats). */
+class Script {
+  readonly calls: string[] = [];
+  readonly applied = new Map<string, number>();
+  readonly actions = new Map<string, Outcome[]>();
+  readonly compensations = new Map<string, Outcome[]>();
+
+  next(map: Map<string, Outcome[]>, name: string): Outcome {
+    const list = map.get(name);
+    if (!list || list.length === 0) return "ok";
+    return list.length > 1 ? list.shift()! : list[0]!;
+  }
+
+  definition(name = "order", version = 1, options: { deadlineMs?: number; tag?: string } = {}): SagaDefinition<{ n: number }> {
+    const tag = options.tag ?? "";
+    const make = (s: string, compensable: boolean) =>
+      step<{ n: number }>(
+        s,
+        async (ctx) => {
+          this.calls.push(`${tag}do:${s}:${ctx.attempt}`);
+          expect(ctx.key).toBe(`${ctx.sagaId}:${s}`);
+          const o = this.next(this.actions, s);
+          if (o === "hang") return new Promise<Json>(() => {});
+          if (o === "business") throw new Business(`${s} refused`);
+          this.applied.set(ctx.key, (this.applied.get(ctx.key) ?? 0) + 1);
+          if (o === "transient") throw new Transient(`${s} lost reply`);
+          return { step: s, n: ctx.input.n, seen: Object.keys(ctx.results).length };
+        },
+        {
+          ...(compensable && {
+            compensate: async (ctx) => {
+              this.calls.push(`${tag}undo:${s}:${ctx.attempt}`);
+              const o = this.next(this.compensations, s);
+              if (o === "transient") throw new Transient(`${s} undo failed`);
+              if (o === "business") throw new Business(`${s} undo refused`);
+            },
+          }),
+          retry: { maxAttempts: 3, initialDelayMs: 0, timeoutMs: 1_000 },
+          compensationRetry: { attentionAfter: 3, initialDelayMs: 0, timeoutMs: 1_000 },
+        },
+      );
+    return defineSaga(name, version, [make("lookup", false), make("charge", true), make("reserve", true), make("ship", true)], options);
+  }
+}
+
+function runnerOn(store: SagaStore, definitions: SagaDefinition<any>[], extra: Partial<RunnerOptions> = {}): Runner {
+  return createRunner({
+    store,
+    definitions,
+    isRetryable: (e) => e instanceof Transient,
+    describeError: (e) => ({
+      code: e instanceof Transient ? "UNAVAILABLE" : e instanceof Business ? "FAILED_PRECONDITION" : "UNKNOWN",
+      message: (e as Error).message,
+    }),
+    sleep: async () => {},
+    random: () => 0.5,
+    ...extra,
+  });
+}
+
+async function run(runner: Runner, input: Json = { n: 1 }) {
+  const { saga } = await runner.start("order", { input });
+  await runner.idle();
+  return (await runner.get(saga.sagaId))!;
+}
+
+const STEPS = ["lookup", "charge", "reserve", "ship"];
+
+describe("runner", () => {
+  it("completes a saga whose steps all succeed, passing earlier results on", async () => {
+    const script = new Script();
+    const runner = runnerOn(new InMemorySagaStore(), [script.definition()]);
+    const saga = await run(runner);
+    expect(saga.status).toBe("COMPLETED");
+    expect(script.calls).toEqual(STEPS.map((s) => `do:${s}:1`));
+    expect(saga.results["ship"]).toEqual({ step: "ship", n: 1, seen: 3 });
+    expect(saga.steps.map((s) => [s.name, s.phase, s.status, s.attempts])).toEqual(
+      STEPS.map((s) => [s, "action", "SUCCEEDED", 1]),
+    );
+  });
+
+  it.each([1, 2, 3, 4])("a business failure at step %i compensates the started steps in reverse, itself included", async (n) => {
+    const script = new Script();
+    script.actions.set(STEPS[n - 1]!, ["business"]);
+    const runner = runnerOn(new InMemorySagaStore(), [script.definition()]);
+    const saga = await run(runner);
+    expect(saga.status).toBe("COMPENSATED");
+    expect(saga.failedStep).toBe(STEPS[n - 1]);
+    expect(saga.error).toEqual({ code: "FAILED_PRECONDITION", message: `${STEPS[n - 1]} refused` });
+    const started = STEPS.slice(0, n);
+    const undone = started.filter((s) => s !== "lookup").reverse();
+    expect(script.calls).toEqual([...started.map((s) => `do:${s}:1`), ...undone.map((s) => `undo:${s}:1`)]);
+  });
+
+  it("retries transient errors with backoff, then succeeds", async () => {
+    const script = new Script();
+    script.actions.set("charge", ["transient", "transient", "ok"]);
+    const delays: number[] = [];
+    const runner = runnerOn(new InMemorySagaStore(), [script.definition()], {
+      sleep: async (ms) => void delays.push(ms),
+    });
+    const saga = await run(runner);
+    expect(saga.status).toBe("COMPLETED");
+    expect(script.calls.filter((c) => c.startsWith("do:charge"))).toEqual(["do:charge:1", "do:charge:2", "do:charge:3"]);
+    expect(saga.steps.find((s) => s.name === "charge")).toMatchObject({ attempts: 3, status: "SUCCEEDED" });
+    expect(delays).toEqual([]); // initialDelayMs 0: no sleep at all
+  });
+
+  it("backs off exponentially with full jitter", async () => {
+    const script = new Script();
+    script.actions.set("charge", ["transient", "transient", "ok"]);
+    const delays: number[] = [];
+    const def = script.definition();
+    def.steps[1]!.retry = { ...def.steps[1]!.retry, initialDelayMs: 100, backoffRate: 2, maxDelayMs: 150 };
+    const runner = runnerOn(new InMemorySagaStore(), [def], { sleep: async (ms) => void delays.push(ms), random: () => 0.5 });
+    await run(runner);
+    expect(delays).toEqual([50, 75]); // 0.5·min(150, 100), 0.5·min(150, 200)
+  });
+
+  it("compensates a step whose retries ran out while still transient (unknown outcome)", async () => {
+    const script = new Script();
+    script.actions.set("reserve", ["transient"]);
+    const runner = runnerOn(new InMemorySagaStore(), [script.definition()]);
+    const saga = await run(runner);
+    expect(saga.status).toBe("COMPENSATED");
+    expect(saga.failedStep).toBe("reserve");
+    expect(saga.error?.code).toBe("UNAVAILABLE");
+    expect(saga.error?.message).toMatch(/outcome unknown after 3 attempts/);
+    expect(script.calls.slice(-2)).toEqual(["undo:reserve:1", "undo:charge:1"]);
+  });
+
+  it("retries a compensation that fails twice, then succeeds", async () => {
+    const script = new Script();
+    script.actions.set("reserve", ["business"]);
+    script.compensations.set("charge", ["transient", "business", "ok"]);
+    const runner = runnerOn(new InMemorySagaStore(), [script.definition()]);
+    const saga = await run(runner);
+    expect(saga.status).toBe("COMPENSATED");
+    expect(script.calls.filter((c) => c.startsWith("undo:charge"))).toEqual(["undo:charge:1", "undo:charge:2", "undo:charge:3"]);
+    expect(saga.steps.at(-1)).toMatchObject({ name: "charge", phase: "compensation", status: "SUCCEEDED", attempts: 3 });
+  });
+
+  it("leaves a saga NEEDS_ATTENTION when a compensation runs out of attempts; retry() finishes it", async () => {
+    const script = new Script();
+    script.actions.set("ship", ["business"]);
+    script.compensations.set("reserve", ["transient"]);
+    const store = new InMemorySagaStore();
+    const runner = runnerOn(store, [script.definition()]);
+    const saga = await run(runner);
+    expect(saga.status).toBe("NEEDS_ATTENTION");
+    expect(saga.steps.at(-1)).toMatchObject({ name: "reserve", phase: "compensation", status: "FAILED", attempts: 3 });
+    expect(script.calls.filter((c) => c.startsWith("undo:charge"))).toEqual([]); // not skipped past
+    const listed = await runner.list({ statuses: ["NEEDS_ATTENTION"] });
+    expect(listed.sagas.map((s) => s.sagaId)).toEqual([saga.sagaId]);
+    expect(await store.unfinished()).toEqual([]);
+
+    script.compensations.set("reserve", ["ok"]);
+    const retried = await runner.retry(saga.sagaId);
+    expect(retried.status).toBe("COMPENSATING");
+    await runner.idle();
+    const done = (await runner.get(saga.sagaId))!;
+    expect(done.status).toBe("COMPENSATED");
+    expect(script.calls.slice(-2)).toEqual(["undo:reserve:1", "undo:charge:1"]);
+    await expect(runner.retry(saga.sagaId)).rejects.toBeInstanceOf(SagaStateError);
+    await expect(runner.retry("nope")).rejects.toBeInstanceOf(SagaNotFoundError);
+  });
+
+  it("turns a RUNNING saga past its deadline to compensation", async () => {
+    let clock = 1_000;
+    const script = new Script();
+    const def = script.definition("order", 1, { deadlineMs: 500 });
+    const charge = def.steps[1]!;
+    const action = charge.action;
+    charge.action = async (ctx) => {
+      clock += 600; // the call takes longer than the saga may live
+      return action(ctx);
+    };
+    const runner = runnerOn(new InMemorySagaStore(), [def], { now: () => clock });
+    const saga = await run(runner);
+    expect(saga.status).toBe("COMPENSATED");
+    expect(saga.error?.code).toBe("DEADLINE_EXCEEDED");
+    expect(saga.failedStep).toBeUndefined(); // caught between steps: reserve never started
+    expect(script.calls).toEqual(["do:lookup:1", "do:charge:1", "undo:charge:1"]);
+  });
+
+  it("stops retrying a step once the deadline passed", async () => {
+    let clock = 0;
+    const script = new Script();
+    const def = script.definition("order", 1, { deadlineMs: 500 });
+    script.actions.set("reserve", ["transient"]);
+    const runner = runnerOn(new InMemorySagaStore(), [def], {
+      now: () => clock,
+      sleep: async (ms) => void (clock += ms + 1_000),
+    });
+    def.steps[2]!.retry.initialDelayMs = 10;
+    const saga = await run(runner);
+    expect(saga.status).toBe("COMPENSATED");
+    expect(saga.failedStep).toBe("reserve");
+    expect(saga.error?.code).toBe("DEADLINE_EXCEEDED");
+  });
+
+  it("times a hanging call out and treats it as transient", async () => {
+    const script = new Script();
+    script.actions.set("charge", ["hang", "ok"]);
+    const def = script.definition();
+    def.steps[1]!.retry.timeoutMs = 5;
+    let aborted = false;
+    const action = def.steps[1]!.action;
+    def.steps[1]!.action = (ctx) => {
+      ctx.signal.addEventListener("abort", () => (aborted = true));
+      return action(ctx);
+    };
+    const saga = await run(runnerOn(new InMemorySagaStore(), [def]));
+    expect(saga.status).toBe("COMPLETED");
+    expect(aborted).toBe(true);
+    expect(saga.steps[1]).toMatchObject({ attempts: 2, lastError: { code: "DEADLINE_EXCEEDED" } });
+  });
+
+  it("fails a step whose output is not plain JSON", async () => {
+    const script = new Script();
+    const def = script.definition();
+    def.steps[1]!.action = async () => ({ big: 1n }) as unknown as Json;
+    const saga = await run(runnerOn(new InMemorySagaStore(), [def]));
+    expect(saga.status).toBe("COMPENSATED");
+    expect(saga.error?.code).toBe("INTERNAL");
+  });
+
+  it("returns the same saga for a repeated idempotency key, and refuses another request under it", async () => {
+    const script = new Script();
+    const runner = runnerOn(new InMemorySagaStore(), [script.definition()]);
+    const a = await runner.start("order", { idempotencyKey: "k1", input: { n: 1 } });
+    const b = await runner.start("order", { idempotencyKey: "k1", input: { n: 1 } });
+    expect(a.created).toBe(true);
+    expect(b.created).toBe(false);
+    expect(b.saga.sagaId).toBe(a.saga.sagaId);
+    await expect(runner.start("order", { idempotencyKey: "k1", input: { n: 2 } })).rejects.toBeInstanceOf(IdempotencyConflictError);
+    const c = await runner.start("order", { idempotencyKey: "", input: { n: 1 } });
+    const d = await runner.start("order", { input: { n: 1 } });
+    expect(new Set([a.saga.sagaId, c.saga.sagaId, d.saga.sagaId]).size).toBe(3);
+    await expect(runner.start("nope", { input: null })).rejects.toBeInstanceOf(UnknownDefinitionError);
+    await runner.idle();
+    expect(script.calls.filter((x) => x === "do:ship:1")).toHaveLength(3);
+  });
+
+  it("gives concurrent starts with one key exactly one saga", async () => {
+    const script = new Script();
+    const runner = runnerOn(new InMemorySagaStore(), [script.definition()]);
+    const all = await Promise.all([1, 2, 3].map(() => runner.start("order", { idempotencyKey: "same", input: { n: 1 } })));
+    expect(all.filter((r) => r.created)).toHaveLength(1);
+    expect(new Set(all.map((r) => r.saga.sagaId)).size).toBe(1);
+  });
+
+  it("starts on the highest version and finishes a resumed saga on the version it started with", async () => {
+    const v1 = new Script();
+    const v2 = new Script();
+    const store = new CrashingStore(new InMemorySagaStore(), 3); // created, lookup started, lookup succeeded
+    const old = runnerOn(store, [v1.definition("order", 1, { tag: "v1:" })]);
+    const { saga } = await old.start("order", { input: { n: 1 } });
+    expect(saga.definitionVersion).toBe(1);
+    await store.crashed;
+
+    const onlyV2 = runnerOn(store.inner, [v2.definition("order", 2, { tag: "v2:" })]);
+    expect(await onlyV2.resumePending()).toBe(0); // v1 unknown here: left untouched
+
+    const both = runnerOn(store.inner, [v1.definition("order", 1, { tag: "v1:" }), v2.definition("order", 2, { tag: "v2:" })]);
+    expect(await both.resumePending()).toBe(1);
+    await both.idle();
+    expect((await both.get(saga.sagaId))?.status).toBe("COMPLETED");
+    expect(v1.calls).toEqual(["v1:do:lookup:1", "v1:do:charge:1", "v1:do:reserve:1", "v1:do:ship:1"]);
+    expect(v2.calls).toEqual([]);
+    const fresh = await both.start("order", { input: { n: 2 } });
+    expect(fresh.saga.definitionVersion).toBe(2);
+  });
+
+  it("lists newest first, with filters and opaque page tokens", async () => {
+    let clock = 100;
+    const script = new Script();
+    script.actions.set("charge", ["business", "ok", "business", "ok", "business", "ok", "ok"]);
+    const runner = runnerOn(new InMemorySagaStore(), [script.definition()], { now: () => clock });
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      clock = 100 + i * 10;
+      ids.push((await run(runner, { n: i })).sagaId);
+    }
+    const seen: string[] = [];
+    let token = "";
+    do {
+      const page = await runner.list({ pageSize: 3, pageToken: token });
+      expect(page.sagas.length).toBeLessThanOrEqual(3);
+      seen.push(...page.sagas.map((s) => s.sagaId));
+      token = page.nextPageToken;
+    } while (token);
+    expect(seen).toEqual([...ids].reverse());
+    const compensated = await runner.list({ statuses: ["COMPENSATED"] });
+    expect(compensated.sagas.map((s) => s.sagaId)).toEqual([ids[4], ids[2], ids[0]]);
+    const window = await runner.list({ createdAfter: 120, createdBefore: 150 });
+    expect(window.sagas.map((s) => s.sagaId)).toEqual([ids[4], ids[3], ids[2]]);
+    await expect(runner.list({ pageToken: "not a token" })).rejects.toBeInstanceOf(InvalidPageTokenError);
+    await expect(runner.list({ pageToken: "Zm9v" })).rejects.toBeInstanceOf(InvalidPageTokenError);
+  });
+
+  it("tells subscribers every transition after it is durable", async () => {
+    const store = new InMemorySagaStore();
+    const script = new Script();
+    script.actions.set("reserve", ["transient", "business"]);
+    const runner = runnerOn(store, [script.definition()]);
+    const all: SagaEvent[] = [];
+    const stopAll = runner.subscribe(undefined, (e) => all.push(e));
+    const { saga } = await runner.start("order", { input: { n: 1 } });
+    const mine: string[] = [];
+    runner.subscribe(saga.sagaId, (e) => {
+      mine.push(e.kind);
+      expect(e.sequence).toBeGreaterThan(0);
+    });
+    await runner.idle();
+    stopAll();
+    expect(all.map((e) => e.kind)).toEqual([
+      "saga-created",
+      "step-started",
+      "step-succeeded",
+      "step-started",
+      "step-succeeded",
+      "step-started",
+      "step-attempt-failed",
+      "step-failed",
+      "compensation-started",
+      "compensation-succeeded",
+      "compensation-started",
+      "compensation-succeeded",
+      "saga-compensated",
+    ]);
+    // Subscribed after start() resolved: a suffix of the whole stream, ending at the terminal event.
+    expect(mine.length).toBeGreaterThan(0);
+    expect(mine).toEqual(all.slice(all.length - mine.length).map((e) => e.kind));
+    const logged = (await store.load(saga.sagaId))!.events;
+    expect(logged).toEqual(all);
+  });
+
+  it("waits for a terminal status, or returns the current record at the timeout", async () => {
+    const script = new Script();
+    script.actions.set("ship", ["hang"]);
+    const runner = runnerOn(new InMemorySagaStore(), [script.definition()]);
+    const { saga } = await runner.start("order", { input: { n: 1 } });
+    const early = await runner.wait(saga.sagaId, 1);
+    expect(early?.status).toBe("RUNNING");
+    expect(await runner.wait("unknown", 1)).toBeUndefined();
+    await runner.close();
+  });
+
+  it("refuses starts past maxInFlight", async () => {
+    const script = new Script();
+    script.actions.set("lookup", ["hang"]);
+    const runner = runnerOn(new InMemorySagaStore(), [script.definition()], { maxInFlight: 2 });
+    await runner.start("order", { input: { n: 1 } });
+    await runner.start("order", { input: { n: 2 } });
+    expect(runner.inFlight()).toBe(2);
+    await expect(runner.start("order", { input: { n: 3 } })).rejects.toBeInstanceOf(SagaLimitError);
+    await runner.close();
+    expect(runner.inFlight()).toBe(0);
+    await expect(runner.start("order", { input: { n: 3 } })).rejects.toBeInstanceOf(SagaStateError);
+  });
+
+  it("close() leaves unfinished sagas in the log, and the next runner finishes them", async () => {
+    const store = new InMemorySagaStore();
+    const script = new Script();
+    script.actions.set("reserve", ["hang", "ok"]);
+    const first = runnerOn(store, [script.definition()]);
+    const { saga } = await first.start("order", { input: { n: 1 } });
+    await new Promise((r) => setImmediate(r));
+    await first.close();
+    expect((await first.get(saga.sagaId))?.status).toBe("RUNNING");
+    const second = runnerOn(store, [script.definition()]);
+    expect(await second.resumePending()).toBe(1);
+    await second.idle();
+    expect((await second.get(saga.sagaId))?.status).toBe("COMPLETED");
+    expect(script.calls).toEqual(["do:lookup:1", "do:charge:1", "do:reserve:1", "do:reserve:1", "do:ship:1"]);
+  });
+});
+
+/** A store that "crashes" after `writes` durable writes: every later write hangs forever. */
+class CrashingStore implements SagaStore {
+  #left: number;
+  #crash!: () => void;
+  readonly crashed = new Promise<void>((r) => (this.#crash = r));
+  constructor(
+    readonly inner: SagaStore,
+    writes: number,
+  ) {
+    this.#left = writes;
+  }
+  #write<T>(go: () => Promise<T>): Promise<T> {
+    if (this.#left <= 0) {
+      this.#crash();
+      return new Promise<T>(() => {});
+    }
+    this.#left--;
+    return go();
+  }
+  create(header: SagaHeader, first: SagaEvent): Promise<CreateResult> {
+    return this.#write(() => this.inner.create(header, first));
+  }
+  append(event: SagaEvent): Promise<void> {
+    return this.#write(() => this.inner.append(event));
+  }
+  load(sagaId: string): Promise<StoredSaga | undefined> {
+    return this.inner.load(sagaId);
+  }
+  list(query: SagaListQuery): Promise<StoredSaga[]> {
+    return this.inner.list(query);
+  }
+  unfinished(): Promise<string[]> {
+    return this.inner.unfinished();
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+describe("crash and recovery", () => {
+  /** Scenarios: outcome scripts, and the number of writes a clean run makes. */
+  const scenarios: [string, (s: Script) => void, "COMPLETED" | "COMPENSATED"][] = [
+    ["success", () => {}, "COMPLETED"],
+    ["business failure at reserve", (s) => s.actions.set("reserve", ["business"]), "COMPENSATED"],
+    [
+      "transient retries and a flaky compensation",
+      (s) => {
+        s.actions.set("charge", ["transient", "ok"]);
+        s.actions.set("ship", ["transient", "business"]);
+        s.compensations.set("reserve", ["transient", "ok"]);
+      },
+      "COMPENSATED",
+    ],
+  ];
+
+  for (const [name, setup, expected] of scenarios) {
+    it(`${name}: a crash after every write resumes without calling a succeeded step twice`, async () => {
+      const clean = new Script();
+      setup(clean);
+      const cleanStore = new InMemorySagaStore();
+      const cleanSaga = await run(runnerOn(cleanStore, [clean.definition()]));
+      expect(cleanSaga.status).toBe(expected);
+      const total = (await cleanStore.load(cleanSaga.sagaId))!.events.length;
+
+      for (let n = 1; n < total; n++) {
+        const script = new Script();
+        setup(script);
+        const store = new CrashingStore(new InMemorySagaStore(), n);
+        const old = runnerOn(store, [script.definition()]);
+        const started = old.start("order", { idempotencyKey: "order-1", input: { n: 1 } });
+        await store.crashed; // the old runner is abandoned from here on
+        await new Promise((r) => setImmediate(r));
+        const succeededBefore = new Set(
+          ((await store.inner.load((await started).saga.sagaId))?.events ?? [])
+            .filter((e) => e.kind === "step-succeeded")
+            .map((e) => e.step),
+        );
+        const callsBefore = script.calls.length;
+
+        const next = runnerOn(store.inner, [script.definition()]);
+        expect(await next.resumePending()).toBe(1);
+        await next.idle();
+        const saga = (await next.get((await started).saga.sagaId))!;
+        expect(saga.status, `crash after write ${n}`).toBe(expected);
+        const after = script.calls.slice(callsBefore);
+        for (const s of succeededBefore) {
+          expect(after.filter((c) => c.startsWith(`do:${s}:`)), `step ${s} ran again after crash at ${n}`).toEqual([]);
+        }
+        if (expected === "COMPLETED") expect(Object.keys(saga.results)).toEqual(STEPS);
+      }
+    });
+  }
+});
