@@ -1,0 +1,48 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { CatalogService, type ProductSchema } from "#gen/saga/catalog/v1/catalog_pb.js";
+import type { DemoMode } from "#platform/demo-mode.js";
+import { checkId, checkLineCount, checkQuantity } from "#platform/field-rules.js";
+import { mapHandlerErrors } from "#platform/map-handler-errors.js";
+import type { Catalog, Product } from "./catalog.js";
+import { toConnectError } from "./errors.js";
+
+function toProductMessage(p: Product): MessageInitShape<typeof ProductSchema> {
+  return { productId: p.productId, name: p.name, priceCents: BigInt(p.priceCents) };
+}
+
+/**
+ * CatalogService handlers: validate the request (INVALID_ARGUMENT naming the field), turn
+ * proto into domain values and back. In demo mode PriceOrder, the saga's catalog step, may
+ * fail at random.
+ */
+export function catalogHandlers(catalog: Catalog, demo: DemoMode): ServiceImpl<typeof CatalogService> {
+  const impl: ServiceImpl<typeof CatalogService> = {
+    async getProduct(req) {
+      const productId = checkId(req.productId, "product_id");
+      return { product: toProductMessage(catalog.getProduct(productId)) };
+    },
+    async listProducts() {
+      return { products: catalog.listProducts().map(toProductMessage) };
+    },
+    async priceOrder(req) {
+      checkLineCount(req.lines.length);
+      const lines = req.lines.map((l, i) => ({
+        productId: checkId(l.productId, `lines[${i}].product_id`),
+        quantity: checkQuantity(l.quantity, `lines[${i}].quantity`),
+      }));
+      if (await demo.next()) throw new ConnectError("fallo simulado (modo demo)", Code.FailedPrecondition);
+      const order = catalog.priceOrder(lines);
+      return {
+        lines: order.lines.map((l) => ({
+          productId: l.productId,
+          quantity: l.quantity,
+          unitPriceCents: BigInt(l.unitPriceCents),
+          lineTotalCents: BigInt(l.lineTotalCents),
+        })),
+        totalCents: BigInt(order.totalCents),
+      };
+    },
+  };
+  return mapHandlerErrors(impl, toConnectError);
+}
