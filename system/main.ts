@@ -40,6 +40,7 @@ const stop = async (code: number): Promise<void> => {
   process.exit(code);
 };
 system.onUnexpectedExit = (name, code, signal) => {
+  if (stopping) return;
   process.stderr.write(`${name} exited unexpectedly (code ${code}, signal ${signal}); stopping everything.\n`);
   void stop(1);
 };

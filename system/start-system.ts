@@ -123,6 +123,8 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     kill: (name, signal = "SIGKILL") => stopOne(name, signal),
     restart: (name) => launch(name),
     async stop() {
+      // A terminal's Ctrl-C reaches the children too: none of their exits is unexpected now.
+      for (const r of running.values()) r.expectedExit = true;
       for (const p of [...PROCESSES].reverse()) await stopOne(p.name, "SIGTERM");
     },
   };
