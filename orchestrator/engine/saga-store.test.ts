@@ -1,0 +1,153 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import type { SagaEvent, SagaHeader, SagaStatus } from "./saga-record.js";
+import { InMemorySagaStore, type SagaStore } from "./saga-store.js";
+import { SqliteSagaStore } from "./sql-saga-store.js";
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "saga-store-"));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+
+function header(id: string, createdAt: number, key = `key-${id}`): SagaHeader {
+  return {
+    sagaId: id,
+    idempotencyKey: key,
+    fingerprint: "fp",
+    definitionName: "order",
+    definitionVersion: 2,
+    input: { customer: "c1", lines: [{ product: "p", quantity: 2 }], note: null, ok: true },
+    createdAt,
+  };
+}
+
+function ev(sagaId: string, sequence: number, kind: SagaEvent["kind"], status: SagaStatus, extra: Partial<SagaEvent> = {}): SagaEvent {
+  return { sagaId, sequence, kind, status, at: 1_000 + sequence, ...extra };
+}
+
+const stores: [string, () => { store: SagaStore; reopen?: () => SagaStore }][] = [
+  ["InMemorySagaStore", () => ({ store: new InMemorySagaStore() })],
+  [
+    "SqliteSagaStore (file)",
+    () => {
+      const file = path.join(dir, `saga-${++files}.db`);
+      return { store: new SqliteSagaStore(file), reopen: () => new SqliteSagaStore(file, { durability: "power" }) };
+    },
+  ],
+  ["SqliteSagaStore (:memory:)", () => ({ store: new SqliteSagaStore(":memory:") })],
+];
+
+describe.each(stores)("%s: the SagaStore contract", (_name, open) => {
+  it("creates a saga with its first event and loads it back", async () => {
+    const { store } = open();
+    const h = header("s1", 10);
+    expect(await store.create(h, ev("s1", 1, "saga-created", "RUNNING"))).toEqual({ created: true });
+    await store.append(ev("s1", 2, "step-started", "RUNNING", { step: "charge", attempt: 1 }));
+    await store.append(ev("s1", 3, "step-succeeded", "RUNNING", { step: "charge", attempt: 1, output: { id: "p-1", cents: 1250, tags: ["a"] } }));
+    await store.append(ev("s1", 4, "step-failed", "COMPENSATING", { step: "ship", attempt: 2, error: { code: "FAILED_PRECONDITION", message: "no stock" } }));
+    const loaded = await store.load("s1");
+    expect(loaded?.header).toEqual(h);
+    expect(loaded?.events).toEqual([
+      ev("s1", 1, "saga-created", "RUNNING"),
+      ev("s1", 2, "step-started", "RUNNING", { step: "charge", attempt: 1 }),
+      ev("s1", 3, "step-succeeded", "RUNNING", { step: "charge", attempt: 1, output: { id: "p-1", cents: 1250, tags: ["a"] } }),
+      ev("s1", 4, "step-failed", "COMPENSATING", { step: "ship", attempt: 2, error: { code: "FAILED_PRECONDITION", message: "no stock" } }),
+    ]);
+    expect(await store.load("missing")).toBeUndefined();
+    await store.close();
+  });
+
+  it("keeps one saga per idempotency key, even for concurrent creates", async () => {
+    const { store } = open();
+    const results = await Promise.all(
+      ["a", "b", "c"].map((id) => store.create(header(id, 10, "same"), ev(id, 1, "saga-created", "RUNNING"))),
+    );
+    const created = results.filter((r) => r.created);
+    expect(created).toHaveLength(1);
+    for (const r of results) if (!r.created) expect(r.existing.header.sagaId).toBe("a");
+    expect(await store.load("b")).toBeUndefined();
+    await store.close();
+  });
+
+  it("rejects an append to an unknown saga or a taken sequence, without hurting other writes", async () => {
+    const { store } = open();
+    await store.create(header("s1", 10), ev("s1", 1, "saga-created", "RUNNING"));
+    const [bad, dup, good] = await Promise.allSettled([
+      store.append(ev("ghost", 2, "step-started", "RUNNING")),
+      store.append(ev("s1", 1, "step-started", "RUNNING")),
+      store.append(ev("s1", 2, "step-started", "RUNNING", { step: "x" })),
+    ]);
+    expect(bad.status).toBe("rejected");
+    expect(dup.status).toBe("rejected");
+    expect(good.status).toBe("fulfilled");
+    expect((await store.load("s1"))?.events.map((e) => e.sequence)).toEqual([1, 2]);
+    await store.close();
+  });
+
+  it("lists newest first with status and time filters and a keyset cursor; tracks unfinished sagas", async () => {
+    const { store } = open();
+    const statuses: SagaStatus[] = ["COMPLETED", "RUNNING", "COMPENSATING", "NEEDS_ATTENTION", "COMPENSATED", "RUNNING"];
+    for (let i = 0; i < statuses.length; i++) {
+      const id = `s${i}`;
+      await store.create(header(id, 100 + (i >> 1) * 10), ev(id, 1, "saga-created", "RUNNING"));
+      if (statuses[i] !== "RUNNING") await store.append(ev(id, 2, "saga-completed", statuses[i]!));
+    }
+    // createdAt: s0,s1 = 100; s2,s3 = 110; s4,s5 = 120. Ties break by id, descending.
+    const ids = async (q: Parameters<SagaStore["list"]>[0]) => (await store.list(q)).map((s) => s.header.sagaId);
+    expect(await ids({ limit: 10 })).toEqual(["s5", "s4", "s3", "s2", "s1", "s0"]);
+    expect(await ids({ limit: 2 })).toEqual(["s5", "s4"]);
+    expect(await ids({ limit: 2, after: { createdAt: 120, sagaId: "s4" } })).toEqual(["s3", "s2"]);
+    expect(await ids({ limit: 10, after: { createdAt: 110, sagaId: "s3" } })).toEqual(["s2", "s1", "s0"]);
+    expect(await ids({ limit: 10, statuses: ["RUNNING", "NEEDS_ATTENTION"] })).toEqual(["s5", "s3", "s1"]);
+    expect(await ids({ limit: 10, statuses: [] })).toHaveLength(6);
+    expect(await ids({ limit: 10, createdAfter: 110, createdBefore: 120 })).toEqual(["s3", "s2"]);
+    expect(await store.unfinished()).toEqual(["s1", "s2", "s5"]);
+    await store.close();
+  });
+
+  it("survives close and reopen with every acknowledged write", async () => {
+    const { store, reopen } = open();
+    if (!reopen) return;
+    const writes: Promise<unknown>[] = [];
+    for (let i = 0; i < 200; i++) {
+      const id = `r${String(i).padStart(3, "0")}`;
+      writes.push(
+        store.create(header(id, i), ev(id, 1, "saga-created", "RUNNING")).then(() =>
+          store.append(ev(id, 2, "step-succeeded", i % 2 ? "RUNNING" : "COMPLETED", { step: "a", output: { i } })),
+        ),
+      );
+    }
+    await Promise.all(writes);
+    await store.close();
+    await expect(store.load("r000")).rejects.toThrow(/closed/);
+    const again = reopen();
+    expect((await again.list({ limit: 1000 })).length).toBe(200);
+    expect((await again.load("r007"))?.events[1]?.output).toEqual({ i: 7 });
+    expect(await again.unfinished()).toHaveLength(100);
+    await again.close();
+  });
+});
+
+describe("SqliteSagaStore", () => {
+  it("commits many concurrent writes in one batch (group commit)", async () => {
+    const store = new SqliteSagaStore(path.join(dir, "group.db"));
+    const n = 500;
+    let settled = 0;
+    const all = Array.from({ length: n }, (_, i) =>
+      store.create(header(`g${i}`, i), ev(`g${i}`, 1, "saga-created", "RUNNING")).then(() => void settled++),
+    );
+    expect(settled).toBe(0); // nothing resolves before the batch commits
+    await Promise.all(all);
+    expect(settled).toBe(n);
+    await store.close();
+  });
+
+  it("uses WAL on a file", async () => {
+    const file = path.join(dir, "wal.db");
+    const store = new SqliteSagaStore(file);
+    await store.create(header("w", 1), ev("w", 1, "saga-created", "RUNNING"));
+    expect(fs.existsSync(`${file}-wal`)).toBe(true);
+    await store.close();
+  });
+});
