@@ -1,0 +1,498 @@
+/**
+ * A seeded, deterministic simulation of the engine against fake services, in the style of
+ * FoundationDB/TigerBeetle simulation testing. Every fault comes from one seeded PRNG and
+ * time is virtual (injected clock and sleep), so a seed reproduces a run exactly.
+ *
+ * Fake services are idempotent key → state maps, like the real ones: an action applies
+ * once per key; a compensation before its action leaves a tombstone, so a late action is
+ * refused; compensations are idempotent. Injected faults: transient errors, lost replies
+ * (applied, answer dropped), duplicate deliveries, actions delayed until after their
+ * compensation, business failures, stalls past the saga deadline, compensation failures
+ * (→ NEEDS_ATTENTION, then an operator retry), and process crashes at any write: the store
+ * stops acknowledging writes (the crashing write is durable or not, at random), the old
+ * runner is abandoned with its in-flight calls still landing, and a fresh runner on the
+ * same store runs `resumePending()` while clients re-send unacknowledged starts.
+ */
+import { foldSaga, type SagaEvent, type SagaHeader } from "./saga-record.js";
+import type { Json } from "./json.js";
+import { createRunner, type Runner } from "./runner.js";
+import { defineSaga, type SagaDefinition, step } from "./saga.js";
+import { type CreateResult, InMemorySagaStore, type SagaListQuery, type SagaStore, type StoredSaga } from "./saga-store.js";
+
+/** Probabilities of each fault (per call, except `crash`: per epoch). */
+export interface Faults {
+  transient: number;
+  lostReply: number;
+  duplicate: number;
+  delayed: number;
+  business: number;
+  compensationFailure: number;
+  stall: number;
+  crash: number;
+}
+
+/** Faults used when none are given: every kind, often enough to matter in a few thousand sagas. */
+export const DEFAULT_FAULTS: Readonly<Faults> = Object.freeze({
+  transient: 0.08,
+  lostReply: 0.05,
+  duplicate: 0.05,
+  delayed: 0.03,
+  business: 0.04,
+  compensationFailure: 0.2,
+  stall: 0.0001,
+  crash: 0.6,
+});
+
+/** What to simulate. */
+export interface SimulationOptions {
+  seed: number;
+  sagas: number;
+  /** New sagas started per epoch (between crashes); default 200. */
+  concurrency?: number;
+  faults?: Partial<Faults>;
+  /** Opens the store (default: a fresh InMemorySagaStore). Called again after a crash when `reopenOnCrash`. */
+  openStore?: () => SagaStore;
+  /** Close and reopen the store after each crash (for file-backed stores). */
+  reopenOnCrash?: boolean;
+}
+
+/** What happened, and every broken invariant (empty when all held). */
+export interface SimulationReport {
+  seed: number;
+  sagas: number;
+  completed: number;
+  compensated: number;
+  epochs: number;
+  crashes: number;
+  /** Crashes by the kind of write that was cut. */
+  crashedAt: Record<string, number>;
+  events: number;
+  calls: number;
+  transientErrors: number;
+  lostReplies: number;
+  duplicateDeliveries: number;
+  delayedDeliveries: number;
+  lateActionsRefused: number;
+  businessFailures: number;
+  deadlineCompensations: number;
+  unknownOutcomeCompensations: number;
+  operatorRetries: number;
+  duplicateStarts: number;
+  resentStarts: number;
+  violations: string[];
+  elapsedMs: number;
+}
+
+/** A small, fast, seedable PRNG (mulberry32): returns numbers in [0, 1). */
+export function createPrng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+class SimTransient extends Error {
+  override name = "SimTransient";
+}
+class SimBusiness extends Error {
+  override name = "SimBusiness";
+}
+
+type KeyState = "applied" | "rejected" | "undone" | "tombstone";
+
+/** An idempotent fake service: key → state, as the real services keep it. */
+class FakeService {
+  readonly state = new Map<string, KeyState>();
+  readonly applies = new Map<string, number>();
+  readonly undos = new Map<string, number>();
+  constructor(
+    readonly name: string,
+    private readonly decideBusiness: () => boolean,
+  ) {}
+
+  /** Applies the action once per key; refuses after a compensation (tombstone) or a business failure. */
+  apply(key: string): boolean {
+    const s = this.state.get(key);
+    if (s === undefined) {
+      if (this.decideBusiness()) {
+        this.state.set(key, "rejected");
+        return false;
+      }
+      this.state.set(key, "applied");
+      this.applies.set(key, (this.applies.get(key) ?? 0) + 1);
+      return true;
+    }
+    return s === "applied";
+  }
+
+  /** Undoes once; with nothing to undo, leaves a tombstone that refuses a late action. */
+  undo(key: string): void {
+    const s = this.state.get(key);
+    if (s === undefined) this.state.set(key, "tombstone");
+    else if (s === "applied") {
+      this.state.set(key, "undone");
+      this.undos.set(key, (this.undos.get(key) ?? 0) + 1);
+    }
+  }
+}
+
+interface Epoch {
+  dead: boolean;
+}
+
+const STEPS = ["lookup", "charge", "reserve", "ship"] as const;
+const never = <T>(): Promise<T> => new Promise<T>(() => {});
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/**
+ * Runs one simulation; resolves with its report. Never rejects on a broken invariant:
+ * the report lists it (with the seed) in `violations`.
+ */
+export async function runSimulation(options: SimulationOptions): Promise<SimulationReport> {
+  const started = performance.now();
+  const f: Faults = { ...DEFAULT_FAULTS, ...options.faults };
+  const prng = createPrng(options.seed);
+  const chance = (p: number): boolean => p > 0 && prng() < p;
+  const concurrency = options.concurrency ?? 200;
+  const openStore = options.openStore ?? (() => new InMemorySagaStore());
+  const deadlineMs = 60_000;
+  let clock = 1_000_000;
+  let nextId = 0;
+
+  const report: SimulationReport = {
+    seed: options.seed,
+    sagas: options.sagas,
+    completed: 0,
+    compensated: 0,
+    epochs: 0,
+    crashes: 0,
+    crashedAt: {},
+    events: 0,
+    calls: 0,
+    transientErrors: 0,
+    lostReplies: 0,
+    duplicateDeliveries: 0,
+    delayedDeliveries: 0,
+    lateActionsRefused: 0,
+    businessFailures: 0,
+    deadlineCompensations: 0,
+    unknownOutcomeCompensations: 0,
+    operatorRetries: 0,
+    duplicateStarts: 0,
+    resentStarts: 0,
+    violations: [],
+    elapsedMs: 0,
+  };
+  const violate = (msg: string): void => {
+    if (report.violations.length < 50) report.violations.push(`seed ${options.seed}: ${msg}`);
+  };
+
+  const services = new Map<string, FakeService>();
+  for (const name of STEPS.slice(1)) services.set(name, new FakeService(name, () => chance(f.business)));
+  /** Keys whose step-succeeded / compensation-succeeded is durable: calling them again is a bug. */
+  const doneActions = new Set<string>();
+  const doneCompensations = new Set<string>();
+  const delayed: { service: FakeService; key: string }[] = [];
+
+  const deliverDelayed = (): void => {
+    const i = Math.floor(prng() * delayed.length);
+    const d = delayed[i]!;
+    delayed[i] = delayed[delayed.length - 1]!;
+    delayed.pop();
+    const before = d.service.state.get(d.key);
+    d.service.apply(d.key);
+    if (before === "undone" || before === "tombstone") report.lateActionsRefused++;
+  };
+
+  async function callAction(epoch: Epoch, name: string, key: string): Promise<Json> {
+    if (epoch.dead) throw new SimTransient("process is dead"); // a killed process sends nothing
+    report.calls++;
+    if (doneActions.has(key)) violate(`action ${key} called again after its success was logged`);
+    if (delayed.length > 0 && chance(0.05)) deliverDelayed();
+    for (let i = Math.floor(prng() * 3); i > 0; i--) await tick();
+    if (chance(f.stall)) clock += deadlineMs; // a long pause: every running saga passes its deadline
+    if (chance(f.transient)) {
+      report.transientErrors++;
+      throw new SimTransient(`${name} unavailable`);
+    }
+    const service = services.get(name);
+    if (!service) {
+      if (chance(f.business)) {
+        report.businessFailures++;
+        throw new SimBusiness(`${name}: unknown product`);
+      }
+      return { key, by: name };
+    }
+    if (chance(f.delayed)) {
+      report.delayedDeliveries++;
+      delayed.push({ service, key });
+      throw new SimTransient(`${name} timed out`);
+    }
+    const ok = service.apply(key);
+    if (chance(f.duplicate)) {
+      report.duplicateDeliveries++;
+      service.apply(key);
+    }
+    await tick();
+    if (!ok) {
+      report.businessFailures++;
+      throw new SimBusiness(`${name} refused ${key}`);
+    }
+    if (chance(f.lostReply)) {
+      report.lostReplies++;
+      throw new SimTransient(`${name} reply lost`);
+    }
+    return { key, by: name };
+  }
+
+  async function callCompensation(epoch: Epoch, name: string, key: string): Promise<void> {
+    if (epoch.dead) throw new SimTransient("process is dead");
+    report.calls++;
+    if (doneCompensations.has(key)) violate(`compensation ${key} called again after its success was logged`);
+    for (let i = Math.floor(prng() * 3); i > 0; i--) await tick();
+    if (chance(f.compensationFailure)) {
+      throw chance(0.5) ? new SimTransient(`${name} undo unavailable`) : new SimBusiness(`${name} undo: internal error`);
+    }
+    services.get(name)!.undo(key);
+    if (chance(f.duplicate)) services.get(name)!.undo(key);
+    await tick();
+    if (chance(f.lostReply)) throw new SimTransient(`${name} undo reply lost`);
+  }
+
+  function definition(epoch: Epoch): SagaDefinition<{ order: number }> {
+    const retry = { maxAttempts: 4, initialDelayMs: 1, maxDelayMs: 20, backoffRate: 2, timeoutMs: 1_000_000_000 };
+    const compensationRetry = { ...retry, attentionAfter: 3 };
+    return defineSaga(
+      "sim-order",
+      1,
+      STEPS.map((name, i) =>
+        step<{ order: number }>(
+          name,
+          async (ctx) => {
+            for (const prev of STEPS.slice(0, i)) {
+              if (ctx.results[prev] === undefined) violate(`${ctx.key}: result of ${prev} missing`);
+            }
+            return callAction(epoch, name, ctx.key);
+          },
+          {
+            retry,
+            compensationRetry,
+            ...(i > 0 && { compensate: (ctx) => callCompensation(epoch, name, ctx.key) }),
+          },
+        ),
+      ),
+      { deadlineMs },
+    );
+  }
+
+  interface Order {
+    key: string;
+    sagaId?: string;
+  }
+  const orders: Order[] = [];
+  let unacked: Order[] = [];
+  let inner = openStore();
+  const maxEpochs = Math.ceil(options.sagas / concurrency) * 6 + 50;
+
+  async function startOrder(runner: Runner, order: Order): Promise<void> {
+    const request = { idempotencyKey: order.key, input: { order: Number(order.key.slice(6)) } };
+    const twice = chance(0.05);
+    const first = runner.start("sim-order", request);
+    const results = [await first];
+    if (twice) {
+      report.duplicateStarts++;
+      results.push(await runner.start("sim-order", request));
+    }
+    for (const r of results) {
+      if (order.sagaId !== undefined && r.saga.sagaId !== order.sagaId) violate(`${order.key} mapped to two sagas`);
+      order.sagaId = r.saga.sagaId;
+    }
+  }
+
+  for (;;) {
+    report.epochs++;
+    if (report.epochs > maxEpochs) {
+      violate(`liveness: not done after ${maxEpochs} epochs`);
+      break;
+    }
+    const epoch: Epoch = { dead: false };
+    const crashAfter = chance(f.crash) ? 1 + Math.floor(prng() * concurrency * 12) : Infinity;
+    const store = new CrashableStore(inner, crashAfter, prng, (e) => {
+      report.events++;
+      if (e.kind === "step-succeeded") doneActions.add(`${e.sagaId}:${e.step}`);
+      if (e.kind === "compensation-succeeded") doneCompensations.add(`${e.sagaId}:${e.step}`);
+      if (e.kind === "saga-retried") report.operatorRetries++;
+    });
+    const runner = createRunner({
+      store,
+      definitions: [definition(epoch)],
+      isRetryable: (e) => e instanceof SimTransient,
+      describeError: (e) => ({
+        code: e instanceof SimTransient ? "UNAVAILABLE" : e instanceof SimBusiness ? "FAILED_PRECONDITION" : "INTERNAL",
+        message: String((e as Error)?.message ?? e),
+      }),
+      now: () => clock,
+      sleep: () => tick(),
+      random: prng,
+      newId: () => `saga-${String(++nextId).padStart(9, "0")}`,
+    });
+    const batch = unacked;
+    report.resentStarts += batch.length;
+    unacked = [];
+    while (batch.length < concurrency && orders.length < options.sagas) {
+      const order: Order = { key: `order-${orders.length}` };
+      orders.push(order);
+      batch.push(order);
+    }
+    const work = (async () => {
+      await runner.resumePending();
+      for (const s of await listAll(inner, ["NEEDS_ATTENTION"])) await runner.retry(s);
+      await Promise.all(batch.map((o) => startOrder(runner, o).catch((err: unknown) => violate(`start ${o.key}: ${String(err)}`))));
+      await runner.idle();
+      return false;
+    })();
+    const crashed = await Promise.race([work, store.crashed.then(() => true)]);
+    if (crashed) {
+      epoch.dead = true;
+      report.crashes++;
+      report.crashedAt[store.crashKind] = (report.crashedAt[store.crashKind] ?? 0) + 1;
+      for (const o of batch) if (o.sagaId === undefined) unacked.push(o); // the client never got an answer
+      for (let i = 0; i < 12; i++) await tick(); // in-flight calls land, queued writes commit
+      if (options.reopenOnCrash) {
+        await inner.close();
+        inner = openStore();
+      }
+      continue;
+    }
+    if (orders.length >= options.sagas && unacked.length === 0) {
+      const pending = (await inner.unfinished()).length + (await listAll(inner, ["NEEDS_ATTENTION"])).length;
+      if (pending === 0) break;
+    }
+  }
+
+  // Late deliveries still in the network arrive now; they must change nothing.
+  while (delayed.length > 0) deliverDelayed();
+  await check(inner, orders, services, report, violate);
+  await inner.close();
+  report.elapsedMs = Math.round(performance.now() - started);
+  return report;
+}
+
+async function listAll(store: SagaStore, statuses: SagaListQuery["statuses"]): Promise<string[]> {
+  const ids: string[] = [];
+  let after: SagaListQuery["after"];
+  for (;;) {
+    const page = await store.list({ ...(statuses && { statuses }), ...(after && { after }), limit: 1000 });
+    for (const s of page) ids.push(s.header.sagaId);
+    const last = page[page.length - 1];
+    if (!last || page.length < 1000) return ids;
+    after = { createdAt: last.header.createdAt, sagaId: last.header.sagaId };
+  }
+}
+
+async function check(
+  store: SagaStore,
+  orders: { key: string; sagaId?: string }[],
+  services: Map<string, FakeService>,
+  report: SimulationReport,
+  violate: (m: string) => void,
+): Promise<void> {
+  const all = await listAll(store, undefined);
+  if (all.length !== orders.length) violate(`${all.length} sagas stored for ${orders.length} orders`);
+  for (const order of orders) {
+    if (order.sagaId === undefined) {
+      violate(`${order.key} never acknowledged`);
+      continue;
+    }
+    const stored = await store.load(order.sagaId);
+    if (!stored) {
+      violate(`${order.key}: saga ${order.sagaId} missing`);
+      continue;
+    }
+    const saga = foldSaga(stored.header, stored.events);
+    const id = saga.sagaId;
+    const succeeded = new Map<string, number>();
+    for (const e of stored.events) if (e.kind === "step-succeeded") succeeded.set(e.step!, (succeeded.get(e.step!) ?? 0) + 1);
+    for (const [s, n] of succeeded) if (n > 1) violate(`${id}: step ${s} succeeded ${n} times in the log`);
+    if (saga.status === "COMPLETED") {
+      report.completed++;
+      for (const [name, svc] of services) {
+        const key = `${id}:${name}`;
+        if (svc.state.get(key) !== "applied" || svc.applies.get(key) !== 1 || svc.undos.has(key)) {
+          violate(`${id} COMPLETED but ${name} is ${svc.state.get(key)} (applied ${svc.applies.get(key) ?? 0}×)`);
+        }
+        const r = saga.results[name] as { key?: string } | undefined;
+        if (r?.key !== key) violate(`${id}: result of ${name} is ${JSON.stringify(r)}`);
+      }
+    } else if (saga.status === "COMPENSATED") {
+      report.compensated++;
+      if (saga.error?.code === "DEADLINE_EXCEEDED") report.deadlineCompensations++;
+      if (saga.error?.message.startsWith("outcome unknown")) report.unknownOutcomeCompensations++;
+      for (const [name, svc] of services) {
+        const key = `${id}:${name}`;
+        if (svc.state.get(key) === "applied") violate(`${id} COMPENSATED but ${name} is still applied`);
+        if ((svc.undos.get(key) ?? 0) > 1) violate(`${id}: ${name} undone twice`);
+      }
+    } else {
+      violate(`${id} ended ${saga.status}`);
+    }
+  }
+}
+
+/** The store as a process sees it: after the crash point, no write is acknowledged again. */
+class CrashableStore implements SagaStore {
+  #left: number;
+  #dead = false;
+  #crash!: () => void;
+  crashKind = "";
+  readonly crashed = new Promise<void>((r) => (this.#crash = r));
+
+  constructor(
+    private readonly inner: SagaStore,
+    crashAfter: number,
+    private readonly prng: () => number,
+    private readonly onDurable: (e: SagaEvent) => void,
+  ) {
+    this.#left = crashAfter;
+  }
+
+  #write<T>(e: SagaEvent, go: () => Promise<T>): Promise<T> {
+    if (this.#dead) return never();
+    if (--this.#left <= 0) {
+      this.#dead = true;
+      this.crashKind = e.kind;
+      this.#crash();
+      // Killed around the commit: the write is durable or lost, and nobody hears back.
+      if (this.prng() < 0.5) go().then(() => this.onDurable(e), () => {});
+      return never();
+    }
+    return go().then((r) => {
+      this.onDurable(e);
+      return r;
+    });
+  }
+
+  create(header: SagaHeader, first: SagaEvent): Promise<CreateResult> {
+    return this.#write(first, () => this.inner.create(header, first));
+  }
+  append(event: SagaEvent): Promise<void> {
+    return this.#write(event, () => this.inner.append(event));
+  }
+  load(sagaId: string): Promise<StoredSaga | undefined> {
+    return this.inner.load(sagaId);
+  }
+  list(query: SagaListQuery): Promise<StoredSaga[]> {
+    return this.inner.list(query);
+  }
+  unfinished(): Promise<string[]> {
+    return this.inner.unfinished();
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
