@@ -2,7 +2,7 @@ import type { Server } from "node:http";
 import { OrchestratorService } from "#gen/saga/orchestrator/v1/orchestrator_pb.js";
 import { Health } from "#gen/grpc/health/v1/health_pb.js";
 import { integer, oneOf, readEnv, text } from "#platform/config.js";
-import { createLogger } from "#platform/logger.js";
+import { createLogger, logListening } from "#platform/logger.js";
 import { createServiceClient } from "#platform/grpc-client.js";
 import { onShutdown } from "#platform/shutdown.js";
 import { createApp } from "./app.js";
@@ -25,7 +25,7 @@ const server: Server = await new Promise((resolve, reject) => {
 });
 const address = server.address();
 const port = typeof address === "object" && address ? address.port : env.PORT;
-log.info({ url: `http://${env.HOST}:${port}` }, "gateway listening");
+logListening(log, { url: `http://${env.HOST}:${port}` });
 
 onShutdown(log, async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -5,7 +5,7 @@ import { PurchasesService } from "#gen/saga/purchases/v1/purchases_pb.js";
 import { InventoryService } from "#gen/saga/inventory/v1/inventory_pb.js";
 import { OrchestratorService } from "#gen/saga/orchestrator/v1/orchestrator_pb.js";
 import { integer, oneOf, readEnv, text } from "#platform/config.js";
-import { createLogger } from "#platform/logger.js";
+import { createLogger, logListening } from "#platform/logger.js";
 import { createServiceClient } from "#platform/grpc-client.js";
 import { serve, startGrpcServer } from "#platform/grpc-server.js";
 import { describeError, isRetryable } from "#platform/rpc-errors.js";
@@ -65,7 +65,7 @@ const server = await startGrpcServer({
 });
 const startedAt = Date.now();
 const resumed = await runner.resumePending();
-log.info({ url: server.url, resumed, resumeMs: Date.now() - startedAt, durability: env.DURABILITY }, "orchestrator listening");
+logListening(log, { url: server.url, resumed, resumeMs: Date.now() - startedAt, durability: env.DURABILITY });
 
 onShutdown(log, async () => {
   await server.close();

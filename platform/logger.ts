@@ -9,3 +9,11 @@ export type { Logger };
 export function createLogger(service: string, level = "info"): Logger {
   return pino({ base: { service }, level, timestamp: pino.stdTimeFunctions.isoTime });
 }
+
+/**
+ * Logs the "listening" line with the bound URL whatever the level: launchers read it to learn
+ * the port (port 0 in tests), so it must appear even at LOG_LEVEL=warn.
+ */
+export function logListening(log: Logger, fields: { url: string } & Record<string, unknown>): void {
+  log.child({}, { level: "info" }).info(fields, "listening");
+}

@@ -1,7 +1,7 @@
 import { PaymentsService } from "#gen/saga/payments/v1/payments_pb.js";
 import { createDemoMode } from "#platform/demo-mode.js";
 import { serve, startGrpcServer } from "#platform/grpc-server.js";
-import { createLogger } from "#platform/logger.js";
+import { createLogger, logListening } from "#platform/logger.js";
 import { readServiceConfig } from "#platform/service-config.js";
 import { onShutdown } from "#platform/shutdown.js";
 import { openDatabase } from "#platform/sqlite.js";
@@ -22,7 +22,7 @@ const server = await startGrpcServer({
   port: config.port,
   log,
 });
-log.info({ url: server.url, database: config.databasePath }, "listening");
+logListening(log, { url: server.url, database: config.databasePath });
 onShutdown(log, async () => {
   await server.close();
   store.close();

@@ -2,7 +2,7 @@ import { PurchasesService } from "#gen/saga/purchases/v1/purchases_pb.js";
 import { integer, readEnv } from "#platform/config.js";
 import { createDemoMode } from "#platform/demo-mode.js";
 import { serve, startGrpcServer } from "#platform/grpc-server.js";
-import { createLogger } from "#platform/logger.js";
+import { createLogger, logListening } from "#platform/logger.js";
 import { readServiceConfig } from "#platform/service-config.js";
 import { onShutdown } from "#platform/shutdown.js";
 import { openDatabase } from "#platform/sqlite.js";
@@ -23,7 +23,7 @@ const server = await startGrpcServer({
   port: config.port,
   log,
 });
-log.info({ url: server.url, database: config.databasePath, maxUnitsPerOrder }, "listening");
+logListening(log, { url: server.url, database: config.databasePath, maxUnitsPerOrder });
 onShutdown(log, async () => {
   await server.close();
   store.close();
