@@ -1,0 +1,48 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { InventoryService, ReservationStatus } from "#gen/saga/inventory/v1/inventory_pb.js";
+import { createDemoMode } from "#platform/demo-mode.js";
+import { createServiceClient, type ServiceClient } from "#platform/grpc-client.js";
+import { serve, startGrpcServer, type GrpcServer } from "#platform/grpc-server.js";
+import { createLogger } from "#platform/logger.js";
+import { openDatabase } from "#platform/sqlite.js";
+import { DEMO_STOCK } from "./demo-data.js";
+import { inventoryHandlers } from "./handlers.js";
+import { Inventory } from "./inventory.js";
+import { SqliteInventoryStore } from "./inventory-store.js";
+
+// The contract tests' handler object on the real grpc-js server (port 0).
+let server: GrpcServer;
+let store: SqliteInventoryStore;
+let client: ServiceClient<typeof InventoryService>;
+
+beforeAll(async () => {
+  store = new SqliteInventoryStore(openDatabase(":memory:"));
+  store.seedIfEmpty(DEMO_STOCK);
+  const handlers = inventoryHandlers(new Inventory(store), createDemoMode({ failureRate: 0, minLatencyMs: 0, maxLatencyMs: 0 }));
+  server = await startGrpcServer({ services: [serve(InventoryService, handlers)], host: "127.0.0.1", port: 0, log: createLogger("test", "silent") });
+  client = createServiceClient(InventoryService, server.url, { timeoutMs: 5_000 });
+});
+
+afterAll(async () => {
+  client?.close();
+  await server?.close();
+  store?.close();
+});
+
+const codeOf = (call: Promise<unknown>) => call.then(() => undefined, (e: unknown) => ConnectError.from(e).code);
+
+describe("InventoryService over grpc-js", () => {
+  it("takes and restores stock, and refuses what it must", async () => {
+    const take = { idempotencyKey: "wire-1", lines: [{ productId: "monitor", quantity: 3 }] };
+    expect((await client.updateInventory(take)).reservation?.status).toBe(ReservationStatus.TAKEN);
+    expect((await client.getStock({ productId: "monitor" })).stock?.quantity).toBe(9_997n);
+    expect((await client.restoreInventory({ idempotencyKey: "wire-1" })).reservation?.status).toBe(ReservationStatus.RESTORED);
+    expect((await client.getStock({ productId: "monitor" })).stock?.quantity).toBe(10_000n);
+    expect(await codeOf(client.updateInventory({ idempotencyKey: "wire-2", lines: [{ productId: "webcam", quantity: 1 }] }))).toBe(
+      Code.FailedPrecondition,
+    );
+    expect(await codeOf(client.updateInventory({ idempotencyKey: "wire-3", lines: [{ productId: "tablet", quantity: 1 }] }))).toBe(Code.NotFound);
+    expect(await codeOf(client.updateInventory({ ...take, lines: [{ productId: "monitor", quantity: 4 }] }))).toBe(Code.AlreadyExists);
+  });
+});
