@@ -80,3 +80,22 @@ export function checkPageSize(value: number, field = "page_size"): number {
   }
   return value === 0 ? DEFAULT_PAGE_SIZE : value;
 }
+
+/** A line as every order-like request carries it. */
+export interface QuantityLine {
+  readonly productId: string;
+  readonly quantity: number;
+}
+
+/**
+ * The lines of an order-like request: 1..100 lines, each with a valid `product_id` and a
+ * `quantity` in 1..10000. Returns plain `{ productId, quantity }` objects.
+ * @throws ConnectError INVALID_ARGUMENT naming the line and field, e.g. `lines[2].quantity`.
+ */
+export function checkQuantityLines(lines: readonly QuantityLine[], field = "lines"): QuantityLine[] {
+  checkLineCount(lines.length, field);
+  return lines.map((l, i) => ({
+    productId: checkId(l.productId, `${field}[${i}].product_id`),
+    quantity: checkQuantity(l.quantity, `${field}[${i}].quantity`),
+  }));
+}

@@ -1,8 +1,9 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
 import { CatalogService, type ProductSchema } from "#gen/saga/catalog/v1/catalog_pb.js";
+import { failIfDemoSaysSo } from "#platform/demo-failure.js";
 import type { DemoMode } from "#platform/demo-mode.js";
-import { checkId, checkLineCount, checkQuantity } from "#platform/field-rules.js";
+import { checkId, checkQuantityLines } from "#platform/field-rules.js";
 import { mapHandlerErrors } from "#platform/map-handler-errors.js";
 import type { Catalog, Product } from "./catalog.js";
 import { toConnectError } from "./errors.js";
@@ -26,12 +27,8 @@ export function catalogHandlers(catalog: Catalog, demo: DemoMode): ServiceImpl<t
       return { products: catalog.listProducts().map(toProductMessage) };
     },
     async priceOrder(req) {
-      checkLineCount(req.lines.length);
-      const lines = req.lines.map((l, i) => ({
-        productId: checkId(l.productId, `lines[${i}].product_id`),
-        quantity: checkQuantity(l.quantity, `lines[${i}].quantity`),
-      }));
-      if (await demo.next()) throw new ConnectError("fallo simulado (modo demo)", Code.FailedPrecondition);
+      const lines = checkQuantityLines(req.lines);
+      await failIfDemoSaysSo(demo);
       const order = catalog.priceOrder(lines);
       return {
         lines: order.lines.map((l) => ({

@@ -1,14 +1,14 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
 import {
   InventoryService,
   ReservationStatus,
   type ReservationSchema,
-  type StockLine as StockLineMessage,
   type StockSchema,
 } from "#gen/saga/inventory/v1/inventory_pb.js";
+import { failIfDemoSaysSo } from "#platform/demo-failure.js";
 import type { DemoMode } from "#platform/demo-mode.js";
-import { checkId, checkLineCount, checkPageSize, checkQuantity } from "#platform/field-rules.js";
+import { checkId, checkPageSize, checkQuantityLines } from "#platform/field-rules.js";
 import { mapHandlerErrors } from "#platform/map-handler-errors.js";
 import { decodePageToken, toPage } from "#platform/page-token.js";
 import { toConnectError } from "./errors.js";
@@ -33,15 +33,6 @@ function toStockMessage(s: StockLine): MessageInitShape<typeof StockSchema> {
   return { productId: s.productId, quantity: BigInt(s.quantity) };
 }
 
-/** @throws ConnectError INVALID_ARGUMENT naming the line and field at fault. */
-function checkLines(lines: readonly StockLineMessage[]): StockLine[] {
-  checkLineCount(lines.length);
-  return lines.map((l, i) => ({
-    productId: checkId(l.productId, `lines[${i}].product_id`),
-    quantity: checkQuantity(l.quantity, `lines[${i}].quantity`),
-  }));
-}
-
 /**
  * InventoryService handlers: validate the request (INVALID_ARGUMENT naming the field), turn
  * proto into domain values and back. Business rules live in {@link Inventory}; errors become
@@ -51,8 +42,8 @@ export function inventoryHandlers(inventory: Inventory, demo: DemoMode): Service
   const impl: ServiceImpl<typeof InventoryService> = {
     async updateInventory(req) {
       const key = checkId(req.idempotencyKey, "idempotency_key");
-      const lines = checkLines(req.lines);
-      if (await demo.next()) throw new ConnectError("fallo simulado (modo demo)", Code.FailedPrecondition);
+      const lines = checkQuantityLines(req.lines);
+      await failIfDemoSaysSo(demo);
       return { reservation: toReservationMessage(await inventory.take(key, lines)) };
     },
     async restoreInventory(req) {

@@ -1,6 +1,7 @@
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { PaymentStatus, PaymentsService, type AccountSchema, type PaymentSchema } from "#gen/saga/payments/v1/payments_pb.js";
+import { failIfDemoSaysSo } from "#platform/demo-failure.js";
 import type { DemoMode } from "#platform/demo-mode.js";
 import { checkCents, checkId, checkPageSize } from "#platform/field-rules.js";
 import { mapHandlerErrors } from "#platform/map-handler-errors.js";
@@ -14,8 +15,6 @@ const STATUS: Record<PaymentRecord["status"], PaymentStatus> = {
   DECLINED: PaymentStatus.DECLINED,
   CANCELLED: PaymentStatus.CANCELLED,
 };
-
-
 
 function toPaymentMessage(p: PaymentRecord): MessageInitShape<typeof PaymentSchema> {
   return { idempotencyKey: p.key, customerId: p.customerId, amountCents: BigInt(p.amountCents), status: STATUS[p.status] };
@@ -36,7 +35,7 @@ export function paymentsHandlers(payments: Payments, demo: DemoMode): ServiceImp
       const key = checkId(req.idempotencyKey, "idempotency_key");
       const customerId = checkId(req.customerId, "customer_id");
       const amountCents = checkCents(req.amountCents, "amount_cents");
-      if (await demo.next()) throw new ConnectError("fallo simulado (modo demo)", Code.FailedPrecondition);
+      await failIfDemoSaysSo(demo);
       const payment = await payments.process({ key, customerId, amountCents });
       return { payment: toPaymentMessage(payment) };
     },

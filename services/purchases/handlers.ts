@@ -1,13 +1,14 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
 import {
   PurchaseStatus,
   PurchasesService,
   type PurchaseLine as PurchaseLineMessage,
   type PurchaseSchema,
 } from "#gen/saga/purchases/v1/purchases_pb.js";
+import { failIfDemoSaysSo } from "#platform/demo-failure.js";
 import type { DemoMode } from "#platform/demo-mode.js";
-import { checkCents, checkId, checkLineCount, checkPageSize, checkQuantity, invalidArgument } from "#platform/field-rules.js";
+import { checkCents, checkId, checkPageSize, checkQuantityLines, invalidArgument } from "#platform/field-rules.js";
 import { mapHandlerErrors } from "#platform/map-handler-errors.js";
 import { decodePageToken, toPage } from "#platform/page-token.js";
 import { toConnectError } from "./errors.js";
@@ -32,11 +33,9 @@ function toPurchaseMessage(p: PurchaseRecord): MessageInitShape<typeof PurchaseS
 
 /** @throws ConnectError INVALID_ARGUMENT naming the line and field at fault. */
 function checkLines(lines: readonly PurchaseLineMessage[]): PurchaseLine[] {
-  checkLineCount(lines.length);
-  return lines.map((l, i) => ({
-    productId: checkId(l.productId, `lines[${i}].product_id`),
-    quantity: checkQuantity(l.quantity, `lines[${i}].quantity`),
-    unitPriceCents: checkCents(l.unitPriceCents, `lines[${i}].unit_price_cents`),
+  return checkQuantityLines(lines).map((l, i) => ({
+    ...l,
+    unitPriceCents: checkCents(lines[i]!.unitPriceCents, `lines[${i}].unit_price_cents`),
   }));
 }
 
@@ -63,7 +62,7 @@ export function purchasesHandlers(purchases: Purchases, demo: DemoMode): Service
       const customerId = checkId(req.customerId, "customer_id");
       const lines = checkLines(req.lines);
       const totalCents = checkTotal(req.totalCents, lines);
-      if (await demo.next()) throw new ConnectError("fallo simulado (modo demo)", Code.FailedPrecondition);
+      await failIfDemoSaysSo(demo);
       return { purchase: toPurchaseMessage(await purchases.process({ key, customerId, lines, totalCents })) };
     },
     async cancelPurchase(req) {
