@@ -1,0 +1,75 @@
+/**
+ * What a chaos run checks beyond system/invariants.ts, from the client's side: no
+ * acknowledged saga is lost or changes its outcome, failing orders never complete, and a
+ * repeated POST names the same saga.
+ */
+import { TERMINAL, type ClientRecord } from "./client.js";
+import { FAILING_STEP } from "./orders.js";
+
+/** A saga as the orchestrator lists it, reduced to what the checks read. */
+export interface SagaView {
+  readonly sagaId: string;
+  readonly idempotencyKey: string;
+  readonly status: string;
+  readonly failedStep: string;
+}
+
+export interface ClientCheck {
+  /** Acknowledged sagas missing at the orchestrator, under another id, not terminal, or with another outcome. */
+  readonly lost: string[];
+  /** Broken promises that are not losses: a failing order that completed or failed too late, a repeat that named another saga, an unexpected answer. */
+  readonly violations: string[];
+  /** Sagas the client never got an answer for (the system was unavailable for longer than the client's bounds). */
+  readonly unacknowledged: number;
+}
+
+const STEP_ORDER = ["price-order", "charge-payment", "record-purchase", "take-stock"];
+
+/** Outcome class of an HTTP acknowledgement: 200 → COMPLETED, 409 → COMPENSATED, 202 → whatever the client then saw. */
+function expectedClass(r: ClientRecord): string | undefined {
+  if (r.ack?.httpStatus === 200) return "COMPLETED";
+  if (r.ack?.httpStatus === 409) return "COMPENSATED";
+  return r.seen && TERMINAL.has(r.seen.status) ? r.seen.status : undefined;
+}
+
+export function checkClientRecords(records: readonly ClientRecord[], sagas: readonly SagaView[]): ClientCheck {
+  const byKey = new Map<string, SagaView[]>();
+  for (const s of sagas) if (s.idempotencyKey) byKey.set(s.idempotencyKey, [...(byKey.get(s.idempotencyKey) ?? []), s]);
+  const lost: string[] = [];
+  const violations: string[] = [];
+  let unacknowledged = 0;
+  for (const [key, list] of byKey) if (list.length > 1) violations.push(`key ${key}: ${list.length} sagas (${list.map((s) => s.sagaId).join(", ")})`);
+
+  for (const r of records) {
+    const saga = byKey.get(r.key)?.[0];
+    if (r.problem && !r.problem.startsWith("no acknowledgement") && !r.problem.startsWith("still ")) violations.push(`key ${r.key}: ${r.problem}`);
+    if (!r.ack) {
+      unacknowledged++;
+    } else if (!saga) {
+      lost.push(`key ${r.key}: acknowledged ${r.ack.httpStatus} as saga ${r.ack.sagaId}, unknown to the orchestrator`);
+      continue;
+    } else if (saga.sagaId !== r.ack.sagaId) {
+      lost.push(`key ${r.key}: acknowledged as saga ${r.ack.sagaId}, the orchestrator knows it as ${saga.sagaId}`);
+      continue;
+    } else if (!TERMINAL.has(saga.status)) {
+      lost.push(`key ${r.key}: saga ${saga.sagaId} is ${saga.status}, not terminal`);
+    } else {
+      const expected = expectedClass(r);
+      if (expected !== undefined && expected !== saga.status) {
+        lost.push(`key ${r.key}: client saw ${expected} (HTTP ${r.ack.httpStatus}), saga ${saga.sagaId} is ${saga.status}`);
+      }
+    }
+    if (!saga) continue;
+    const planned = FAILING_STEP[r.order.intent];
+    if (planned !== undefined) {
+      if (saga.status === "COMPLETED") violations.push(`key ${r.key}: a ${r.order.intent}-failing order COMPLETED (saga ${saga.sagaId})`);
+      else if (saga.status === "COMPENSATED" && STEP_ORDER.indexOf(saga.failedStep) > STEP_ORDER.indexOf(planned)) {
+        violations.push(`key ${r.key}: planned to fail at ${planned}, failed later at ${saga.failedStep} (saga ${saga.sagaId})`);
+      }
+    }
+    if (r.repeat && (!r.repeat.sameSaga || !r.repeat.sameStatus)) {
+      violations.push(`key ${r.key}: the repeated POST answered ${r.repeat.httpStatus} with ${r.repeat.sameSaga ? "another status" : "another saga"}`);
+    }
+  }
+  return { lost, violations, unacknowledged };
+}
