@@ -3,7 +3,7 @@
  * from the log after a crash. Every transition is durable in the store before the runner
  * acts on it ("log before acting"), so a kill -9 at any instant loses nothing.
  */
-import { createHash, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import {
   IdempotencyConflictError,
   SagaLimitError,
@@ -15,6 +15,7 @@ import {
 import { isJson, type Json } from "./json.js";
 import { decodePageToken, encodePageToken } from "./page-token.js";
 import { backoffDelay, MAX_TIMER_MS, sleep as realSleep } from "./retry.js";
+import { newSagaId } from "./saga-id.js";
 import type { SagaDefinition, SagaStep, StepContext } from "./saga.js";
 import {
   applyEvent,
@@ -50,7 +51,7 @@ export interface RunnerOptions {
   now?: () => number;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   random?: () => number;
-  /** New saga ids (default: random UUIDs). Injected for deterministic simulations. */
+  /** New saga ids (default: time-ordered UUIDv7, see saga-id.ts). Injected for deterministic simulations. */
   newId?: () => string;
   /** Most sagas driven at once; past it `start()` throws SagaLimitError (default: unlimited). */
   maxInFlight?: number;
@@ -135,7 +136,7 @@ export function createRunner(options: RunnerOptions): Runner {
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? realSleep;
   const random = options.random ?? Math.random;
-  const newId = options.newId ?? randomUUID;
+  const newId = options.newId ?? ((): string => newSagaId(Date.now()));
   const maxInFlight = options.maxInFlight ?? Infinity;
   const log = options.log ?? silentLog;
 
@@ -494,9 +495,17 @@ export function createRunner(options: RunnerOptions): Runner {
           get(sagaId).then(resolve, reject);
         };
         const unsubscribe = subscribe(sagaId, (e) => {
-          if (isTerminal(e.status)) finish();
+          if (!isTerminal(e.status)) return;
+          const x = active.get(sagaId);
+          if (!x || done) return finish();
+          // The event is durable and already applied to the record: no need to read it back.
+          done = true;
+          clearTimeout(timer);
+          unsubscribe();
+          resolve(copyRecord(x.record));
         });
         timer = setTimeout(finish, Math.min(Math.max(0, timeoutMs), MAX_TIMER_MS));
+        if (active.has(sagaId)) return; // running here: not terminal yet
         get(sagaId).then((r) => {
           if (done || (r && !isTerminal(r.status))) return;
           done = true;

@@ -20,7 +20,7 @@ describe("seeded simulation", () => {
 
   it("keeps every invariant over thousands of sagas with every fault, on the in-memory store", async () => {
     for (const s of [seed, seed + 1]) {
-      const report = await runSimulation({ seed: s, sagas: 3_000, concurrency: 40 });
+      const report = await runSimulation({ seed: s, sagas: 3_000, concurrency: 40, faults: { stall: 0.0003 } });
       expect(report.violations, `rerun with SIM_SEED=${s}`).toEqual([]);
       expect(report.completed + report.compensated).toBe(3_000);
       for (const k of Object.keys(report.crashedAt)) crashKinds.add(k);

@@ -39,7 +39,7 @@ export const DEFAULT_FAULTS: Readonly<Faults> = Object.freeze({
   delayed: 0.03,
   business: 0.04,
   compensationFailure: 0.2,
-  stall: 0.0001,
+  stall: 0.00002,
   crash: 0.6,
 });
 
