@@ -1,5 +1,6 @@
 import { PROCESSES } from "../system/processes.js";
 import type { MachineDescription } from "./machine.js";
+import type { SourceState } from "./source-state.js";
 import type { ConfigurationResult, LevelResult } from "./run-configuration.js";
 
 /** Everything one `npm run bench` produced, as written to bench/results/<date>-<durability>.json. */
@@ -9,6 +10,7 @@ export interface BenchResults {
   readonly command: string;
   readonly settings: Readonly<Record<string, unknown>>;
   readonly machine: MachineDescription & { readonly busyBeforeStartPct: number };
+  readonly source: SourceState | undefined;
   readonly primary: string;
   readonly configurations: readonly ConfigurationResult[];
   readonly summary: SummaryLine | undefined;
@@ -153,6 +155,7 @@ export function markdownReport(r: BenchResults): string {
     "",
     `- machine: ${m.cpuCount} × ${m.cpuModel}, ${m.totalMemoryMiB} MiB, ${m.kernel} (${m.arch}), node ${m.node}`,
     `- data directories on: ${m.dataFilesystem}; machine ${m.busyBeforeStartPct}% busy in the second before the run`,
+    `- code: ${r.source ? `${r.source.commit.slice(0, 12)} "${r.source.subject}"${r.source.uncommitted.length ? `, with uncommitted changes to ${r.source.uncommitted.map((l) => l.slice(3)).join(", ")}` : ""}` : "unknown"}`,
     `- settings: ${Object.entries(r.settings).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ")}`,
     "- all six processes and the load generator share the machine's cores; CPU ms come from /proc/<pid>/stat (utime+stime), peak RSS from VmHWM",
     "- busy % / iowait %: the whole machine (all cores) during the level; others %: busy time used by neither the six processes nor the load generator (noise from other work)",

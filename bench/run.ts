@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { parseBenchArgs, USAGE, UsageError, type BenchOptions } from "./args.js";
 import { describeMachine } from "./machine.js";
 import { machineCpu } from "./process-stats.js";
+import { sourceState } from "./source-state.js";
 import { markdownReport, summaryLine, textReport, type BenchResults } from "./report.js";
 import { runConfiguration, stopRunningSystems, type Configuration, type ConfigurationResult } from "./run-configuration.js";
 
@@ -101,6 +102,7 @@ async function main(): Promise<number> {
       cpuProf: o.cpuProf,
     },
     machine: { ...machine, busyBeforeStartPct: busyBeforePct },
+    source: sourceState(join(HERE, "..")),
     primary: primary.configuration.name,
     configurations: results,
     summary,
