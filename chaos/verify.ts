@@ -12,6 +12,7 @@ export interface SagaView {
   readonly idempotencyKey: string;
   readonly status: string;
   readonly failedStep: string;
+  readonly errorCode?: string;
 }
 
 export interface ClientCheck {

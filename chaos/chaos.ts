@@ -1,0 +1,445 @@
+/**
+ * The chaos run ("Prove it under faults"): the six real processes on a fresh data directory,
+ * a fault proxy in front of each of the four services, demo failures on, and seeded traffic
+ * through the gateway — while processes are SIGKILLed and restarted at random moments and the
+ * proxies drop connections, delay replies past the deadline and lose replies the services
+ * applied. Then faults stop, every process is up, the system quiesces, and DESIGN.md's
+ * invariants and the client's acknowledgements are checked. Only 127.0.0.1 is used; every
+ * loop is bounded in count and in time.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Health, HealthCheckResponse_ServingStatus } from "#gen/grpc/health/v1/health_pb.js";
+import { OrchestratorService, SagaStatus } from "#gen/saga/orchestrator/v1/orchestrator_pb.js";
+import { createServiceClient } from "#platform/grpc-client.js";
+import { startSystem, type RunningSystem } from "../system/start-system.js";
+import { checkInvariants, takeSnapshot } from "../system/invariants.js";
+import { PROCESSES, SERVICE_NAMES, type ProcessName } from "../system/processes.js";
+import { FAULT_KINDS, startFaultProxy, type FaultKind, type FaultProxy } from "./fault-proxy.js";
+import { createPrng } from "./prng.js";
+import { planOrders, type Intent } from "./orders.js";
+import { runClientSaga, type ClientRecord } from "./client.js";
+import { checkClientRecords, type SagaView } from "./verify.js";
+
+type ServiceName = (typeof SERVICE_NAMES)[number];
+const PROCESS_NAMES: readonly ProcessName[] = PROCESSES.map((p) => p.name);
+
+export interface ChaosOptions {
+  /** Sagas to send through the gateway. */
+  readonly sagas: number;
+  /** Clients sending at once. */
+  readonly concurrency: number;
+  /** Seed of every random choice (orders, fault windows, kill moments, proxies). */
+  readonly seed: number;
+  /** Length of the chaos phase: traffic is paced over it, kills and fault windows fall in it. */
+  readonly durationMs: number;
+  /** Data directory (default: a fresh temp directory, removed after a clean run). */
+  readonly dataDir?: string;
+  /** Progress lines. */
+  readonly log?: (line: string) => void;
+  /** Processes to kill; each at least once (default: all six). */
+  readonly killTargets?: readonly ProcessName[];
+  /** Kills in all (default: one per 6 s of duration, at least one per target). */
+  readonly kills?: number;
+  /** Demo failure rate of every service (default 0.05). */
+  readonly demoFailureRate?: number;
+  /** Demo latency of every service (default "0-20"). */
+  readonly demoLatencyMs?: string;
+  /** Orchestrator's per-call deadline (default 1000 ms); delays hold replies longer than it. */
+  readonly stepTimeoutMs?: number;
+  /** Gateway's wait before it answers 202 (default 1500 ms). */
+  readonly sagaWaitMs?: number;
+  /** Orchestrator's MAX_SAGAS_IN_FLIGHT (default: unset, the orchestrator's own default). */
+  readonly maxSagasInFlight?: number;
+  /** Bound on the wait for every saga to be terminal once faults stop (default 90 s). */
+  readonly quiescenceMs?: number;
+  /** Share of sagas whose POST is repeated after the outcome (default 0.05). */
+  readonly repeatChance?: number;
+  /** Keep the data directory (and chaos.log in it) even after a clean run. */
+  readonly keepData?: boolean;
+}
+
+export interface ChaosSummary {
+  readonly seed: number;
+  readonly sagas: number;
+  readonly acknowledged: number;
+  readonly unacknowledged: number;
+  /** Final status of every saga at the orchestrator. */
+  readonly byStatus: Record<string, number>;
+  /** Final status per planned intent (success, failure at catalog, …). */
+  readonly byIntent: Record<string, Record<string, number>>;
+  /** Orders meant to succeed that were compensated, by "failed step:error code". */
+  readonly successFailures: Record<string, number>;
+  readonly faults: Record<FaultKind, number>;
+  readonly faultsByService: Record<string, Record<FaultKind, number>>;
+  readonly kills: Record<string, number>;
+  /** Processes that exited without being killed (each one is also a violation). */
+  readonly crashes: Record<string, number>;
+  readonly clientRetries: number;
+  readonly polls: number;
+  /** Every HTTP answer the clients got, by status ("200", "503", "GET 200", "network", …). */
+  readonly answers: Record<string, number>;
+  readonly violations: string[];
+  readonly lost: string[];
+  readonly sagasLost: number;
+  readonly durationMs: number;
+  readonly phasesMs: { start: number; traffic: number; quiescence: number; check: number };
+  /** Where the data and chaos.log are (kept after a failing run). */
+  readonly dataDir: string;
+  readonly dataKept: boolean;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+const sleepUntil = (at: number): Promise<void> => sleep(at - Date.now());
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Whether one process answers its health check now. */
+async function isHealthy(name: ProcessName, url: string): Promise<boolean> {
+  try {
+    if (name === "gateway") return (await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) })).ok;
+    const client = createServiceClient(Health, url, { timeoutMs: 2_000 });
+    try {
+      return (await client.check({ service: "" })).status === HealthCheckResponse_ServingStatus.SERVING;
+    } finally {
+      client.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
+export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
+  const startedAt = Date.now();
+  const log = options.log ?? (() => {});
+  const random = createPrng(options.seed);
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "tp-saga-chaos-"));
+  const stepTimeoutMs = options.stepTimeoutMs ?? 1_000;
+  const sagaWaitMs = options.sagaWaitMs ?? 1_500;
+  const quiescenceMs = options.quiescenceMs ?? 90_000;
+  const durationMs = options.durationMs;
+  const violations: string[] = [];
+  const logs: string[] = [];
+  const kills: Record<string, number> = Object.fromEntries(PROCESS_NAMES.map((n) => [n, 0]));
+  const crashes: Record<string, number> = Object.fromEntries(PROCESS_NAMES.map((n) => [n, 0]));
+  const answers: Record<string, number> = {};
+  const count = (what: string): void => void (answers[what] = (answers[what] ?? 0) + 1);
+
+  // A proxy per service, in front of a port chosen now (a restart reuses it).
+  const servicePorts = {} as Record<ServiceName, number>;
+  const proxies = {} as Record<ServiceName, FaultProxy>;
+  for (const s of SERVICE_NAMES) {
+    servicePorts[s] = await freePort();
+    proxies[s] = await startFaultProxy({
+      upstreamPort: servicePorts[s],
+      seed: random.fork(`proxy:${s}`).int(0, 2 ** 31),
+      protocol: "http2",
+      delayMs: [stepTimeoutMs + 200, stepTimeoutMs * 2 + 500],
+      lostReplyWaitMs: stepTimeoutMs * 2,
+      onFault: (kind, detail) => logs.push(`${new Date().toISOString()} [proxy ${s}] ${kind}: ${detail}`),
+    });
+  }
+
+  let system: RunningSystem | undefined;
+  let stopping = false;
+  const busy = new Set<ProcessName>();
+  const records: ClientRecord[] = [];
+  let summary: ChaosSummary | undefined;
+  let phaseStart = 0;
+  let phaseTraffic = 0;
+  let phaseQuiescence = 0;
+  try {
+    system = await startSystem({
+      dataDir,
+      ports: { ...servicePorts, orchestrator: 0, gateway: 0 },
+      env: { LOG_LEVEL: "warn" },
+      envOf: {
+        orchestrator: {
+          CATALOG_URL: proxies.catalog.url,
+          PAYMENTS_URL: proxies.payments.url,
+          PURCHASES_URL: proxies.purchases.url,
+          INVENTORY_URL: proxies.inventory.url,
+          STEP_TIMEOUT_MS: String(stepTimeoutMs),
+          ...(options.maxSagasInFlight ? { MAX_SAGAS_IN_FLIGHT: String(options.maxSagasInFlight) } : {}),
+        },
+        gateway: { SAGA_WAIT_MS: String(sagaWaitMs) },
+        ...Object.fromEntries(
+          SERVICE_NAMES.map((s) => [s, { DEMO_FAILURE_RATE: String(options.demoFailureRate ?? 0.05), DEMO_LATENCY_MS: options.demoLatencyMs ?? "0-20" }]),
+        ),
+      },
+      onLine: (name, line) => {
+        if (logs.length < 200_000) logs.push(`${new Date().toISOString()} [${name}] ${line}`);
+      },
+      readyTimeoutMs: 30_000,
+    });
+    const sys = system;
+    const urls = sys.urls;
+    const initial = await takeSnapshot(urls);
+    phaseStart = Date.now() - startedAt;
+    log(`system up in ${phaseStart} ms (data ${dataDir}); initial money ${initial.totalBalanceCents}`);
+
+    /** Starts `name` again, retrying a bounded number of times; a failure is a violation. */
+    const restart = async (name: ProcessName): Promise<void> => {
+      for (let attempt = 1; attempt <= 5; attempt++) {
+        const t = Date.now();
+        try {
+          await sys.restart(name);
+          log(`  ${name} up again in ${Date.now() - t} ms`);
+          return;
+        } catch (err) {
+          log(`  ${name} restart attempt ${attempt} failed: ${(err as Error).message}`);
+          await sleep(500);
+        }
+      }
+      violations.push(`process: ${name} could not be restarted`);
+    };
+    sys.onUnexpectedExit = (name, code, signal) => {
+      crashes[name] = (crashes[name] ?? 0) + 1;
+      violations.push(`process: ${name} exited on its own (code ${code}, signal ${signal}); see chaos.log`);
+      log(`!! ${name} exited on its own (code ${code}, signal ${signal})`);
+      if (stopping || busy.has(name)) return;
+      busy.add(name);
+      void restart(name).finally(() => busy.delete(name));
+    };
+
+    const t0 = Date.now();
+    const chaosEnd = t0 + durationMs;
+    const clientDeadline = chaosEnd + quiescenceMs;
+    const trafficDone = new AbortController();
+
+    // Traffic: `concurrency` clients, saga i not sent before t0 + i·gap, each with its own key.
+    const plan = planOrders(options.sagas, random.fork("orders"));
+    const gap = durationMs / Math.max(1, options.sagas);
+    let nextIndex = 0;
+    let answered = 0;
+    const worker = async (w: number): Promise<void> => {
+      const clientRandom = random.fork(`client:${w}`);
+      for (;;) {
+        const i = nextIndex++;
+        const order = plan[i];
+        if (order === undefined) return;
+        await sleepUntil(t0 + i * gap);
+        const rec = await runClientSaga(`chaos-${options.seed}-${i}`, order, {
+          gatewayUrl: urls.gateway,
+          deadlineAt: clientDeadline,
+          requestTimeoutMs: sagaWaitMs + 10_000,
+          repeatChance: options.repeatChance ?? 0.05,
+          random: clientRandom,
+          onAnswer: count,
+        });
+        records.push(rec);
+        if (++answered % Math.max(1, Math.floor(options.sagas / 10)) === 0) log(`  ${answered}/${options.sagas} sagas answered`);
+      }
+    };
+    const traffic = Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, (_, w) => worker(w))).finally(() => trafficDone.abort());
+
+    // Kills: every target at least once, at seeded moments spread over the chaos phase.
+    const killRandom = random.fork("kills");
+    const targets = options.killTargets ?? PROCESS_NAMES;
+    const totalKills = Math.max(targets.length, options.kills ?? Math.round(durationMs / 6_000));
+    const killPlan = [...killRandom.shuffle(targets)];
+    while (killPlan.length < totalKills && targets.length > 0) killPlan.push(killRandom.pick(targets));
+    const killer = (async () => {
+      const slot = (durationMs * 0.85) / Math.max(1, killPlan.length);
+      for (const [j, first] of killPlan.entries()) {
+        await sleepUntil(t0 + durationMs * 0.05 + j * slot + killRandom.int(0, Math.floor(slot * 0.5)));
+        // Sometimes two at once: the second victim is any other target.
+        const victims = [first];
+        const others = targets.filter((n) => n !== first);
+        if (others.length > 0 && killRandom.chance(0.2)) victims.push(killRandom.pick(others));
+        const downtime = killRandom.int(0, 1_000);
+        const names = victims.filter((n) => !busy.has(n));
+        for (const n of names) busy.add(n);
+        try {
+          await Promise.all(
+            names.map(async (n) => {
+              const pid = sys.pid(n);
+              await sys.kill(n, "SIGKILL");
+              kills[n] = (kills[n] ?? 0) + 1;
+              log(`kill -9 ${n} (pid ${pid}) at +${Date.now() - t0} ms, down for ${downtime} ms`);
+            }),
+          );
+          await sleep(downtime);
+          // Start again in dependency order: services, orchestrator, gateway.
+          for (const n of PROCESS_NAMES) if (names.includes(n)) await restart(n);
+        } finally {
+          for (const n of names) busy.delete(n);
+        }
+      }
+    })();
+
+    // Faults: one of each kind at each service at a seeded moment, plus random windows of random rates.
+    const faultRandom = random.fork("faults");
+    const oneShots = SERVICE_NAMES.flatMap((s) => FAULT_KINDS.map((k) => ({ s, k, at: t0 + durationMs * (0.05 + 0.55 * faultRandom.next()) }))).sort((a, b) => a.at - b.at);
+    const injector = (async () => {
+      for (const { s, k, at } of oneShots) {
+        await sleepUntil(at);
+        proxies[s].inject(k);
+      }
+    })();
+    const windows = (async () => {
+      while (Date.now() < chaosEnd - 500) {
+        await sleep(faultRandom.int(300, 2_000));
+        const s = faultRandom.pick(SERVICE_NAMES);
+        const rates = Object.fromEntries(FAULT_KINDS.map((k) => [k, faultRandom.chance(0.6) ? 0.02 + faultRandom.next() * 0.1 : 0]));
+        proxies[s].setFaults(rates);
+        await sleep(Math.min(faultRandom.int(300, 1_500), chaosEnd - Date.now()));
+        proxies[s].setFaults({});
+      }
+    })();
+
+    await Promise.all([killer, injector, windows]);
+    for (const p of Object.values(proxies)) p.setFaults("off");
+    log(`chaos over at +${Date.now() - t0} ms: faults off, ${Object.values(kills).reduce((a, b) => a + b, 0)} kills`);
+    await traffic;
+    phaseTraffic = Date.now() - t0;
+    log(`traffic done at +${phaseTraffic} ms`);
+
+    // Every process up (a crash restart may still be running).
+    for (let i = 0; i < 100 && busy.size > 0; i++) await sleep(200);
+    for (const n of PROCESS_NAMES) {
+      if (!(await isHealthy(n, urls[n]))) {
+        log(`  ${n} not healthy after the chaos: restarting it`);
+        await restart(n);
+      }
+    }
+
+    // Quiescence: no saga RUNNING or COMPENSATING (bounded).
+    const q0 = Date.now();
+    const orchestrator = createServiceClient(OrchestratorService, urls.orchestrator, { timeoutMs: 10_000, maxMessageBytes: 64 << 20 });
+    let pending = -1;
+    try {
+      while (Date.now() - q0 < quiescenceMs) {
+        try {
+          const page = await orchestrator.listSagas({ statuses: [SagaStatus.RUNNING, SagaStatus.COMPENSATING], pageSize: 1000 });
+          pending = page.sagas.length;
+          if (pending === 0) break;
+        } catch {
+          /* retry */
+        }
+        await sleep(250);
+      }
+      phaseQuiescence = Date.now() - q0;
+      if (pending !== 0) violations.push(`liveness: ${pending < 0 ? "unknown number of" : pending} sagas still not terminal ${quiescenceMs} ms after the faults stopped`);
+      log(`quiescent after ${phaseQuiescence} ms`);
+
+      // Checks: DESIGN.md's invariants, then the client's view.
+      const c0 = Date.now();
+      const report = await checkInvariants(urls, initial);
+      const views: SagaView[] = [];
+      let token = "";
+      for (let i = 0; i < 10_000; i++) {
+        const page = await orchestrator.listSagas({ pageSize: 1000, pageToken: token });
+        for (const s of page.sagas) {
+          views.push({ sagaId: s.sagaId, idempotencyKey: s.idempotencyKey, status: SagaStatus[s.status] ?? "UNSPECIFIED", failedStep: s.failedStep, errorCode: s.errorCode });
+        }
+        token = page.nextPageToken;
+        if (token === "") break;
+      }
+      const client = checkClientRecords(records, views);
+      violations.push(...report.violations, ...client.violations);
+      const byKey = new Map(views.map((v) => [v.idempotencyKey, v]));
+      const byIntent: Record<string, Record<string, number>> = {};
+      for (const r of records) {
+        const status = byKey.get(r.key)?.status ?? "(no saga)";
+        const row = (byIntent[r.order.intent as Intent] ??= {});
+        row[status] = (row[status] ?? 0) + 1;
+      }
+      // Why orders meant to succeed did not: demo failures, budgets spent on faults and downtime.
+      const successFailures: Record<string, number> = {};
+      for (const r of records) {
+        const v = byKey.get(r.key);
+        if ((r.order.intent === "success" || r.order.intent === "default") && v?.status === "COMPENSATED") {
+          const why = `${v.failedStep || "?"}:${v.errorCode || "?"}`;
+          successFailures[why] = (successFailures[why] ?? 0) + 1;
+        }
+      }
+      const faultsByService = Object.fromEntries(SERVICE_NAMES.map((s) => [s, { ...proxies[s].counts }]));
+      const faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, SERVICE_NAMES.reduce((n, s) => n + proxies[s].counts[k], 0)])) as Record<FaultKind, number>;
+      const failed = violations.length > 0 || client.lost.length > 0;
+      summary = {
+        seed: options.seed,
+        sagas: options.sagas,
+        acknowledged: records.filter((r) => r.ack).length,
+        unacknowledged: client.unacknowledged,
+        byStatus: report.byStatus as Record<string, number>,
+        byIntent,
+        successFailures,
+        faults,
+        faultsByService,
+        kills,
+        crashes,
+        clientRetries: records.reduce((n, r) => n + r.retries, 0),
+        polls: records.reduce((n, r) => n + r.polls, 0),
+        answers,
+        violations,
+        lost: client.lost,
+        sagasLost: client.lost.length,
+        durationMs: 0,
+        phasesMs: { start: phaseStart, traffic: phaseTraffic, quiescence: phaseQuiescence, check: Date.now() - c0 },
+        dataDir,
+        dataKept: failed || options.keepData === true || options.dataDir !== undefined,
+      };
+    } finally {
+      orchestrator.close();
+    }
+  } finally {
+    stopping = true;
+    for (const p of Object.values(proxies)) p.setFaults("off");
+    await system?.stop();
+    await Promise.all(Object.values(proxies).map((p) => p.close()));
+    const keep = summary === undefined || summary.dataKept;
+    if (keep) {
+      try {
+        writeFileSync(join(dataDir, "chaos.log"), logs.join("\n") + "\n");
+        writeFileSync(join(dataDir, "clients.json"), JSON.stringify(records, null, 1));
+      } catch {
+        /* the directory may be gone */
+      }
+    } else {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+  if (!summary) throw new Error("chaos run ended without a summary");
+  return { ...summary, durationMs: Date.now() - startedAt };
+}
+
+/** Whether a summary shows a broken promise (any violation or lost saga). */
+export function chaosFailed(s: ChaosSummary): boolean {
+  return s.violations.length > 0 || s.sagasLost > 0;
+}
+
+/** The summary as a plain-text table. */
+export function formatSummary(s: ChaosSummary): string {
+  const lines: string[] = [];
+  const row = (k: string, v: string | number): void => void lines.push(`${k.padEnd(28)} ${v}`);
+  const kv = (o: Record<string, number>): string => Object.entries(o).map(([k, v]) => `${k}=${v}`).join("  ") || "-";
+  lines.push(`chaos run, seed ${s.seed}`, "-".repeat(72));
+  row("sagas sent", s.sagas);
+  row("acknowledged / not", `${s.acknowledged} / ${s.unacknowledged}`);
+  row("final status", kv(s.byStatus));
+  for (const [intent, byStatus] of Object.entries(s.byIntent).sort()) row(`  planned ${intent}`, kv(byStatus));
+  row("  success compensated by", kv(s.successFailures));
+  row("faults injected", kv(s.faults));
+  for (const [svc, f] of Object.entries(s.faultsByService)) row(`  at ${svc}`, kv(f));
+  row("kills (SIGKILL)", kv(s.kills));
+  row("crashes (unasked exits)", kv(Object.fromEntries(Object.entries(s.crashes).filter(([, n]) => n > 0))));
+  row("client retries / polls", `${s.clientRetries} / ${s.polls}`);
+  row("answers", kv(s.answers));
+  row("invariant violations", s.violations.length);
+  for (const v of s.violations.slice(0, 20)) lines.push(`  - ${v}`);
+  row("sagas lost", s.sagasLost);
+  for (const v of s.lost.slice(0, 20)) lines.push(`  - ${v}`);
+  row("duration", `${(s.durationMs / 1000).toFixed(1)} s (start ${s.phasesMs.start} ms, traffic ${s.phasesMs.traffic} ms, quiescence ${s.phasesMs.quiescence} ms, check ${s.phasesMs.check} ms)`);
+  row("data", `${s.dataDir}${s.dataKept ? " (kept, with chaos.log and clients.json)" : " (removed)"}`);
+  lines.push("-".repeat(72), chaosFailed(s) ? "FAILED" : "OK: no violation, no saga lost");
+  return lines.join("\n");
+}
