@@ -16,7 +16,9 @@ import type { CatalogService } from "#gen/saga/catalog/v1/catalog_pb.js";
 import type { PaymentsService } from "#gen/saga/payments/v1/payments_pb.js";
 import type { PurchasesService } from "#gen/saga/purchases/v1/purchases_pb.js";
 import type { InventoryService } from "#gen/saga/inventory/v1/inventory_pb.js";
-import { defineSaga, step, type Json, type RetryPolicy, type SagaDefinition } from "../engine/saga.js";
+import { defineSaga, step, type SagaDefinition } from "../engine/saga.js";
+import type { Json } from "../engine/json.js";
+import type { CompensationRetryPolicy, RetryPolicy } from "../engine/retry.js";
 import type { OrderInput } from "./order-input.js";
 
 /** The four services the order saga calls. Any `Client` works: grpc-js in production, in-memory in tests. */
@@ -47,7 +49,7 @@ export interface OrderSagaOptions {
   /** Retry policy of every action (per-call timeout, attempts, backoff). */
   readonly retry?: Partial<RetryPolicy>;
   /** Retry policy of every compensation. */
-  readonly compensationRetry?: Partial<RetryPolicy> & { attentionAfter?: number };
+  readonly compensationRetry?: Partial<CompensationRetryPolicy>;
   /** The saga's own deadline, from creation. */
   readonly deadlineMs?: number;
 }
