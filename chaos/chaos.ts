@@ -53,6 +53,11 @@ export interface ChaosOptions {
   readonly sagaWaitMs?: number;
   /** Orchestrator's MAX_SAGAS_IN_FLIGHT (default: unset, the orchestrator's own default). */
   readonly maxSagasInFlight?: number;
+  /** Orchestrator's STEP_MAX_ATTEMPTS and SAGA_DEADLINE_MS (default: the orchestrator's own). Small values force "outcome unknown" compensations. */
+  readonly stepMaxAttempts?: number;
+  readonly sagaDeadlineMs?: number;
+  /** Multiplies the random fault windows' rates (default 1; 0 leaves only the one-shot faults). */
+  readonly faultIntensity?: number;
   /** Bound on the wait for every saga to be terminal once faults stop (default 90 s). */
   readonly quiescenceMs?: number;
   /** Share of sagas whose POST is repeated after the outcome (default 0.05). */
@@ -74,6 +79,8 @@ export interface ChaosSummary {
   readonly successFailures: Record<string, number>;
   readonly faults: Record<FaultKind, number>;
   readonly faultsByService: Record<string, Record<FaultKind, number>>;
+  /** Per proxy: connections, connections refused while the service was down, lost replies whose answer never came (counted as drops). */
+  readonly proxies: Record<string, { connections: number; upstreamRefused: number; lostReplyUnconfirmed: number }>;
   readonly kills: Record<string, number>;
   /** Processes that exited without being killed (each one is also a violation). */
   readonly crashes: Record<string, number>;
@@ -169,6 +176,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
           INVENTORY_URL: proxies.inventory.url,
           STEP_TIMEOUT_MS: String(stepTimeoutMs),
           ...(options.maxSagasInFlight ? { MAX_SAGAS_IN_FLIGHT: String(options.maxSagasInFlight) } : {}),
+          ...(options.stepMaxAttempts ? { STEP_MAX_ATTEMPTS: String(options.stepMaxAttempts) } : {}),
+          ...(options.sagaDeadlineMs ? { SAGA_DEADLINE_MS: String(options.sagaDeadlineMs) } : {}),
         },
         gateway: { SAGA_WAIT_MS: String(sagaWaitMs) },
         ...Object.fromEntries(
@@ -285,11 +294,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
         proxies[s].inject(k);
       }
     })();
+    const intensity = options.faultIntensity ?? 1;
     const windows = (async () => {
       while (Date.now() < chaosEnd - 500) {
         await sleep(faultRandom.int(300, 2_000));
         const s = faultRandom.pick(SERVICE_NAMES);
-        const rates = Object.fromEntries(FAULT_KINDS.map((k) => [k, faultRandom.chance(0.6) ? 0.02 + faultRandom.next() * 0.1 : 0]));
+        const rates = Object.fromEntries(FAULT_KINDS.map((k) => [k, faultRandom.chance(0.6) ? Math.min(1, (0.05 + faultRandom.next() * 0.25) * intensity) : 0]));
         proxies[s].setFaults(rates);
         await sleep(Math.min(faultRandom.int(300, 1_500), chaosEnd - Date.now()));
         proxies[s].setFaults({});
@@ -375,6 +385,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
         successFailures,
         faults,
         faultsByService,
+        proxies: Object.fromEntries(
+          SERVICE_NAMES.map((s) => {
+            const st = proxies[s].stats();
+            return [s, { connections: st.connections, upstreamRefused: st.upstreamRefused, lostReplyUnconfirmed: st.lostReplyUnconfirmed }];
+          }),
+        ),
         kills,
         crashes,
         clientRetries: records.reduce((n, r) => n + r.retries, 0),
@@ -429,7 +445,7 @@ export function formatSummary(s: ChaosSummary): string {
   for (const [intent, byStatus] of Object.entries(s.byIntent).sort()) row(`  planned ${intent}`, kv(byStatus));
   row("  success compensated by", kv(s.successFailures));
   row("faults injected", kv(s.faults));
-  for (const [svc, f] of Object.entries(s.faultsByService)) row(`  at ${svc}`, kv(f));
+  for (const [svc, f] of Object.entries(s.faultsByService)) row(`  at ${svc}`, `${kv(f)}   (${kv(s.proxies[svc] ?? {})})`);
   row("kills (SIGKILL)", kv(s.kills));
   row("crashes (unasked exits)", kv(Object.fromEntries(Object.entries(s.crashes).filter(([, n]) => n > 0))));
   row("client retries / polls", `${s.clientRetries} / ${s.polls}`);

@@ -10,7 +10,7 @@
 import { parseArgs } from "node:util";
 import { chaosFailed, formatSummary, runChaos } from "./chaos.js";
 
-const usage = "usage: chaos/main.ts [--sagas N] [--concurrency N] [--seed N] [--duration 45s] [--data-dir DIR] [--keep-data] [--failure-rate 0.05]";
+const usage = "usage: chaos/main.ts [--sagas N] [--concurrency N] [--seed N] [--duration 45s] [--data-dir DIR] [--keep-data] [--failure-rate 0.05] [--max-in-flight N] [--kills N]\n       [--step-attempts N] [--saga-deadline-ms N] [--fault-intensity X]";
 
 function duration(s: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(s.trim());
@@ -36,6 +36,11 @@ try {
       "data-dir": { type: "string" },
       "keep-data": { type: "boolean", default: false },
       "failure-rate": { type: "string", default: "0.05" },
+      "max-in-flight": { type: "string" },
+      kills: { type: "string" },
+      "step-attempts": { type: "string" },
+      "saga-deadline-ms": { type: "string" },
+      "fault-intensity": { type: "string" },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -55,6 +60,11 @@ try {
     durationMs: duration(values.duration),
     demoFailureRate: rate,
     keepData: values["keep-data"],
+    ...(values["max-in-flight"] ? { maxSagasInFlight: positiveInt("max-in-flight", values["max-in-flight"]) } : {}),
+    ...(values.kills ? { kills: positiveInt("kills", values.kills) } : {}),
+    ...(values["step-attempts"] ? { stepMaxAttempts: positiveInt("step-attempts", values["step-attempts"]) } : {}),
+    ...(values["saga-deadline-ms"] ? { sagaDeadlineMs: positiveInt("saga-deadline-ms", values["saga-deadline-ms"]) } : {}),
+    ...(values["fault-intensity"] ? { faultIntensity: Number(values["fault-intensity"]) } : {}),
     ...(values["data-dir"] ? { dataDir: values["data-dir"] } : {}),
   };
 } catch (err) {
