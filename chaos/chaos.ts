@@ -277,8 +277,22 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
             }),
           );
           await sleep(downtime);
-          // Start again in dependency order: services, orchestrator, gateway.
-          for (const n of PROCESS_NAMES) if (names.includes(n)) await restart(n);
+          // Start again in dependency order: services, orchestrator, gateway. Sometimes kill a
+          // process again while it starts (the orchestrator then dies while it resumes sagas).
+          for (const n of PROCESS_NAMES) {
+            if (!names.includes(n)) continue;
+            if (killRandom.chance(0.25)) {
+              const starting = sys.restart(n).then(
+                () => "up",
+                () => "died while starting",
+              );
+              await sleep(killRandom.int(100, 1_500));
+              await sys.kill(n, "SIGKILL");
+              kills[n] = (kills[n] ?? 0) + 1;
+              log(`kill -9 ${n} again during its start-up: ${await starting}`);
+            }
+            await restart(n);
+          }
         } finally {
           for (const n of names) busy.delete(n);
         }
