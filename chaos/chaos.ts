@@ -62,6 +62,8 @@ export interface ChaosOptions {
   readonly quiescenceMs?: number;
   /** Share of sagas whose POST is repeated after the outcome (default 0.05). */
   readonly repeatChance?: number;
+  /** Share of sagas whose first POST is sent twice at once (default 0.05). */
+  readonly twinChance?: number;
   /** Keep the data directory (and chaos.log in it) even after a clean run. */
   readonly keepData?: boolean;
 }
@@ -85,6 +87,8 @@ export interface ChaosSummary {
   /** Processes that exited without being killed (each one is also a violation). */
   readonly crashes: Record<string, number>;
   readonly clientRetries: number;
+  /** Same-key checks done: POSTs repeated after the outcome, and first POSTs sent twice at once. */
+  readonly sameKeyChecks: { repeats: number; twins: number };
   readonly polls: number;
   /** Every HTTP answer the clients got, by status ("200", "503", "GET 200", "network", …). */
   readonly answers: Record<string, number>;
@@ -241,6 +245,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
           deadlineAt: clientDeadline,
           requestTimeoutMs: sagaWaitMs + 10_000,
           repeatChance: options.repeatChance ?? 0.05,
+          twinChance: options.twinChance ?? 0.05,
           random: clientRandom,
           onAnswer: count,
         });
@@ -408,6 +413,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
         kills,
         crashes,
         clientRetries: records.reduce((n, r) => n + r.retries, 0),
+        sameKeyChecks: { repeats: records.filter((r) => r.repeat).length, twins: records.filter((r) => r.twin?.sagaId).length },
         polls: records.reduce((n, r) => n + r.polls, 0),
         answers,
         violations,
@@ -463,6 +469,7 @@ export function formatSummary(s: ChaosSummary): string {
   row("kills (SIGKILL)", kv(s.kills));
   row("crashes (unasked exits)", kv(Object.fromEntries(Object.entries(s.crashes).filter(([, n]) => n > 0))));
   row("client retries / polls", `${s.clientRetries} / ${s.polls}`);
+  row("same-key checks", `${s.sameKeyChecks.repeats} repeats after the outcome, ${s.sameKeyChecks.twins} twin POSTs at once`);
   row("answers", kv(s.answers));
   row("invariant violations", s.violations.length);
   for (const v of s.violations.slice(0, 20)) lines.push(`  - ${v}`);

@@ -103,6 +103,13 @@ describe("chaos client", () => {
     expect(r.repeat).toEqual({ httpStatus: 200, sameSaga: true, sameStatus: true });
   });
 
+  it("sends a twin of the first POST when asked, and records the saga it named", async () => {
+    gw = await fakeGateway([json(200, { sagaId: "s9", status: "COMPLETED" }), json(200, { sagaId: "s9", status: "COMPLETED" })]);
+    const r = await runClientSaga("key-9", order, { ...options(gw.url), twinChance: 1 });
+    expect(r.twin).toEqual({ httpStatus: 200, sagaId: "s9" });
+    expect(gw.seen.map((s) => s.key)).toEqual(["key-9", "key-9"]);
+  });
+
   it("posts no body for the default order", async () => {
     gw = await fakeGateway([json(200, { sagaId: "s8", status: "COMPLETED" })]);
     await runClientSaga("key-8", { intent: "default", body: undefined }, options(gw.url));

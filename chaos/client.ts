@@ -22,6 +22,8 @@ export interface ClientRecord {
   polls: number;
   /** Set when the client gave up or met an answer it does not expect. */
   problem?: string;
+  /** A twin of the first POST sent at the same moment: the saga it named, if any. */
+  twin?: { httpStatus: number | "network"; sagaId?: string };
   /** A repeat of the same POST after the outcome: whether it named the same saga and status. */
   repeat?: { sameSaga: boolean; sameStatus: boolean; httpStatus: number };
   startedAt: number;
@@ -39,6 +41,8 @@ export interface ClientOptions {
   /** Probability of repeating the POST once after the outcome, to check saga-level idempotency. */
   readonly repeatChance?: number;
   readonly random: Prng;
+  /** Probability of sending the first POST twice at once (same key, same body): both must name one saga. */
+  readonly twinChance?: number;
   /** Called for every HTTP answer ("200", "503", …) and every network error ("network"). */
   readonly onAnswer?: (what: string) => void;
   /** Stops retrying and polling early (the run is shutting down). */
@@ -80,6 +84,13 @@ export async function runClientSaga(key: string, order: PlannedOrder, o: ClientO
   const stop = (): boolean => Date.now() >= o.deadlineAt || o.signal?.aborted === true;
   const backoff = (attempt: number): number => o.random.int(0, Math.min(2_000, 100 * 2 ** Math.min(attempt, 5)));
 
+  const twin = o.random.chance(o.twinChance ?? 0)
+    ? request(`${o.gatewayUrl}/saga`, init, timeoutMs).then(
+        (a) => ({ httpStatus: a.status, ...(str(a.body?.sagaId) ? { sagaId: str(a.body?.sagaId)! } : {}) }),
+        () => ({ httpStatus: "network" as const }),
+      )
+    : undefined;
+
   // POST until an answer names the saga.
   for (let attempt = 0; rec.ack === undefined; attempt++) {
     if (attempt >= maxAttempts || stop()) {
@@ -118,6 +129,8 @@ export async function runClientSaga(key: string, order: PlannedOrder, o: ClientO
     rec.finishedAt = Date.now();
     return rec;
   }
+
+  if (twin) rec.twin = await twin;
 
   // After a 202: poll until terminal.
   const sagaId = rec.ack.sagaId;

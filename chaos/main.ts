@@ -10,7 +10,7 @@
 import { parseArgs } from "node:util";
 import { chaosFailed, formatSummary, runChaos } from "./chaos.js";
 
-const usage = "usage: chaos/main.ts [--sagas N] [--concurrency N] [--seed N] [--duration 45s] [--data-dir DIR] [--keep-data] [--failure-rate 0.05] [--max-in-flight N] [--kills N]\n       [--step-attempts N] [--saga-deadline-ms N] [--fault-intensity X]";
+const usage = "usage: chaos/main.ts [--sagas N] [--concurrency N] [--seed N] [--duration 45s] [--data-dir DIR] [--keep-data] [--failure-rate 0.05] [--max-in-flight N] [--kills N]\n       [--step-attempts N] [--saga-deadline-ms N] [--fault-intensity X] [--twin-chance P]";
 
 function duration(s: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(s.trim());
@@ -41,6 +41,7 @@ try {
       "step-attempts": { type: "string" },
       "saga-deadline-ms": { type: "string" },
       "fault-intensity": { type: "string" },
+      "twin-chance": { type: "string" },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -65,6 +66,7 @@ try {
     ...(values["step-attempts"] ? { stepMaxAttempts: positiveInt("step-attempts", values["step-attempts"]) } : {}),
     ...(values["saga-deadline-ms"] ? { sagaDeadlineMs: positiveInt("saga-deadline-ms", values["saga-deadline-ms"]) } : {}),
     ...(values["fault-intensity"] ? { faultIntensity: Number(values["fault-intensity"]) } : {}),
+    ...(values["twin-chance"] ? { twinChance: Number(values["twin-chance"]) } : {}),
     ...(values["data-dir"] ? { dataDir: values["data-dir"] } : {}),
   };
 } catch (err) {

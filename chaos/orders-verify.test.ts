@@ -101,12 +101,13 @@ describe("client-side checks", () => {
 
   it("flags failing orders that completed or failed later than their step, and repeats that named another saga", () => {
     const repeated = { ...rec("k3", "success", { httpStatus: 200, sagaId: "s3", status: "COMPLETED" }), repeat: { httpStatus: 200, sameSaga: false, sameStatus: true } };
+    const twin = { ...rec("k5", "success", { httpStatus: 200, sagaId: "s5", status: "COMPLETED" }), twin: { httpStatus: 200, sagaId: "s5-bis" } };
     const r = checkClientRecords(
-      [rec("k1", "inventory"), rec("k2", "payments"), repeated, rec("k4", "purchases")],
-      [saga("k1", "s1", "COMPLETED"), saga("k2", "s2", "COMPENSATED", "take-stock"), saga("k3", "s3", "COMPLETED"), saga("k4", "s4", "COMPENSATED", "charge-payment")],
+      [rec("k1", "inventory"), rec("k2", "payments"), repeated, rec("k4", "purchases"), twin],
+      [saga("k1", "s1", "COMPLETED"), saga("k2", "s2", "COMPENSATED", "take-stock"), saga("k3", "s3", "COMPLETED"), saga("k4", "s4", "COMPENSATED", "charge-payment"), saga("k5", "s5", "COMPLETED")],
     );
     expect(r.lost).toEqual([]);
-    expect(r.violations).toHaveLength(3);
+    expect(r.violations).toHaveLength(4);
     expect(FAILING_STEP.purchases).toBe("record-purchase");
   });
 });

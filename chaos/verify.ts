@@ -68,6 +68,9 @@ export function checkClientRecords(records: readonly ClientRecord[], sagas: read
         violations.push(`key ${r.key}: planned to fail at ${planned}, failed later at ${saga.failedStep} (saga ${saga.sagaId})`);
       }
     }
+    if (r.twin?.sagaId !== undefined && r.ack && r.twin.sagaId !== r.ack.sagaId) {
+      violations.push(`key ${r.key}: two POSTs at once named two sagas, ${r.ack.sagaId} and ${r.twin.sagaId}`);
+    }
     if (r.repeat && (!r.repeat.sameSaga || !r.repeat.sameStatus)) {
       violations.push(`key ${r.key}: the repeated POST answered ${r.repeat.httpStatus} with ${r.repeat.sameSaga ? "another status" : "another saga"}`);
     }
