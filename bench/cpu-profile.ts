@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 
 /** The parts of a V8 .cpuprofile (what `node --cpu-prof` writes) this module reads. */
 export interface CpuProfile {
@@ -40,13 +41,47 @@ export function readCpuProfile(file: string): CpuProfile {
   return p;
 }
 
-/** A readable location: repo-relative, node_modules/<package>/…, or node:internal. */
-export function shortLocation(url: string, line: number, root: string): string {
+const sources = new Map<string, readonly string[] | undefined>();
+
+/**
+ * The line where `functionName` is defined in a repository TypeScript file, found by name: tsx
+ * runs esbuild's output, so V8's line numbers are those of the generated code, not of the .ts.
+ */
+export function definitionLine(file: string, functionName: string): number | undefined {
+  if (!sources.has(file)) sources.set(file, existsSync(file) ? readFileSync(file, "utf8").split("\n") : undefined);
+  const lines = sources.get(file);
+  const name = functionName.replace(/^get |^set /, "");
+  if (!lines || !/^#?[\w$]+$/.test(name)) return undefined;
+  const n = name.replace(/\$/g, "\\$");
+  const patterns = [
+    new RegExp(`\\bfunction\\*?\\s+${n}\\s*[(<]`),
+    new RegExp(`^\\s*(?:(?:public|private|protected|static|async|override|readonly|get|set)\\s+)*${n}\\s*[(<]`),
+    new RegExp(`\\b(?:const|let|var)\\s+${n}\\s*(?::[^=]+)?=\\s*(?:async\\s*)?(?:function\\b|\\(|[\\w$]+\\s*=>)`),
+    new RegExp(`^\\s*${n}\\s*:\\s*(?:async\\s*)?(?:function\\b|\\()`),
+  ];
+  for (const re of patterns) {
+    const i = lines.findIndex((l) => re.test(l));
+    if (i >= 0) return i + 1;
+  }
+  return undefined;
+}
+
+/**
+ * A readable location: repo-relative (for .ts files, the line of the definition found by name,
+ * or "~<generated line>" when not found), node_modules/<package>/…, or node:internal.
+ */
+export function shortLocation(url: string, line: number, root: string, functionName = ""): string {
   if (url === "") return "";
   let path = url.startsWith("file://") ? decodeURIComponent(new URL(url).pathname) : url;
   const nm = path.lastIndexOf("/node_modules/");
-  if (nm >= 0) path = path.slice(nm + 1);
-  else if (root && path.startsWith(root)) path = path.slice(root.length).replace(/^\//, "");
+  if (nm >= 0) return `${path.slice(nm + 1)}:${line + 1}`;
+  if (root && path.startsWith(root)) {
+    path = path.slice(root.length).replace(/^\//, "");
+    if (/\.[cm]?tsx?$/.test(path)) {
+      const found = definitionLine(join(root, path), functionName);
+      return found === undefined ? `${path}:~${line + 1}` : `${path}:${found}`;
+    }
+  }
   return `${path}:${line + 1}`;
 }
 
@@ -84,7 +119,7 @@ export function selfTimes(profile: CpuProfile, root = "", window?: ProfileWindow
     totalUs += us;
     const f = n.callFrame;
     const functionName = f.functionName || "(anonymous)";
-    const location = shortLocation(f.url, f.lineNumber, root);
+    const location = shortLocation(f.url, f.lineNumber, root, f.functionName);
     const key = `${functionName}\u0000${location}`;
     const entry = byFunction.get(key) ?? { functionName, location, us: 0, samples: 0 };
     entry.us += us;
@@ -121,4 +156,27 @@ export function selfTimeByOwner(functions: readonly SelfTime[]): { owner: string
     by.set(owner, e);
   }
   return [...by].map(([owner, e]) => ({ owner, ...e })).sort((a, b) => b.selfMs - a.selfMs);
+}
+
+/** Who calls `functionName`: its self time (inside the window) split by calling function. */
+export function callersOf(profile: CpuProfile, functionName: string, root = "", window?: ProfileWindow): { caller: string; selfMs: number }[] {
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const { samples, timeDeltas } = profile;
+  if (!samples || !timeDeltas) return [];
+  const out = new Map<string, number>();
+  let t = profile.startTime;
+  for (let i = 0; i < samples.length; i++) {
+    t += timeDeltas[i]!;
+    if (window && (t < window.fromUs || t >= window.toUs)) continue;
+    const node = byId.get(samples[i]!);
+    if (!node || node.callFrame.functionName !== functionName) continue;
+    const p = byId.get(parent.get(node.id) ?? -1);
+    const f = p?.callFrame;
+    const caller = f ? `${f.functionName || "(anonymous)"} ${shortLocation(f.url, f.lineNumber, root, f.functionName)}` : "(none)";
+    const dt = i + 1 < timeDeltas.length ? timeDeltas[i + 1]! : 0;
+    out.set(caller, (out.get(caller) ?? 0) + dt / 1000);
+  }
+  return [...out].map(([caller, selfMs]) => ({ caller, selfMs })).sort((a, b) => b.selfMs - a.selfMs);
 }

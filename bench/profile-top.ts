@@ -1,6 +1,6 @@
 /**
  * `node --import tsx bench/profile-top.ts <file.cpuprofile> [--top N] [--from-us T --to-us T]
- * [--by-owner]`: the functions with the most self time in a V8 CPU profile (as
+ * [--by-owner] [--callers FUNCTION]`: the functions with the most self time in a V8 CPU profile (as
  * `npm run bench -- --cpu-prof` writes). `--from-us/--to-us` keep only the samples of one
  * benchmark level (its `monotonicWindowUs` in the results JSON, printed by the run), which
  * leaves out start-up (module loading, tsx compilation) and the other levels. `(idle)` is
@@ -8,11 +8,11 @@
  */
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import { readCpuProfile, selfTimeByOwner, selfTimes, type ProfileWindow } from "./cpu-profile.js";
+import { callersOf, readCpuProfile, selfTimeByOwner, selfTimes, type ProfileWindow } from "./cpu-profile.js";
 import { textTable } from "./report.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
-const USAGE = "usage: node --import tsx bench/profile-top.ts <file.cpuprofile> [--top N] [--from-us T --to-us T] [--by-owner]\n";
+const USAGE = "usage: node --import tsx bench/profile-top.ts <file.cpuprofile> [--top N] [--from-us T --to-us T] [--by-owner] [--callers FUNCTION]\n";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -21,6 +21,7 @@ const { values, positionals } = parseArgs({
     "from-us": { type: "string" },
     "to-us": { type: "string" },
     "by-owner": { type: "boolean", default: false },
+    callers: { type: "string" },
   },
 });
 const file = positionals[0];
@@ -52,6 +53,14 @@ if (values["by-owner"]) {
       rows: selfTimeByOwner(ranked)
         .slice(0, top)
         .map((o) => [Number(o.selfMs.toFixed(1)), Number((busy > 0 ? (100 * o.selfMs) / busy : 0).toFixed(2)), o.owner]),
+    })}\n`,
+  );
+}
+if (values.callers !== undefined) {
+  process.stdout.write(
+    `\ncallers of ${values.callers} (its self time by direct caller)\n${textTable({
+      headers: ["self ms", "caller"],
+      rows: callersOf(profile, values.callers, ROOT, window).slice(0, top).map((c) => [Number(c.selfMs.toFixed(1)), c.caller]),
     })}\n`,
   );
 }

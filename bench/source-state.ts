@@ -10,7 +10,8 @@ export interface SourceState {
 
 export function sourceState(cwd: string): SourceState | undefined {
   try {
-    const git = (...args: string[]): string => execFileSync("git", args, { cwd, encoding: "utf8" }).trim();
+    const git = (...args: string[]): string => execFileSync("git", args, { cwd, encoding: "utf8" }).trimEnd();
+    // Porcelain lines start with two status columns (the first may be a space): no trimStart.
     const uncommitted = git("status", "--porcelain", "--untracked-files=no")
       .split("\n")
       .filter((l) => l !== "" && !l.slice(3).startsWith("bench/"));
