@@ -3,7 +3,7 @@
  * a fault proxy in front of each of the four services, demo failures on, and seeded traffic
  * through the gateway — while processes are SIGKILLed and restarted at random moments and the
  * proxies drop connections, delay replies past the deadline and lose replies the services
- * applied. Then faults stop, every process is up, the system quiesces, and DESIGN.md's
+ * applied, or deliver requests after their caller gave up on them. Then faults stop, every process is up, the system quiesces, and DESIGN.md's
  * invariants and the client's acknowledgements are checked. Only 127.0.0.1 is used; every
  * loop is bounded in count and in time.
  */
@@ -155,6 +155,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       protocol: "http2",
       delayMs: [stepTimeoutMs + 200, stepTimeoutMs * 2 + 500],
       lostReplyWaitMs: stepTimeoutMs * 2,
+      // Within the late call's own deadline, so that the service still acts on it.
+      lateRequestMs: [50, Math.max(60, Math.floor(stepTimeoutMs * 0.7))],
       onFault: (kind, detail) => logs.push(`${new Date().toISOString()} [proxy ${s}] ${kind}: ${detail}`),
     });
   }

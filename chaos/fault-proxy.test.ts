@@ -86,7 +86,7 @@ describe("fault proxy over TCP (raw)", () => {
       expect(t.error).toBeUndefined();
       expect(t.received.equals(payloads[i]!)).toBe(true);
     });
-    expect(proxy.counts).toEqual({ drop: 0, delay: 0, lostReply: 0 });
+    expect(proxy.counts).toEqual({ drop: 0, delay: 0, lostReply: 0, lateRequest: 0 });
     expect(proxy.stats()).toMatchObject({ connections: 4, bytesToServer: payloads.reduce((n, p) => n + p.length, 0) });
   });
 
@@ -107,7 +107,7 @@ describe("fault proxy over TCP (raw)", () => {
     expect(trip.error).toBeUndefined();
     expect(trip.received.equals(data)).toBe(true);
     expect(trip.ms).toBeGreaterThanOrEqual(290);
-    expect(proxy.counts).toEqual({ drop: 0, delay: 1, lostReply: 0 });
+    expect(proxy.counts).toEqual({ drop: 0, delay: 1, lostReply: 0, lateRequest: 0 });
     // A caller with a shorter deadline gives up before the answer arrives.
     const impatient = await roundTrip(proxy.port, data, 150);
     expect(impatient.error).toBe("timeout");
@@ -121,7 +121,20 @@ describe("fault proxy over TCP (raw)", () => {
     expect(trip.received.length).toBe(0);
     expect(trip.error).toBe("ECONNRESET");
     expect(echo.received().toString()).toBe(data.toString());
-    expect(proxy.counts).toEqual({ drop: 0, delay: 0, lostReply: 1 });
+    expect(proxy.counts).toEqual({ drop: 0, delay: 0, lostReply: 1, lateRequest: 0 });
+  });
+
+  it("delivers a request late, after the client saw its connection reset, and counts it", async () => {
+    proxy.setFaults({ lateRequest: 1 });
+    const data = Buffer.from("take stock 3");
+    const trip = await roundTrip(proxy.port, data);
+    expect(trip.error).toBe("ECONNRESET");
+    expect(trip.received.length).toBe(0);
+    expect(echo.received().length).toBe(0); // not yet
+    expect(proxy.counts.lateRequest).toBe(0);
+    await new Promise((r) => setTimeout(r, 900));
+    expect(echo.received().toString()).toBe(data.toString());
+    expect(proxy.counts).toEqual({ drop: 0, delay: 0, lostReply: 0, lateRequest: 1 });
   });
 
   it("injects an armed fault once, whatever the rates, and setFaults('off') stops injecting", async () => {
@@ -129,7 +142,7 @@ describe("fault proxy over TCP (raw)", () => {
     const data = Buffer.from("x".repeat(100));
     expect((await roundTrip(proxy.port, data)).error).toBe("ECONNRESET");
     expect((await roundTrip(proxy.port, data)).received.equals(data)).toBe(true);
-    proxy.setFaults({ drop: 1, delay: 1, lostReply: 1 });
+    proxy.setFaults({ drop: 1, delay: 1, lostReply: 1, lateRequest: 1 });
     proxy.inject("delay");
     proxy.setFaults("off");
     const before = { ...proxy.counts };
@@ -138,16 +151,18 @@ describe("fault proxy over TCP (raw)", () => {
   });
 
   it("injects every kind at random at moderate rates, and each is counted", async () => {
-    proxy.setFaults({ drop: 0.2, delay: 0.2, lostReply: 0.2 });
+    proxy.setFaults({ drop: 0.2, delay: 0.2, lostReply: 0.2, lateRequest: 0.2 });
     const data = Buffer.from("payload");
-    const trips = await Promise.all(Array.from({ length: 60 }, () => roundTrip(proxy.port, data)));
+    const trips = await Promise.all(Array.from({ length: 80 }, () => roundTrip(proxy.port, data)));
+    await new Promise((r) => setTimeout(r, 900)); // late requests land
     const intact = trips.filter((t) => t.received.equals(data)).length;
     expect(proxy.counts.drop).toBeGreaterThan(0);
     expect(proxy.counts.delay).toBeGreaterThan(0);
     expect(proxy.counts.lostReply).toBeGreaterThan(0);
+    expect(proxy.counts.lateRequest).toBeGreaterThan(0);
     expect(intact).toBeGreaterThan(0);
     // Every connection that did not deliver its echo was hit by a counted fault.
-    expect(trips.length - intact).toBeLessThanOrEqual(proxy.counts.drop + proxy.counts.lostReply);
+    expect(trips.length - intact).toBeLessThanOrEqual(proxy.counts.drop + proxy.counts.lostReply + proxy.counts.lateRequest);
   });
 
   it("rejects rates outside [0, 1]", () => {
@@ -165,7 +180,7 @@ describe("fault proxy over TCP (raw)", () => {
     echo = await startEcho(port);
     const after = Buffer.from("after");
     expect((await roundTrip(proxy.port, after)).received.equals(after)).toBe(true);
-    expect(proxy.counts).toEqual({ drop: 0, delay: 0, lostReply: 0 });
+    expect(proxy.counts).toEqual({ drop: 0, delay: 0, lostReply: 0, lateRequest: 0 });
   });
 
   it("closes open connections when it is closed", async () => {
@@ -272,7 +287,7 @@ describe("fault proxy over HTTP/2 (the gRPC wire)", () => {
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => call(session, `call-${i}`)));
     session.close();
     expect(results.map((r) => r.body)).toEqual(Array.from({ length: 50 }, (_, i) => `ok:call-${i}`));
-    expect(proxy.counts).toEqual({ drop: 0, delay: 0, lostReply: 0 });
+    expect(proxy.counts).toEqual({ drop: 0, delay: 0, lostReply: 0, lateRequest: 0 });
   });
 
   it("loses the answer of a call the server applied", async () => {
@@ -304,6 +319,23 @@ describe("fault proxy over HTTP/2 (the gRPC wire)", () => {
     await new Promise((r) => setTimeout(r, 400));
     expect((await call(session, "after")).body).toBe("ok:after");
     session.close();
+  });
+
+  it("delivers a request after its caller saw the connection fail", async () => {
+    const session = connect();
+    expect((await call(session, "warm-up")).body).toBe("ok:warm-up");
+    proxy.inject("lateRequest");
+    const failed = await call(session, "take-late");
+    expect(failed.error).toBeDefined();
+    expect(handled).not.toContain("take-late");
+    // The caller moves on over a new connection (a compensation, say), which arrives first.
+    const next = connect();
+    expect((await call(next, "restore")).body).toBe("ok:restore");
+    await new Promise((r) => setTimeout(r, 900));
+    expect(handled).toEqual(["warm-up", "restore", "take-late"]);
+    expect(proxy.counts.lateRequest).toBe(1);
+    session.destroy();
+    next.close();
   });
 
   it("drops a connection mid-stream", async () => {

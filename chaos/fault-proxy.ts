@@ -9,6 +9,10 @@
  *   connection is held for `delayMs`, then released in order.
  * - `lostReply` — the reply lost after the server applied the call: the client's request is
  *   forwarded, the server's answer is discarded, and the client connection is reset.
+ * - `lateRequest` — the request arrives after the caller gave up: the client connection is
+ *   reset at once (the caller sees UNAVAILABLE: outcome unknown), while the request's bytes
+ *   are held and delivered to the server `lateRequestMs` later over the old upstream
+ *   connection — after, for example, the caller's compensation went over a new one.
  *
  * With `protocol: "http2"` the proxy reads HTTP/2 frame headers (never payloads) so that a
  * `lostReply` starts on a chunk that ends a request (END_STREAM from the client) and the
@@ -22,7 +26,7 @@
 import net from "node:net";
 import { createPrng, type Prng } from "./prng.js";
 
-export const FAULT_KINDS = ["drop", "delay", "lostReply"] as const;
+export const FAULT_KINDS = ["drop", "delay", "lostReply", "lateRequest"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 /** Probability per eligible chunk, per kind (0..1). */
 export type FaultRates = Partial<Record<FaultKind, number>>;
@@ -38,6 +42,8 @@ export interface FaultProxyOptions {
   readonly delayMs?: number | readonly [number, number];
   /** "http2" to aim `lostReply` at whole requests and answers; "raw" (default) for any bytes. */
   readonly protocol?: "raw" | "http2";
+  /** How long a `lateRequest` holds the request: ms, or a [min, max] range (default [200, 800]). */
+  readonly lateRequestMs?: number | readonly [number, number];
   /** Longest a `lostReply` waits for the server's answer before it resets anyway (default 2000 ms). */
   readonly lostReplyWaitMs?: number;
   /** Called on every injected fault (for logs). */
@@ -133,8 +139,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const protocol = options.protocol ?? "raw";
   const lostReplyWaitMs = options.lostReplyWaitMs ?? 2_000;
   const upstreamPort = typeof options.upstreamPort === "function" ? options.upstreamPort : () => options.upstreamPort as number;
-  const counts: Record<FaultKind, number> = { drop: 0, delay: 0, lostReply: 0 };
-  const armed: Record<FaultKind, number> = { drop: 0, delay: 0, lostReply: 0 };
+  const counts: Record<FaultKind, number> = { drop: 0, delay: 0, lostReply: 0, lateRequest: 0 };
+  const armed: Record<FaultKind, number> = { drop: 0, delay: 0, lostReply: 0, lateRequest: 0 };
   let rates: FaultRates = {};
   let connections = 0;
   let upstreamRefused = 0;
@@ -143,10 +149,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   let lostReplyUnconfirmed = 0;
   const open = new Set<() => void>();
 
-  const delayOf = (): number => {
-    const d = options.delayMs ?? 3_000;
-    return typeof d === "number" ? d : random.int(d[0], d[1]);
-  };
+  const msOf = (d: number | readonly [number, number]): number => (typeof d === "number" ? d : random.int(d[0], d[1]));
+  const delayOf = (): number => msOf(options.delayMs ?? 3_000);
   /** Whether to inject `kind` now: a one-shot armed by `inject`, else a draw at its rate. */
   const decide = (kind: FaultKind): boolean => {
     if (armed[kind] > 0) {
@@ -180,6 +184,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     let endAfterHold = false;
     // lostReply: the server's answer is discarded, then the connection is reset.
     let doomed: { streams: Set<number> | undefined; timer: NodeJS.Timeout } | undefined;
+    // lateRequest: the client is gone; the held request reaches the server later.
+    let zombie = false;
     const fromClient = protocol === "http2" ? new FrameHeaderReader(true) : undefined;
     const fromServer = protocol === "http2" ? new FrameHeaderReader(false) : undefined;
 
@@ -226,7 +232,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     });
 
     client.on("data", (chunk: Buffer) => {
-      if (closed || dying) return;
+      if (closed || dying || zombie) return;
       const frames = fromClient?.push(chunk);
       if (doomed) return toServer(chunk);
       if (decide("drop")) return dropMidStream(chunk, toServer, "client→server");
@@ -236,6 +242,30 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
           ? undefined
           : new Set(frames.filter((f) => (f.type === FRAME_DATA || f.type === FRAME_HEADERS) && f.flags & FLAG_END_STREAM && f.streamId > 0).map((f) => f.streamId));
       const eligible = ending === undefined || ending.size > 0;
+      if (eligible && !holding && decide("lateRequest")) {
+        const ms = msOf(options.lateRequestMs ?? [200, 800]);
+        zombie = true;
+        client.resetAndDestroy();
+        const timer = setTimeout(() => {
+          if (closed) return;
+          open.delete(cancelLate);
+          bytesToServer += chunk.length;
+          record("lateRequest", `${chunk.length} request bytes delivered ${ms} ms after the client connection was reset`);
+          const deliver = (): void => {
+            upstream.write(chunk);
+            // Whatever the server answers goes nowhere; the upstream closes a little later.
+            setTimeout(() => teardown(false), lostReplyWaitMs);
+          };
+          if (connected) deliver();
+          else upstream.once("connect", deliver);
+        }, ms);
+        const cancelLate = (): void => {
+          clearTimeout(timer);
+          teardown(false);
+        };
+        open.add(cancelLate);
+        return;
+      }
       if (eligible && !holding && decide("lostReply")) {
         const streams = ending;
         doomed = {
@@ -252,7 +282,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     });
 
     upstream.on("data", (chunk: Buffer) => {
-      if (closed || dying) return;
+      if (closed || dying || zombie) return;
       const frames = fromServer?.push(chunk);
       if (doomed) {
         const answered =
@@ -290,23 +320,27 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     });
 
     client.on("end", () => {
-      if (!closed) upstream.end();
+      if (!closed && !zombie) upstream.end();
     });
     upstream.on("end", () => {
       if (closed) return;
       if (holding) endAfterHold = true;
       else if (!doomed) client.end();
     });
-    client.on("error", () => teardown(false));
+    client.on("error", () => {
+      if (!zombie) teardown(false);
+    });
     upstream.on("error", () => {
       if (!connected) upstreamRefused++;
       if (!holding) teardown(false);
     });
-    client.on("close", () => teardown(false));
+    client.on("close", () => {
+      if (!zombie) teardown(false);
+    });
     upstream.on("close", () => {
       // Held bytes are still delivered, then the client is ended; a doomed answer never comes.
       if (holding) endAfterHold = true;
-      else teardown(doomed !== undefined);
+      else teardown(doomed !== undefined && !zombie);
     });
   });
 

@@ -3,7 +3,9 @@ import { chaosFailed, formatSummary, runChaos } from "../chaos/chaos.js";
 import { PROCESSES } from "../system/processes.js";
 
 // "Prove it under faults": a short chaos run over the six real processes. Every process is
-// SIGKILLed and restarted at least once, every fault kind hits the orchestrator's calls, demo
+// SIGKILLed and restarted at least once, every fault kind (dropped connection, reply delayed
+// past the deadline, reply lost after the service applied the call, request arriving after
+// its caller gave up) hits the orchestrator's calls, demo
 // failures are on; once faults stop, nothing may be lost and no invariant may break.
 describe("chaos: kills, dropped connections, late and lost replies", () => {
   it(
@@ -29,6 +31,7 @@ describe("chaos: kills, dropped connections, late and lost replies", () => {
       expect(summary.faults.drop).toBeGreaterThan(0);
       expect(summary.faults.delay).toBeGreaterThan(0);
       expect(summary.faults.lostReply).toBeGreaterThan(0);
+      expect(summary.faults.lateRequest).toBeGreaterThan(0);
       // And the system answered: almost every saga was acknowledged, and each outcome occurred.
       expect(summary.acknowledged).toBeGreaterThanOrEqual(summary.sagas * 0.95);
       expect(summary.byStatus.COMPLETED ?? 0).toBeGreaterThan(0);
