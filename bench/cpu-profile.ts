@@ -59,9 +59,12 @@ export function definitionLine(file: string, functionName: string): number | und
     new RegExp(`\\b(?:const|let|var)\\s+${n}\\s*(?::[^=]+)?=\\s*(?:async\\s*)?(?:function\\b|\\(|[\\w$]+\\s*=>)`),
     new RegExp(`^\\s*${n}\\s*:\\s*(?:async\\s*)?(?:function\\b|\\()`),
   ];
-  for (const re of patterns) {
-    const i = lines.findIndex((l) => re.test(l));
-    if (i >= 0) return i + 1;
+  // An implementation first (an interface or overload signature ends with ";").
+  for (const isDeclaration of [false, true]) {
+    for (const re of patterns) {
+      const i = lines.findIndex((l) => re.test(l) && l.trimEnd().endsWith(";") === isDeclaration);
+      if (i >= 0) return i + 1;
+    }
   }
   return undefined;
 }
