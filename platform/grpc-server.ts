@@ -1,7 +1,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { create, isMessage, toBinary, fromBinary, type DescMessage, type DescMethod, type DescService, type DescFile } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createHandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues, type ContextValues, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { HealthImplementation } from "grpc-health-check";
 import { ReflectionService } from "@grpc/reflection";
 import { file_grpc_health_v1_health } from "#gen/grpc/health/v1/health_pb.js";
@@ -124,7 +124,7 @@ function grpcHandlers(binding: ServiceBinding, log: Logger): grpc.UntypedService
     if (method.methodKind === "unary") {
       impl[method.localName] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
         if (!handler) return callback(unimplemented(method));
-        const ctx = handlerContext(binding.service, method, call);
+        const ctx = new GrpcHandlerContext(binding.service, method, call);
         Promise.resolve()
           .then(() => handler(call.request, ctx))
           .then(
@@ -135,7 +135,7 @@ function grpcHandlers(binding: ServiceBinding, log: Logger): grpc.UntypedService
     } else if (method.methodKind === "server_streaming") {
       impl[method.localName] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
         if (!handler) return void call.emit("error", unimplemented(method));
-        const ctx = handlerContext(binding.service, method, call);
+        const ctx = new GrpcHandlerContext(binding.service, method, call);
         void (async () => {
           try {
             for await (const res of handler(call.request, ctx) as AsyncIterable<unknown>) {
@@ -155,20 +155,73 @@ function grpcHandlers(binding: ServiceBinding, log: Logger): grpc.UntypedService
   return impl;
 }
 
-function handlerContext(service: DescService, method: DescMethod, call: AnyCall) {
-  const deadline = call.getDeadline();
-  const deadlineMs = deadline instanceof Date ? deadline.getTime() : Number(deadline);
-  const controller = new AbortController();
-  call.once("cancelled", () => controller.abort(new ConnectError("call cancelled", Code.Canceled)));
-  return createHandlerContext({
-    service,
-    method,
-    protocolName: "grpc",
-    requestMethod: "POST",
-    url: `/${service.typeName}/${method.name}`,
-    timeoutMs: Number.isFinite(deadlineMs) ? Math.max(0, deadlineMs - Date.now()) : undefined,
-    requestSignal: controller.signal,
-  });
+/**
+ * A Connect HandlerContext over a grpc-js call, built lazily: the abort signal, headers and
+ * context values are made only when a handler asks for them. (Connect's createHandlerContext
+ * makes an AbortController, a deadline timer and three Headers per call, and aborts with a
+ * ConnectError after every call: a large share of a small service's CPU per call.)
+ */
+class GrpcHandlerContext implements HandlerContext {
+  readonly requestMethod = "POST";
+  readonly protocolName = "grpc";
+  #controller: AbortController | undefined;
+  #requestHeader: Headers | undefined;
+  #responseHeader: Headers | undefined;
+  #responseTrailer: Headers | undefined;
+  #values: ContextValues | undefined;
+
+  constructor(
+    readonly service: DescService,
+    readonly method: DescMethod,
+    private readonly call: AnyCall,
+  ) {}
+
+  get url(): string {
+    return `/${this.service.typeName}/${this.method.name}`;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      const controller = (this.#controller = new AbortController());
+      if (this.call.cancelled) controller.abort(new ConnectError("call cancelled", Code.Canceled));
+      else this.call.once("cancelled", () => controller.abort(new ConnectError("call cancelled", Code.Canceled)));
+      const left = this.timeoutMs();
+      if (left !== undefined) {
+        const timer = setTimeout(() => controller.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded)), left);
+        timer.unref();
+        this.call.once("finish", () => clearTimeout(timer));
+      }
+    }
+    return this.#controller.signal;
+  }
+
+  timeoutMs(): number | undefined {
+    const deadline = this.call.getDeadline();
+    const at = deadline instanceof Date ? deadline.getTime() : Number(deadline);
+    return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined;
+  }
+
+  get requestHeader(): Headers {
+    if (!this.#requestHeader) {
+      const headers = (this.#requestHeader = new Headers());
+      for (const [key, value] of Object.entries(this.call.metadata.getMap())) {
+        headers.set(key, typeof value === "string" ? value : value.toString("base64"));
+      }
+    }
+    return this.#requestHeader;
+  }
+
+  get responseHeader(): Headers {
+    return (this.#responseHeader ??= new Headers());
+  }
+
+  get responseTrailer(): Headers {
+    return (this.#responseTrailer ??= new Headers());
+  }
+
+  get values(): ContextValues {
+    return (this.#values ??= createContextValues());
+  }
 }
 
 function unimplemented(method: DescMethod): Partial<grpc.StatusObject> {
