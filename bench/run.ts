@@ -48,6 +48,8 @@ async function main(): Promise<number> {
   const dataParent = o.dataParent ?? tmpdir();
   const cpuProfDir = o.cpuProf ? join(o.resultsDir, "profiles", `${stamp}-${o.durability}`) : undefined;
   const machine = describeMachine(dataParent);
+  // The code the processes will run: taken now, since other work may commit during the run.
+  const source = sourceState(join(HERE, ".."));
   const command = `npm run bench -- ${process.argv.slice(2).join(" ")}`.trimEnd();
   log(`${command}\nmachine: ${machine.cpuCount} × ${machine.cpuModel}, ${machine.totalMemoryMiB} MiB, node ${machine.node}, ${machine.kernel}; data on ${machine.dataFilesystem}`);
 
@@ -102,7 +104,7 @@ async function main(): Promise<number> {
       cpuProf: o.cpuProf,
     },
     machine: { ...machine, busyBeforeStartPct: busyBeforePct },
-    source: sourceState(join(HERE, "..")),
+    source,
     primary: primary.configuration.name,
     configurations: results,
     summary,
