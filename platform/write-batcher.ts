@@ -3,9 +3,8 @@ import type { SqliteDatabase } from "./sqlite.js";
 /**
  * Group commit for a SQLite database. Writes queued in the same turn of the event loop run
  * together in ONE transaction, so one commit (and, with synchronous=FULL, one fsync) serves
- * every caller of the batch. Each write runs in its own savepoint: one that throws rolls back
- * alone and rejects only its caller. A caller's promise settles after the commit, so nothing
- * is acknowledged before it is durable.
+ * every caller of the batch. A write that throws rolls back alone and rejects only its caller.
+ * A caller's promise settles after the commit, so nothing is acknowledged before it is durable.
  */
 export interface WriteBatcher {
   /** Queues `write`; resolves with its result once the batch that ran it has committed. */
@@ -24,27 +23,36 @@ interface Pending {
 export function createWriteBatcher(db: SqliteDatabase, maxBatch = 512): WriteBatcher {
   let queue: Pending[] = [];
   let scheduled = false;
-  const savepoint = <T>(write: () => T): T => db.transaction(write)();
+
+  // Fast path: the whole batch in one transaction, no savepoints. Writes are not expected to
+  // throw (business outcomes are returned, not thrown); when one does, the batch is rolled
+  // back and run again with a savepoint per write, so only the failing write is lost.
+  const runAll = db.transaction((batch: Pending[]) => batch.map((p) => p.write()));
+  const runIsolated = db.transaction((batch: Pending[]) =>
+    batch.map((p) => {
+      try {
+        return { ok: true, value: db.transaction(p.write)() };
+      } catch (err) {
+        return { ok: false, value: err };
+      }
+    }),
+  );
 
   const flush = (): void => {
     scheduled = false;
     while (queue.length > 0) {
       const batch = queue.length <= maxBatch ? queue : queue.slice(0, maxBatch);
       queue = queue.length <= maxBatch ? [] : queue.slice(maxBatch);
-      const outcomes: Array<{ ok: boolean; value: unknown }> = [];
+      let outcomes: Array<{ ok: boolean; value: unknown }>;
       try {
-        db.transaction(() => {
-          for (const p of batch) {
-            try {
-              outcomes.push({ ok: true, value: savepoint(p.write) });
-            } catch (err) {
-              outcomes.push({ ok: false, value: err });
-            }
-          }
-        })();
-      } catch (err) {
-        for (const p of batch) p.reject(err);
-        continue;
+        outcomes = runAll(batch).map((value) => ({ ok: true, value }));
+      } catch {
+        try {
+          outcomes = runIsolated(batch);
+        } catch (err) {
+          for (const p of batch) p.reject(err);
+          continue;
+        }
       }
       batch.forEach((p, i) => {
         const o = outcomes[i]!;
