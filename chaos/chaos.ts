@@ -23,7 +23,7 @@ import { planOrders, type Intent } from "./orders.js";
 import { runClientSaga, type ClientRecord } from "./client.js";
 import { checkClientRecords, type SagaView } from "./verify.js";
 
-type ServiceName = (typeof SERVICE_NAMES)[number];
+export type ServiceName = (typeof SERVICE_NAMES)[number];
 const PROCESS_NAMES: readonly ProcessName[] = PROCESSES.map((p) => p.name);
 
 export interface ChaosOptions {
@@ -58,6 +58,9 @@ export interface ChaosOptions {
   readonly sagaDeadlineMs?: number;
   /** Multiplies the random fault windows' rates (default 1; 0 leaves only the one-shot faults). */
   readonly faultIntensity?: number;
+  /** Focus the random fault windows on some kinds and some services (default: all). */
+  readonly windowKinds?: readonly FaultKind[];
+  readonly windowServices?: readonly ServiceName[];
   /** Bound on the wait for every saga to be terminal once faults stop (default 90 s). */
   readonly quiescenceMs?: number;
   /** Share of sagas whose POST is repeated after the outcome (default 0.05). */
@@ -319,8 +322,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     const windows = (async () => {
       while (Date.now() < chaosEnd - 500) {
         await sleep(faultRandom.int(300, 2_000));
-        const s = faultRandom.pick(SERVICE_NAMES);
-        const rates = Object.fromEntries(FAULT_KINDS.map((k) => [k, faultRandom.chance(0.6) ? Math.min(1, (0.05 + faultRandom.next() * 0.25) * intensity) : 0]));
+        const s = faultRandom.pick(options.windowServices ?? SERVICE_NAMES);
+        const kinds = options.windowKinds ?? FAULT_KINDS;
+        const rates = Object.fromEntries(kinds.map((k) => [k, faultRandom.chance(0.6) ? Math.min(1, (0.05 + faultRandom.next() * 0.25) * intensity) : 0]));
         proxies[s].setFaults(rates);
         await sleep(Math.min(faultRandom.int(300, 1_500), chaosEnd - Date.now()));
         proxies[s].setFaults({});

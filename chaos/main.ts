@@ -8,9 +8,11 @@
  * or lost saga, 2 on bad arguments.
  */
 import { parseArgs } from "node:util";
+import { SERVICE_NAMES } from "../system/processes.js";
 import { chaosFailed, formatSummary, runChaos } from "./chaos.js";
+import { FAULT_KINDS } from "./fault-proxy.js";
 
-const usage = "usage: chaos/main.ts [--sagas N] [--concurrency N] [--seed N] [--duration 45s] [--data-dir DIR] [--keep-data] [--failure-rate 0.05] [--max-in-flight N] [--kills N]\n       [--step-attempts N] [--saga-deadline-ms N] [--fault-intensity X] [--twin-chance P]";
+const usage = "usage: chaos/main.ts [--sagas N] [--concurrency N] [--seed N] [--duration 45s] [--data-dir DIR] [--keep-data] [--failure-rate 0.05] [--max-in-flight N] [--kills N]\n       [--step-attempts N] [--saga-deadline-ms N] [--fault-intensity X] [--twin-chance P]\n       [--window-kinds drop,delay,lostReply,lateRequest] [--window-services catalog,payments,purchases,inventory]";
 
 function duration(s: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(s.trim());
@@ -23,6 +25,12 @@ function positiveInt(name: string, s: string): number {
   const n = Number(s);
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: must be a positive integer, got ${JSON.stringify(s)}`);
   return n;
+}
+
+function listOf<T extends string>(name: string, s: string, allowed: readonly T[]): T[] {
+  const items = s.split(",").map((x) => x.trim());
+  for (const x of items) if (!allowed.includes(x as T)) throw new Error(`--${name}: ${JSON.stringify(x)} is not one of ${allowed.join(", ")}`);
+  return items as T[];
 }
 
 let options;
@@ -42,6 +50,8 @@ try {
       "saga-deadline-ms": { type: "string" },
       "fault-intensity": { type: "string" },
       "twin-chance": { type: "string" },
+      "window-kinds": { type: "string" },
+      "window-services": { type: "string" },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -67,6 +77,8 @@ try {
     ...(values["saga-deadline-ms"] ? { sagaDeadlineMs: positiveInt("saga-deadline-ms", values["saga-deadline-ms"]) } : {}),
     ...(values["fault-intensity"] ? { faultIntensity: Number(values["fault-intensity"]) } : {}),
     ...(values["twin-chance"] ? { twinChance: Number(values["twin-chance"]) } : {}),
+    ...(values["window-kinds"] ? { windowKinds: listOf("window-kinds", values["window-kinds"], FAULT_KINDS) } : {}),
+    ...(values["window-services"] ? { windowServices: listOf("window-services", values["window-services"], SERVICE_NAMES) } : {}),
     ...(values["data-dir"] ? { dataDir: values["data-dir"] } : {}),
   };
 } catch (err) {
