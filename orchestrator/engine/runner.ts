@@ -119,6 +119,8 @@ interface Execution {
   readonly def: SagaDefinition<unknown>;
   readonly record: SagaRecord;
   sequence: number;
+  /** A transition held back to be logged with the next one, in the same group commit. */
+  carried?: SagaEvent;
 }
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown; timedOut: boolean };
@@ -179,7 +181,29 @@ export function createRunner(options: RunnerOptions): Runner {
     }
   }
 
-  /** Logs a transition durably, then applies it and tells subscribers. */
+  function event(
+    x: Execution,
+    sequence: number,
+    kind: SagaEventKind,
+    status: SagaStatus,
+    step?: string,
+    attempt?: number,
+    error?: ErrorInfo,
+    output?: Json,
+  ): SagaEvent {
+    const e: SagaEvent = { sagaId: x.record.sagaId, sequence, kind, status, at: now() };
+    if (step !== undefined) e.step = step;
+    if (attempt !== undefined) e.attempt = attempt;
+    if (error !== undefined) e.error = error;
+    if (output !== undefined) e.output = output;
+    return e;
+  }
+
+  /**
+   * Logs a transition durably, then applies it and tells subscribers. A carried transition
+   * (see {@link carry}) is appended in the same tick, so both share one group commit and
+   * are applied in order.
+   */
   async function emit(
     x: Execution,
     kind: SagaEventKind,
@@ -189,15 +213,26 @@ export function createRunner(options: RunnerOptions): Runner {
     error?: ErrorInfo,
     output?: Json,
   ): Promise<void> {
-    const e: SagaEvent = { sagaId: x.record.sagaId, sequence: x.sequence + 1, kind, status, at: now() };
-    if (step !== undefined) e.step = step;
-    if (attempt !== undefined) e.attempt = attempt;
-    if (error !== undefined) e.error = error;
-    if (output !== undefined) e.output = output;
-    await store.append(e);
-    x.sequence = e.sequence;
-    applyEvent(x.record, e);
-    publish(e);
+    const carried = x.carried;
+    x.carried = undefined;
+    const e = event(x, (carried?.sequence ?? x.sequence) + 1, kind, status, step, attempt, error, output);
+    if (carried) await Promise.all([store.append(carried), store.append(e)]);
+    else await store.append(e);
+    for (const done of carried ? [carried, e] : [e]) {
+      x.sequence = done.sequence;
+      applyEvent(x.record, done);
+      publish(done);
+    }
+  }
+
+  /**
+   * Holds a transition back to be logged together with the next one. Only for a step's
+   * success when the next transition follows at once (the next step's start, or the saga's
+   * completion): a crash before they are logged re-sends that step with its idempotency key,
+   * which returns the same outcome, so nothing is acted on before it is durable.
+   */
+  function carry(x: Execution, kind: SagaEventKind, status: SagaStatus, step: string, attempt: number, output: Json): void {
+    x.carried = event(x, x.sequence + 1, kind, status, step, attempt, undefined, output);
   }
 
   /** Calls an action or compensation under its timeout; never rejects. */
@@ -309,8 +344,7 @@ export function createRunner(options: RunnerOptions): Runner {
             await emit(x, "step-failed", "COMPENSATING", s.name, attempt, error);
             return;
           }
-          await emit(x, "step-succeeded", "RUNNING", s.name, attempt, undefined, output);
-          if (closed) throw STOPPED;
+          carry(x, "step-succeeded", "RUNNING", s.name, attempt, output);
           break;
         }
         const error = describe(o);

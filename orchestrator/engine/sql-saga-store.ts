@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS saga (
   status             TEXT    NOT NULL,
   input              TEXT    NOT NULL,
   created_at         INTEGER NOT NULL,
-  updated_at         INTEGER NOT NULL
+  updated_at         INTEGER NOT NULL -- when status last changed
 );
 CREATE INDEX IF NOT EXISTS saga_by_created ON saga (created_at DESC, saga_id DESC);
 CREATE INDEX IF NOT EXISTS saga_by_status ON saga (status, created_at DESC, saga_id DESC);
@@ -92,6 +92,8 @@ export class SqliteSagaStore implements SagaStore {
   readonly #db: Database.Database;
   readonly #maxBatch: number;
   #queue: Write[] = [];
+  /** Status last written to the saga row of each saga in flight: the row (and its status index) is rewritten only when it changes. */
+  readonly #rowStatus = new Map<string, SagaStatus>();
   #scheduled = false;
   #closed = false;
 
@@ -267,9 +269,11 @@ export class SqliteSagaStore implements SagaStore {
   }
 
   #writeEvent(e: SagaEvent, updateSaga: boolean): void {
-    if (updateSaga && this.#updateSaga.run(e.status, e.at, e.sagaId).changes === 0) {
-      throw new Error(`unknown saga ${e.sagaId}`);
+    if (updateSaga && this.#rowStatus.get(e.sagaId) !== e.status) {
+      if (this.#updateSaga.run(e.status, e.at, e.sagaId).changes === 0) throw new Error(`unknown saga ${e.sagaId}`);
     }
+    if (e.status === "RUNNING" || e.status === "COMPENSATING") this.#rowStatus.set(e.sagaId, e.status);
+    else this.#rowStatus.delete(e.sagaId);
     this.#insertEvent.run(
       e.sagaId,
       e.sequence,
