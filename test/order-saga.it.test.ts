@@ -1,0 +1,126 @@
+import { describe, expect, it } from "vitest";
+import { Code, ConnectError, createClient, createRouterTransport, type Interceptor } from "@connectrpc/connect";
+import { CatalogService } from "#gen/saga/catalog/v1/catalog_pb.js";
+import { PaymentsService, PaymentStatus } from "#gen/saga/payments/v1/payments_pb.js";
+import { PurchasesService, PurchaseStatus } from "#gen/saga/purchases/v1/purchases_pb.js";
+import { InventoryService } from "#gen/saga/inventory/v1/inventory_pb.js";
+import { OrchestratorService, SagaStatus } from "#gen/saga/orchestrator/v1/orchestrator_pb.js";
+import { createDemoMode } from "#platform/demo-mode.js";
+import { describeError, isRetryable } from "#platform/rpc-errors.js";
+import { openDatabase } from "#platform/sqlite.js";
+import { Catalog } from "../services/catalog/catalog.js";
+import { catalogHandlers } from "../services/catalog/handlers.js";
+import { SqliteProductStore } from "../services/catalog/product-store.js";
+import { DEMO_PRODUCTS } from "../services/catalog/demo-data.js";
+import { Payments } from "../services/payments/payments.js";
+import { paymentsHandlers } from "../services/payments/handlers.js";
+import { SqlitePaymentStore } from "../services/payments/payment-store.js";
+import { DEMO_ACCOUNTS } from "../services/payments/demo-data.js";
+import { Purchases } from "../services/purchases/purchases.js";
+import { purchasesHandlers } from "../services/purchases/handlers.js";
+import { SqlitePurchaseStore } from "../services/purchases/purchase-store.js";
+import { Inventory } from "../services/inventory/inventory.js";
+import { inventoryHandlers } from "../services/inventory/handlers.js";
+import { SqliteInventoryStore } from "../services/inventory/inventory-store.js";
+import { DEMO_STOCK } from "../services/inventory/demo-data.js";
+import { createRunner } from "../orchestrator/engine/runner.js";
+import { InMemorySagaStore } from "../orchestrator/engine/saga-store.js";
+import { orderSaga } from "../orchestrator/order-saga/order-saga.js";
+import { orchestratorHandlers } from "../orchestrator/handlers.js";
+
+// The whole order saga in one process: the real handlers of the four services on real
+// in-memory SQLite, reached over Connect's in-memory transport, under the real engine and
+// the orchestrator's API. Faults are injected in the transport (a dependency), never
+// through API fields.
+const OFF = createDemoMode({ failureRate: 0, minLatencyMs: 0, maxLatencyMs: 0 });
+
+/** Lets the call reach the service, then drops its answer as UNAVAILABLE, `times` times. */
+function loseReplies(method: string, times: number): Interceptor {
+  let left = times;
+  return (next) => async (req) => {
+    const res = await next(req);
+    if (req.method.name === method && left > 0) {
+      left--;
+      throw new ConnectError("reply lost", Code.Unavailable);
+    }
+    return res;
+  };
+}
+
+const via = (routes: Parameters<typeof createRouterTransport>[0], interceptors: Interceptor[]) =>
+  createRouterTransport(routes, { transport: { interceptors } });
+
+function system(interceptors: Interceptor[] = []) {
+  const products = new SqliteProductStore(openDatabase(":memory:"));
+  products.seedIfEmpty(DEMO_PRODUCTS);
+  const payments = new SqlitePaymentStore(openDatabase(":memory:"));
+  payments.seedIfEmpty(DEMO_ACCOUNTS);
+  const purchases = new SqlitePurchaseStore(openDatabase(":memory:"));
+  const inventory = new SqliteInventoryStore(openDatabase(":memory:"));
+  inventory.seedIfEmpty(DEMO_STOCK);
+  const clients = {
+    catalog: createClient(CatalogService, via((r) => r.service(CatalogService, catalogHandlers(new Catalog(products), OFF)), interceptors)),
+    payments: createClient(PaymentsService, via((r) => r.service(PaymentsService, paymentsHandlers(new Payments(payments), OFF)), interceptors)),
+    purchases: createClient(PurchasesService, via((r) => r.service(PurchasesService, purchasesHandlers(new Purchases(purchases), OFF)), interceptors)),
+    inventory: createClient(InventoryService, via((r) => r.service(InventoryService, inventoryHandlers(new Inventory(inventory), OFF)), interceptors)),
+  };
+  const runner = createRunner({
+    store: new InMemorySagaStore(),
+    definitions: [orderSaga(clients, { retry: { initialDelayMs: 0, maxDelayMs: 0 }, compensationRetry: { initialDelayMs: 0, maxDelayMs: 0 } })],
+    isRetryable,
+    describeError,
+  });
+  const orchestrator = createClient(OrchestratorService, createRouterTransport((r) => r.service(OrchestratorService, orchestratorHandlers(runner))));
+  return { clients, orchestrator };
+}
+
+const start = (o: ReturnType<typeof system>["orchestrator"], customerId: string, productId: string, quantity: number, idempotencyKey = "") =>
+  o.startSaga({ idempotencyKey, order: { customerId, items: [{ productId, quantity }] }, waitMs: 10_000 }).then((r) => r.saga!);
+
+describe("the order saga over the real services, in one process", () => {
+  it("completes: one charge, one confirmed purchase, one stock take", async () => {
+    const { clients, orchestrator } = system();
+    const saga = await start(orchestrator, "customer-2", "mouse", 2);
+    expect(saga.status).toBe(SagaStatus.COMPLETED);
+    expect(saga.totalCents).toBe(5000n);
+    expect((await clients.payments.getAccount({ customerId: "customer-2" })).account?.balanceCents).toBe(495_000n);
+    expect((await clients.purchases.getPurchase({ idempotencyKey: `${saga.sagaId}:record-purchase` })).purchase?.status).toBe(PurchaseStatus.CONFIRMED);
+    expect((await clients.inventory.getStock({ productId: "mouse" })).stock?.quantity).toBe(999_998n);
+  });
+
+  it.each([
+    ["price-order", "customer-1", "unicorn", 1, []],
+    ["charge-payment", "customer-3", "notebook", 1, ["charge-payment"]],
+    ["record-purchase", "customer-1", "mouse", 11, ["record-purchase", "charge-payment"]],
+    ["take-stock", "customer-1", "webcam", 1, ["take-stock", "record-purchase", "charge-payment"]],
+  ])("a business failure at %s compensates in reverse and moves no money or stock", async (failedStep, customer, product, quantity, compensated) => {
+    const { clients, orchestrator } = system();
+    const before = (await clients.payments.getAccount({ customerId: customer })).account?.balanceCents;
+    const saga = await start(orchestrator, customer, product, quantity as number);
+    expect(saga.status).toBe(SagaStatus.COMPENSATED);
+    expect(saga.failedStep).toBe(failedStep);
+    expect(saga.steps.filter((s) => s.phase === 2).map((s) => s.name)).toEqual(compensated);
+    expect((await clients.payments.getAccount({ customerId: customer })).account?.balanceCents).toBe(before);
+    expect((await clients.inventory.getStock({ productId: "mouse" })).stock?.quantity).toBe(1_000_000n);
+  });
+
+  it("retries lost replies with the same key: the customer is charged once", async () => {
+    const { clients, orchestrator } = system([loseReplies("ProcessPayment", 2), loseReplies("UpdateInventory", 1)]);
+    const saga = await start(orchestrator, "customer-2", "keyboard", 1);
+    expect(saga.status).toBe(SagaStatus.COMPLETED);
+    expect(saga.steps.find((s) => s.name === "charge-payment")?.attempts).toBe(3);
+    expect((await clients.payments.getAccount({ customerId: "customer-2" })).account?.balanceCents).toBe(495_500n);
+    const payment = (await clients.payments.getPayment({ idempotencyKey: `${saga.sagaId}:charge-payment` })).payment;
+    expect(payment?.status).toBe(PaymentStatus.CHARGED);
+    expect((await clients.inventory.getStock({ productId: "keyboard" })).stock?.quantity).toBe(499_999n);
+  });
+
+  it("returns the same saga for a repeated key and refuses the key for another order", async () => {
+    const { orchestrator } = system();
+    const first = await start(orchestrator, "customer-2", "mouse", 1, "key-1");
+    const again = await start(orchestrator, "customer-2", "mouse", 1, "key-1");
+    expect(again.sagaId).toBe(first.sagaId);
+    await expect(start(orchestrator, "customer-2", "mouse", 2, "key-1")).rejects.toMatchObject({ code: Code.AlreadyExists });
+    await expect(orchestrator.startSaga({ order: { customerId: "customer-2", items: [] } })).rejects.toMatchObject({ code: Code.InvalidArgument, rawMessage: expect.stringContaining("items") });
+  });
+});
