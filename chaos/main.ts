@@ -87,7 +87,13 @@ try {
 }
 
 const started = Date.now();
-const summary = await runChaos({ ...options, log: (line) => console.log(`[chaos +${((Date.now() - started) / 1000).toFixed(1)}s] ${line}`) });
-console.log(formatSummary(summary));
-console.log(JSON.stringify(summary));
-process.exitCode = chaosFailed(summary) ? 1 : 0;
+try {
+  const summary = await runChaos({ ...options, log: (line) => console.log(`[chaos +${((Date.now() - started) / 1000).toFixed(1)}s] ${line}`) });
+  console.log(formatSummary(summary));
+  console.log(JSON.stringify(summary));
+  process.exitCode = chaosFailed(summary) ? 1 : 0;
+} catch (err) {
+  // The run itself broke (for example the system did not start): no summary to trust.
+  console.error(`chaos run aborted: ${(err as Error).stack ?? String(err)}`);
+  process.exitCode = 1;
+}
