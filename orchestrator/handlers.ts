@@ -36,7 +36,7 @@ export function orchestratorHandlers(runner: Runner): ServiceImpl<typeof Orchest
           fingerprint: orderFingerprint(input),
         });
         const waited = req.waitMs > 0 ? await runner.wait(saga.sagaId, Math.min(req.waitMs, MAX_WAIT_MS)) : saga;
-        return { saga: toSaga(waited ?? saga), created };
+        return { saga: toSaga(waited ?? saga, false), created };
       });
     },
     async getSaga(req) {
@@ -55,7 +55,7 @@ export function orchestratorHandlers(runner: Runner): ServiceImpl<typeof Orchest
           pageSize: req.pageSize || 100,
           pageToken: req.pageToken || undefined,
         });
-        return { sagas: page.sagas.map(toSaga), nextPageToken: page.nextPageToken };
+        return { sagas: page.sagas.map((s) => toSaga(s)), nextPageToken: page.nextPageToken };
       });
     },
     async *watchSagas(req, ctx) {
@@ -128,8 +128,8 @@ function fromStatus(status: SagaStatus, i: number): EngineStatus {
 
 const STEP_STATUS = { RUNNING: StepStatus.RUNNING, SUCCEEDED: StepStatus.SUCCEEDED, FAILED: StepStatus.FAILED } as const;
 
-/** An engine record as the API's Saga message. */
-export function toSaga(r: SagaRecord): Saga {
+/** An engine record as the API's Saga message, with its step history unless `withSteps` is false. */
+export function toSaga(r: SagaRecord, withSteps = true): Saga {
   const order = r.input as unknown as OrderInput;
   const priced = r.results[ORDER_STEPS.price] as unknown as PricedOrder | undefined;
   return create(SagaSchema, {
@@ -143,7 +143,7 @@ export function toSaga(r: SagaRecord): Saga {
     failedStep: r.failedStep ?? "",
     errorCode: r.error?.code ?? "",
     error: r.error?.message ?? "",
-    steps: r.steps.map((s) => ({
+    steps: (withSteps ? r.steps : []).map((s) => ({
       name: s.name,
       phase: s.phase === "action" ? StepPhase.ACTION : StepPhase.COMPENSATION,
       status: STEP_STATUS[s.status],

@@ -11,9 +11,15 @@ export function isRetryable(err: unknown): boolean {
   return RETRYABLE.has(ConnectError.from(err).code);
 }
 
+const CODE_NAMES = new Map<Code, string>(
+  Object.values(Code)
+    .filter((c): c is Code => typeof c === "number")
+    .map((c) => [c, Code[c].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase()]),
+);
+
 /** The gRPC name of a code, as grpcurl prints it: Code.FailedPrecondition → "FAILED_PRECONDITION". */
 export function codeName(code: Code): string {
-  return (Code[code] ?? "UNKNOWN").replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
+  return CODE_NAMES.get(code) ?? "UNKNOWN";
 }
 
 /** An error as `{ code, message }` with the gRPC code name, for logs and the saga journal. */

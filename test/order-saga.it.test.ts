@@ -74,8 +74,12 @@ function system(interceptors: Interceptor[] = []) {
   return { clients, orchestrator };
 }
 
-const start = (o: ReturnType<typeof system>["orchestrator"], customerId: string, productId: string, quantity: number, idempotencyKey = "") =>
-  o.startSaga({ idempotencyKey, order: { customerId, items: [{ productId, quantity }] }, waitMs: 10_000 }).then((r) => r.saga!);
+/** Starts a saga, waits for its outcome, and reads it back with its whole history. */
+async function start(o: ReturnType<typeof system>["orchestrator"], customerId: string, productId: string, quantity: number, idempotencyKey = "") {
+  const { saga } = await o.startSaga({ idempotencyKey, order: { customerId, items: [{ productId, quantity }] }, waitMs: 10_000 });
+  expect(saga?.steps).toEqual([]); // StartSaga leaves the history out; GetSaga has it
+  return (await o.getSaga({ sagaId: saga!.sagaId })).saga!;
+}
 
 describe("the order saga over the real services, in one process", () => {
   it("completes: one charge, one confirmed purchase, one stock take", async () => {

@@ -612,7 +612,9 @@ export const StepStatusSchema: GenEnum<StepStatus> = /*@__PURE__*/
 export const OrchestratorService: GenService<{
   /**
    * StartSaga starts an order saga, or returns the saga already started under the same
-   * idempotency_key. It waits up to wait_ms for the saga to finish.
+   * idempotency_key. It waits up to wait_ms for the saga to finish. The saga it returns
+   * carries its status and outcome but not its step history (GetSaga has it), which keeps
+   * the hot path's messages small.
    * Codes: INVALID_ARGUMENT (a bad field, named in the message), ALREADY_EXISTS (the key was
    * used for a different order), RESOURCE_EXHAUSTED (too many sagas in flight; retry later).
    *
