@@ -14,6 +14,11 @@ export interface ServiceClientOptions {
   readonly timeoutMs?: number;
   /** Largest response accepted, in bytes (default 4 MiB). */
   readonly maxMessageBytes?: number;
+  /**
+   * Wait for the connection (up to each call's deadline) instead of failing at once with
+   * UNAVAILABLE while the server is down or restarting (default false).
+   */
+  readonly waitForReady?: boolean;
 }
 
 type GrpcUnary = (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void) => grpc.ClientUnaryCall;
@@ -28,6 +33,7 @@ type GrpcServerStream = (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions
  */
 export function createServiceClient<S extends DescService>(service: S, url: string, options: ServiceClientOptions = {}): ServiceClient<S> {
   const defaultTimeoutMs = options.timeoutMs ?? 10_000;
+  const waitForReady = options.waitForReady ?? false;
   const Ctor = grpc.makeGenericClientConstructor(grpcDefinition(service), service.typeName);
   const target = new URL(url).host;
   const raw = new Ctor(target, grpc.credentials.createInsecure(), {
@@ -40,7 +46,7 @@ export function createServiceClient<S extends DescService>(service: S, url: stri
       client[method.localName] = (request: unknown, opts?: CallOptions) =>
         new Promise((resolve, reject) => {
           const deadline = Date.now() + (opts?.timeoutMs ?? defaultTimeoutMs);
-          const pending = call(request, metadataOf(opts), { deadline }, (err, res) => {
+          const pending = call(request, metadataOf(opts, waitForReady), { deadline }, (err, res) => {
             if (opts?.signal) opts.signal.removeEventListener("abort", cancel);
             if (err) reject(fromGrpcError(err));
             else resolve(res);
@@ -55,7 +61,7 @@ export function createServiceClient<S extends DescService>(service: S, url: stri
       client[method.localName] = (request: unknown, opts?: CallOptions) =>
         streamOf(() => {
           const deadline = opts?.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs;
-          const stream = call(request, metadataOf(opts), { deadline });
+          const stream = call(request, metadataOf(opts, waitForReady), { deadline });
           opts?.signal?.addEventListener("abort", () => stream.cancel(), { once: true });
           return stream;
         });
@@ -75,8 +81,8 @@ async function* streamOf(open: () => grpc.ClientReadableStream<unknown>): AsyncG
   }
 }
 
-function metadataOf(opts: CallOptions | undefined): grpc.Metadata {
-  const md = new grpc.Metadata();
+function metadataOf(opts: CallOptions | undefined, waitForReady: boolean): grpc.Metadata {
+  const md = new grpc.Metadata(waitForReady ? { waitForReady } : undefined);
   if (opts?.headers) new Headers(opts.headers).forEach((value, key) => md.set(key, value));
   return md;
 }

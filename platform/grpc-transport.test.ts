@@ -77,3 +77,26 @@ describe("grpc-js transport for typed handlers", () => {
     expect(JSON.parse(stdout)).toEqual({ product: { productId: "notebook", name: "Notebook", priceCents: "150000" } });
   });
 });
+
+describe("waitForReady", () => {
+  it("fails at once without it, and waits for a server that starts within the deadline with it", async () => {
+    const probe = await startGrpcServer({ services: [handlers], port: 0, log: createLogger("test", "silent") });
+    const url = probe.url;
+    await probe.close();
+    const impatient = createServiceClient(CatalogService, url, { timeoutMs: 5_000 });
+    await expect(impatient.getProduct({ productId: "notebook" })).rejects.toMatchObject({ code: Code.Unavailable });
+    impatient.close();
+
+    const patient = createServiceClient(CatalogService, url, { timeoutMs: 5_000, waitForReady: true });
+    const call = patient.getProduct({ productId: "notebook" });
+    // The server comes up a little later, as a restarted service does.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const later = await startGrpcServer({ services: [handlers], port: probe.port, log: createLogger("test", "silent") });
+    try {
+      expect((await call).product?.name).toBe("Notebook");
+    } finally {
+      patient.close();
+      await later.close();
+    }
+  });
+});

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 /**
  * The saga runner: starts sagas, drives them step by step, compensates, and resumes them
  * from the log after a crash. Every transition is durable in the store before the runner
@@ -162,6 +163,8 @@ export function createRunner(options: RunnerOptions): Runner {
   let pendingStarts = 0;
   let closed = false;
   const stop = new AbortController();
+  // Every saga in backoff listens on this one signal; thousands at once are expected, not a leak.
+  setMaxListeners(0, stop.signal);
 
   function definitionOf(name: string, version: number): SagaDefinition<unknown> | undefined {
     return byName.get(name)?.get(version);
