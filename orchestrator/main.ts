@@ -59,6 +59,14 @@ const runner = createRunner({
   log,
 });
 
+// One JSON line per finished saga, carrying its id (off below info, so the hot path pays nothing).
+if (log.isLevelEnabled("info")) {
+  const outcomes = new Set(["saga-completed", "saga-compensated", "saga-needs-attention"]);
+  runner.subscribe(undefined, (e) => {
+    if (outcomes.has(e.kind)) log.info({ sagaId: e.sagaId, status: e.status, step: e.step, error: e.error }, e.kind);
+  });
+}
+
 const server = await startGrpcServer({
   services: [serve(OrchestratorService, orchestratorHandlers(runner))],
   host: env.HOST,
