@@ -24,9 +24,11 @@ export function createWriteBatcher(db: SqliteDatabase, maxBatch = 512): WriteBat
   let queue: Pending[] = [];
   let scheduled = false;
 
-  // Fast path: the whole batch in one transaction, no savepoints. Writes are not expected to
-  // throw (business outcomes are returned, not thrown); when one does, the batch is rolled
-  // back and run again with a savepoint per write, so only the failing write is lost.
+  // Fast path: the whole batch in one transaction, no savepoints. Writes rarely throw (common
+  // business outcomes such as a declined payment are returned, not thrown; a refused late
+  // action or an unknown customer throws); when one does, the batch is rolled back and run
+  // again with a savepoint per write, so only the failing write is lost. The writes are pure
+  // database work, so running them again is safe.
   const runAll = db.transaction((batch: Pending[]) => batch.map((p) => p.write()));
   const runIsolated = db.transaction((batch: Pending[]) =>
     batch.map((p) => {
