@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import { readFileSync, readdirSync } from "node:fs";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+// The folder rules of STYLE.md 3.1, checked on every import of every non-test source file:
+// the engine is generic, services never import each other, platform imports no product code.
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+function sources(dir: string): string[] {
+  return readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) return sources(path);
+    return e.name.endsWith(".ts") && !e.name.endsWith(".test.ts") ? [path] : [];
+  });
+}
+
+function importsOf(file: string): string[] {
+  const text = readFileSync(join(ROOT, file), "utf8");
+  return [...text.matchAll(/^\s*(?:import|export)[^"']*?from\s+["']([^"']+)["']/gm)].map((m) => m[1]!);
+}
+
+/** Where an import points, as a path from the root, or the package name. */
+function target(file: string, spec: string): string {
+  if (spec.startsWith("#gen/")) return `gen/${spec.slice(5)}`;
+  if (spec.startsWith("#platform/")) return `platform/${spec.slice(10)}`;
+  if (spec.startsWith(".")) return relative(ROOT, join(ROOT, file, "..", spec));
+  return spec;
+}
+
+const RULES: Array<{ folder: string; forbidden: RegExp; why: string }> = [
+  { folder: "orchestrator/engine", forbidden: /^(gen\/|orchestrator\/order-saga|orchestrator\/handlers|@connectrpc|@grpc|platform\/)/, why: "the engine is generic" },
+  { folder: "services/catalog", forbidden: /^(services\/(?!catalog\/)|orchestrator|gateway)/, why: "services never import each other" },
+  { folder: "services/payments", forbidden: /^(services\/(?!payments\/)|orchestrator|gateway)/, why: "services never import each other" },
+  { folder: "services/purchases", forbidden: /^(services\/(?!purchases\/)|orchestrator|gateway)/, why: "services never import each other" },
+  { folder: "services/inventory", forbidden: /^(services\/(?!inventory\/)|orchestrator|gateway)/, why: "services never import each other" },
+  { folder: "platform", forbidden: /^(services|orchestrator|gateway|system|gen\/saga)/, why: "platform imports no product code" },
+  { folder: "gateway", forbidden: /^(services|orchestrator)/, why: "the gateway talks to the orchestrator over gRPC only" },
+];
+
+describe("import boundaries", () => {
+  it.each(RULES)("$folder: $why", ({ folder, forbidden }) => {
+    const files = sources(folder);
+    expect(files.length).toBeGreaterThan(0);
+    const broken = files.flatMap((f) => importsOf(f).map((spec) => ({ f, to: target(f, spec) })).filter(({ to }) => forbidden.test(to)));
+    expect(broken.map(({ f, to }) => `${f} → ${to}`)).toEqual([]);
+  });
+});
