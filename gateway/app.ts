@@ -1,4 +1,5 @@
 import express, { type NextFunction, type Request, type Response } from "express";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Client } from "@connectrpc/connect";
 import { OrchestratorService, SagaStatus } from "#gen/saga/orchestrator/v1/orchestrator_pb.js";
 import { Health, HealthCheckResponse_ServingStatus } from "#gen/grpc/health/v1/health_pb.js";
@@ -69,7 +70,16 @@ export function createApp(orchestrator: Client<typeof OrchestratorService>, heal
     const pageSize = q.pageSize === undefined ? 0 : Number(q.pageSize);
     if (!Number.isInteger(pageSize) || pageSize < 0 || pageSize > 1000) throw new HttpError(400, "pageSize: must be an integer from 0 to 1000");
     const pageToken = typeof q.pageToken === "string" ? q.pageToken : "";
-    const page = await orchestrator.listSagas({ statuses, pageSize, pageToken }, { timeoutMs: 5_000 });
+    const instant = (name: "createdAfter" | "createdBefore") => {
+      if (q[name] === undefined) return undefined;
+      const ms = typeof q[name] === "string" ? Date.parse(q[name]) : NaN;
+      if (Number.isNaN(ms)) throw new HttpError(400, `${name}: must be an ISO 8601 date-time, for example 2026-11-28T10:00:00Z`);
+      return timestampFromMs(ms);
+    };
+    const page = await orchestrator.listSagas(
+      { statuses, pageSize, pageToken, createdAfter: instant("createdAfter"), createdBefore: instant("createdBefore") },
+      { timeoutMs: 5_000 },
+    );
     res.json({ sagas: page.sagas.map(sagaJson), nextPageToken: page.nextPageToken || null });
   });
 

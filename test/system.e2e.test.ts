@@ -78,6 +78,11 @@ describe("the order saga end to end, six processes", () => {
     const next = await f.get(`/sagas?status=COMPENSATED&pageSize=2&pageToken=${encodeURIComponent(page.body.nextPageToken)}`);
     expect(next.body.sagas).toHaveLength(2);
     expect(next.body.sagas[0].sagaId).not.toBe(page.body.sagas[0].sagaId);
+    const future = await f.get(`/sagas?createdAfter=${new Date(Date.now() + 60_000).toISOString()}`);
+    expect(future.body.sagas).toEqual([]);
+    const past = await f.get(`/sagas?createdBefore=${new Date(Date.now() + 60_000).toISOString()}&pageSize=1`);
+    expect(past.body.sagas).toHaveLength(1);
+    expect((await f.get("/sagas?createdAfter=yesterday")).status).toBe(400);
     expect((await f.get("/saga/does-not-exist")).status).toBe(404);
     expect((await f.get("/sagas?status=DONE")).status).toBe(400);
   });
