@@ -134,7 +134,8 @@ export function toSaga(r: SagaRecord, withSteps = true): Saga {
   const priced = r.results[ORDER_STEPS.price] as unknown as PricedOrder | undefined;
   return create(SagaSchema, {
     sagaId: r.sagaId,
-    idempotencyKey: r.idempotencyKey,
+    // The engine keys a saga started without a client key by its own id; that is no client key.
+    idempotencyKey: r.idempotencyKey === r.sagaId ? "" : r.idempotencyKey,
     definitionName: r.definitionName,
     definitionVersion: r.definitionVersion,
     status: STATUS[r.status],
