@@ -34,8 +34,9 @@ const USAGE = `usage: npm run bench -- [options]
   --failures R           share of failing sagas, 0..1 (default 0.1)
   --durability D         process | power | both (default process)
   --ceiling yes|no       also run DATA_DIR=:memory: (default yes)
-  --warmup N             warm-up sagas per configuration (default 300)
-  --warmup-concurrency N clients during warm-up (default 16)
+  --warmup N             warm-up sagas per configuration (default 3000: V8 needs thousands of
+                         sagas before grpc-js and the engine run optimised code)
+  --warmup-concurrency N clients during warm-up (default 64)
   --max-seconds S        time bound per level and for the warm-up (default 120)
   --saga-wait-ms MS      gateway SAGA_WAIT_MS (default 30000)
   --cpu-prof             profile the six processes (node --cpu-prof)
@@ -68,8 +69,8 @@ export function parseBenchArgs(argv: readonly string[], defaultResultsDir: strin
       failures: { type: "string", default: "0.1" },
       durability: { type: "string", default: "process" },
       ceiling: { type: "string", default: "yes" },
-      warmup: { type: "string", default: "300" },
-      "warmup-concurrency": { type: "string", default: "16" },
+      warmup: { type: "string", default: "3000" },
+      "warmup-concurrency": { type: "string", default: "64" },
       "max-seconds": { type: "string", default: "120" },
       "saga-wait-ms": { type: "string", default: "30000" },
       "cpu-prof": { type: "boolean", default: false },
