@@ -32,3 +32,6 @@ export function createDemoMode(options: DemoModeOptions): DemoMode {
     },
   };
 }
+
+/** Demo mode switched off: no latency, no failures (the default, and what tests use). */
+export const DEMO_OFF: DemoMode = createDemoMode({ failureRate: 0, minLatencyMs: 0, maxLatencyMs: 0 });

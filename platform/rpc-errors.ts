@@ -27,3 +27,17 @@ export function describeError(err: unknown): { code: string; message: string } {
   const e = ConnectError.from(err);
   return { code: codeName(e.code), message: e.rawMessage };
 }
+
+/**
+ * Awaits a call that is expected to fail and returns its code and message, for assertions.
+ * @throws Error when the call succeeds.
+ */
+export async function failureOf(call: Promise<unknown>): Promise<{ code: Code; message: string }> {
+  try {
+    await call;
+  } catch (err) {
+    const e = ConnectError.from(err);
+    return { code: e.code, message: e.rawMessage };
+  }
+  throw new Error("expected the call to fail");
+}

@@ -5,7 +5,7 @@ import { PaymentsService, PaymentStatus } from "#gen/saga/payments/v1/payments_p
 import { PurchasesService, PurchaseStatus } from "#gen/saga/purchases/v1/purchases_pb.js";
 import { InventoryService } from "#gen/saga/inventory/v1/inventory_pb.js";
 import { OrchestratorService, SagaStatus } from "#gen/saga/orchestrator/v1/orchestrator_pb.js";
-import { createDemoMode } from "#platform/demo-mode.js";
+import { DEMO_OFF } from "#platform/demo-mode.js";
 import { describeError, isRetryable } from "#platform/rpc-errors.js";
 import { openDatabase } from "#platform/sqlite.js";
 import { Catalog } from "../services/catalog/catalog.js";
@@ -32,8 +32,6 @@ import { orchestratorHandlers } from "../orchestrator/handlers.js";
 // in-memory SQLite, reached over Connect's in-memory transport, under the real engine and
 // the orchestrator's API. Faults are injected in the transport (a dependency), never
 // through API fields.
-const OFF = createDemoMode({ failureRate: 0, minLatencyMs: 0, maxLatencyMs: 0 });
-
 /** Lets the call reach the service, then drops its answer as UNAVAILABLE, `times` times. */
 function loseReplies(method: string, times: number): Interceptor {
   let left = times;
@@ -59,10 +57,10 @@ function system(interceptors: Interceptor[] = []) {
   const inventory = new SqliteInventoryStore(openDatabase(":memory:"));
   inventory.seedIfEmpty(DEMO_STOCK);
   const clients = {
-    catalog: createClient(CatalogService, via((r) => r.service(CatalogService, catalogHandlers(new Catalog(products), OFF)), interceptors)),
-    payments: createClient(PaymentsService, via((r) => r.service(PaymentsService, paymentsHandlers(new Payments(payments), OFF)), interceptors)),
-    purchases: createClient(PurchasesService, via((r) => r.service(PurchasesService, purchasesHandlers(new Purchases(purchases), OFF)), interceptors)),
-    inventory: createClient(InventoryService, via((r) => r.service(InventoryService, inventoryHandlers(new Inventory(inventory), OFF)), interceptors)),
+    catalog: createClient(CatalogService, via((r) => r.service(CatalogService, catalogHandlers(new Catalog(products), DEMO_OFF)), interceptors)),
+    payments: createClient(PaymentsService, via((r) => r.service(PaymentsService, paymentsHandlers(new Payments(payments), DEMO_OFF)), interceptors)),
+    purchases: createClient(PurchasesService, via((r) => r.service(PurchasesService, purchasesHandlers(new Purchases(purchases), DEMO_OFF)), interceptors)),
+    inventory: createClient(InventoryService, via((r) => r.service(InventoryService, inventoryHandlers(new Inventory(inventory), DEMO_OFF)), interceptors)),
   };
   const runner = createRunner({
     store: new InMemorySagaStore(),

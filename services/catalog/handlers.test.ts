@@ -1,31 +1,20 @@
-import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import { Code, createClient, createRouterTransport } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { CatalogService } from "#gen/saga/catalog/v1/catalog_pb.js";
-import { createDemoMode, type DemoMode } from "#platform/demo-mode.js";
+import { createDemoMode, DEMO_OFF, type DemoMode } from "#platform/demo-mode.js";
+import { failureOf } from "#platform/rpc-errors.js";
 import { openDatabase } from "#platform/sqlite.js";
 import { Catalog } from "./catalog.js";
 import { DEMO_PRODUCTS } from "./demo-data.js";
 import { catalogHandlers } from "./handlers.js";
 import { SqliteProductStore } from "./product-store.js";
 
-const OFF = createDemoMode({ failureRate: 0, minLatencyMs: 0, maxLatencyMs: 0 });
-
-function setup(demo: DemoMode = OFF) {
+function setup(demo: DemoMode = DEMO_OFF) {
   const store = new SqliteProductStore(openDatabase(":memory:"));
   store.seedIfEmpty(DEMO_PRODUCTS);
   const handlers = catalogHandlers(new Catalog(store), demo);
   const client = createClient(CatalogService, createRouterTransport((r) => r.service(CatalogService, handlers)));
   return { client, store };
-}
-
-async function codeOf(call: Promise<unknown>): Promise<{ code: Code; message: string }> {
-  try {
-    await call;
-  } catch (err) {
-    const e = ConnectError.from(err);
-    return { code: e.code, message: e.rawMessage };
-  }
-  throw new Error("expected the call to fail");
 }
 
 describe("GetProduct", () => {
@@ -40,7 +29,7 @@ describe("GetProduct", () => {
 
   it("answers NOT_FOUND naming an unknown product", async () => {
     const { client } = setup();
-    const e = await codeOf(client.getProduct({ productId: "tablet" }));
+    const e = await failureOf(client.getProduct({ productId: "tablet" }));
     expect(e.code).toBe(Code.NotFound);
     expect(e.message).toContain("tablet");
   });
@@ -52,7 +41,7 @@ describe("GetProduct", () => {
     ["x".repeat(129), "product_id: must be at most 128 characters"],
   ])("answers INVALID_ARGUMENT for product_id %j", async (productId, message) => {
     const { client } = setup();
-    expect(await codeOf(client.getProduct({ productId }))).toEqual({ code: Code.InvalidArgument, message });
+    expect(await failureOf(client.getProduct({ productId }))).toEqual({ code: Code.InvalidArgument, message });
   });
 });
 
@@ -101,25 +90,25 @@ describe("PriceOrder", () => {
     [[{ productId: "mouse", quantity: 10_001 }], "lines[0].quantity: must be between 1 and 10000"],
   ])("answers INVALID_ARGUMENT naming the field (%#)", async (lines, message) => {
     const { client } = setup();
-    expect(await codeOf(client.priceOrder({ lines }))).toEqual({ code: Code.InvalidArgument, message });
+    expect(await failureOf(client.priceOrder({ lines }))).toEqual({ code: Code.InvalidArgument, message });
   });
 
   it("answers NOT_FOUND naming the unknown product", async () => {
     const { client } = setup();
-    const e = await codeOf(client.priceOrder({ lines: [line, { productId: "tablet", quantity: 1 }] }));
+    const e = await failureOf(client.priceOrder({ lines: [line, { productId: "tablet", quantity: 1 }] }));
     expect(e.code).toBe(Code.NotFound);
     expect(e.message).toContain("tablet");
   });
 
   it("fails at random in demo mode; reads are never failed", async () => {
     const { client } = setup(createDemoMode({ failureRate: 1, minLatencyMs: 0, maxLatencyMs: 0 }));
-    expect(await codeOf(client.priceOrder({ lines: [line] }))).toEqual({ code: Code.FailedPrecondition, message: "fallo simulado (modo demo)" });
+    expect(await failureOf(client.priceOrder({ lines: [line] }))).toEqual({ code: Code.FailedPrecondition, message: "fallo simulado (modo demo)" });
     expect((await client.getProduct({ productId: "mouse" })).product?.priceCents).toBe(2_500n);
   });
 
   it("answers INTERNAL without leaking the cause when the store breaks", async () => {
     const { client, store } = setup();
     store.close();
-    expect(await codeOf(client.getProduct({ productId: "mouse" }))).toEqual({ code: Code.Internal, message: "internal error" });
+    expect(await failureOf(client.getProduct({ productId: "mouse" }))).toEqual({ code: Code.Internal, message: "internal error" });
   });
 });

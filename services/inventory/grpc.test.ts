@@ -1,7 +1,8 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InventoryService, ReservationStatus } from "#gen/saga/inventory/v1/inventory_pb.js";
-import { createDemoMode } from "#platform/demo-mode.js";
+import { DEMO_OFF } from "#platform/demo-mode.js";
+import { failureOf } from "#platform/rpc-errors.js";
 import { createServiceClient, type ServiceClient } from "#platform/grpc-client.js";
 import { serve, startGrpcServer, type GrpcServer } from "#platform/grpc-server.js";
 import { createLogger } from "#platform/logger.js";
@@ -19,7 +20,7 @@ let client: ServiceClient<typeof InventoryService>;
 beforeAll(async () => {
   store = new SqliteInventoryStore(openDatabase(":memory:"));
   store.seedIfEmpty(DEMO_STOCK);
-  const handlers = inventoryHandlers(new Inventory(store), createDemoMode({ failureRate: 0, minLatencyMs: 0, maxLatencyMs: 0 }));
+  const handlers = inventoryHandlers(new Inventory(store), DEMO_OFF);
   server = await startGrpcServer({ services: [serve(InventoryService, handlers)], host: "127.0.0.1", port: 0, log: createLogger("test", "silent") });
   client = createServiceClient(InventoryService, server.url, { timeoutMs: 5_000 });
 });
@@ -30,7 +31,7 @@ afterAll(async () => {
   store?.close();
 });
 
-const codeOf = (call: Promise<unknown>) => call.then(() => undefined, (e: unknown) => ConnectError.from(e).code);
+const codeOf = async (call: Promise<unknown>) => (await failureOf(call)).code;
 
 describe("InventoryService over grpc-js", () => {
   it("takes and restores stock, and refuses what it must", async () => {

@@ -1,31 +1,20 @@
-import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import { Code, createClient, createRouterTransport } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { InventoryService, ReservationStatus } from "#gen/saga/inventory/v1/inventory_pb.js";
-import { createDemoMode, type DemoMode } from "#platform/demo-mode.js";
+import { createDemoMode, DEMO_OFF, type DemoMode } from "#platform/demo-mode.js";
+import { failureOf } from "#platform/rpc-errors.js";
 import { openDatabase } from "#platform/sqlite.js";
 import { DEMO_STOCK } from "./demo-data.js";
 import { inventoryHandlers } from "./handlers.js";
 import { Inventory } from "./inventory.js";
 import { SqliteInventoryStore } from "./inventory-store.js";
 
-const OFF = createDemoMode({ failureRate: 0, minLatencyMs: 0, maxLatencyMs: 0 });
-
-function setup(demo: DemoMode = OFF) {
+function setup(demo: DemoMode = DEMO_OFF) {
   const store = new SqliteInventoryStore(openDatabase(":memory:"));
   store.seedIfEmpty(DEMO_STOCK);
   const handlers = inventoryHandlers(new Inventory(store), demo);
   const client = createClient(InventoryService, createRouterTransport((r) => r.service(InventoryService, handlers)));
   return { client, store };
-}
-
-async function codeOf(call: Promise<unknown>): Promise<{ code: Code; message: string }> {
-  try {
-    await call;
-  } catch (err) {
-    const e = ConnectError.from(err);
-    return { code: e.code, message: e.rawMessage };
-  }
-  throw new Error("expected the call to fail");
 }
 
 const take = { idempotencyKey: "k1", lines: [{ productId: "monitor", quantity: 2 }] };
@@ -54,7 +43,7 @@ describe("UpdateInventory", () => {
     [{ lines: [{ productId: "mouse", quantity: -1 }] }, "lines[0].quantity: must be between 1 and 10000"],
   ])("rejects %o with INVALID_ARGUMENT and changes nothing", async (patch, message) => {
     const { client } = setup();
-    expect(await codeOf(client.updateInventory({ ...take, ...patch }))).toEqual({ code: Code.InvalidArgument, message });
+    expect(await failureOf(client.updateInventory({ ...take, ...patch }))).toEqual({ code: Code.InvalidArgument, message });
     expect((await client.listReservations({})).reservations).toEqual([]);
     expect(await stockOf(client, "mouse")).toBe(1_000_000n);
   });
@@ -68,7 +57,7 @@ describe("UpdateInventory", () => {
 
   it("answers NOT_FOUND naming an unknown product, and records nothing", async () => {
     const { client } = setup();
-    const e = await codeOf(client.updateInventory({ idempotencyKey: "k1", lines: [{ productId: "tablet", quantity: 1 }] }));
+    const e = await failureOf(client.updateInventory({ idempotencyKey: "k1", lines: [{ productId: "tablet", quantity: 1 }] }));
     expect(e.code).toBe(Code.NotFound);
     expect(e.message).toContain("tablet");
     expect((await client.listReservations({})).reservations).toEqual([]);
@@ -77,10 +66,10 @@ describe("UpdateInventory", () => {
   it("answers FAILED_PRECONDITION naming the short product, again on a repeat, all or nothing", async () => {
     const { client } = setup();
     const req = { idempotencyKey: "k1", lines: [{ productId: "mouse", quantity: 1 }, { productId: "webcam", quantity: 1 }] };
-    const e = await codeOf(client.updateInventory(req));
+    const e = await failureOf(client.updateInventory(req));
     expect(e.code).toBe(Code.FailedPrecondition);
     expect(e.message).toContain("webcam");
-    expect(await codeOf(client.updateInventory(req))).toEqual(e);
+    expect(await failureOf(client.updateInventory(req))).toEqual(e);
     expect(await stockOf(client, "mouse")).toBe(1_000_000n);
     expect((await client.listReservations({})).reservations[0]?.status).toBe(ReservationStatus.REJECTED);
   });
@@ -96,7 +85,7 @@ describe("UpdateInventory", () => {
   it("answers FAILED_PRECONDITION when restored before it arrived", async () => {
     const { client } = setup();
     await client.restoreInventory({ idempotencyKey: "k1" });
-    const e = await codeOf(client.updateInventory(take));
+    const e = await failureOf(client.updateInventory(take));
     expect(e.code).toBe(Code.FailedPrecondition);
     expect(e.message).toMatch(/cancelled before it arrived/);
     expect(await stockOf(client, "monitor")).toBe(10_000n);
@@ -104,7 +93,7 @@ describe("UpdateInventory", () => {
 
   it("fails at random in demo mode, before anything changes", async () => {
     const { client } = setup(createDemoMode({ failureRate: 1, minLatencyMs: 0, maxLatencyMs: 0 }));
-    expect(await codeOf(client.updateInventory(take))).toEqual({ code: Code.FailedPrecondition, message: "fallo simulado (modo demo)" });
+    expect(await failureOf(client.updateInventory(take))).toEqual({ code: Code.FailedPrecondition, message: "fallo simulado (modo demo)" });
     expect(await stockOf(client, "monitor")).toBe(10_000n);
     expect((await client.restoreInventory({ idempotencyKey: "k1" })).reservation?.status).toBe(ReservationStatus.VOIDED);
   });
@@ -112,7 +101,7 @@ describe("UpdateInventory", () => {
   it("answers INTERNAL without leaking the cause when the store breaks", async () => {
     const { client, store } = setup();
     store.close();
-    expect(await codeOf(client.updateInventory(take))).toEqual({ code: Code.Internal, message: "internal error" });
+    expect(await failureOf(client.updateInventory(take))).toEqual({ code: Code.Internal, message: "internal error" });
   });
 });
 
@@ -129,7 +118,7 @@ describe("RestoreInventory", () => {
   it("records a tombstone for an unknown key and rejects an empty key", async () => {
     const { client } = setup();
     expect((await client.restoreInventory({ idempotencyKey: "new" })).reservation).toMatchObject({ status: ReservationStatus.VOIDED, lines: [] });
-    expect(await codeOf(client.restoreInventory({ idempotencyKey: "" }))).toEqual({ code: Code.InvalidArgument, message: "idempotency_key: must not be empty" });
+    expect(await failureOf(client.restoreInventory({ idempotencyKey: "" }))).toEqual({ code: Code.InvalidArgument, message: "idempotency_key: must not be empty" });
   });
 });
 
@@ -138,7 +127,7 @@ describe("reads", () => {
     const { client } = setup();
     expect((await client.getStock({ productId: "webcam" })).stock).toMatchObject({ productId: "webcam", quantity: 0n });
     await expect(client.getStock({ productId: "tablet" })).rejects.toMatchObject({ code: Code.NotFound });
-    expect(await codeOf(client.getStock({ productId: "x".repeat(129) }))).toEqual({
+    expect(await failureOf(client.getStock({ productId: "x".repeat(129) }))).toEqual({
       code: Code.InvalidArgument,
       message: "product_id: must be at most 128 characters",
     });
@@ -165,7 +154,7 @@ describe("reads", () => {
     expect([p1, p2, p3].flatMap((p) => p.reservations.map((r) => r.idempotencyKey))).toEqual(["a", "b", "c", "d", "e"]);
     expect(p3.nextPageToken).toBe("");
     await expect(client.listReservations({ pageSize: 1001 })).rejects.toMatchObject({ code: Code.InvalidArgument });
-    const e = await codeOf(client.listReservations({ pageToken: "%%%" }));
+    const e = await failureOf(client.listReservations({ pageToken: "%%%" }));
     expect(e.code).toBe(Code.InvalidArgument);
     expect(e.message).toMatch(/^page_token: /);
   });

@@ -1,7 +1,8 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PaymentStatus, PaymentsService } from "#gen/saga/payments/v1/payments_pb.js";
-import { createDemoMode } from "#platform/demo-mode.js";
+import { DEMO_OFF } from "#platform/demo-mode.js";
+import { failureOf } from "#platform/rpc-errors.js";
 import { createServiceClient, type ServiceClient } from "#platform/grpc-client.js";
 import { serve, startGrpcServer, type GrpcServer } from "#platform/grpc-server.js";
 import { createLogger } from "#platform/logger.js";
@@ -20,7 +21,7 @@ let client: ServiceClient<typeof PaymentsService>;
 beforeAll(async () => {
   store = new SqlitePaymentStore(openDatabase(":memory:"));
   store.seedIfEmpty(DEMO_ACCOUNTS);
-  const handlers = paymentsHandlers(new Payments(store), createDemoMode({ failureRate: 0, minLatencyMs: 0, maxLatencyMs: 0 }));
+  const handlers = paymentsHandlers(new Payments(store), DEMO_OFF);
   server = await startGrpcServer({ services: [serve(PaymentsService, handlers)], host: "127.0.0.1", port: 0, log: createLogger("test", "silent") });
   client = createServiceClient(PaymentsService, server.url, { timeoutMs: 5_000 });
 });
@@ -31,7 +32,7 @@ afterAll(async () => {
   store?.close();
 });
 
-const codeOf = (call: Promise<unknown>) => call.then(() => undefined, (e: unknown) => ConnectError.from(e).code);
+const codeOf = async (call: Promise<unknown>) => (await failureOf(call)).code;
 
 describe("PaymentsService over grpc-js", () => {
   it("charges once, refuses a reused key, a late charge and insufficient funds", async () => {

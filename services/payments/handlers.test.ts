@@ -1,31 +1,20 @@
-import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import { Code, createClient, createRouterTransport } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { PaymentStatus, PaymentsService } from "#gen/saga/payments/v1/payments_pb.js";
-import { createDemoMode, type DemoMode } from "#platform/demo-mode.js";
+import { createDemoMode, DEMO_OFF, type DemoMode } from "#platform/demo-mode.js";
+import { failureOf } from "#platform/rpc-errors.js";
 import { openDatabase } from "#platform/sqlite.js";
 import { DEMO_ACCOUNTS } from "./demo-data.js";
 import { paymentsHandlers } from "./handlers.js";
 import { SqlitePaymentStore } from "./payment-store.js";
 import { Payments } from "./payments.js";
 
-const OFF = createDemoMode({ failureRate: 0, minLatencyMs: 0, maxLatencyMs: 0 });
-
-function setup(demo: DemoMode = OFF) {
+function setup(demo: DemoMode = DEMO_OFF) {
   const store = new SqlitePaymentStore(openDatabase(":memory:"));
   store.seedIfEmpty(DEMO_ACCOUNTS);
   const handlers = paymentsHandlers(new Payments(store), demo);
   const client = createClient(PaymentsService, createRouterTransport((r) => r.service(PaymentsService, handlers)));
   return { client, store };
-}
-
-async function codeOf(call: Promise<unknown>): Promise<{ code: Code; message: string }> {
-  try {
-    await call;
-  } catch (err) {
-    const e = ConnectError.from(err);
-    return { code: e.code, message: e.rawMessage };
-  }
-  throw new Error("expected the call to fail");
 }
 
 const charge = { idempotencyKey: "k1", customerId: "customer-2", amountCents: 1_000n };
@@ -58,7 +47,7 @@ describe("ProcessPayment", () => {
     [{ amountCents: 2n ** 62n }, "amount_cents: must be between 1 and 1000000000000"],
   ])("rejects %o with INVALID_ARGUMENT and changes nothing", async (patch, message) => {
     const { client } = setup();
-    expect(await codeOf(client.processPayment({ ...charge, ...patch }))).toEqual({ code: Code.InvalidArgument, message });
+    expect(await failureOf(client.processPayment({ ...charge, ...patch }))).toEqual({ code: Code.InvalidArgument, message });
     expect((await client.listPayments({})).payments).toEqual([]);
   });
 
@@ -67,16 +56,16 @@ describe("ProcessPayment", () => {
     const key = "k".repeat(128);
     const { payment } = await client.processPayment({ idempotencyKey: key, customerId: "customer-1", amountCents: 1_000_000n });
     expect(payment?.idempotencyKey).toBe(key);
-    const big = await codeOf(client.processPayment({ idempotencyKey: "big", customerId: "customer-1", amountCents: 1_000_000_000_000n }));
+    const big = await failureOf(client.processPayment({ idempotencyKey: "big", customerId: "customer-1", amountCents: 1_000_000_000_000n }));
     expect(big.code).toBe(Code.FailedPrecondition);
   });
 
   it("answers NOT_FOUND for an unknown customer and records nothing", async () => {
     const { client } = setup();
-    const e = await codeOf(client.processPayment({ ...charge, customerId: "customer-9" }));
+    const e = await failureOf(client.processPayment({ ...charge, customerId: "customer-9" }));
     expect(e.code).toBe(Code.NotFound);
     expect(e.message).toContain("customer-9");
-    expect(await codeOf(client.getPayment({ idempotencyKey: "k1" }))).toMatchObject({ code: Code.NotFound });
+    expect(await failureOf(client.getPayment({ idempotencyKey: "k1" }))).toMatchObject({ code: Code.NotFound });
   });
 
   it("answers FAILED_PRECONDITION on insufficient funds, again on a repeat, and records DECLINED", async () => {
@@ -98,7 +87,7 @@ describe("ProcessPayment", () => {
   it("answers FAILED_PRECONDITION when the payment was cancelled before it arrived", async () => {
     const { client } = setup();
     await client.cancelPayment({ idempotencyKey: "k1" });
-    const e = await codeOf(client.processPayment(charge));
+    const e = await failureOf(client.processPayment(charge));
     expect(e.code).toBe(Code.FailedPrecondition);
     expect(e.message).toMatch(/cancelled before it arrived/);
     expect((await client.getAccount({ customerId: "customer-2" })).account?.balanceCents).toBe(500_000n);
@@ -106,7 +95,7 @@ describe("ProcessPayment", () => {
 
   it("fails at random in demo mode, before anything changes", async () => {
     const { client } = setup(createDemoMode({ failureRate: 1, minLatencyMs: 0, maxLatencyMs: 0 }));
-    const e = await codeOf(client.processPayment(charge));
+    const e = await failureOf(client.processPayment(charge));
     expect(e).toEqual({ code: Code.FailedPrecondition, message: "fallo simulado (modo demo)" });
     expect((await client.listPayments({})).payments).toEqual([]);
     // Compensations and reads are never failed by demo mode.
@@ -116,7 +105,7 @@ describe("ProcessPayment", () => {
   it("answers INTERNAL without leaking the cause when the store breaks", async () => {
     const { client, store } = setup();
     store.close();
-    expect(await codeOf(client.processPayment(charge))).toEqual({ code: Code.Internal, message: "internal error" });
+    expect(await failureOf(client.processPayment(charge))).toEqual({ code: Code.Internal, message: "internal error" });
   });
 });
 
@@ -138,7 +127,7 @@ describe("CancelPayment", () => {
 
   it("answers INVALID_ARGUMENT for an empty key", async () => {
     const { client } = setup();
-    expect(await codeOf(client.cancelPayment({ idempotencyKey: "" }))).toEqual({
+    expect(await failureOf(client.cancelPayment({ idempotencyKey: "" }))).toEqual({
       code: Code.InvalidArgument,
       message: "idempotency_key: must not be empty",
     });
@@ -191,13 +180,13 @@ describe("reads", () => {
 
   it("ListPayments rejects a bad page_size or page_token", async () => {
     const { client } = setup();
-    expect(await codeOf(client.listPayments({ pageSize: -1 }))).toEqual({
+    expect(await failureOf(client.listPayments({ pageSize: -1 }))).toEqual({
       code: Code.InvalidArgument,
       message: "page_size: must be between 0 and 1000",
     });
     await expect(client.listPayments({ pageSize: 1001 })).rejects.toMatchObject({ code: Code.InvalidArgument });
     for (const pageToken of ["not base64!", "e30", Buffer.from('{"v":1,"after":""}').toString("base64url"), "AAAA"]) {
-      const e = await codeOf(client.listPayments({ pageToken }));
+      const e = await failureOf(client.listPayments({ pageToken }));
       expect(e.code).toBe(Code.InvalidArgument);
       expect(e.message).toMatch(/^page_token: /);
     }

@@ -1,7 +1,8 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PurchaseStatus, PurchasesService } from "#gen/saga/purchases/v1/purchases_pb.js";
-import { createDemoMode } from "#platform/demo-mode.js";
+import { DEMO_OFF } from "#platform/demo-mode.js";
+import { failureOf } from "#platform/rpc-errors.js";
 import { createServiceClient, type ServiceClient } from "#platform/grpc-client.js";
 import { serve, startGrpcServer, type GrpcServer } from "#platform/grpc-server.js";
 import { createLogger } from "#platform/logger.js";
@@ -17,7 +18,7 @@ let client: ServiceClient<typeof PurchasesService>;
 
 beforeAll(async () => {
   store = new SqlitePurchaseStore(openDatabase(":memory:"));
-  const handlers = purchasesHandlers(new Purchases(store), createDemoMode({ failureRate: 0, minLatencyMs: 0, maxLatencyMs: 0 }));
+  const handlers = purchasesHandlers(new Purchases(store), DEMO_OFF);
   server = await startGrpcServer({ services: [serve(PurchasesService, handlers)], host: "127.0.0.1", port: 0, log: createLogger("test", "silent") });
   client = createServiceClient(PurchasesService, server.url, { timeoutMs: 5_000 });
 });
@@ -28,7 +29,7 @@ afterAll(async () => {
   store?.close();
 });
 
-const codeOf = (call: Promise<unknown>) => call.then(() => undefined, (e: unknown) => ConnectError.from(e).code);
+const codeOf = async (call: Promise<unknown>) => (await failureOf(call)).code;
 
 describe("PurchasesService over grpc-js", () => {
   it("confirms a purchase, enforces the unit limit and the cancelled-first tombstone", async () => {

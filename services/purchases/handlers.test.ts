@@ -1,29 +1,18 @@
-import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import { Code, createClient, createRouterTransport } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { PurchaseStatus, PurchasesService } from "#gen/saga/purchases/v1/purchases_pb.js";
-import { createDemoMode, type DemoMode } from "#platform/demo-mode.js";
+import { createDemoMode, DEMO_OFF, type DemoMode } from "#platform/demo-mode.js";
+import { failureOf } from "#platform/rpc-errors.js";
 import { openDatabase } from "#platform/sqlite.js";
 import { purchasesHandlers } from "./handlers.js";
 import { SqlitePurchaseStore } from "./purchase-store.js";
 import { Purchases } from "./purchases.js";
 
-const OFF = createDemoMode({ failureRate: 0, minLatencyMs: 0, maxLatencyMs: 0 });
-
-function setup(demo: DemoMode = OFF) {
+function setup(demo: DemoMode = DEMO_OFF) {
   const store = new SqlitePurchaseStore(openDatabase(":memory:"));
   const handlers = purchasesHandlers(new Purchases(store), demo);
   const client = createClient(PurchasesService, createRouterTransport((r) => r.service(PurchasesService, handlers)));
   return { client, store };
-}
-
-async function codeOf(call: Promise<unknown>): Promise<{ code: Code; message: string }> {
-  try {
-    await call;
-  } catch (err) {
-    const e = ConnectError.from(err);
-    return { code: e.code, message: e.rawMessage };
-  }
-  throw new Error("expected the call to fail");
 }
 
 const purchase = {
@@ -66,17 +55,17 @@ describe("ProcessPurchase", () => {
     [{ totalCents: 155_001n }, "total_cents: must equal the sum of the lines (155000)"],
   ])("rejects %o with INVALID_ARGUMENT and changes nothing", async (patch, message) => {
     const { client } = setup();
-    expect(await codeOf(client.processPurchase({ ...purchase, ...patch }))).toEqual({ code: Code.InvalidArgument, message });
+    expect(await failureOf(client.processPurchase({ ...purchase, ...patch }))).toEqual({ code: Code.InvalidArgument, message });
     expect((await client.listPurchases({})).purchases).toEqual([]);
   });
 
   it("answers FAILED_PRECONDITION over 10 units, again on a repeat, and records REJECTED", async () => {
     const { client } = setup();
     const big = { ...purchase, lines: [{ productId: "mouse", quantity: 11, unitPriceCents: 2_500n }], totalCents: 27_500n };
-    const e = await codeOf(client.processPurchase(big));
+    const e = await failureOf(client.processPurchase(big));
     expect(e.code).toBe(Code.FailedPrecondition);
     expect(e.message).toMatch(/at most 10 units/);
-    expect(await codeOf(client.processPurchase(big))).toEqual(e);
+    expect(await failureOf(client.processPurchase(big))).toEqual(e);
     expect((await client.getPurchase({ idempotencyKey: "k1" })).purchase?.status).toBe(PurchaseStatus.REJECTED);
   });
 
@@ -89,7 +78,7 @@ describe("ProcessPurchase", () => {
   it("answers FAILED_PRECONDITION when cancelled before it arrived", async () => {
     const { client } = setup();
     await client.cancelPurchase({ idempotencyKey: "k1" });
-    const e = await codeOf(client.processPurchase(purchase));
+    const e = await failureOf(client.processPurchase(purchase));
     expect(e.code).toBe(Code.FailedPrecondition);
     expect(e.message).toMatch(/cancelled before it arrived/);
     expect((await client.getPurchase({ idempotencyKey: "k1" })).purchase?.status).toBe(PurchaseStatus.VOIDED);
@@ -97,7 +86,7 @@ describe("ProcessPurchase", () => {
 
   it("fails at random in demo mode, before anything changes", async () => {
     const { client } = setup(createDemoMode({ failureRate: 1, minLatencyMs: 0, maxLatencyMs: 0 }));
-    expect(await codeOf(client.processPurchase(purchase))).toEqual({ code: Code.FailedPrecondition, message: "fallo simulado (modo demo)" });
+    expect(await failureOf(client.processPurchase(purchase))).toEqual({ code: Code.FailedPrecondition, message: "fallo simulado (modo demo)" });
     expect((await client.listPurchases({})).purchases).toEqual([]);
     expect((await client.cancelPurchase({ idempotencyKey: "k1" })).purchase?.status).toBe(PurchaseStatus.VOIDED);
   });
@@ -105,7 +94,7 @@ describe("ProcessPurchase", () => {
   it("answers INTERNAL without leaking the cause when the store breaks", async () => {
     const { client, store } = setup();
     store.close();
-    expect(await codeOf(client.processPurchase(purchase))).toEqual({ code: Code.Internal, message: "internal error" });
+    expect(await failureOf(client.processPurchase(purchase))).toEqual({ code: Code.Internal, message: "internal error" });
   });
 });
 
@@ -121,7 +110,7 @@ describe("CancelPurchase", () => {
   it("records a tombstone for an unknown key and rejects an empty key", async () => {
     const { client } = setup();
     expect((await client.cancelPurchase({ idempotencyKey: "new" })).purchase).toMatchObject({ status: PurchaseStatus.VOIDED, totalCents: 0n });
-    expect(await codeOf(client.cancelPurchase({ idempotencyKey: "" }))).toEqual({ code: Code.InvalidArgument, message: "idempotency_key: must not be empty" });
+    expect(await failureOf(client.cancelPurchase({ idempotencyKey: "" }))).toEqual({ code: Code.InvalidArgument, message: "idempotency_key: must not be empty" });
   });
 });
 
@@ -141,7 +130,7 @@ describe("reads", () => {
     expect([...p1.purchases, ...p2.purchases].map((p) => p.idempotencyKey)).toEqual(["p-01", "p-02", "p-03", "p-04"]);
     expect(p2.nextPageToken).toBe("");
     await expect(client.listPurchases({ pageSize: -3 })).rejects.toMatchObject({ code: Code.InvalidArgument });
-    const e = await codeOf(client.listPurchases({ pageToken: p1.nextPageToken.slice(0, -2) }));
+    const e = await failureOf(client.listPurchases({ pageToken: p1.nextPageToken.slice(0, -2) }));
     expect(e.code).toBe(Code.InvalidArgument);
     expect(e.message).toMatch(/^page_token: /);
   });
