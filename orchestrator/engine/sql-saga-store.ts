@@ -2,22 +2,18 @@
  * The saga log in SQLite (better-sqlite3, WAL): one `saga` row per saga and one
  * `saga_event` row per transition, as DBOS keeps `workflow_status` + `operation_outputs`.
  *
- * Group commit: writes from all sagas are queued and flushed together in ONE transaction
- * on the next `setImmediate`, and each write's promise resolves only after that
- * transaction commits. One commit (and, with `durability: "power"`, one fsync) serves every
- * saga that wrote in the same event-loop turn.
+ * Group commit (platform/write-batcher): writes from all sagas in the same event-loop turn
+ * commit in ONE transaction, and each write's promise resolves only after that commit. One
+ * commit (and, with `durability: "power"`, one fsync) serves every saga that wrote.
  */
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
+import { openDatabase, type Durability } from "../../platform/sqlite.js";
+import { createWriteBatcher, type WriteBatcher } from "../../platform/write-batcher.js";
 import type { Json } from "./json.js";
 import type { ErrorInfo, SagaEvent, SagaEventKind, SagaHeader, SagaStatus } from "./saga-record.js";
 import type { CreateResult, SagaListQuery, SagaStore, StoredSaga } from "./saga-store.js";
 
-/**
- * `"process"` (default): synchronous=NORMAL; a committed transition survives the process
- * being killed (-9), not a power loss. `"power"`: synchronous=FULL; a transition counts
- * only after fsync, so it survives power loss too.
- */
-export type Durability = "process" | "power";
+export type { Durability };
 
 /** Options of {@link SqliteSagaStore}. */
 export interface SqliteSagaStoreOptions {
@@ -80,21 +76,19 @@ interface EventRow {
   error_message: string | null;
 }
 
-type Write =
-  | { op: "create"; header: SagaHeader; event: SagaEvent; resolve(r: CreateResult): void; reject(e: unknown): void }
-  | { op: "append"; event: SagaEvent; resolve(r: undefined): void; reject(e: unknown): void };
-
 /**
  * `SagaStore` on a SQLite file (or ":memory:"). Opening creates the tables if needed.
  * @throws whatever better-sqlite3 throws when the file cannot be opened.
  */
 export class SqliteSagaStore implements SagaStore {
   readonly #db: Database.Database;
-  readonly #maxBatch: number;
-  #queue: Write[] = [];
-  /** Status last written to the saga row of each saga in flight: the row (and its status index) is rewritten only when it changes. */
+  readonly #batcher: WriteBatcher;
+  /**
+   * Committed status of the saga row of each saga in flight: the row (and its status index
+   * entry) is rewritten only when the status changes. Noted after the commit, so a batch that
+   * is rolled back and run again never leaves it ahead of the row.
+   */
   readonly #rowStatus = new Map<string, SagaStatus>();
-  #scheduled = false;
   #closed = false;
 
   readonly #insertSaga: Database.Statement;
@@ -105,15 +99,11 @@ export class SqliteSagaStore implements SagaStore {
   readonly #eventsOf: Database.Statement<[string], EventRow>;
   readonly #unfinished: Database.Statement<[], { saga_id: string }>;
   readonly #list: Database.Statement<[Record<string, unknown>], SagaRow>;
-  readonly #flushBatch: (writes: Write[]) => void;
 
   constructor(path: string, options: SqliteSagaStoreOptions = {}) {
-    this.#maxBatch = options.maxBatch ?? 10_000;
-    const db = new Database(path);
+    const db = openDatabase(path, options.durability ?? "process");
     this.#db = db;
-    db.pragma("journal_mode = WAL");
-    db.pragma(`synchronous = ${options.durability === "power" ? "FULL" : "NORMAL"}`);
-    db.pragma("busy_timeout = 5000");
+    this.#batcher = createWriteBatcher(db, options.maxBatch ?? 10_000);
     db.pragma("cache_size = -65536"); // 64 MiB of page cache: the hot end of the log stays in memory
     db.exec(SCHEMA);
     this.#insertSaga = db.prepare(
@@ -140,26 +130,22 @@ export class SqliteSagaStore implements SagaStore {
        ORDER BY created_at DESC, saga_id DESC
        LIMIT @limit`,
     );
-    // Each write runs on its own: one that fails (constraint) rejects alone and the batch commits.
-    this.#flushBatch = db.transaction((writes: Write[]) => {
-      for (const w of writes) {
-        try {
-          (w as { result?: unknown }).result = this.#run(w);
-        } catch (err) {
-          (w as { error?: unknown }).error = err ?? new Error("write failed");
-        }
-      }
-    });
   }
 
   /** Queued; resolves after the batch holding it commits. */
-  create(header: SagaHeader, first: SagaEvent): Promise<CreateResult> {
-    return new Promise((resolve, reject) => this.#enqueue({ op: "create", header, event: first, resolve, reject }));
+  async create(header: SagaHeader, first: SagaEvent): Promise<CreateResult> {
+    this.#open();
+    const result = await this.#batcher.run(() => this.#create(header, first));
+    if (result.created) this.#noteStatus(first);
+    return result;
   }
 
   /** Queued; resolves after the batch holding it commits. */
-  append(event: SagaEvent): Promise<void> {
-    return new Promise((resolve, reject) => this.#enqueue({ op: "append", event, resolve, reject }));
+  async append(event: SagaEvent): Promise<void> {
+    this.#open();
+    const known = this.#rowStatus.get(event.sagaId);
+    await this.#batcher.run(() => this.#writeEvent(event, known !== event.status));
+    this.#noteStatus(event);
   }
 
   load(sagaId: string): Promise<StoredSaga | undefined> {
@@ -201,7 +187,7 @@ export class SqliteSagaStore implements SagaStore {
   /** Commits every queued write, then closes the file. Idempotent. */
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
-    this.#flush();
+    this.#batcher.flush();
     this.#closed = true;
     this.#db.close();
     return Promise.resolve();
@@ -211,69 +197,34 @@ export class SqliteSagaStore implements SagaStore {
     if (this.#closed) throw new Error("saga store is closed");
   }
 
-  #enqueue(w: Write): void {
-    if (this.#closed) {
-      w.reject(new Error("saga store is closed"));
-      return;
-    }
-    this.#queue.push(w);
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(this.#flush);
-    }
+  #noteStatus(e: SagaEvent): void {
+    if (e.status === "RUNNING" || e.status === "COMPENSATING") this.#rowStatus.set(e.sagaId, e.status);
+    else this.#rowStatus.delete(e.sagaId);
   }
 
-  readonly #flush = (): void => {
-    this.#scheduled = false;
-    while (this.#queue.length > 0) {
-      const batch = this.#queue.length <= this.#maxBatch ? this.#queue : this.#queue.slice(0, this.#maxBatch);
-      this.#queue = batch === this.#queue ? [] : this.#queue.slice(this.#maxBatch);
-      try {
-        this.#flushBatch(batch);
-      } catch (err) {
-        for (const w of batch) w.reject(err);
-        continue;
-      }
-      for (const w of batch) {
-        const done = w as Write & { result?: unknown; error?: unknown };
-        if (done.error !== undefined) w.reject(done.error);
-        else (w.resolve as (r: unknown) => void)(done.result);
-      }
-    }
-  };
-
-  #run(w: Write): unknown {
-    if (w.op === "append") {
-      this.#writeEvent(w.event, true);
-      return undefined;
-    }
-    const h = w.header;
+  #create(h: SagaHeader, first: SagaEvent): CreateResult {
     const info = this.#insertSaga.run(
       h.sagaId,
       h.idempotencyKey,
       h.fingerprint,
       h.definitionName,
       h.definitionVersion,
-      w.event.status,
+      first.status,
       JSON.stringify(h.input),
       h.createdAt,
-      w.event.at,
+      first.at,
     );
     if (info.changes === 0) {
       const row = this.#sagaByKey.get(h.idempotencyKey);
       if (!row) throw new Error(`saga ${h.sagaId} already exists`);
-      return { created: false, existing: this.#stored(row) } satisfies CreateResult;
+      return { created: false, existing: this.#stored(row) };
     }
-    this.#writeEvent(w.event, false);
-    return { created: true } satisfies CreateResult;
+    this.#writeEvent(first, false);
+    return { created: true };
   }
 
   #writeEvent(e: SagaEvent, updateSaga: boolean): void {
-    if (updateSaga && this.#rowStatus.get(e.sagaId) !== e.status) {
-      if (this.#updateSaga.run(e.status, e.at, e.sagaId).changes === 0) throw new Error(`unknown saga ${e.sagaId}`);
-    }
-    if (e.status === "RUNNING" || e.status === "COMPENSATING") this.#rowStatus.set(e.sagaId, e.status);
-    else this.#rowStatus.delete(e.sagaId);
+    if (updateSaga && this.#updateSaga.run(e.status, e.at, e.sagaId).changes === 0) throw new Error(`unknown saga ${e.sagaId}`);
     this.#insertEvent.run(
       e.sagaId,
       e.sequence,
