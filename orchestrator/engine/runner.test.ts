@@ -185,6 +185,22 @@ describe("runner", () => {
     await expect(runner.retry("nope")).rejects.toBeInstanceOf(SagaNotFoundError);
   });
 
+  it("lets an operator retry a saga the moment it turns NEEDS_ATTENTION, while its drive winds down", async () => {
+    const script = new Script();
+    script.actions.set("ship", ["business"]);
+    script.compensations.set("reserve", ["transient", "transient", "transient", "ok"]);
+    const runner = runnerOn(new InMemorySagaStore(), [script.definition()]);
+    const retried = new Promise<string>((resolve, reject) => {
+      runner.subscribe(undefined, (e) => {
+        if (e.kind === "saga-needs-attention") runner.retry(e.sagaId).then((r) => resolve(r.status), reject);
+      });
+    });
+    const { saga } = await runner.start("order", { input: { n: 1 } });
+    expect(await retried).toBe("COMPENSATING");
+    await runner.idle();
+    expect((await runner.get(saga.sagaId))!.status).toBe("COMPENSATED");
+  });
+
   it("turns a RUNNING saga past its deadline to compensation", async () => {
     let clock = 1_000;
     const script = new Script();

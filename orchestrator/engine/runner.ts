@@ -120,8 +120,8 @@ interface Execution {
   readonly def: SagaDefinition<unknown>;
   readonly record: SagaRecord;
   sequence: number;
-  /** A transition held back to be logged with the next one, in the same group commit. */
-  carried?: SagaEvent;
+  /** Transitions held back to be logged with the next one, in the same group commit. */
+  carried: SagaEvent[];
 }
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown; timedOut: boolean };
@@ -156,6 +156,7 @@ export function createRunner(options: RunnerOptions): Runner {
 
   const active = new Map<string, Execution>();
   const driving = new Set<Promise<void>>();
+  const drives = new Map<string, Promise<void>>();
   const calls = new Map<AbortController, (o: Outcome) => void>();
   const listeners = new Map<string, Set<(e: SagaEvent) => void>>();
   const allListeners = new Set<(e: SagaEvent) => void>();
@@ -203,8 +204,8 @@ export function createRunner(options: RunnerOptions): Runner {
   }
 
   /**
-   * Logs a transition durably, then applies it and tells subscribers. A carried transition
-   * (see {@link carry}) is appended in the same tick, so both share one group commit and
+   * Logs a transition durably, then applies it and tells subscribers. Carried transitions
+   * (see {@link carry}) are appended in the same tick, so they share one group commit and
    * are applied in order.
    */
   async function emit(
@@ -216,12 +217,12 @@ export function createRunner(options: RunnerOptions): Runner {
     error?: ErrorInfo,
     output?: Json,
   ): Promise<void> {
-    const carried = x.carried;
-    x.carried = undefined;
-    const e = event(x, (carried?.sequence ?? x.sequence) + 1, kind, status, step, attempt, error, output);
-    if (carried) await Promise.all([store.append(carried), store.append(e)]);
-    else await store.append(e);
-    for (const done of carried ? [carried, e] : [e]) {
+    const events = x.carried;
+    x.carried = [];
+    events.push(event(x, x.sequence + events.length + 1, kind, status, step, attempt, error, output));
+    if (events.length === 1) await store.append(events[0]!);
+    else await Promise.all(events.map((e) => store.append(e)));
+    for (const done of events) {
       x.sequence = done.sequence;
       applyEvent(x.record, done);
       publish(done);
@@ -229,13 +230,14 @@ export function createRunner(options: RunnerOptions): Runner {
   }
 
   /**
-   * Holds a transition back to be logged together with the next one. Only for a step's
-   * success when the next transition follows at once (the next step's start, or the saga's
-   * completion): a crash before they are logged re-sends that step with its idempotency key,
-   * which returns the same outcome, so nothing is acted on before it is durable.
+   * Holds a transition back to be logged together with the next one. Only where nothing is
+   * acted on that the transition must precede: a step's success (a crash before it is logged
+   * re-sends the step with its idempotency key, which answers with the first outcome), and
+   * the start of a step without compensation (there is nothing to arm; a crash before it is
+   * logged simply runs the step again, as a crash after it would).
    */
-  function carry(x: Execution, kind: SagaEventKind, status: SagaStatus, step: string, attempt: number, output: Json): void {
-    x.carried = event(x, x.sequence + 1, kind, status, step, attempt, undefined, output);
+  function carry(x: Execution, kind: SagaEventKind, status: SagaStatus, step: string, attempt: number, output?: Json): void {
+    x.carried.push(event(x, x.sequence + x.carried.length + 1, kind, status, step, attempt, undefined, output));
   }
 
   /** Calls an action or compensation under its timeout; never rejects. */
@@ -325,8 +327,12 @@ export function createRunner(options: RunnerOptions): Runner {
           await emit(x, "saga-deadline-exceeded", "COMPENSATING", undefined, undefined, deadlineError());
           return;
         }
-        await emit(x, "step-started", "RUNNING", s.name, 1); // arms the compensation before the call
-        if (closed) throw STOPPED;
+        if (s.compensate) {
+          await emit(x, "step-started", "RUNNING", s.name, 1); // arms the compensation before the call
+          if (closed) throw STOPPED;
+        } else {
+          carry(x, "step-started", "RUNNING", s.name, 1);
+        }
         attempt = 1;
       } else {
         // Started, outcome unknown (crash): call again with the same key.
@@ -436,7 +442,11 @@ export function createRunner(options: RunnerOptions): Runner {
     active.set(x.record.sagaId, x);
     const p = drive(x);
     driving.add(p);
-    void p.finally(() => driving.delete(p));
+    drives.set(x.record.sagaId, p);
+    void p.finally(() => {
+      driving.delete(p);
+      if (drives.get(x.record.sagaId) === p) drives.delete(x.record.sagaId);
+    });
   }
 
   function maybeIdle(): void {
@@ -513,7 +523,7 @@ export function createRunner(options: RunnerOptions): Runner {
         return { saga: existing, created: false };
       }
       const record = foldSaga(header, [first]);
-      const x: Execution = { def, record, sequence: 1 };
+      const x: Execution = { def, record, sequence: 1, carried: [] };
       publish(first);
       if (closed) return { saga: copyRecord(record), created: true }; // resumes on next boot
       launch(x);
@@ -578,6 +588,8 @@ export function createRunner(options: RunnerOptions): Runner {
 
     async retry(sagaId) {
       if (closed) throw new SagaStateError(sagaId, "the saga runner is closed");
+      // A saga that has just turned NEEDS_ATTENTION may still be winding down its drive.
+      if (active.get(sagaId)?.record.status === "NEEDS_ATTENTION") await drives.get(sagaId);
       if (active.has(sagaId)) throw new SagaStateError(sagaId, `saga ${sagaId} is being driven`);
       const stored = await store.load(sagaId);
       if (!stored) throw new SagaNotFoundError(sagaId);
@@ -588,7 +600,7 @@ export function createRunner(options: RunnerOptions): Runner {
       const def = definitionOf(record.definitionName, record.definitionVersion);
       if (!def) throw new UnknownDefinitionError(record.definitionName, record.definitionVersion);
       if (active.has(sagaId)) throw new SagaStateError(sagaId, `saga ${sagaId} is being driven`);
-      const x: Execution = { def, record, sequence: stored.events.length };
+      const x: Execution = { def, record, sequence: stored.events.length, carried: [] };
       active.set(sagaId, x);
       try {
         await emit(x, "saga-retried", "COMPENSATING");
@@ -624,7 +636,7 @@ export function createRunner(options: RunnerOptions): Runner {
         }
         const record = fromStored(stored);
         if (isTerminal(record.status)) continue;
-        launch({ def, record, sequence: stored.events.length });
+        launch({ def, record, sequence: stored.events.length, carried: [] });
         resumed++;
       }
       if (resumed > 0) log.info({ resumed }, "resumed unfinished sagas from the log");
