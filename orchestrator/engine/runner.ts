@@ -124,6 +124,9 @@ interface Execution {
   carried: SagaEvent[];
 }
 
+/** What one transition says: kind, the saga status after it, and its step, attempt, error and output where it has them. */
+type Transition = [kind: SagaEventKind, status: SagaStatus, step?: string, attempt?: number, error?: ErrorInfo, output?: Json];
+
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown; timedOut: boolean };
 
 const STOPPED: unique symbol = Symbol("runner stopped");
@@ -185,41 +188,29 @@ export function createRunner(options: RunnerOptions): Runner {
     }
   }
 
-  function event(
-    x: Execution,
-    sequence: number,
-    kind: SagaEventKind,
-    status: SagaStatus,
-    step?: string,
-    attempt?: number,
-    error?: ErrorInfo,
-    output?: Json,
-  ): SagaEvent {
-    const e: SagaEvent = { sagaId: x.record.sagaId, sequence, kind, status, at: now() };
+  /** Holds a transition back to be logged with the next one (see {@link emit}). */
+  function carry(x: Execution, ...[kind, status, step, attempt, error, output]: Transition): void {
+    const e: SagaEvent = { sagaId: x.record.sagaId, sequence: x.sequence + x.carried.length + 1, kind, status, at: now() };
     if (step !== undefined) e.step = step;
     if (attempt !== undefined) e.attempt = attempt;
     if (error !== undefined) e.error = error;
     if (output !== undefined) e.output = output;
-    return e;
+    x.carried.push(e);
   }
 
   /**
-   * Logs a transition durably, then applies it and tells subscribers. Carried transitions
-   * (see {@link carry}) are appended in the same tick, so they share one group commit and
-   * are applied in order.
+   * Logs a transition durably, then applies it and tells subscribers. Transitions carried
+   * before it are appended in the same tick, so they share one group commit and are applied
+   * in order. Carrying is only for where nothing is acted on that the transition must
+   * precede: a step's success (a crash before it is logged re-sends the step with its
+   * idempotency key, which answers with the first outcome), and the start of a step without
+   * compensation (there is nothing to arm; a crash before it is logged simply runs the step
+   * again, as a crash after it would).
    */
-  async function emit(
-    x: Execution,
-    kind: SagaEventKind,
-    status: SagaStatus,
-    step?: string,
-    attempt?: number,
-    error?: ErrorInfo,
-    output?: Json,
-  ): Promise<void> {
+  async function emit(x: Execution, ...transition: Transition): Promise<void> {
+    carry(x, ...transition);
     const events = x.carried;
     x.carried = [];
-    events.push(event(x, x.sequence + events.length + 1, kind, status, step, attempt, error, output));
     if (events.length === 1) await store.append(events[0]!);
     else await Promise.all(events.map((e) => store.append(e)));
     for (const done of events) {
@@ -227,17 +218,6 @@ export function createRunner(options: RunnerOptions): Runner {
       applyEvent(x.record, done);
       publish(done);
     }
-  }
-
-  /**
-   * Holds a transition back to be logged together with the next one. Only where nothing is
-   * acted on that the transition must precede: a step's success (a crash before it is logged
-   * re-sends the step with its idempotency key, which answers with the first outcome), and
-   * the start of a step without compensation (there is nothing to arm; a crash before it is
-   * logged simply runs the step again, as a crash after it would).
-   */
-  function carry(x: Execution, kind: SagaEventKind, status: SagaStatus, step: string, attempt: number, output?: Json): void {
-    x.carried.push(event(x, x.sequence + x.carried.length + 1, kind, status, step, attempt, undefined, output));
   }
 
   /** Calls an action or compensation under its timeout; never rejects. */
@@ -353,7 +333,7 @@ export function createRunner(options: RunnerOptions): Runner {
             await emit(x, "step-failed", "COMPENSATING", s.name, attempt, error);
             return;
           }
-          carry(x, "step-succeeded", "RUNNING", s.name, attempt, output);
+          carry(x, "step-succeeded", "RUNNING", s.name, attempt, undefined, output);
           break;
         }
         const error = describe(o);
