@@ -21,9 +21,15 @@ export interface SystemOptions {
   readonly nodeFlags?: readonly string[];
   /** How long each process may take to become healthy (default 30 s). */
   readonly readyTimeoutMs?: number;
+  /**
+   * Start only these processes (still in start order), for example the four services under
+   * another orchestrator in `bench/rivals`; default: all six.
+   */
+  readonly only?: readonly ProcessName[];
 }
 
 export interface RunningSystem {
+  /** URL of each started process (a process left out by `only` has none). */
   readonly urls: Readonly<Record<ProcessName, string>>;
   pid(name: ProcessName): number | undefined;
   /** Sends SIGKILL to one process and waits for it to die. */
@@ -129,7 +135,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     },
   };
   try {
-    for (const p of PROCESSES) await launch(p.name);
+    for (const p of PROCESSES) if (!options.only || options.only.includes(p.name)) await launch(p.name);
   } catch (err) {
     await system.stop();
     throw err;
