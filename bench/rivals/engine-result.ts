@@ -1,0 +1,53 @@
+/**
+ * The figures of one engine at one concurrency level and over one whole run, in one shape for
+ * TP-SAGA and its rivals, so the report can put them side by side.
+ */
+import type { LatencySummary } from "../percentiles.js";
+
+/** CPU ms per answered saga, split by whose processes spent it. */
+export interface CpuPerSaga {
+  /** The engine: TP-SAGA's orchestrator + gateway; restate-server + SDK endpoint; the DBOS process + its PostgreSQL backends. */
+  readonly engine: number;
+  /** TP-SAGA's four services (the same code under every engine). */
+  readonly services: number;
+  /** Server processes the engine shares with the rest of the machine (PostgreSQL's walwriter, checkpointer, bgwriter). */
+  readonly shared: number;
+  readonly loadGenerator: number;
+  /** Every process above, each on its own. */
+  readonly byProcess: Readonly<Record<string, number>>;
+}
+
+export interface EngineLevel {
+  readonly concurrency: number;
+  readonly requested: number;
+  readonly sent: number;
+  /** Answered with an outcome: 200 (completed) or 409 (compensated). */
+  readonly finished: number;
+  readonly elapsedMs: number;
+  readonly sagasPerSecond: number;
+  readonly latency: LatencySummary;
+  readonly statusCounts: Readonly<Record<string, number>>;
+  readonly errors: Readonly<Record<string, number>>;
+  readonly timeBound: boolean;
+  readonly cpuMsPerSaga: CpuPerSaga;
+  /** Whole machine (all cores, /proc/stat), in %. */
+  readonly machineBusyPct: number;
+  readonly machineIowaitPct: number;
+  /** Busy time spent by none of the measured processes, in %: other work on the machine. */
+  readonly machineOtherPct: number;
+}
+
+export interface EngineResult {
+  /** "tp-saga (process)", "tp-saga (power)", "restate", "dbos". */
+  readonly engine: string;
+  readonly versions: Readonly<Record<string, string>>;
+  /** What an acknowledged saga survives, as configured. */
+  readonly durability: readonly string[];
+  /** DURABILITY of TP-SAGA's four services under this engine. */
+  readonly servicesDurability: string;
+  readonly warmup: { readonly sagas: number; readonly elapsedMs: number; readonly statusCounts: Readonly<Record<string, number>>; readonly errors: Readonly<Record<string, number>> } | undefined;
+  readonly levels: readonly EngineLevel[];
+  readonly invariants: { readonly sagas: number; readonly byStatus: Readonly<Record<string, number>>; readonly violationCount: number; readonly violations: readonly string[] } | undefined;
+  /** Why the figures do not count (violations, a crash, a start failure), or undefined. */
+  readonly voidReason: string | undefined;
+}
