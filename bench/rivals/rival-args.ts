@@ -20,6 +20,8 @@ export interface RivalOptions {
   readonly requestTimeoutMs: number;
   readonly resultsDir: string;
   readonly dataParent: string | undefined;
+  /** restate-server's `default-num-partitions`, or undefined for its default (24). */
+  readonly restatePartitions: number | undefined;
 }
 
 export const USAGE = `usage: npm --prefix bench/rivals run bench -- [options]   (or: npm run bench:rivals -- [options])
@@ -35,7 +37,8 @@ export const USAGE = `usage: npm --prefix bench/rivals run bench -- [options]   
   --max-seconds S          time bound per level and for the warm-up (default 120)
   --request-timeout-ms MS  a request unanswered this long is an error (default 30000; TP-SAGA's SAGA_WAIT_MS)
   --results-dir DIR        where results go (default bench/results)
-  --data-dir-parent DIR    where temp data directories are made (default the OS temp dir)`;
+  --data-dir-parent DIR    where temp data directories are made (default the OS temp dir)
+  --restate-partitions N   restate-server's default-num-partitions (default: Restate's own, 24)`;
 
 export class UsageError extends Error {
   override name = "UsageError";
@@ -69,6 +72,7 @@ export function parseRivalArgs(argv: readonly string[], defaultResultsDir: strin
       "request-timeout-ms": { type: "string", default: "30000" },
       "results-dir": { type: "string", default: defaultResultsDir },
       "data-dir-parent": { type: "string" },
+      "restate-partitions": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -94,5 +98,6 @@ export function parseRivalArgs(argv: readonly string[], defaultResultsDir: strin
     requestTimeoutMs: integer("request-timeout-ms", values["request-timeout-ms"], 1, 600_000),
     resultsDir: values["results-dir"],
     dataParent: values["data-dir-parent"],
+    restatePartitions: values["restate-partitions"] === undefined ? undefined : integer("restate-partitions", values["restate-partitions"], 1, 65_535),
   };
 }

@@ -59,7 +59,9 @@ for (const engine of options.engines) {
   if (engine === "tp-saga") {
     for (const d of options.tpSagaDurability) results.push(await runTpSaga(d, settings));
   } else if (engine === "restate") {
-    results.push(await runRival(startRestateEngine, "restate", settings));
+    const partitions = options.restatePartitions;
+    const label = partitions === undefined ? "restate" : `restate (${partitions} partitions)`;
+    results.push(await runRival((o) => startRestateEngine({ ...o, partitions }), label, settings));
   } else {
     results.push(await runRival(startDbosEngine, "dbos", settings));
   }

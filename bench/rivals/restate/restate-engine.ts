@@ -60,14 +60,16 @@ function durabilitySettings(binary: string, env: NodeJS.ProcessEnv): string[] {
     return `${key} = (not in --dump-config)`;
   };
   return [
-    `restate-server default configuration (no config file): ${pick("", "default-replication")}, [bifrost] ${pick("bifrost", "default-provider")}`,
+    `restate-server configuration (no config file${env["RESTATE_DEFAULT_NUM_PARTITIONS"] ? `, RESTATE_DEFAULT_NUM_PARTITIONS=${env["RESTATE_DEFAULT_NUM_PARTITIONS"]}` : ""}): ${pick("", "default-num-partitions")}, ${pick("", "default-replication")}, [bifrost] ${pick("bifrost", "default-provider")}`,
     `[log-server] ${pick("log-server", "rocksdb-disable-wal-fsync")} (the log is fsynced before an append is acknowledged), [bifrost.local] ${pick("bifrost.local", "rocksdb-disable-wal-fsync")}`,
     "one node, replication 1: a saga step is durable once it is in the local log-server's fsynced RocksDB WAL (power-loss safe on this one disk)",
   ];
 }
 
 /** Starts restate-server and the SDK endpoint, registers it, and returns the engine. */
-export async function startRestateEngine(options: EngineStartOptions & { readonly ports?: RestatePorts }): Promise<RivalEngine> {
+export async function startRestateEngine(
+  options: EngineStartOptions & { readonly ports?: RestatePorts; readonly partitions?: number | undefined },
+): Promise<RivalEngine> {
   const ports = options.ports ?? DEFAULT_RESTATE_PORTS;
   for (const [role, port] of Object.entries(ports)) {
     if (await portInUse(port)) throw new Error(`restate-server's ${role} port 127.0.0.1:${port} is already in use (another restate-server? pass other ports)`);
@@ -83,6 +85,7 @@ export async function startRestateEngine(options: EngineStartOptions & { readonl
     RESTATE_INGRESS__BIND_PORT: String(ports.ingress),
     RESTATE_ADMIN__BIND_PORT: String(ports.admin),
     RESTATE_BIND_PORT: String(ports.node),
+    ...(options.partitions === undefined ? {} : { RESTATE_DEFAULT_NUM_PARTITIONS: String(options.partitions) }),
   };
   const durability = durabilitySettings(binary, serverEnv);
   const onLine = (name: string, line: string): void => options.log(`  [restate/${name}] ${line}`);
