@@ -8,6 +8,8 @@ import type { EngineResult } from "./engine-result.js";
 
 export interface RivalsRun {
   readonly startedAt: string;
+  /** Commit measured (and whether the tree was dirty). */
+  readonly source: string;
   readonly command: string;
   readonly machine: MachineDescription;
   readonly settings: Readonly<Record<string, unknown>>;
@@ -27,6 +29,7 @@ export function rivalsMarkdown(run: RivalsRun): string {
   out.push(`# TP-SAGA and its rivals, side by side — ${run.startedAt}`, "");
   out.push("```", run.command, "```", "");
   out.push(
+    `Source: ${run.source}.`,
     `Machine: ${m.cpuModel}, ${m.cpuCount} CPUs, ${m.totalMemoryMiB} MiB, Node ${m.node}, ${m.kernel}; temp data on ${m.dataFilesystem}.`,
     `Settings: ${JSON.stringify(run.settings)}`,
     "",

@@ -5,6 +5,7 @@
  * and `bench/results/<ISO date>-rivals.md` (+ `.json`); the last stdout line is a JSON summary
  * at 64 clients per engine. Exit code 1 when an engine's run is void.
  */
+import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -67,8 +68,20 @@ for (const engine of options.engines) {
   }
 }
 
+/** The commit measured, and whether the tree had uncommitted changes (other people's work in progress changes what runs). */
+function sourceState(): string {
+  try {
+    const git = (...args: string[]): string => execFileSync("git", args, { cwd: fileURLToPath(new URL("../..", import.meta.url)), encoding: "utf8" }).trim();
+    const dirty = git("status", "--porcelain", "--untracked-files=no") !== "";
+    return `${git("rev-parse", "--short", "HEAD")}${dirty ? " with uncommitted changes" : ""}`;
+  } catch {
+    return "unknown (not a git checkout)";
+  }
+}
+
 const run = {
   startedAt,
+  source: sourceState(),
   command: `npm run bench:rivals -- ${process.argv.slice(2).join(" ")}`.trim(),
   machine: describeMachine(dataParent),
   settings: { ...options, resultsDir: undefined, dataParent },
