@@ -15,9 +15,10 @@
  *   connection — after, for example, the caller's compensation went over a new one.
  *
  * With `protocol: "http2"` the proxy reads HTTP/2 frame headers (never payloads) so that a
- * `lostReply` starts on a chunk that ends a request (END_STREAM from the client) and the
- * reset waits until the server has answered that very stream (trailers or RST_STREAM): the
- * call was applied, and its answer never arrives. With `protocol: "raw"` any client chunk
+ * `lostReply` starts on a chunk that ends a request (END_STREAM from the client, or a DATA
+ * frame: calls on an Exchange stream never end it) and the reset waits until the server has
+ * answered on that very stream (a DATA frame, trailers or RST_STREAM): the call was applied,
+ * and its answer never arrives. With `protocol: "raw"` any client chunk
  * is a request and the first server chunk after it is its answer.
  *
  * Every new client connection opens a new upstream connection to the same address, so the
@@ -236,11 +237,12 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       const frames = fromClient?.push(chunk);
       if (doomed) return toServer(chunk);
       if (decide("drop")) return dropMidStream(chunk, toServer, "client→server");
-      // A request ends in this chunk: raw, any chunk; http2, a DATA or HEADERS frame with END_STREAM.
+      // A request ends in this chunk: raw, any chunk; http2, a DATA or HEADERS frame with END_STREAM,
+      // or a DATA frame with a payload (a call on a long-lived Exchange stream never ends its stream).
       const ending =
         frames === undefined || fromClient!.broken
           ? undefined
-          : new Set(frames.filter((f) => (f.type === FRAME_DATA || f.type === FRAME_HEADERS) && f.flags & FLAG_END_STREAM && f.streamId > 0).map((f) => f.streamId));
+          : new Set(frames.filter((f) => f.streamId > 0 && (f.type === FRAME_DATA || f.type === FRAME_HEADERS) && (f.flags & FLAG_END_STREAM || (f.type === FRAME_DATA && f.length > 0))).map((f) => f.streamId));
       const eligible = ending === undefined || ending.size > 0;
       if (eligible && !holding && decide("lateRequest")) {
         const ms = msOf(options.lateRequestMs ?? [200, 800]);
@@ -288,7 +290,11 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         const answered =
           doomed.streams === undefined ||
           fromServer!.broken ||
-          frames!.some((f) => doomed!.streams!.has(f.streamId) && (f.type === FRAME_RST_STREAM || (f.type === FRAME_HEADERS && f.flags & FLAG_END_STREAM)));
+          frames!.some(
+            (f) =>
+              doomed!.streams!.has(f.streamId) &&
+              (f.type === FRAME_RST_STREAM || (f.type === FRAME_HEADERS && f.flags & FLAG_END_STREAM) || (f.type === FRAME_DATA && f.length > 0)),
+          );
         if (answered) {
           record("lostReply", `discarded ${chunk.length} bytes of the answer, connection reset`);
           teardown(true);

@@ -17,7 +17,7 @@ const env = readEnv({
 });
 
 const log = createLogger("gateway", env.LOG_LEVEL);
-const orchestrator = createServiceClient(OrchestratorService, env.ORCHESTRATOR_URL);
+const orchestrator = createServiceClient(OrchestratorService, env.ORCHESTRATOR_URL, { exchange: true });
 const health = createServiceClient(Health, env.ORCHESTRATOR_URL);
 const app = createApp(orchestrator, health, { waitMs: env.SAGA_WAIT_MS, maxBodyBytes: env.MAX_BODY_BYTES });
 const server: Server = await new Promise((resolve, reject) => {

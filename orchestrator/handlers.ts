@@ -1,4 +1,5 @@
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { ServiceHandlers } from "#platform/grpc-server.js";
 import { timestampDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { create } from "@bufbuild/protobuf";
 import {
@@ -23,7 +24,7 @@ export const MAX_WAIT_MS = 60_000;
  * The orchestrator's gRPC API over the saga runner: proto ⇄ engine records, input checks, and
  * engine errors turned into status codes in one place.
  */
-export function orchestratorHandlers(runner: Runner): ServiceImpl<typeof OrchestratorService> {
+export function orchestratorHandlers(runner: Runner): ServiceHandlers<typeof OrchestratorService> {
   return {
     async startSaga(req) {
       return guard(async () => {

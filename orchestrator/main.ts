@@ -36,10 +36,10 @@ const log = createLogger("orchestrator", env.LOG_LEVEL);
 // waitForReady: while a service restarts, a call waits for it (within its deadline) instead
 // of failing at once and using up the step's attempts in a second.
 const clients = {
-  catalog: createServiceClient(CatalogService, env.CATALOG_URL, { waitForReady: true }),
-  payments: createServiceClient(PaymentsService, env.PAYMENTS_URL, { waitForReady: true }),
-  purchases: createServiceClient(PurchasesService, env.PURCHASES_URL, { waitForReady: true }),
-  inventory: createServiceClient(InventoryService, env.INVENTORY_URL, { waitForReady: true }),
+  catalog: createServiceClient(CatalogService, env.CATALOG_URL, { waitForReady: true, exchange: true }),
+  payments: createServiceClient(PaymentsService, env.PAYMENTS_URL, { waitForReady: true, exchange: true }),
+  purchases: createServiceClient(PurchasesService, env.PURCHASES_URL, { waitForReady: true, exchange: true }),
+  inventory: createServiceClient(InventoryService, env.INVENTORY_URL, { waitForReady: true, exchange: true }),
 };
 const store = new SqliteSagaStore(env.DATA_DIR === ":memory:" ? ":memory:" : join(env.DATA_DIR, "orchestrator.db"), {
   durability: env.DURABILITY,

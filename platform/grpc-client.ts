@@ -1,7 +1,10 @@
 import * as grpc from "@grpc/grpc-js";
 import type { DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError, type CallOptions, type Client } from "@connectrpc/connect";
+import type { CallOptions, Client } from "@connectrpc/connect";
 import { grpcDefinition } from "./grpc-server.js";
+import { fromGrpcError } from "./rpc-errors.js";
+import { exchangeShape } from "./exchange-shape.js";
+import { createExchangeClient } from "./exchange-client.js";
 
 /** A typed client over one grpc-js channel, with the shape of a Connect `Client`. */
 export type ServiceClient<S extends DescService> = Client<S> & {
@@ -19,10 +22,17 @@ export interface ServiceClientOptions {
    * UNAVAILABLE while the server is down or restarting (default false).
    */
   readonly waitForReady?: boolean;
+  /**
+   * Carry the unary calls that the service's `Exchange` stream carries on that stream instead of
+   * one HTTP/2 stream per call (default false): about a quarter of the CPU per call, for callers
+   * on the hot path. A call with `headers` of its own still goes unary.
+   */
+  readonly exchange?: boolean;
 }
 
 type GrpcUnary = (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void) => grpc.ClientUnaryCall;
 type GrpcServerStream = (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions) => grpc.ClientReadableStream<unknown>;
+type GrpcBidiStream = (md: grpc.Metadata, opts: grpc.CallOptions) => grpc.ClientDuplexStream<unknown, unknown>;
 
 /**
  * Creates a typed client of `service` at `url` (`http://host:port`) on one reused grpc-js
@@ -38,13 +48,23 @@ export function createServiceClient<S extends DescService>(service: S, url: stri
   const target = new URL(url).host;
   const raw = new Ctor(target, grpc.credentials.createInsecure(), {
     "grpc.max_receive_message_length": options.maxMessageBytes ?? 4 * 1024 * 1024,
-  }) as unknown as Record<string, GrpcUnary & GrpcServerStream> & grpc.Client;
-  const client: Record<string, unknown> = { close: () => raw.close() };
+  }) as unknown as Record<string, GrpcUnary & GrpcServerStream & GrpcBidiStream> & grpc.Client;
+  const shape = options.exchange ? exchangeShape(service) : undefined;
+  const exchange = shape
+    ? createExchangeClient(() => raw[shape.method.localName]!(metadataOf(undefined, waitForReady), { deadline: Infinity }), defaultTimeoutMs)
+    : undefined;
+  const client: Record<string, unknown> = {
+    close: () => {
+      exchange?.close();
+      raw.close();
+    },
+  };
   for (const method of service.methods) {
     const call = raw[method.localName]!.bind(raw);
     if (method.methodKind === "unary") {
+      const carried = exchange !== undefined && shape!.calls.has(method.localName);
       client[method.localName] = (request: unknown, opts?: CallOptions) =>
-        new Promise((resolve, reject) => {
+        carried && opts?.headers === undefined ? exchange.call(method.localName, request, opts) : new Promise((resolve, reject) => {
           const deadline = Date.now() + (opts?.timeoutMs ?? defaultTimeoutMs);
           const pending = call(request, metadataOf(opts, waitForReady), { deadline }, (err, res) => {
             if (opts?.signal) opts.signal.removeEventListener("abort", cancel);
@@ -85,15 +105,4 @@ function metadataOf(opts: CallOptions | undefined, waitForReady: boolean): grpc.
   const md = new grpc.Metadata(waitForReady ? { waitForReady } : undefined);
   if (opts?.headers) new Headers(opts.headers).forEach((value, key) => md.set(key, value));
   return md;
-}
-
-/** A grpc-js error as a ConnectError with the same code and message. */
-export function fromGrpcError(err: unknown): ConnectError {
-  if (err instanceof ConnectError) return err;
-  const e = err as Partial<grpc.ServiceError>;
-  if (typeof e.code === "number") {
-    if (e.code === grpc.status.CANCELLED) return new ConnectError(e.details ?? "cancelled", Code.Canceled);
-    return new ConnectError(e.details ?? String(err), e.code as number as Code);
-  }
-  return ConnectError.from(err);
 }

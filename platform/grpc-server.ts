@@ -1,13 +1,16 @@
 import * as grpc from "@grpc/grpc-js";
 import { create, isMessage, toBinary, fromBinary, type DescMessage, type DescMethod, type DescService, type DescFile } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createContextValues, type ContextValues, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
 import { HealthImplementation } from "grpc-health-check";
 import { ReflectionService } from "@grpc/reflection";
 import { file_grpc_health_v1_health } from "#gen/grpc/health/v1/health_pb.js";
 import { file_grpc_reflection_v1_reflection } from "#gen/grpc/reflection/v1/reflection_pb.js";
 import { file_grpc_reflection_v1alpha_reflection } from "#gen/grpc/reflection/v1alpha/reflection_pb.js";
 import type { Logger } from "./logger.js";
+import { exchangeShape } from "./exchange-shape.js";
+import { createExchangeServer, type ExchangeServer } from "./exchange-server.js";
+import { GrpcHandlerContext, toStatus } from "./grpc-handler-context.js";
 
 /** A generated service descriptor with the typed handlers that implement it. */
 export interface ServiceBinding {
@@ -15,8 +18,14 @@ export interface ServiceBinding {
   readonly handlers: Partial<ServiceImpl<DescService>>;
 }
 
+/**
+ * The handlers a service implements: one per RPC, except `Exchange`, which the platform serves
+ * from the unary handlers it carries (`exchange-server.ts`).
+ */
+export type ServiceHandlers<S extends DescService> = Omit<ServiceImpl<S>, "exchange">;
+
 /** Pairs a service with its handlers, checked against the generated types. */
-export function serve<S extends DescService>(service: S, handlers: ServiceImpl<S>): ServiceBinding {
+export function serve<S extends DescService>(service: S, handlers: ServiceHandlers<S>): ServiceBinding {
   return { service, handlers: handlers as unknown as Partial<ServiceImpl<DescService>> };
 }
 
@@ -54,8 +63,9 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     "grpc.keepalive_permit_without_calls": 1,
   });
   const health = new HealthImplementation({ "": "SERVING" });
+  const exchanges: ExchangeServer[] = [];
   for (const binding of options.services) {
-    server.addService(grpcDefinition(binding.service), grpcHandlers(binding, options.log));
+    server.addService(grpcDefinition(binding.service), grpcHandlers(binding, options.log, exchanges));
     health.setStatus(binding.service.typeName, "SERVING");
   }
   health.addToServer(server);
@@ -76,6 +86,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       closing ??= new Promise<void>((resolve) => {
         health.setStatus("", "NOT_SERVING");
         for (const b of options.services) health.setStatus(b.service.typeName, "NOT_SERVING");
+        for (const e of exchanges) e.drain();
         const force = setTimeout(() => server.forceShutdown(), graceMs);
         server.tryShutdown(() => {
           clearTimeout(force);
@@ -113,11 +124,16 @@ function serializer(schema: DescMessage): (value: unknown) => Buffer {
   };
 }
 
-type AnyCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>;
-
-function grpcHandlers(binding: ServiceBinding, log: Logger): grpc.UntypedServiceImplementation {
+function grpcHandlers(binding: ServiceBinding, log: Logger, exchanges: ExchangeServer[]): grpc.UntypedServiceImplementation {
   const impl: grpc.UntypedServiceImplementation = {};
+  const shape = exchangeShape(binding.service);
   for (const method of binding.service.methods) {
+    if (method === shape?.method) {
+      const exchange = createExchangeServer(binding.service, binding.handlers, shape, log);
+      exchanges.push(exchange);
+      impl[method.localName] = exchange.handle;
+      continue;
+    }
     const handler = (binding.handlers as Record<string, unknown>)[method.localName] as
       | ((req: unknown, ctx: unknown) => unknown)
       | undefined;
@@ -155,89 +171,10 @@ function grpcHandlers(binding: ServiceBinding, log: Logger): grpc.UntypedService
   return impl;
 }
 
-/**
- * A Connect HandlerContext over a grpc-js call, built lazily: the abort signal, headers and
- * context values are made only when a handler asks for them. (Connect's createHandlerContext
- * makes an AbortController, a deadline timer and three Headers per call, and aborts with a
- * ConnectError after every call: a large share of a small service's CPU per call.)
- */
-class GrpcHandlerContext implements HandlerContext {
-  readonly requestMethod = "POST";
-  readonly protocolName = "grpc";
-  #controller: AbortController | undefined;
-  #requestHeader: Headers | undefined;
-  #responseHeader: Headers | undefined;
-  #responseTrailer: Headers | undefined;
-  #values: ContextValues | undefined;
-
-  constructor(
-    readonly service: DescService,
-    readonly method: DescMethod,
-    private readonly call: AnyCall,
-  ) {}
-
-  get url(): string {
-    return `/${this.service.typeName}/${this.method.name}`;
-  }
-
-  get signal(): AbortSignal {
-    if (!this.#controller) {
-      const controller = (this.#controller = new AbortController());
-      if (this.call.cancelled) controller.abort(new ConnectError("call cancelled", Code.Canceled));
-      else this.call.once("cancelled", () => controller.abort(new ConnectError("call cancelled", Code.Canceled)));
-      const left = this.timeoutMs();
-      if (left !== undefined) {
-        const timer = setTimeout(() => controller.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded)), left);
-        timer.unref();
-        this.call.once("finish", () => clearTimeout(timer));
-      }
-    }
-    return this.#controller.signal;
-  }
-
-  timeoutMs(): number | undefined {
-    const deadline = this.call.getDeadline();
-    const at = deadline instanceof Date ? deadline.getTime() : Number(deadline);
-    return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined;
-  }
-
-  get requestHeader(): Headers {
-    if (!this.#requestHeader) {
-      const headers = (this.#requestHeader = new Headers());
-      for (const [key, value] of Object.entries(this.call.metadata.getMap())) {
-        headers.set(key, typeof value === "string" ? value : value.toString("base64"));
-      }
-    }
-    return this.#requestHeader;
-  }
-
-  get responseHeader(): Headers {
-    return (this.#responseHeader ??= new Headers());
-  }
-
-  get responseTrailer(): Headers {
-    return (this.#responseTrailer ??= new Headers());
-  }
-
-  get values(): ContextValues {
-    return (this.#values ??= createContextValues());
-  }
-}
-
 function unimplemented(method: DescMethod): Partial<grpc.StatusObject> {
   return { code: grpc.status.UNIMPLEMENTED, details: `${method.parent.typeName}.${method.name} is not implemented` };
 }
 
-function toStatus(err: unknown, method: DescMethod, log: Logger): Partial<grpc.StatusObject> {
-  if (err instanceof ConnectError) {
-    if (err.code === Code.Internal || err.code === Code.Unknown) {
-      log.error({ err: err.cause ?? err, method: method.name }, "internal error");
-    }
-    return { code: err.code as number as grpc.status, details: err.rawMessage };
-  }
-  log.error({ err, method: method.name }, "unhandled error in handler");
-  return { code: grpc.status.INTERNAL, details: "internal error" };
-}
 
 /**
  * A package definition for @grpc/reflection built from the generated descriptors (no .proto

@@ -1,3 +1,4 @@
+import type * as grpc from "@grpc/grpc-js";
 import { Code, ConnectError } from "@connectrpc/connect";
 
 const RETRYABLE: ReadonlySet<Code> = new Set([Code.Unavailable, Code.DeadlineExceeded, Code.ResourceExhausted, Code.Aborted]);
@@ -40,4 +41,14 @@ export async function failureOf(call: Promise<unknown>): Promise<{ code: Code; m
     return { code: e.code, message: e.rawMessage };
   }
   throw new Error("expected the call to fail");
+}
+
+/** A grpc-js error as a ConnectError with the same code and message. */
+export function fromGrpcError(err: unknown): ConnectError {
+  if (err instanceof ConnectError) return err;
+  const e = err as Partial<grpc.ServiceError>;
+  if (typeof e.code === "number") {
+    return new ConnectError(e.details ?? String(err), e.code as number as Code);
+  }
+  return ConnectError.from(err);
 }

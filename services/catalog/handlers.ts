@@ -1,5 +1,5 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { ServiceImpl } from "@connectrpc/connect";
+import type { ServiceHandlers } from "#platform/grpc-server.js";
 import { CatalogService, type ProductSchema } from "#gen/saga/catalog/v1/catalog_pb.js";
 import { failIfDemoSaysSo } from "#platform/demo-failure.js";
 import type { DemoMode } from "#platform/demo-mode.js";
@@ -17,8 +17,8 @@ function toProductMessage(p: Product): MessageInitShape<typeof ProductSchema> {
  * proto into domain values and back. In demo mode PriceOrder, the saga's catalog step, may
  * fail at random.
  */
-export function catalogHandlers(catalog: Catalog, demo: DemoMode): ServiceImpl<typeof CatalogService> {
-  const impl: ServiceImpl<typeof CatalogService> = {
+export function catalogHandlers(catalog: Catalog, demo: DemoMode): ServiceHandlers<typeof CatalogService> {
+  const impl: ServiceHandlers<typeof CatalogService> = {
     async getProduct(req) {
       const productId = checkId(req.productId, "product_id");
       return { product: toProductMessage(catalog.getProduct(productId)) };

@@ -1,5 +1,5 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { ServiceImpl } from "@connectrpc/connect";
+import type { ServiceHandlers } from "#platform/grpc-server.js";
 import {
   InventoryService,
   ReservationStatus,
@@ -38,8 +38,8 @@ function toStockMessage(s: StockLine): MessageInitShape<typeof StockSchema> {
  * proto into domain values and back. Business rules live in {@link Inventory}; errors become
  * codes in `toConnectError`. In demo mode UpdateInventory may fail at random before it acts.
  */
-export function inventoryHandlers(inventory: Inventory, demo: DemoMode): ServiceImpl<typeof InventoryService> {
-  const impl: ServiceImpl<typeof InventoryService> = {
+export function inventoryHandlers(inventory: Inventory, demo: DemoMode): ServiceHandlers<typeof InventoryService> {
+  const impl: ServiceHandlers<typeof InventoryService> = {
     async updateInventory(req) {
       const key = checkId(req.idempotencyKey, "idempotency_key");
       const lines = checkQuantityLines(req.lines);

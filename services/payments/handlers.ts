@@ -1,4 +1,4 @@
-import type { ServiceImpl } from "@connectrpc/connect";
+import type { ServiceHandlers } from "#platform/grpc-server.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { PaymentStatus, PaymentsService, type AccountSchema, type PaymentSchema } from "#gen/saga/payments/v1/payments_pb.js";
 import { failIfDemoSaysSo } from "#platform/demo-failure.js";
@@ -29,8 +29,8 @@ function toAccountMessage(a: Account): MessageInitShape<typeof AccountSchema> {
  * proto into domain values and back. Business rules live in {@link Payments}; errors become
  * codes in `toConnectError`. In demo mode ProcessPayment may fail at random before it acts.
  */
-export function paymentsHandlers(payments: Payments, demo: DemoMode): ServiceImpl<typeof PaymentsService> {
-  const impl: ServiceImpl<typeof PaymentsService> = {
+export function paymentsHandlers(payments: Payments, demo: DemoMode): ServiceHandlers<typeof PaymentsService> {
+  const impl: ServiceHandlers<typeof PaymentsService> = {
     async processPayment(req) {
       const key = checkId(req.idempotencyKey, "idempotency_key");
       const customerId = checkId(req.customerId, "customer_id");

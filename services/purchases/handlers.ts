@@ -1,5 +1,5 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { ServiceImpl } from "@connectrpc/connect";
+import type { ServiceHandlers } from "#platform/grpc-server.js";
 import {
   PurchaseStatus,
   PurchasesService,
@@ -55,8 +55,8 @@ function checkTotal(totalCents: bigint, lines: readonly PurchaseLine[]): number 
  * proto into domain values and back. Business rules live in {@link Purchases}; errors become
  * codes in `toConnectError`. In demo mode ProcessPurchase may fail at random before it acts.
  */
-export function purchasesHandlers(purchases: Purchases, demo: DemoMode): ServiceImpl<typeof PurchasesService> {
-  const impl: ServiceImpl<typeof PurchasesService> = {
+export function purchasesHandlers(purchases: Purchases, demo: DemoMode): ServiceHandlers<typeof PurchasesService> {
+  const impl: ServiceHandlers<typeof PurchasesService> = {
     async processPurchase(req) {
       const key = checkId(req.idempotencyKey, "idempotency_key");
       const customerId = checkId(req.customerId, "customer_id");

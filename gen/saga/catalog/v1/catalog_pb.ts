@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file saga/catalog/v1/catalog.proto.
  */
 export const file_saga_catalog_v1_catalog: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zYWdhL2NhdGFsb2cvdjEvY2F0YWxvZy5wcm90bxIPc2FnYS5jYXRhbG9nLnYxIkAKB1Byb2R1Y3QSEgoKcHJvZHVjdF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC3ByaWNlX2NlbnRzGAMgASgDIjEKCU9yZGVyTGluZRISCgpwcm9kdWN0X2lkGAEgASgJEhAKCHF1YW50aXR5GAIgASgFImYKClByaWNlZExpbmUSEgoKcHJvZHVjdF9pZBgBIAEoCRIQCghxdWFudGl0eRgCIAEoBRIYChB1bml0X3ByaWNlX2NlbnRzGAMgASgDEhgKEGxpbmVfdG90YWxfY2VudHMYBCABKAMiJwoRR2V0UHJvZHVjdFJlcXVlc3QSEgoKcHJvZHVjdF9pZBgBIAEoCSI/ChJHZXRQcm9kdWN0UmVzcG9uc2USKQoHcHJvZHVjdBgBIAEoCzIYLnNhZ2EuY2F0YWxvZy52MS5Qcm9kdWN0IhUKE0xpc3RQcm9kdWN0c1JlcXVlc3QiQgoUTGlzdFByb2R1Y3RzUmVzcG9uc2USKgoIcHJvZHVjdHMYASADKAsyGC5zYWdhLmNhdGFsb2cudjEuUHJvZHVjdCI+ChFQcmljZU9yZGVyUmVxdWVzdBIpCgVsaW5lcxgBIAMoCzIaLnNhZ2EuY2F0YWxvZy52MS5PcmRlckxpbmUiVQoSUHJpY2VPcmRlclJlc3BvbnNlEioKBWxpbmVzGAEgAygLMhsuc2FnYS5jYXRhbG9nLnYxLlByaWNlZExpbmUSEwoLdG90YWxfY2VudHMYAiABKAMymwIKDkNhdGFsb2dTZXJ2aWNlElUKCkdldFByb2R1Y3QSIi5zYWdhLmNhdGFsb2cudjEuR2V0UHJvZHVjdFJlcXVlc3QaIy5zYWdhLmNhdGFsb2cudjEuR2V0UHJvZHVjdFJlc3BvbnNlElsKDExpc3RQcm9kdWN0cxIkLnNhZ2EuY2F0YWxvZy52MS5MaXN0UHJvZHVjdHNSZXF1ZXN0GiUuc2FnYS5jYXRhbG9nLnYxLkxpc3RQcm9kdWN0c1Jlc3BvbnNlElUKClByaWNlT3JkZXISIi5zYWdhLmNhdGFsb2cudjEuUHJpY2VPcmRlclJlcXVlc3QaIy5zYWdhLmNhdGFsb2cudjEuUHJpY2VPcmRlclJlc3BvbnNlYgZwcm90bzM");
+  fileDesc("Ch1zYWdhL2NhdGFsb2cvdjEvY2F0YWxvZy5wcm90bxIPc2FnYS5jYXRhbG9nLnYxIkAKB1Byb2R1Y3QSEgoKcHJvZHVjdF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC3ByaWNlX2NlbnRzGAMgASgDIjEKCU9yZGVyTGluZRISCgpwcm9kdWN0X2lkGAEgASgJEhAKCHF1YW50aXR5GAIgASgFImYKClByaWNlZExpbmUSEgoKcHJvZHVjdF9pZBgBIAEoCRIQCghxdWFudGl0eRgCIAEoBRIYChB1bml0X3ByaWNlX2NlbnRzGAMgASgDEhgKEGxpbmVfdG90YWxfY2VudHMYBCABKAMiJwoRR2V0UHJvZHVjdFJlcXVlc3QSEgoKcHJvZHVjdF9pZBgBIAEoCSI/ChJHZXRQcm9kdWN0UmVzcG9uc2USKQoHcHJvZHVjdBgBIAEoCzIYLnNhZ2EuY2F0YWxvZy52MS5Qcm9kdWN0IhUKE0xpc3RQcm9kdWN0c1JlcXVlc3QiQgoUTGlzdFByb2R1Y3RzUmVzcG9uc2USKgoIcHJvZHVjdHMYASADKAsyGC5zYWdhLmNhdGFsb2cudjEuUHJvZHVjdCI+ChFQcmljZU9yZGVyUmVxdWVzdBIpCgVsaW5lcxgBIAMoCzIaLnNhZ2EuY2F0YWxvZy52MS5PcmRlckxpbmUiVQoSUHJpY2VPcmRlclJlc3BvbnNlEioKBWxpbmVzGAEgAygLMhsuc2FnYS5jYXRhbG9nLnYxLlByaWNlZExpbmUSEwoLdG90YWxfY2VudHMYAiABKAMieQoPRXhjaGFuZ2VSZXF1ZXN0Eg8KB2NhbGxfaWQYASABKA0SEgoKdGltZW91dF9tcxgCIAEoDRI5CgtwcmljZV9vcmRlchgKIAEoCzIiLnNhZ2EuY2F0YWxvZy52MS5QcmljZU9yZGVyUmVxdWVzdEgAQgYKBGNhbGwilAEKEEV4Y2hhbmdlUmVzcG9uc2USDwoHY2FsbF9pZBgBIAEoDRISCgplcnJvcl9jb2RlGAIgASgNEhUKDWVycm9yX21lc3NhZ2UYAyABKAkSOgoLcHJpY2Vfb3JkZXIYCiABKAsyIy5zYWdhLmNhdGFsb2cudjEuUHJpY2VPcmRlclJlc3BvbnNlSABCCAoGcmVzdWx0MvACCg5DYXRhbG9nU2VydmljZRJVCgpHZXRQcm9kdWN0EiIuc2FnYS5jYXRhbG9nLnYxLkdldFByb2R1Y3RSZXF1ZXN0GiMuc2FnYS5jYXRhbG9nLnYxLkdldFByb2R1Y3RSZXNwb25zZRJbCgxMaXN0UHJvZHVjdHMSJC5zYWdhLmNhdGFsb2cudjEuTGlzdFByb2R1Y3RzUmVxdWVzdBolLnNhZ2EuY2F0YWxvZy52MS5MaXN0UHJvZHVjdHNSZXNwb25zZRJVCgpQcmljZU9yZGVyEiIuc2FnYS5jYXRhbG9nLnYxLlByaWNlT3JkZXJSZXF1ZXN0GiMuc2FnYS5jYXRhbG9nLnYxLlByaWNlT3JkZXJSZXNwb25zZRJTCghFeGNoYW5nZRIgLnNhZ2EuY2F0YWxvZy52MS5FeGNoYW5nZVJlcXVlc3QaIS5zYWdhLmNhdGFsb2cudjEuRXhjaGFuZ2VSZXNwb25zZSgBMAFiBnByb3RvMw");
 
 /**
  * Product is one sellable item.
@@ -209,6 +209,95 @@ export const PriceOrderResponseSchema: GenMessage<PriceOrderResponse> = /*@__PUR
   messageDesc(file_saga_catalog_v1_catalog, 8);
 
 /**
+ * ExchangeRequest is one call on an Exchange stream.
+ *
+ * @generated from message saga.catalog.v1.ExchangeRequest
+ */
+export type ExchangeRequest = Message<"saga.catalog.v1.ExchangeRequest"> & {
+  /**
+   * Chosen by the caller, unique among its calls in flight on this stream (it may wrap around).
+   *
+   * @generated from field: uint32 call_id = 1;
+   */
+  callId: number;
+
+  /**
+   * The caller's deadline for this call, in ms from when it was sent; 0 means none.
+   *
+   * @generated from field: uint32 timeout_ms = 2;
+   */
+  timeoutMs: number;
+
+  /**
+   * The call: one of the unary RPCs' requests.
+   *
+   * @generated from oneof saga.catalog.v1.ExchangeRequest.call
+   */
+  call: {
+    /**
+     * @generated from field: saga.catalog.v1.PriceOrderRequest price_order = 10;
+     */
+    value: PriceOrderRequest;
+    case: "priceOrder";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message saga.catalog.v1.ExchangeRequest.
+ * Use `create(ExchangeRequestSchema)` to create a new message.
+ */
+export const ExchangeRequestSchema: GenMessage<ExchangeRequest> = /*@__PURE__*/
+  messageDesc(file_saga_catalog_v1_catalog, 9);
+
+/**
+ * ExchangeResponse answers one call of an Exchange stream.
+ *
+ * @generated from message saga.catalog.v1.ExchangeResponse
+ */
+export type ExchangeResponse = Message<"saga.catalog.v1.ExchangeResponse"> & {
+  /**
+   * The call_id of the request answered.
+   *
+   * @generated from field: uint32 call_id = 1;
+   */
+  callId: number;
+
+  /**
+   * The gRPC status code of the call: 0 (OK) when result is set.
+   *
+   * @generated from field: uint32 error_code = 2;
+   */
+  errorCode: number;
+
+  /**
+   * The error's message when error_code is not 0.
+   *
+   * @generated from field: string error_message = 3;
+   */
+  errorMessage: string;
+
+  /**
+   * The call's response, named like the call, when error_code is 0.
+   *
+   * @generated from oneof saga.catalog.v1.ExchangeResponse.result
+   */
+  result: {
+    /**
+     * @generated from field: saga.catalog.v1.PriceOrderResponse price_order = 10;
+     */
+    value: PriceOrderResponse;
+    case: "priceOrder";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message saga.catalog.v1.ExchangeResponse.
+ * Use `create(ExchangeResponseSchema)` to create a new message.
+ */
+export const ExchangeResponseSchema: GenMessage<ExchangeResponse> = /*@__PURE__*/
+  messageDesc(file_saga_catalog_v1_catalog, 10);
+
+/**
  * CatalogService knows every product and its price. It has no side effects, so the
  * order saga's first step needs no compensation.
  *
@@ -248,6 +337,22 @@ export const CatalogService: GenService<{
     methodKind: "unary";
     input: typeof PriceOrderRequestSchema;
     output: typeof PriceOrderResponseSchema;
+  },
+  /**
+   * Exchange carries many calls of this service on one long-lived stream: the callers on
+   * the hot path use it, because a message on an open stream costs a fraction of the CPU of a
+   * unary call (no HTTP/2 stream, headers or trailers per call). Each request holds a call_id
+   * and one call; each response answers one call_id, in any order, with the call's response or
+   * its error code (the same codes as the unary RPC). A call whose answer has not arrived when
+   * the stream breaks has an unknown outcome: the caller retries it, which idempotency makes safe.
+   * Codes (of the stream itself): UNAVAILABLE when the server shuts down.
+   *
+   * @generated from rpc saga.catalog.v1.CatalogService.Exchange
+   */
+  exchange: {
+    methodKind: "bidi_streaming";
+    input: typeof ExchangeRequestSchema;
+    output: typeof ExchangeResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_saga_catalog_v1_catalog, 0);

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file saga/inventory/v1/inventory.proto.
  */
 export const file_saga_inventory_v1_inventory: GenFile = /*@__PURE__*/
-  fileDesc("CiFzYWdhL2ludmVudG9yeS92MS9pbnZlbnRvcnkucHJvdG8SEXNhZ2EuaW52ZW50b3J5LnYxIjEKCVN0b2NrTGluZRISCgpwcm9kdWN0X2lkGAEgASgJEhAKCHF1YW50aXR5GAIgASgFIi0KBVN0b2NrEhIKCnByb2R1Y3RfaWQYASABKAkSEAoIcXVhbnRpdHkYAiABKAMiiQEKC1Jlc2VydmF0aW9uEhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIrCgVsaW5lcxgCIAMoCzIcLnNhZ2EuaW52ZW50b3J5LnYxLlN0b2NrTGluZRI0CgZzdGF0dXMYAyABKA4yJC5zYWdhLmludmVudG9yeS52MS5SZXNlcnZhdGlvblN0YXR1cyJeChZVcGRhdGVJbnZlbnRvcnlSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIrCgVsaW5lcxgCIAMoCzIcLnNhZ2EuaW52ZW50b3J5LnYxLlN0b2NrTGluZSJOChdVcGRhdGVJbnZlbnRvcnlSZXNwb25zZRIzCgtyZXNlcnZhdGlvbhgBIAEoCzIeLnNhZ2EuaW52ZW50b3J5LnYxLlJlc2VydmF0aW9uIjIKF1Jlc3RvcmVJbnZlbnRvcnlSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCSJPChhSZXN0b3JlSW52ZW50b3J5UmVzcG9uc2USMwoLcmVzZXJ2YXRpb24YASABKAsyHi5zYWdhLmludmVudG9yeS52MS5SZXNlcnZhdGlvbiIlCg9HZXRTdG9ja1JlcXVlc3QSEgoKcHJvZHVjdF9pZBgBIAEoCSI7ChBHZXRTdG9ja1Jlc3BvbnNlEicKBXN0b2NrGAEgASgLMhguc2FnYS5pbnZlbnRvcnkudjEuU3RvY2siEgoQTGlzdFN0b2NrUmVxdWVzdCI8ChFMaXN0U3RvY2tSZXNwb25zZRInCgVzdG9jaxgBIAMoCzIYLnNhZ2EuaW52ZW50b3J5LnYxLlN0b2NrIkAKF0xpc3RSZXNlcnZhdGlvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJImkKGExpc3RSZXNlcnZhdGlvbnNSZXNwb25zZRI0CgxyZXNlcnZhdGlvbnMYASADKAsyHi5zYWdhLmludmVudG9yeS52MS5SZXNlcnZhdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkqtgEKEVJlc2VydmF0aW9uU3RhdHVzEiIKHlJFU0VSVkFUSU9OX1NUQVRVU19VTlNQRUNJRklFRBAAEhwKGFJFU0VSVkFUSU9OX1NUQVRVU19UQUtFThABEh8KG1JFU0VSVkFUSU9OX1NUQVRVU19SRVNUT1JFRBACEh8KG1JFU0VSVkFUSU9OX1NUQVRVU19SRUpFQ1RFRBADEh0KGVJFU0VSVkFUSU9OX1NUQVRVU19WT0lERUQQBDKDBAoQSW52ZW50b3J5U2VydmljZRJoCg9VcGRhdGVJbnZlbnRvcnkSKS5zYWdhLmludmVudG9yeS52MS5VcGRhdGVJbnZlbnRvcnlSZXF1ZXN0Giouc2FnYS5pbnZlbnRvcnkudjEuVXBkYXRlSW52ZW50b3J5UmVzcG9uc2USawoQUmVzdG9yZUludmVudG9yeRIqLnNhZ2EuaW52ZW50b3J5LnYxLlJlc3RvcmVJbnZlbnRvcnlSZXF1ZXN0Gisuc2FnYS5pbnZlbnRvcnkudjEuUmVzdG9yZUludmVudG9yeVJlc3BvbnNlElMKCEdldFN0b2NrEiIuc2FnYS5pbnZlbnRvcnkudjEuR2V0U3RvY2tSZXF1ZXN0GiMuc2FnYS5pbnZlbnRvcnkudjEuR2V0U3RvY2tSZXNwb25zZRJWCglMaXN0U3RvY2sSIy5zYWdhLmludmVudG9yeS52MS5MaXN0U3RvY2tSZXF1ZXN0GiQuc2FnYS5pbnZlbnRvcnkudjEuTGlzdFN0b2NrUmVzcG9uc2USawoQTGlzdFJlc2VydmF0aW9ucxIqLnNhZ2EuaW52ZW50b3J5LnYxLkxpc3RSZXNlcnZhdGlvbnNSZXF1ZXN0Gisuc2FnYS5pbnZlbnRvcnkudjEuTGlzdFJlc2VydmF0aW9uc1Jlc3BvbnNlYgZwcm90bzM");
+  fileDesc("CiFzYWdhL2ludmVudG9yeS92MS9pbnZlbnRvcnkucHJvdG8SEXNhZ2EuaW52ZW50b3J5LnYxIjEKCVN0b2NrTGluZRISCgpwcm9kdWN0X2lkGAEgASgJEhAKCHF1YW50aXR5GAIgASgFIi0KBVN0b2NrEhIKCnByb2R1Y3RfaWQYASABKAkSEAoIcXVhbnRpdHkYAiABKAMiiQEKC1Jlc2VydmF0aW9uEhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIrCgVsaW5lcxgCIAMoCzIcLnNhZ2EuaW52ZW50b3J5LnYxLlN0b2NrTGluZRI0CgZzdGF0dXMYAyABKA4yJC5zYWdhLmludmVudG9yeS52MS5SZXNlcnZhdGlvblN0YXR1cyJeChZVcGRhdGVJbnZlbnRvcnlSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIrCgVsaW5lcxgCIAMoCzIcLnNhZ2EuaW52ZW50b3J5LnYxLlN0b2NrTGluZSJOChdVcGRhdGVJbnZlbnRvcnlSZXNwb25zZRIzCgtyZXNlcnZhdGlvbhgBIAEoCzIeLnNhZ2EuaW52ZW50b3J5LnYxLlJlc2VydmF0aW9uIjIKF1Jlc3RvcmVJbnZlbnRvcnlSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCSJPChhSZXN0b3JlSW52ZW50b3J5UmVzcG9uc2USMwoLcmVzZXJ2YXRpb24YASABKAsyHi5zYWdhLmludmVudG9yeS52MS5SZXNlcnZhdGlvbiIlCg9HZXRTdG9ja1JlcXVlc3QSEgoKcHJvZHVjdF9pZBgBIAEoCSI7ChBHZXRTdG9ja1Jlc3BvbnNlEicKBXN0b2NrGAEgASgLMhguc2FnYS5pbnZlbnRvcnkudjEuU3RvY2siEgoQTGlzdFN0b2NrUmVxdWVzdCI8ChFMaXN0U3RvY2tSZXNwb25zZRInCgVzdG9jaxgBIAMoCzIYLnNhZ2EuaW52ZW50b3J5LnYxLlN0b2NrIkAKF0xpc3RSZXNlcnZhdGlvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJImkKGExpc3RSZXNlcnZhdGlvbnNSZXNwb25zZRI0CgxyZXNlcnZhdGlvbnMYASADKAsyHi5zYWdhLmludmVudG9yeS52MS5SZXNlcnZhdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkizgEKD0V4Y2hhbmdlUmVxdWVzdBIPCgdjYWxsX2lkGAEgASgNEhIKCnRpbWVvdXRfbXMYAiABKA0SRQoQdXBkYXRlX2ludmVudG9yeRgKIAEoCzIpLnNhZ2EuaW52ZW50b3J5LnYxLlVwZGF0ZUludmVudG9yeVJlcXVlc3RIABJHChFyZXN0b3JlX2ludmVudG9yeRgLIAEoCzIqLnNhZ2EuaW52ZW50b3J5LnYxLlJlc3RvcmVJbnZlbnRvcnlSZXF1ZXN0SABCBgoEY2FsbCLqAQoQRXhjaGFuZ2VSZXNwb25zZRIPCgdjYWxsX2lkGAEgASgNEhIKCmVycm9yX2NvZGUYAiABKA0SFQoNZXJyb3JfbWVzc2FnZRgDIAEoCRJGChB1cGRhdGVfaW52ZW50b3J5GAogASgLMiouc2FnYS5pbnZlbnRvcnkudjEuVXBkYXRlSW52ZW50b3J5UmVzcG9uc2VIABJIChFyZXN0b3JlX2ludmVudG9yeRgLIAEoCzIrLnNhZ2EuaW52ZW50b3J5LnYxLlJlc3RvcmVJbnZlbnRvcnlSZXNwb25zZUgAQggKBnJlc3VsdCq2AQoRUmVzZXJ2YXRpb25TdGF0dXMSIgoeUkVTRVJWQVRJT05fU1RBVFVTX1VOU1BFQ0lGSUVEEAASHAoYUkVTRVJWQVRJT05fU1RBVFVTX1RBS0VOEAESHwobUkVTRVJWQVRJT05fU1RBVFVTX1JFU1RPUkVEEAISHwobUkVTRVJWQVRJT05fU1RBVFVTX1JFSkVDVEVEEAMSHQoZUkVTRVJWQVRJT05fU1RBVFVTX1ZPSURFRBAEMtwEChBJbnZlbnRvcnlTZXJ2aWNlEmgKD1VwZGF0ZUludmVudG9yeRIpLnNhZ2EuaW52ZW50b3J5LnYxLlVwZGF0ZUludmVudG9yeVJlcXVlc3QaKi5zYWdhLmludmVudG9yeS52MS5VcGRhdGVJbnZlbnRvcnlSZXNwb25zZRJrChBSZXN0b3JlSW52ZW50b3J5Eiouc2FnYS5pbnZlbnRvcnkudjEuUmVzdG9yZUludmVudG9yeVJlcXVlc3QaKy5zYWdhLmludmVudG9yeS52MS5SZXN0b3JlSW52ZW50b3J5UmVzcG9uc2USUwoIR2V0U3RvY2sSIi5zYWdhLmludmVudG9yeS52MS5HZXRTdG9ja1JlcXVlc3QaIy5zYWdhLmludmVudG9yeS52MS5HZXRTdG9ja1Jlc3BvbnNlElYKCUxpc3RTdG9jaxIjLnNhZ2EuaW52ZW50b3J5LnYxLkxpc3RTdG9ja1JlcXVlc3QaJC5zYWdhLmludmVudG9yeS52MS5MaXN0U3RvY2tSZXNwb25zZRJrChBMaXN0UmVzZXJ2YXRpb25zEiouc2FnYS5pbnZlbnRvcnkudjEuTGlzdFJlc2VydmF0aW9uc1JlcXVlc3QaKy5zYWdhLmludmVudG9yeS52MS5MaXN0UmVzZXJ2YXRpb25zUmVzcG9uc2USVwoIRXhjaGFuZ2USIi5zYWdhLmludmVudG9yeS52MS5FeGNoYW5nZVJlcXVlc3QaIy5zYWdhLmludmVudG9yeS52MS5FeGNoYW5nZVJlc3BvbnNlKAEwAWIGcHJvdG8z");
 
 /**
  * StockLine is a quantity of one product.
@@ -277,6 +277,107 @@ export const ListReservationsResponseSchema: GenMessage<ListReservationsResponse
   messageDesc(file_saga_inventory_v1_inventory, 12);
 
 /**
+ * ExchangeRequest is one call on an Exchange stream.
+ *
+ * @generated from message saga.inventory.v1.ExchangeRequest
+ */
+export type ExchangeRequest = Message<"saga.inventory.v1.ExchangeRequest"> & {
+  /**
+   * Chosen by the caller, unique among its calls in flight on this stream (it may wrap around).
+   *
+   * @generated from field: uint32 call_id = 1;
+   */
+  callId: number;
+
+  /**
+   * The caller's deadline for this call, in ms from when it was sent; 0 means none.
+   *
+   * @generated from field: uint32 timeout_ms = 2;
+   */
+  timeoutMs: number;
+
+  /**
+   * The call: one of the unary RPCs' requests.
+   *
+   * @generated from oneof saga.inventory.v1.ExchangeRequest.call
+   */
+  call: {
+    /**
+     * @generated from field: saga.inventory.v1.UpdateInventoryRequest update_inventory = 10;
+     */
+    value: UpdateInventoryRequest;
+    case: "updateInventory";
+  } | {
+    /**
+     * @generated from field: saga.inventory.v1.RestoreInventoryRequest restore_inventory = 11;
+     */
+    value: RestoreInventoryRequest;
+    case: "restoreInventory";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message saga.inventory.v1.ExchangeRequest.
+ * Use `create(ExchangeRequestSchema)` to create a new message.
+ */
+export const ExchangeRequestSchema: GenMessage<ExchangeRequest> = /*@__PURE__*/
+  messageDesc(file_saga_inventory_v1_inventory, 13);
+
+/**
+ * ExchangeResponse answers one call of an Exchange stream.
+ *
+ * @generated from message saga.inventory.v1.ExchangeResponse
+ */
+export type ExchangeResponse = Message<"saga.inventory.v1.ExchangeResponse"> & {
+  /**
+   * The call_id of the request answered.
+   *
+   * @generated from field: uint32 call_id = 1;
+   */
+  callId: number;
+
+  /**
+   * The gRPC status code of the call: 0 (OK) when result is set.
+   *
+   * @generated from field: uint32 error_code = 2;
+   */
+  errorCode: number;
+
+  /**
+   * The error's message when error_code is not 0.
+   *
+   * @generated from field: string error_message = 3;
+   */
+  errorMessage: string;
+
+  /**
+   * The call's response, named like the call, when error_code is 0.
+   *
+   * @generated from oneof saga.inventory.v1.ExchangeResponse.result
+   */
+  result: {
+    /**
+     * @generated from field: saga.inventory.v1.UpdateInventoryResponse update_inventory = 10;
+     */
+    value: UpdateInventoryResponse;
+    case: "updateInventory";
+  } | {
+    /**
+     * @generated from field: saga.inventory.v1.RestoreInventoryResponse restore_inventory = 11;
+     */
+    value: RestoreInventoryResponse;
+    case: "restoreInventory";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message saga.inventory.v1.ExchangeResponse.
+ * Use `create(ExchangeResponseSchema)` to create a new message.
+ */
+export const ExchangeResponseSchema: GenMessage<ExchangeResponse> = /*@__PURE__*/
+  messageDesc(file_saga_inventory_v1_inventory, 14);
+
+/**
  * ReservationStatus is where one stock take stands.
  *
  * @generated from enum saga.inventory.v1.ReservationStatus
@@ -387,6 +488,22 @@ export const InventoryService: GenService<{
     methodKind: "unary";
     input: typeof ListReservationsRequestSchema;
     output: typeof ListReservationsResponseSchema;
+  },
+  /**
+   * Exchange carries many calls of this service on one long-lived stream: the callers on
+   * the hot path use it, because a message on an open stream costs a fraction of the CPU of a
+   * unary call (no HTTP/2 stream, headers or trailers per call). Each request holds a call_id
+   * and one call; each response answers one call_id, in any order, with the call's response or
+   * its error code (the same codes as the unary RPC). A call whose answer has not arrived when
+   * the stream breaks has an unknown outcome: the caller retries it, which idempotency makes safe.
+   * Codes (of the stream itself): UNAVAILABLE when the server shuts down.
+   *
+   * @generated from rpc saga.inventory.v1.InventoryService.Exchange
+   */
+  exchange: {
+    methodKind: "bidi_streaming";
+    input: typeof ExchangeRequestSchema;
+    output: typeof ExchangeResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_saga_inventory_v1_inventory, 0);

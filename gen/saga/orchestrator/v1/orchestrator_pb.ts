@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file saga/orchestrator/v1/orchestrator.proto.
  */
 export const file_saga_orchestrator_v1_orchestrator: GenFile = /*@__PURE__*/
-  fileDesc("CidzYWdhL29yY2hlc3RyYXRvci92MS9vcmNoZXN0cmF0b3IucHJvdG8SFHNhZ2Eub3JjaGVzdHJhdG9yLnYxIjEKCU9yZGVySXRlbRISCgpwcm9kdWN0X2lkGAEgASgJEhAKCHF1YW50aXR5GAIgASgFIkwKBU9yZGVyEhMKC2N1c3RvbWVyX2lkGAEgASgJEi4KBWl0ZW1zGAIgAygLMh8uc2FnYS5vcmNoZXN0cmF0b3IudjEuT3JkZXJJdGVtIqACCg5TYWdhU3RlcFJlY29yZBIMCgRuYW1lGAEgASgJEi4KBXBoYXNlGAIgASgOMh8uc2FnYS5vcmNoZXN0cmF0b3IudjEuU3RlcFBoYXNlEjAKBnN0YXR1cxgDIAEoDjIgLnNhZ2Eub3JjaGVzdHJhdG9yLnYxLlN0ZXBTdGF0dXMSEAoIYXR0ZW1wdHMYBCABKAUSLgoKc3RhcnRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKD2xhc3RfZXJyb3JfY29kZRgHIAEoCRISCgpsYXN0X2Vycm9yGAggASgJIqUDCgRTYWdhEg8KB3NhZ2FfaWQYASABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAIgASgJEhcKD2RlZmluaXRpb25fbmFtZRgDIAEoCRIaChJkZWZpbml0aW9uX3ZlcnNpb24YBCABKAUSMAoGc3RhdHVzGAUgASgOMiAuc2FnYS5vcmNoZXN0cmF0b3IudjEuU2FnYVN0YXR1cxIqCgVvcmRlchgGIAEoCzIbLnNhZ2Eub3JjaGVzdHJhdG9yLnYxLk9yZGVyEhMKC3RvdGFsX2NlbnRzGAcgASgDEhMKC2ZhaWxlZF9zdGVwGAggASgJEhIKCmVycm9yX2NvZGUYCSABKAkSDQoFZXJyb3IYCiABKAkSMwoFc3RlcHMYCyADKAsyJC5zYWdhLm9yY2hlc3RyYXRvci52MS5TYWdhU3RlcFJlY29yZBIuCgpjcmVhdGVkX2F0GAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKzAQoJU2FnYUV2ZW50Eg8KB3NhZ2FfaWQYASABKAkSEAoIc2VxdWVuY2UYAiABKAMSDAoEa2luZBgDIAEoCRIMCgRzdGVwGAQgASgJEjAKBnN0YXR1cxgFIAEoDjIgLnNhZ2Eub3JjaGVzdHJhdG9yLnYxLlNhZ2FTdGF0dXMSJgoCYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWVycm9yGAcgASgJImgKEFN0YXJ0U2FnYVJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEioKBW9yZGVyGAIgASgLMhsuc2FnYS5vcmNoZXN0cmF0b3IudjEuT3JkZXISDwoHd2FpdF9tcxgDIAEoDSJOChFTdGFydFNhZ2FSZXNwb25zZRIoCgRzYWdhGAEgASgLMhouc2FnYS5vcmNoZXN0cmF0b3IudjEuU2FnYRIPCgdjcmVhdGVkGAIgASgIIiEKDkdldFNhZ2FSZXF1ZXN0Eg8KB3NhZ2FfaWQYASABKAkiOwoPR2V0U2FnYVJlc3BvbnNlEigKBHNhZ2EYASABKAsyGi5zYWdhLm9yY2hlc3RyYXRvci52MS5TYWdhItQBChBMaXN0U2FnYXNSZXF1ZXN0EjIKCHN0YXR1c2VzGAEgAygOMiAuc2FnYS5vcmNoZXN0cmF0b3IudjEuU2FnYVN0YXR1cxIxCg1jcmVhdGVkX2FmdGVyGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5jcmVhdGVkX2JlZm9yZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJcGFnZV9zaXplGAQgASgFEhIKCnBhZ2VfdG9rZW4YBSABKAkiVwoRTGlzdFNhZ2FzUmVzcG9uc2USKQoFc2FnYXMYASADKAsyGi5zYWdhLm9yY2hlc3RyYXRvci52MS5TYWdhEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIkChFXYXRjaFNhZ2FzUmVxdWVzdBIPCgdzYWdhX2lkGAEgASgJIkQKEldhdGNoU2FnYXNSZXNwb25zZRIuCgVldmVudBgBIAEoCzIfLnNhZ2Eub3JjaGVzdHJhdG9yLnYxLlNhZ2FFdmVudCIjChBSZXRyeVNhZ2FSZXF1ZXN0Eg8KB3NhZ2FfaWQYASABKAkiPQoRUmV0cnlTYWdhUmVzcG9uc2USKAoEc2FnYRgBIAEoCzIaLnNhZ2Eub3JjaGVzdHJhdG9yLnYxLlNhZ2EquQEKClNhZ2FTdGF0dXMSGwoXU0FHQV9TVEFUVVNfVU5TUEVDSUZJRUQQABIXChNTQUdBX1NUQVRVU19SVU5OSU5HEAESGQoVU0FHQV9TVEFUVVNfQ09NUExFVEVEEAISHAoYU0FHQV9TVEFUVVNfQ09NUEVOU0FUSU5HEAMSGwoXU0FHQV9TVEFUVVNfQ09NUEVOU0FURUQQBBIfChtTQUdBX1NUQVRVU19ORUVEU19BVFRFTlRJT04QBSpbCglTdGVwUGhhc2USGgoWU1RFUF9QSEFTRV9VTlNQRUNJRklFRBAAEhUKEVNURVBfUEhBU0VfQUNUSU9OEAESGwoXU1RFUF9QSEFTRV9DT01QRU5TQVRJT04QAip1CgpTdGVwU3RhdHVzEhsKF1NURVBfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFwoTU1RFUF9TVEFUVVNfUlVOTklORxABEhkKFVNURVBfU1RBVFVTX1NVQ0NFRURFRBACEhYKElNURVBfU1RBVFVTX0ZBSUxFRBADMuoDChNPcmNoZXN0cmF0b3JTZXJ2aWNlElwKCVN0YXJ0U2FnYRImLnNhZ2Eub3JjaGVzdHJhdG9yLnYxLlN0YXJ0U2FnYVJlcXVlc3QaJy5zYWdhLm9yY2hlc3RyYXRvci52MS5TdGFydFNhZ2FSZXNwb25zZRJWCgdHZXRTYWdhEiQuc2FnYS5vcmNoZXN0cmF0b3IudjEuR2V0U2FnYVJlcXVlc3QaJS5zYWdhLm9yY2hlc3RyYXRvci52MS5HZXRTYWdhUmVzcG9uc2USXAoJTGlzdFNhZ2FzEiYuc2FnYS5vcmNoZXN0cmF0b3IudjEuTGlzdFNhZ2FzUmVxdWVzdBonLnNhZ2Eub3JjaGVzdHJhdG9yLnYxLkxpc3RTYWdhc1Jlc3BvbnNlEmEKCldhdGNoU2FnYXMSJy5zYWdhLm9yY2hlc3RyYXRvci52MS5XYXRjaFNhZ2FzUmVxdWVzdBooLnNhZ2Eub3JjaGVzdHJhdG9yLnYxLldhdGNoU2FnYXNSZXNwb25zZTABElwKCVJldHJ5U2FnYRImLnNhZ2Eub3JjaGVzdHJhdG9yLnYxLlJldHJ5U2FnYVJlcXVlc3QaJy5zYWdhLm9yY2hlc3RyYXRvci52MS5SZXRyeVNhZ2FSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("CidzYWdhL29yY2hlc3RyYXRvci92MS9vcmNoZXN0cmF0b3IucHJvdG8SFHNhZ2Eub3JjaGVzdHJhdG9yLnYxIjEKCU9yZGVySXRlbRISCgpwcm9kdWN0X2lkGAEgASgJEhAKCHF1YW50aXR5GAIgASgFIkwKBU9yZGVyEhMKC2N1c3RvbWVyX2lkGAEgASgJEi4KBWl0ZW1zGAIgAygLMh8uc2FnYS5vcmNoZXN0cmF0b3IudjEuT3JkZXJJdGVtIqACCg5TYWdhU3RlcFJlY29yZBIMCgRuYW1lGAEgASgJEi4KBXBoYXNlGAIgASgOMh8uc2FnYS5vcmNoZXN0cmF0b3IudjEuU3RlcFBoYXNlEjAKBnN0YXR1cxgDIAEoDjIgLnNhZ2Eub3JjaGVzdHJhdG9yLnYxLlN0ZXBTdGF0dXMSEAoIYXR0ZW1wdHMYBCABKAUSLgoKc3RhcnRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKD2xhc3RfZXJyb3JfY29kZRgHIAEoCRISCgpsYXN0X2Vycm9yGAggASgJIqUDCgRTYWdhEg8KB3NhZ2FfaWQYASABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAIgASgJEhcKD2RlZmluaXRpb25fbmFtZRgDIAEoCRIaChJkZWZpbml0aW9uX3ZlcnNpb24YBCABKAUSMAoGc3RhdHVzGAUgASgOMiAuc2FnYS5vcmNoZXN0cmF0b3IudjEuU2FnYVN0YXR1cxIqCgVvcmRlchgGIAEoCzIbLnNhZ2Eub3JjaGVzdHJhdG9yLnYxLk9yZGVyEhMKC3RvdGFsX2NlbnRzGAcgASgDEhMKC2ZhaWxlZF9zdGVwGAggASgJEhIKCmVycm9yX2NvZGUYCSABKAkSDQoFZXJyb3IYCiABKAkSMwoFc3RlcHMYCyADKAsyJC5zYWdhLm9yY2hlc3RyYXRvci52MS5TYWdhU3RlcFJlY29yZBIuCgpjcmVhdGVkX2F0GAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKzAQoJU2FnYUV2ZW50Eg8KB3NhZ2FfaWQYASABKAkSEAoIc2VxdWVuY2UYAiABKAMSDAoEa2luZBgDIAEoCRIMCgRzdGVwGAQgASgJEjAKBnN0YXR1cxgFIAEoDjIgLnNhZ2Eub3JjaGVzdHJhdG9yLnYxLlNhZ2FTdGF0dXMSJgoCYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWVycm9yGAcgASgJImgKEFN0YXJ0U2FnYVJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEioKBW9yZGVyGAIgASgLMhsuc2FnYS5vcmNoZXN0cmF0b3IudjEuT3JkZXISDwoHd2FpdF9tcxgDIAEoDSJOChFTdGFydFNhZ2FSZXNwb25zZRIoCgRzYWdhGAEgASgLMhouc2FnYS5vcmNoZXN0cmF0b3IudjEuU2FnYRIPCgdjcmVhdGVkGAIgASgIIiEKDkdldFNhZ2FSZXF1ZXN0Eg8KB3NhZ2FfaWQYASABKAkiOwoPR2V0U2FnYVJlc3BvbnNlEigKBHNhZ2EYASABKAsyGi5zYWdhLm9yY2hlc3RyYXRvci52MS5TYWdhItQBChBMaXN0U2FnYXNSZXF1ZXN0EjIKCHN0YXR1c2VzGAEgAygOMiAuc2FnYS5vcmNoZXN0cmF0b3IudjEuU2FnYVN0YXR1cxIxCg1jcmVhdGVkX2FmdGVyGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5jcmVhdGVkX2JlZm9yZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJcGFnZV9zaXplGAQgASgFEhIKCnBhZ2VfdG9rZW4YBSABKAkiVwoRTGlzdFNhZ2FzUmVzcG9uc2USKQoFc2FnYXMYASADKAsyGi5zYWdhLm9yY2hlc3RyYXRvci52MS5TYWdhEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIkChFXYXRjaFNhZ2FzUmVxdWVzdBIPCgdzYWdhX2lkGAEgASgJIkQKEldhdGNoU2FnYXNSZXNwb25zZRIuCgVldmVudBgBIAEoCzIfLnNhZ2Eub3JjaGVzdHJhdG9yLnYxLlNhZ2FFdmVudCIjChBSZXRyeVNhZ2FSZXF1ZXN0Eg8KB3NhZ2FfaWQYASABKAkiPQoRUmV0cnlTYWdhUmVzcG9uc2USKAoEc2FnYRgBIAEoCzIaLnNhZ2Eub3JjaGVzdHJhdG9yLnYxLlNhZ2EifAoPRXhjaGFuZ2VSZXF1ZXN0Eg8KB2NhbGxfaWQYASABKA0SEgoKdGltZW91dF9tcxgCIAEoDRI8CgpzdGFydF9zYWdhGAogASgLMiYuc2FnYS5vcmNoZXN0cmF0b3IudjEuU3RhcnRTYWdhUmVxdWVzdEgAQgYKBGNhbGwilwEKEEV4Y2hhbmdlUmVzcG9uc2USDwoHY2FsbF9pZBgBIAEoDRISCgplcnJvcl9jb2RlGAIgASgNEhUKDWVycm9yX21lc3NhZ2UYAyABKAkSPQoKc3RhcnRfc2FnYRgKIAEoCzInLnNhZ2Eub3JjaGVzdHJhdG9yLnYxLlN0YXJ0U2FnYVJlc3BvbnNlSABCCAoGcmVzdWx0KrkBCgpTYWdhU3RhdHVzEhsKF1NBR0FfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFwoTU0FHQV9TVEFUVVNfUlVOTklORxABEhkKFVNBR0FfU1RBVFVTX0NPTVBMRVRFRBACEhwKGFNBR0FfU1RBVFVTX0NPTVBFTlNBVElORxADEhsKF1NBR0FfU1RBVFVTX0NPTVBFTlNBVEVEEAQSHwobU0FHQV9TVEFUVVNfTkVFRFNfQVRURU5USU9OEAUqWwoJU3RlcFBoYXNlEhoKFlNURVBfUEhBU0VfVU5TUEVDSUZJRUQQABIVChFTVEVQX1BIQVNFX0FDVElPThABEhsKF1NURVBfUEhBU0VfQ09NUEVOU0FUSU9OEAIqdQoKU3RlcFN0YXR1cxIbChdTVEVQX1NUQVRVU19VTlNQRUNJRklFRBAAEhcKE1NURVBfU1RBVFVTX1JVTk5JTkcQARIZChVTVEVQX1NUQVRVU19TVUNDRUVERUQQAhIWChJTVEVQX1NUQVRVU19GQUlMRUQQAzLJBAoTT3JjaGVzdHJhdG9yU2VydmljZRJcCglTdGFydFNhZ2ESJi5zYWdhLm9yY2hlc3RyYXRvci52MS5TdGFydFNhZ2FSZXF1ZXN0Gicuc2FnYS5vcmNoZXN0cmF0b3IudjEuU3RhcnRTYWdhUmVzcG9uc2USVgoHR2V0U2FnYRIkLnNhZ2Eub3JjaGVzdHJhdG9yLnYxLkdldFNhZ2FSZXF1ZXN0GiUuc2FnYS5vcmNoZXN0cmF0b3IudjEuR2V0U2FnYVJlc3BvbnNlElwKCUxpc3RTYWdhcxImLnNhZ2Eub3JjaGVzdHJhdG9yLnYxLkxpc3RTYWdhc1JlcXVlc3QaJy5zYWdhLm9yY2hlc3RyYXRvci52MS5MaXN0U2FnYXNSZXNwb25zZRJhCgpXYXRjaFNhZ2FzEicuc2FnYS5vcmNoZXN0cmF0b3IudjEuV2F0Y2hTYWdhc1JlcXVlc3QaKC5zYWdhLm9yY2hlc3RyYXRvci52MS5XYXRjaFNhZ2FzUmVzcG9uc2UwARJcCglSZXRyeVNhZ2ESJi5zYWdhLm9yY2hlc3RyYXRvci52MS5SZXRyeVNhZ2FSZXF1ZXN0Gicuc2FnYS5vcmNoZXN0cmF0b3IudjEuUmV0cnlTYWdhUmVzcG9uc2USXQoIRXhjaGFuZ2USJS5zYWdhLm9yY2hlc3RyYXRvci52MS5FeGNoYW5nZVJlcXVlc3QaJi5zYWdhLm9yY2hlc3RyYXRvci52MS5FeGNoYW5nZVJlc3BvbnNlKAEwAWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * OrderItem is one line of an order.
@@ -487,6 +487,95 @@ export const RetrySagaResponseSchema: GenMessage<RetrySagaResponse> = /*@__PURE_
   messageDesc(file_saga_orchestrator_v1_orchestrator, 14);
 
 /**
+ * ExchangeRequest is one call on an Exchange stream.
+ *
+ * @generated from message saga.orchestrator.v1.ExchangeRequest
+ */
+export type ExchangeRequest = Message<"saga.orchestrator.v1.ExchangeRequest"> & {
+  /**
+   * Chosen by the caller, unique among its calls in flight on this stream (it may wrap around).
+   *
+   * @generated from field: uint32 call_id = 1;
+   */
+  callId: number;
+
+  /**
+   * The caller's deadline for this call, in ms from when it was sent; 0 means none.
+   *
+   * @generated from field: uint32 timeout_ms = 2;
+   */
+  timeoutMs: number;
+
+  /**
+   * The call: one of the unary RPCs' requests.
+   *
+   * @generated from oneof saga.orchestrator.v1.ExchangeRequest.call
+   */
+  call: {
+    /**
+     * @generated from field: saga.orchestrator.v1.StartSagaRequest start_saga = 10;
+     */
+    value: StartSagaRequest;
+    case: "startSaga";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message saga.orchestrator.v1.ExchangeRequest.
+ * Use `create(ExchangeRequestSchema)` to create a new message.
+ */
+export const ExchangeRequestSchema: GenMessage<ExchangeRequest> = /*@__PURE__*/
+  messageDesc(file_saga_orchestrator_v1_orchestrator, 15);
+
+/**
+ * ExchangeResponse answers one call of an Exchange stream.
+ *
+ * @generated from message saga.orchestrator.v1.ExchangeResponse
+ */
+export type ExchangeResponse = Message<"saga.orchestrator.v1.ExchangeResponse"> & {
+  /**
+   * The call_id of the request answered.
+   *
+   * @generated from field: uint32 call_id = 1;
+   */
+  callId: number;
+
+  /**
+   * The gRPC status code of the call: 0 (OK) when result is set.
+   *
+   * @generated from field: uint32 error_code = 2;
+   */
+  errorCode: number;
+
+  /**
+   * The error's message when error_code is not 0.
+   *
+   * @generated from field: string error_message = 3;
+   */
+  errorMessage: string;
+
+  /**
+   * The call's response, named like the call, when error_code is 0.
+   *
+   * @generated from oneof saga.orchestrator.v1.ExchangeResponse.result
+   */
+  result: {
+    /**
+     * @generated from field: saga.orchestrator.v1.StartSagaResponse start_saga = 10;
+     */
+    value: StartSagaResponse;
+    case: "startSaga";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message saga.orchestrator.v1.ExchangeResponse.
+ * Use `create(ExchangeResponseSchema)` to create a new message.
+ */
+export const ExchangeResponseSchema: GenMessage<ExchangeResponse> = /*@__PURE__*/
+  messageDesc(file_saga_orchestrator_v1_orchestrator, 16);
+
+/**
  * SagaStatus is where a saga stands.
  *
  * @generated from enum saga.orchestrator.v1.SagaStatus
@@ -670,6 +759,22 @@ export const OrchestratorService: GenService<{
     methodKind: "unary";
     input: typeof RetrySagaRequestSchema;
     output: typeof RetrySagaResponseSchema;
+  },
+  /**
+   * Exchange carries many calls of this service on one long-lived stream: the callers on
+   * the hot path use it, because a message on an open stream costs a fraction of the CPU of a
+   * unary call (no HTTP/2 stream, headers or trailers per call). Each request holds a call_id
+   * and one call; each response answers one call_id, in any order, with the call's response or
+   * its error code (the same codes as the unary RPC). A call whose answer has not arrived when
+   * the stream breaks has an unknown outcome: the caller retries it, which idempotency makes safe.
+   * Codes (of the stream itself): UNAVAILABLE when the server shuts down.
+   *
+   * @generated from rpc saga.orchestrator.v1.OrchestratorService.Exchange
+   */
+  exchange: {
+    methodKind: "bidi_streaming";
+    input: typeof ExchangeRequestSchema;
+    output: typeof ExchangeResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_saga_orchestrator_v1_orchestrator, 0);

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file saga/payments/v1/payments.proto.
  */
 export const file_saga_payments_v1_payments: GenFile = /*@__PURE__*/
-  fileDesc("Ch9zYWdhL3BheW1lbnRzL3YxL3BheW1lbnRzLnByb3RvEhBzYWdhLnBheW1lbnRzLnYxIjUKB0FjY291bnQSEwoLY3VzdG9tZXJfaWQYASABKAkSFQoNYmFsYW5jZV9jZW50cxgCIAEoAyJ+CgdQYXltZW50EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRITCgtjdXN0b21lcl9pZBgCIAEoCRIUCgxhbW91bnRfY2VudHMYAyABKAMSLwoGc3RhdHVzGAQgASgOMh8uc2FnYS5wYXltZW50cy52MS5QYXltZW50U3RhdHVzIlsKFVByb2Nlc3NQYXltZW50UmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkSFAoMYW1vdW50X2NlbnRzGAMgASgDIkQKFlByb2Nlc3NQYXltZW50UmVzcG9uc2USKgoHcGF5bWVudBgBIAEoCzIZLnNhZ2EucGF5bWVudHMudjEuUGF5bWVudCIvChRDYW5jZWxQYXltZW50UmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkiQwoVQ2FuY2VsUGF5bWVudFJlc3BvbnNlEioKB3BheW1lbnQYASABKAsyGS5zYWdhLnBheW1lbnRzLnYxLlBheW1lbnQiKAoRR2V0QWNjb3VudFJlcXVlc3QSEwoLY3VzdG9tZXJfaWQYASABKAkiQAoSR2V0QWNjb3VudFJlc3BvbnNlEioKB2FjY291bnQYASABKAsyGS5zYWdhLnBheW1lbnRzLnYxLkFjY291bnQiFQoTTGlzdEFjY291bnRzUmVxdWVzdCJDChRMaXN0QWNjb3VudHNSZXNwb25zZRIrCghhY2NvdW50cxgBIAMoCzIZLnNhZ2EucGF5bWVudHMudjEuQWNjb3VudCIsChFHZXRQYXltZW50UmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkiQAoSR2V0UGF5bWVudFJlc3BvbnNlEioKB3BheW1lbnQYASABKAsyGS5zYWdhLnBheW1lbnRzLnYxLlBheW1lbnQiPAoTTGlzdFBheW1lbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJcChRMaXN0UGF5bWVudHNSZXNwb25zZRIrCghwYXltZW50cxgBIAMoCzIZLnNhZ2EucGF5bWVudHMudjEuUGF5bWVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkqowEKDVBheW1lbnRTdGF0dXMSHgoaUEFZTUVOVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIaChZQQVlNRU5UX1NUQVRVU19DSEFSR0VEEAESGwoXUEFZTUVOVF9TVEFUVVNfUkVGVU5ERUQQAhIbChdQQVlNRU5UX1NUQVRVU19ERUNMSU5FRBADEhwKGFBBWU1FTlRfU1RBVFVTX0NBTkNFTExFRBAEMsgECg9QYXltZW50c1NlcnZpY2USYwoOUHJvY2Vzc1BheW1lbnQSJy5zYWdhLnBheW1lbnRzLnYxLlByb2Nlc3NQYXltZW50UmVxdWVzdBooLnNhZ2EucGF5bWVudHMudjEuUHJvY2Vzc1BheW1lbnRSZXNwb25zZRJgCg1DYW5jZWxQYXltZW50EiYuc2FnYS5wYXltZW50cy52MS5DYW5jZWxQYXltZW50UmVxdWVzdBonLnNhZ2EucGF5bWVudHMudjEuQ2FuY2VsUGF5bWVudFJlc3BvbnNlElcKCkdldEFjY291bnQSIy5zYWdhLnBheW1lbnRzLnYxLkdldEFjY291bnRSZXF1ZXN0GiQuc2FnYS5wYXltZW50cy52MS5HZXRBY2NvdW50UmVzcG9uc2USXQoMTGlzdEFjY291bnRzEiUuc2FnYS5wYXltZW50cy52MS5MaXN0QWNjb3VudHNSZXF1ZXN0GiYuc2FnYS5wYXltZW50cy52MS5MaXN0QWNjb3VudHNSZXNwb25zZRJXCgpHZXRQYXltZW50EiMuc2FnYS5wYXltZW50cy52MS5HZXRQYXltZW50UmVxdWVzdBokLnNhZ2EucGF5bWVudHMudjEuR2V0UGF5bWVudFJlc3BvbnNlEl0KDExpc3RQYXltZW50cxIlLnNhZ2EucGF5bWVudHMudjEuTGlzdFBheW1lbnRzUmVxdWVzdBomLnNhZ2EucGF5bWVudHMudjEuTGlzdFBheW1lbnRzUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("Ch9zYWdhL3BheW1lbnRzL3YxL3BheW1lbnRzLnByb3RvEhBzYWdhLnBheW1lbnRzLnYxIjUKB0FjY291bnQSEwoLY3VzdG9tZXJfaWQYASABKAkSFQoNYmFsYW5jZV9jZW50cxgCIAEoAyJ+CgdQYXltZW50EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRITCgtjdXN0b21lcl9pZBgCIAEoCRIUCgxhbW91bnRfY2VudHMYAyABKAMSLwoGc3RhdHVzGAQgASgOMh8uc2FnYS5wYXltZW50cy52MS5QYXltZW50U3RhdHVzIlsKFVByb2Nlc3NQYXltZW50UmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkSFAoMYW1vdW50X2NlbnRzGAMgASgDIkQKFlByb2Nlc3NQYXltZW50UmVzcG9uc2USKgoHcGF5bWVudBgBIAEoCzIZLnNhZ2EucGF5bWVudHMudjEuUGF5bWVudCIvChRDYW5jZWxQYXltZW50UmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkiQwoVQ2FuY2VsUGF5bWVudFJlc3BvbnNlEioKB3BheW1lbnQYASABKAsyGS5zYWdhLnBheW1lbnRzLnYxLlBheW1lbnQiKAoRR2V0QWNjb3VudFJlcXVlc3QSEwoLY3VzdG9tZXJfaWQYASABKAkiQAoSR2V0QWNjb3VudFJlc3BvbnNlEioKB2FjY291bnQYASABKAsyGS5zYWdhLnBheW1lbnRzLnYxLkFjY291bnQiFQoTTGlzdEFjY291bnRzUmVxdWVzdCJDChRMaXN0QWNjb3VudHNSZXNwb25zZRIrCghhY2NvdW50cxgBIAMoCzIZLnNhZ2EucGF5bWVudHMudjEuQWNjb3VudCIsChFHZXRQYXltZW50UmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkiQAoSR2V0UGF5bWVudFJlc3BvbnNlEioKB3BheW1lbnQYASABKAsyGS5zYWdhLnBheW1lbnRzLnYxLlBheW1lbnQiPAoTTGlzdFBheW1lbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJcChRMaXN0UGF5bWVudHNSZXNwb25zZRIrCghwYXltZW50cxgBIAMoCzIZLnNhZ2EucGF5bWVudHMudjEuUGF5bWVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkixAEKD0V4Y2hhbmdlUmVxdWVzdBIPCgdjYWxsX2lkGAEgASgNEhIKCnRpbWVvdXRfbXMYAiABKA0SQgoPcHJvY2Vzc19wYXltZW50GAogASgLMicuc2FnYS5wYXltZW50cy52MS5Qcm9jZXNzUGF5bWVudFJlcXVlc3RIABJACg5jYW5jZWxfcGF5bWVudBgLIAEoCzImLnNhZ2EucGF5bWVudHMudjEuQ2FuY2VsUGF5bWVudFJlcXVlc3RIAEIGCgRjYWxsIuABChBFeGNoYW5nZVJlc3BvbnNlEg8KB2NhbGxfaWQYASABKA0SEgoKZXJyb3JfY29kZRgCIAEoDRIVCg1lcnJvcl9tZXNzYWdlGAMgASgJEkMKD3Byb2Nlc3NfcGF5bWVudBgKIAEoCzIoLnNhZ2EucGF5bWVudHMudjEuUHJvY2Vzc1BheW1lbnRSZXNwb25zZUgAEkEKDmNhbmNlbF9wYXltZW50GAsgASgLMicuc2FnYS5wYXltZW50cy52MS5DYW5jZWxQYXltZW50UmVzcG9uc2VIAEIICgZyZXN1bHQqowEKDVBheW1lbnRTdGF0dXMSHgoaUEFZTUVOVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIaChZQQVlNRU5UX1NUQVRVU19DSEFSR0VEEAESGwoXUEFZTUVOVF9TVEFUVVNfUkVGVU5ERUQQAhIbChdQQVlNRU5UX1NUQVRVU19ERUNMSU5FRBADEhwKGFBBWU1FTlRfU1RBVFVTX0NBTkNFTExFRBAEMp8FCg9QYXltZW50c1NlcnZpY2USYwoOUHJvY2Vzc1BheW1lbnQSJy5zYWdhLnBheW1lbnRzLnYxLlByb2Nlc3NQYXltZW50UmVxdWVzdBooLnNhZ2EucGF5bWVudHMudjEuUHJvY2Vzc1BheW1lbnRSZXNwb25zZRJgCg1DYW5jZWxQYXltZW50EiYuc2FnYS5wYXltZW50cy52MS5DYW5jZWxQYXltZW50UmVxdWVzdBonLnNhZ2EucGF5bWVudHMudjEuQ2FuY2VsUGF5bWVudFJlc3BvbnNlElcKCkdldEFjY291bnQSIy5zYWdhLnBheW1lbnRzLnYxLkdldEFjY291bnRSZXF1ZXN0GiQuc2FnYS5wYXltZW50cy52MS5HZXRBY2NvdW50UmVzcG9uc2USXQoMTGlzdEFjY291bnRzEiUuc2FnYS5wYXltZW50cy52MS5MaXN0QWNjb3VudHNSZXF1ZXN0GiYuc2FnYS5wYXltZW50cy52MS5MaXN0QWNjb3VudHNSZXNwb25zZRJXCgpHZXRQYXltZW50EiMuc2FnYS5wYXltZW50cy52MS5HZXRQYXltZW50UmVxdWVzdBokLnNhZ2EucGF5bWVudHMudjEuR2V0UGF5bWVudFJlc3BvbnNlEl0KDExpc3RQYXltZW50cxIlLnNhZ2EucGF5bWVudHMudjEuTGlzdFBheW1lbnRzUmVxdWVzdBomLnNhZ2EucGF5bWVudHMudjEuTGlzdFBheW1lbnRzUmVzcG9uc2USVQoIRXhjaGFuZ2USIS5zYWdhLnBheW1lbnRzLnYxLkV4Y2hhbmdlUmVxdWVzdBoiLnNhZ2EucGF5bWVudHMudjEuRXhjaGFuZ2VSZXNwb25zZSgBMAFiBnByb3RvMw");
 
 /**
  * Account is one customer's balance.
@@ -297,6 +297,107 @@ export const ListPaymentsResponseSchema: GenMessage<ListPaymentsResponse> = /*@_
   messageDesc(file_saga_payments_v1_payments, 13);
 
 /**
+ * ExchangeRequest is one call on an Exchange stream.
+ *
+ * @generated from message saga.payments.v1.ExchangeRequest
+ */
+export type ExchangeRequest = Message<"saga.payments.v1.ExchangeRequest"> & {
+  /**
+   * Chosen by the caller, unique among its calls in flight on this stream (it may wrap around).
+   *
+   * @generated from field: uint32 call_id = 1;
+   */
+  callId: number;
+
+  /**
+   * The caller's deadline for this call, in ms from when it was sent; 0 means none.
+   *
+   * @generated from field: uint32 timeout_ms = 2;
+   */
+  timeoutMs: number;
+
+  /**
+   * The call: one of the unary RPCs' requests.
+   *
+   * @generated from oneof saga.payments.v1.ExchangeRequest.call
+   */
+  call: {
+    /**
+     * @generated from field: saga.payments.v1.ProcessPaymentRequest process_payment = 10;
+     */
+    value: ProcessPaymentRequest;
+    case: "processPayment";
+  } | {
+    /**
+     * @generated from field: saga.payments.v1.CancelPaymentRequest cancel_payment = 11;
+     */
+    value: CancelPaymentRequest;
+    case: "cancelPayment";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message saga.payments.v1.ExchangeRequest.
+ * Use `create(ExchangeRequestSchema)` to create a new message.
+ */
+export const ExchangeRequestSchema: GenMessage<ExchangeRequest> = /*@__PURE__*/
+  messageDesc(file_saga_payments_v1_payments, 14);
+
+/**
+ * ExchangeResponse answers one call of an Exchange stream.
+ *
+ * @generated from message saga.payments.v1.ExchangeResponse
+ */
+export type ExchangeResponse = Message<"saga.payments.v1.ExchangeResponse"> & {
+  /**
+   * The call_id of the request answered.
+   *
+   * @generated from field: uint32 call_id = 1;
+   */
+  callId: number;
+
+  /**
+   * The gRPC status code of the call: 0 (OK) when result is set.
+   *
+   * @generated from field: uint32 error_code = 2;
+   */
+  errorCode: number;
+
+  /**
+   * The error's message when error_code is not 0.
+   *
+   * @generated from field: string error_message = 3;
+   */
+  errorMessage: string;
+
+  /**
+   * The call's response, named like the call, when error_code is 0.
+   *
+   * @generated from oneof saga.payments.v1.ExchangeResponse.result
+   */
+  result: {
+    /**
+     * @generated from field: saga.payments.v1.ProcessPaymentResponse process_payment = 10;
+     */
+    value: ProcessPaymentResponse;
+    case: "processPayment";
+  } | {
+    /**
+     * @generated from field: saga.payments.v1.CancelPaymentResponse cancel_payment = 11;
+     */
+    value: CancelPaymentResponse;
+    case: "cancelPayment";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message saga.payments.v1.ExchangeResponse.
+ * Use `create(ExchangeResponseSchema)` to create a new message.
+ */
+export const ExchangeResponseSchema: GenMessage<ExchangeResponse> = /*@__PURE__*/
+  messageDesc(file_saga_payments_v1_payments, 15);
+
+/**
  * PaymentStatus is where one payment record stands.
  *
  * @generated from enum saga.payments.v1.PaymentStatus
@@ -418,6 +519,22 @@ export const PaymentsService: GenService<{
     methodKind: "unary";
     input: typeof ListPaymentsRequestSchema;
     output: typeof ListPaymentsResponseSchema;
+  },
+  /**
+   * Exchange carries many calls of this service on one long-lived stream: the callers on
+   * the hot path use it, because a message on an open stream costs a fraction of the CPU of a
+   * unary call (no HTTP/2 stream, headers or trailers per call). Each request holds a call_id
+   * and one call; each response answers one call_id, in any order, with the call's response or
+   * its error code (the same codes as the unary RPC). A call whose answer has not arrived when
+   * the stream breaks has an unknown outcome: the caller retries it, which idempotency makes safe.
+   * Codes (of the stream itself): UNAVAILABLE when the server shuts down.
+   *
+   * @generated from rpc saga.payments.v1.PaymentsService.Exchange
+   */
+  exchange: {
+    methodKind: "bidi_streaming";
+    input: typeof ExchangeRequestSchema;
+    output: typeof ExchangeResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_saga_payments_v1_payments, 0);

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file saga/purchases/v1/purchases.proto.
  */
 export const file_saga_purchases_v1_purchases: GenFile = /*@__PURE__*/
-  fileDesc("CiFzYWdhL3B1cmNoYXNlcy92MS9wdXJjaGFzZXMucHJvdG8SEXNhZ2EucHVyY2hhc2VzLnYxIk4KDFB1cmNoYXNlTGluZRISCgpwcm9kdWN0X2lkGAEgASgJEhAKCHF1YW50aXR5GAIgASgFEhgKEHVuaXRfcHJpY2VfY2VudHMYAyABKAMisAEKCFB1cmNoYXNlEhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRITCgtjdXN0b21lcl9pZBgCIAEoCRIuCgVsaW5lcxgDIAMoCzIfLnNhZ2EucHVyY2hhc2VzLnYxLlB1cmNoYXNlTGluZRITCgt0b3RhbF9jZW50cxgEIAEoAxIxCgZzdGF0dXMYBSABKA4yIS5zYWdhLnB1cmNoYXNlcy52MS5QdXJjaGFzZVN0YXR1cyKLAQoWUHJvY2Vzc1B1cmNoYXNlUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkSLgoFbGluZXMYAyADKAsyHy5zYWdhLnB1cmNoYXNlcy52MS5QdXJjaGFzZUxpbmUSEwoLdG90YWxfY2VudHMYBCABKAMiSAoXUHJvY2Vzc1B1cmNoYXNlUmVzcG9uc2USLQoIcHVyY2hhc2UYASABKAsyGy5zYWdhLnB1cmNoYXNlcy52MS5QdXJjaGFzZSIwChVDYW5jZWxQdXJjaGFzZVJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJIkcKFkNhbmNlbFB1cmNoYXNlUmVzcG9uc2USLQoIcHVyY2hhc2UYASABKAsyGy5zYWdhLnB1cmNoYXNlcy52MS5QdXJjaGFzZSItChJHZXRQdXJjaGFzZVJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJIkQKE0dldFB1cmNoYXNlUmVzcG9uc2USLQoIcHVyY2hhc2UYASABKAsyGy5zYWdhLnB1cmNoYXNlcy52MS5QdXJjaGFzZSI9ChRMaXN0UHVyY2hhc2VzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJgChVMaXN0UHVyY2hhc2VzUmVzcG9uc2USLgoJcHVyY2hhc2VzGAEgAygLMhsuc2FnYS5wdXJjaGFzZXMudjEuUHVyY2hhc2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJKqkBCg5QdXJjaGFzZVN0YXR1cxIfChtQVVJDSEFTRV9TVEFUVVNfVU5TUEVDSUZJRUQQABIdChlQVVJDSEFTRV9TVEFUVVNfQ09ORklSTUVEEAESHQoZUFVSQ0hBU0VfU1RBVFVTX0NBTkNFTExFRBACEhwKGFBVUkNIQVNFX1NUQVRVU19SRUpFQ1RFRBADEhoKFlBVUkNIQVNFX1NUQVRVU19WT0lERUQQBDKlAwoQUHVyY2hhc2VzU2VydmljZRJoCg9Qcm9jZXNzUHVyY2hhc2USKS5zYWdhLnB1cmNoYXNlcy52MS5Qcm9jZXNzUHVyY2hhc2VSZXF1ZXN0Giouc2FnYS5wdXJjaGFzZXMudjEuUHJvY2Vzc1B1cmNoYXNlUmVzcG9uc2USZQoOQ2FuY2VsUHVyY2hhc2USKC5zYWdhLnB1cmNoYXNlcy52MS5DYW5jZWxQdXJjaGFzZVJlcXVlc3QaKS5zYWdhLnB1cmNoYXNlcy52MS5DYW5jZWxQdXJjaGFzZVJlc3BvbnNlElwKC0dldFB1cmNoYXNlEiUuc2FnYS5wdXJjaGFzZXMudjEuR2V0UHVyY2hhc2VSZXF1ZXN0GiYuc2FnYS5wdXJjaGFzZXMudjEuR2V0UHVyY2hhc2VSZXNwb25zZRJiCg1MaXN0UHVyY2hhc2VzEicuc2FnYS5wdXJjaGFzZXMudjEuTGlzdFB1cmNoYXNlc1JlcXVlc3QaKC5zYWdhLnB1cmNoYXNlcy52MS5MaXN0UHVyY2hhc2VzUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("CiFzYWdhL3B1cmNoYXNlcy92MS9wdXJjaGFzZXMucHJvdG8SEXNhZ2EucHVyY2hhc2VzLnYxIk4KDFB1cmNoYXNlTGluZRISCgpwcm9kdWN0X2lkGAEgASgJEhAKCHF1YW50aXR5GAIgASgFEhgKEHVuaXRfcHJpY2VfY2VudHMYAyABKAMisAEKCFB1cmNoYXNlEhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRITCgtjdXN0b21lcl9pZBgCIAEoCRIuCgVsaW5lcxgDIAMoCzIfLnNhZ2EucHVyY2hhc2VzLnYxLlB1cmNoYXNlTGluZRITCgt0b3RhbF9jZW50cxgEIAEoAxIxCgZzdGF0dXMYBSABKA4yIS5zYWdhLnB1cmNoYXNlcy52MS5QdXJjaGFzZVN0YXR1cyKLAQoWUHJvY2Vzc1B1cmNoYXNlUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkSLgoFbGluZXMYAyADKAsyHy5zYWdhLnB1cmNoYXNlcy52MS5QdXJjaGFzZUxpbmUSEwoLdG90YWxfY2VudHMYBCABKAMiSAoXUHJvY2Vzc1B1cmNoYXNlUmVzcG9uc2USLQoIcHVyY2hhc2UYASABKAsyGy5zYWdhLnB1cmNoYXNlcy52MS5QdXJjaGFzZSIwChVDYW5jZWxQdXJjaGFzZVJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJIkcKFkNhbmNlbFB1cmNoYXNlUmVzcG9uc2USLQoIcHVyY2hhc2UYASABKAsyGy5zYWdhLnB1cmNoYXNlcy52MS5QdXJjaGFzZSItChJHZXRQdXJjaGFzZVJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJIkQKE0dldFB1cmNoYXNlUmVzcG9uc2USLQoIcHVyY2hhc2UYASABKAsyGy5zYWdhLnB1cmNoYXNlcy52MS5QdXJjaGFzZSI9ChRMaXN0UHVyY2hhc2VzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJgChVMaXN0UHVyY2hhc2VzUmVzcG9uc2USLgoJcHVyY2hhc2VzGAEgAygLMhsuc2FnYS5wdXJjaGFzZXMudjEuUHVyY2hhc2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIsoBCg9FeGNoYW5nZVJlcXVlc3QSDwoHY2FsbF9pZBgBIAEoDRISCgp0aW1lb3V0X21zGAIgASgNEkUKEHByb2Nlc3NfcHVyY2hhc2UYCiABKAsyKS5zYWdhLnB1cmNoYXNlcy52MS5Qcm9jZXNzUHVyY2hhc2VSZXF1ZXN0SAASQwoPY2FuY2VsX3B1cmNoYXNlGAsgASgLMiguc2FnYS5wdXJjaGFzZXMudjEuQ2FuY2VsUHVyY2hhc2VSZXF1ZXN0SABCBgoEY2FsbCLmAQoQRXhjaGFuZ2VSZXNwb25zZRIPCgdjYWxsX2lkGAEgASgNEhIKCmVycm9yX2NvZGUYAiABKA0SFQoNZXJyb3JfbWVzc2FnZRgDIAEoCRJGChBwcm9jZXNzX3B1cmNoYXNlGAogASgLMiouc2FnYS5wdXJjaGFzZXMudjEuUHJvY2Vzc1B1cmNoYXNlUmVzcG9uc2VIABJECg9jYW5jZWxfcHVyY2hhc2UYCyABKAsyKS5zYWdhLnB1cmNoYXNlcy52MS5DYW5jZWxQdXJjaGFzZVJlc3BvbnNlSABCCAoGcmVzdWx0KqkBCg5QdXJjaGFzZVN0YXR1cxIfChtQVVJDSEFTRV9TVEFUVVNfVU5TUEVDSUZJRUQQABIdChlQVVJDSEFTRV9TVEFUVVNfQ09ORklSTUVEEAESHQoZUFVSQ0hBU0VfU1RBVFVTX0NBTkNFTExFRBACEhwKGFBVUkNIQVNFX1NUQVRVU19SRUpFQ1RFRBADEhoKFlBVUkNIQVNFX1NUQVRVU19WT0lERUQQBDL+AwoQUHVyY2hhc2VzU2VydmljZRJoCg9Qcm9jZXNzUHVyY2hhc2USKS5zYWdhLnB1cmNoYXNlcy52MS5Qcm9jZXNzUHVyY2hhc2VSZXF1ZXN0Giouc2FnYS5wdXJjaGFzZXMudjEuUHJvY2Vzc1B1cmNoYXNlUmVzcG9uc2USZQoOQ2FuY2VsUHVyY2hhc2USKC5zYWdhLnB1cmNoYXNlcy52MS5DYW5jZWxQdXJjaGFzZVJlcXVlc3QaKS5zYWdhLnB1cmNoYXNlcy52MS5DYW5jZWxQdXJjaGFzZVJlc3BvbnNlElwKC0dldFB1cmNoYXNlEiUuc2FnYS5wdXJjaGFzZXMudjEuR2V0UHVyY2hhc2VSZXF1ZXN0GiYuc2FnYS5wdXJjaGFzZXMudjEuR2V0UHVyY2hhc2VSZXNwb25zZRJiCg1MaXN0UHVyY2hhc2VzEicuc2FnYS5wdXJjaGFzZXMudjEuTGlzdFB1cmNoYXNlc1JlcXVlc3QaKC5zYWdhLnB1cmNoYXNlcy52MS5MaXN0UHVyY2hhc2VzUmVzcG9uc2USVwoIRXhjaGFuZ2USIi5zYWdhLnB1cmNoYXNlcy52MS5FeGNoYW5nZVJlcXVlc3QaIy5zYWdhLnB1cmNoYXNlcy52MS5FeGNoYW5nZVJlc3BvbnNlKAEwAWIGcHJvdG8z");
 
 /**
  * PurchaseLine is one product and quantity of a purchase.
@@ -248,6 +248,107 @@ export const ListPurchasesResponseSchema: GenMessage<ListPurchasesResponse> = /*
   messageDesc(file_saga_purchases_v1_purchases, 9);
 
 /**
+ * ExchangeRequest is one call on an Exchange stream.
+ *
+ * @generated from message saga.purchases.v1.ExchangeRequest
+ */
+export type ExchangeRequest = Message<"saga.purchases.v1.ExchangeRequest"> & {
+  /**
+   * Chosen by the caller, unique among its calls in flight on this stream (it may wrap around).
+   *
+   * @generated from field: uint32 call_id = 1;
+   */
+  callId: number;
+
+  /**
+   * The caller's deadline for this call, in ms from when it was sent; 0 means none.
+   *
+   * @generated from field: uint32 timeout_ms = 2;
+   */
+  timeoutMs: number;
+
+  /**
+   * The call: one of the unary RPCs' requests.
+   *
+   * @generated from oneof saga.purchases.v1.ExchangeRequest.call
+   */
+  call: {
+    /**
+     * @generated from field: saga.purchases.v1.ProcessPurchaseRequest process_purchase = 10;
+     */
+    value: ProcessPurchaseRequest;
+    case: "processPurchase";
+  } | {
+    /**
+     * @generated from field: saga.purchases.v1.CancelPurchaseRequest cancel_purchase = 11;
+     */
+    value: CancelPurchaseRequest;
+    case: "cancelPurchase";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message saga.purchases.v1.ExchangeRequest.
+ * Use `create(ExchangeRequestSchema)` to create a new message.
+ */
+export const ExchangeRequestSchema: GenMessage<ExchangeRequest> = /*@__PURE__*/
+  messageDesc(file_saga_purchases_v1_purchases, 10);
+
+/**
+ * ExchangeResponse answers one call of an Exchange stream.
+ *
+ * @generated from message saga.purchases.v1.ExchangeResponse
+ */
+export type ExchangeResponse = Message<"saga.purchases.v1.ExchangeResponse"> & {
+  /**
+   * The call_id of the request answered.
+   *
+   * @generated from field: uint32 call_id = 1;
+   */
+  callId: number;
+
+  /**
+   * The gRPC status code of the call: 0 (OK) when result is set.
+   *
+   * @generated from field: uint32 error_code = 2;
+   */
+  errorCode: number;
+
+  /**
+   * The error's message when error_code is not 0.
+   *
+   * @generated from field: string error_message = 3;
+   */
+  errorMessage: string;
+
+  /**
+   * The call's response, named like the call, when error_code is 0.
+   *
+   * @generated from oneof saga.purchases.v1.ExchangeResponse.result
+   */
+  result: {
+    /**
+     * @generated from field: saga.purchases.v1.ProcessPurchaseResponse process_purchase = 10;
+     */
+    value: ProcessPurchaseResponse;
+    case: "processPurchase";
+  } | {
+    /**
+     * @generated from field: saga.purchases.v1.CancelPurchaseResponse cancel_purchase = 11;
+     */
+    value: CancelPurchaseResponse;
+    case: "cancelPurchase";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message saga.purchases.v1.ExchangeResponse.
+ * Use `create(ExchangeResponseSchema)` to create a new message.
+ */
+export const ExchangeResponseSchema: GenMessage<ExchangeResponse> = /*@__PURE__*/
+  messageDesc(file_saga_purchases_v1_purchases, 11);
+
+/**
  * PurchaseStatus is where one purchase record stands.
  *
  * @generated from enum saga.purchases.v1.PurchaseStatus
@@ -350,6 +451,22 @@ export const PurchasesService: GenService<{
     methodKind: "unary";
     input: typeof ListPurchasesRequestSchema;
     output: typeof ListPurchasesResponseSchema;
+  },
+  /**
+   * Exchange carries many calls of this service on one long-lived stream: the callers on
+   * the hot path use it, because a message on an open stream costs a fraction of the CPU of a
+   * unary call (no HTTP/2 stream, headers or trailers per call). Each request holds a call_id
+   * and one call; each response answers one call_id, in any order, with the call's response or
+   * its error code (the same codes as the unary RPC). A call whose answer has not arrived when
+   * the stream breaks has an unknown outcome: the caller retries it, which idempotency makes safe.
+   * Codes (of the stream itself): UNAVAILABLE when the server shuts down.
+   *
+   * @generated from rpc saga.purchases.v1.PurchasesService.Exchange
+   */
+  exchange: {
+    methodKind: "bidi_streaming";
+    input: typeof ExchangeRequestSchema;
+    output: typeof ExchangeResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_saga_purchases_v1_purchases, 0);

@@ -1,0 +1,103 @@
+import type * as grpc from "@grpc/grpc-js";
+import { Code } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import type { ExchangeShape } from "./exchange-shape.js";
+import { GrpcHandlerContext, toStatus } from "./grpc-handler-context.js";
+import type { Logger } from "./logger.js";
+
+/** The decoded fields of an ExchangeRequest that the server reads. */
+interface ExchangeCall {
+  readonly callId: number;
+  readonly timeoutMs: number;
+  readonly call: { readonly case: string | undefined; readonly value?: unknown };
+}
+
+type Handler = (request: unknown, ctx: GrpcHandlerContext) => unknown;
+
+/** One open Exchange stream: calls being handled, and whether the client or the server is done. */
+interface OpenStream {
+  readonly stream: grpc.ServerDuplexStream<unknown, unknown>;
+  inFlight: number;
+  halfClosed: boolean;
+  ended: boolean;
+}
+
+/** Serves the Exchange streams of one service; `drain()` ends them once their calls are answered. */
+export interface ExchangeServer {
+  /** The grpc-js handler of the Exchange method. */
+  readonly handle: (stream: grpc.ServerDuplexStream<unknown, unknown>) => void;
+  /** Refuses new calls (UNAVAILABLE) and ends every stream as soon as its calls are answered. */
+  drain(): void;
+}
+
+/**
+ * Runs each call of an Exchange stream through the same typed handler as the unary RPC it
+ * names, concurrently, and writes each answer as soon as it is ready (so answers may overtake
+ * each other). A failure is answered in-band with its code; the stream goes on.
+ */
+export function createExchangeServer(
+  service: DescService,
+  handlers: Partial<ServiceImpl<DescService>>,
+  shape: ExchangeShape,
+  log: Logger,
+): ExchangeServer {
+  const byCase = new Map<string, { method: DescMethod; handler: Handler | undefined }>();
+  for (const [name, method] of shape.calls) {
+    byCase.set(name, { method, handler: (handlers as Record<string, Handler | undefined>)[name] });
+  }
+  const open = new Set<OpenStream>();
+  let draining = false;
+
+  const endIfIdle = (s: OpenStream): void => {
+    if (s.inFlight > 0 || s.ended) return;
+    s.ended = true;
+    open.delete(s);
+    if (!s.stream.cancelled) s.stream.end();
+  };
+
+  return {
+    handle(stream) {
+      const state: OpenStream = { stream, inFlight: 0, halfClosed: false, ended: false };
+      open.add(state);
+      const answer = (callId: number, answerOf: object): void => {
+        if (!stream.cancelled && !state.ended) stream.write({ callId, ...answerOf });
+        state.inFlight--;
+        if (draining || state.halfClosed) endIfIdle(state);
+      };
+      stream.on("data", (request: ExchangeCall) => {
+        state.inFlight++;
+        const { callId, timeoutMs, call } = request;
+        const entry = call.case === undefined ? undefined : byCase.get(call.case);
+        if (draining) return answer(callId, { errorCode: Code.Unavailable, errorMessage: "the server is shutting down" });
+        if (!entry) return answer(callId, { errorCode: Code.InvalidArgument, errorMessage: "call: not set, or not a call this stream carries" });
+        const { method, handler } = entry;
+        if (!handler) return answer(callId, { errorCode: Code.Unimplemented, errorMessage: `${service.typeName}.${method.name} is not implemented` });
+        const ctx = new GrpcHandlerContext(service, method, stream, timeoutMs > 0 ? Date.now() + timeoutMs : Infinity);
+        Promise.resolve()
+          .then(() => handler(call.value, ctx))
+          .then(
+            (response) => answer(callId, { errorCode: 0, result: { case: call.case, value: response } }),
+            (err: unknown) => {
+              const status = toStatus(err, method, log);
+              answer(callId, { errorCode: status.code, errorMessage: status.details });
+            },
+          );
+      });
+      stream.on("end", () => {
+        state.halfClosed = true;
+        endIfIdle(state);
+      });
+      const gone = (): void => {
+        state.ended = true;
+        open.delete(state);
+      };
+      stream.on("cancelled", gone);
+      stream.on("error", gone);
+    },
+    drain() {
+      draining = true;
+      for (const s of open) endIfIdle(s);
+    },
+  };
+}

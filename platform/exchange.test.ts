@@ -1,0 +1,138 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { PaymentsService, PaymentStatus } from "#gen/saga/payments/v1/payments_pb.js";
+import { Health } from "#gen/grpc/health/v1/health_pb.js";
+import { startGrpcServer, serve, type GrpcServer } from "./grpc-server.js";
+import { createServiceClient, type ServiceClient } from "./grpc-client.js";
+import { exchangeShape } from "./exchange-shape.js";
+import { createLogger } from "./logger.js";
+
+// Handlers whose behaviour the customer id picks: "wait-<ms>" answers after ms, "declined"
+// fails FAILED_PRECONDITION, "bug" throws a plain Error, "hang" never answers.
+const seen: string[] = [];
+const handlers = serve(PaymentsService, {
+  async processPayment(req) {
+    seen.push(req.idempotencyKey);
+    const wait = /^wait-(\d+)$/.exec(req.customerId);
+    if (wait) await sleep(Number(wait[1]));
+    if (req.customerId === "declined") throw new ConnectError("insufficient funds", Code.FailedPrecondition);
+    if (req.customerId === "bug") throw new Error("a bug");
+    if (req.customerId === "hang") await new Promise(() => {});
+    return { payment: { idempotencyKey: req.idempotencyKey, customerId: req.customerId, amountCents: req.amountCents, status: PaymentStatus.CHARGED } };
+  },
+  cancelPayment(req) {
+    return { payment: { idempotencyKey: req.idempotencyKey, status: PaymentStatus.REFUNDED } };
+  },
+  getAccount: () => ({}),
+  listAccounts: () => ({}),
+  getPayment: () => ({}),
+  listPayments: () => ({}),
+});
+
+const log = createLogger("test", "silent");
+let servers: GrpcServer[] = [];
+let clients: ServiceClient<typeof PaymentsService>[] = [];
+
+async function start(port = 0): Promise<GrpcServer> {
+  const server = await startGrpcServer({ services: [handlers], port, log, shutdownGraceMs: 2_000 });
+  servers.push(server);
+  return server;
+}
+
+function client(url: string, options: { timeoutMs?: number; waitForReady?: boolean } = {}): ServiceClient<typeof PaymentsService> {
+  const c = createServiceClient(PaymentsService, url, { ...options, exchange: true });
+  clients.push(c);
+  return c;
+}
+
+afterEach(async () => {
+  for (const c of clients) c.close();
+  await Promise.all(servers.map((s) => s.close()));
+  clients = [];
+  servers = [];
+  seen.length = 0;
+});
+
+describe("Exchange: unary calls multiplexed on one stream", () => {
+  it("reads the call/result convention from the generated descriptors", () => {
+    const shape = exchangeShape(PaymentsService)!;
+    expect([...shape.calls.keys()]).toEqual(["processPayment", "cancelPayment"]);
+    expect(exchangeShape(Health)).toBeUndefined();
+  });
+
+  it("answers many concurrent calls, each with its own result, in the order they finish", async () => {
+    const server = await start();
+    const c = client(server.url);
+    const finished: number[] = [];
+    const calls = [40, 0, 20, 10].map((ms, i) =>
+      c.processPayment({ idempotencyKey: `k${i}`, customerId: `wait-${ms}`, amountCents: BigInt(i + 1) }).then((res) => {
+        finished.push(i);
+        return res;
+      }),
+    );
+    const results = await Promise.all(calls);
+    expect(results.map((r) => [r.payment?.idempotencyKey, r.payment?.amountCents])).toEqual([["k0", 1n], ["k1", 2n], ["k2", 3n], ["k3", 4n]]);
+    expect(finished).toEqual([1, 3, 2, 0]);
+    const refund = await c.cancelPayment({ idempotencyKey: "k0" });
+    expect(refund.payment?.status).toBe(PaymentStatus.REFUNDED);
+  });
+
+  it("carries each call's error code and message, and the stream goes on", async () => {
+    const server = await start();
+    const c = client(server.url);
+    await expect(c.processPayment({ idempotencyKey: "a", customerId: "declined", amountCents: 1n })).rejects.toMatchObject({
+      code: Code.FailedPrecondition,
+      rawMessage: "insufficient funds",
+    });
+    await expect(c.processPayment({ idempotencyKey: "b", customerId: "bug", amountCents: 1n })).rejects.toMatchObject({
+      code: Code.Internal,
+      rawMessage: "internal error",
+    });
+    await expect(c.processPayment({ idempotencyKey: "c", customerId: "ok", amountCents: 1n })).resolves.toBeDefined();
+  });
+
+  it("gives each call its own deadline; a late answer is dropped", async () => {
+    const server = await start();
+    const c = client(server.url, { timeoutMs: 50 });
+    await expect(c.processPayment({ idempotencyKey: "slow", customerId: "wait-150", amountCents: 1n })).rejects.toMatchObject({ code: Code.DeadlineExceeded });
+    const fast = await c.processPayment({ idempotencyKey: "fast", customerId: "ok", amountCents: 1n });
+    expect(fast.payment?.idempotencyKey).toBe("fast");
+    await sleep(150); // the late answer to "slow" arrives now and must not disturb anything
+    expect((await c.processPayment({ idempotencyKey: "after", customerId: "ok", amountCents: 1n })).payment?.idempotencyKey).toBe("after");
+  });
+
+  it("rejects an aborted call with CANCELED", async () => {
+    const server = await start();
+    const c = client(server.url);
+    const abort = new AbortController();
+    const call = c.processPayment({ idempotencyKey: "x", customerId: "hang", amountCents: 1n }, { signal: abort.signal });
+    abort.abort();
+    await expect(call).rejects.toMatchObject({ code: Code.Canceled });
+  });
+
+  it("fails the calls in flight UNAVAILABLE when the connection breaks, and opens a new stream after a restart", async () => {
+    const server = await start();
+    const c = client(server.url, { waitForReady: true, timeoutMs: 5_000 });
+    await c.processPayment({ idempotencyKey: "warm", customerId: "ok", amountCents: 1n });
+    const inFlight = c.processPayment({ idempotencyKey: "lost", customerId: "hang", amountCents: 1n });
+    await sleep(20);
+    const closing = server.close(); // drains: "hang" never finishes, so the grace period ends it by force
+    await expect(inFlight).rejects.toMatchObject({ code: Code.Unavailable });
+    await closing;
+    const again = await start(server.port);
+    expect(again.port).toBe(server.port);
+    const res = await c.processPayment({ idempotencyKey: "again", customerId: "ok", amountCents: 1n });
+    expect(res.payment?.idempotencyKey).toBe("again");
+  });
+
+  it("on a graceful close, answers what is in flight, then ends the stream", async () => {
+    const server = await start();
+    const c = client(server.url);
+    const slow = c.processPayment({ idempotencyKey: "finishing", customerId: "wait-100", amountCents: 1n });
+    await sleep(20);
+    await server.close();
+    expect((await slow).payment?.idempotencyKey).toBe("finishing");
+    expect(seen).toEqual(["finishing"]);
+  });
+});
