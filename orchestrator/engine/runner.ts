@@ -160,7 +160,7 @@ export function createRunner(options: RunnerOptions): Runner {
   const active = new Map<string, Execution>();
   const driving = new Set<Promise<void>>();
   const drives = new Map<string, Promise<void>>();
-  const calls = new Map<AbortController, (o: Outcome) => void>();
+  const calls = new Map<(reason: Error) => void, (o: Outcome) => void>();
   const listeners = new Map<string, Set<(e: SagaEvent) => void>>();
   const allListeners = new Set<(e: SagaEvent) => void>();
   let idleWaiters: (() => void)[] = [];
@@ -229,21 +229,24 @@ export function createRunner(options: RunnerOptions): Runner {
     timeoutMs: number,
   ): Promise<Outcome> {
     return new Promise<Outcome>((resolve) => {
-      const controller = new AbortController();
+      // The abort signal is made only if the step reads it: a step that passes its timeoutMs
+      // on as the RPC deadline needs none, and an AbortController per call is measurable.
+      let controller: AbortController | undefined;
       let settled = false;
       const finish = (o: Outcome): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        calls.delete(controller);
+        calls.delete(abort);
         resolve(o);
       };
+      const abort = (reason: Error): void => controller?.abort(reason);
       const timer = setTimeout(() => {
         const err = new StepTimeoutError(stepName, timeoutMs);
-        controller.abort(err);
+        abort(err);
         finish({ ok: false, error: err, timedOut: true });
       }, Math.min(timeoutMs, MAX_TIMER_MS));
-      calls.set(controller, finish);
+      calls.set(abort, finish);
       const r = x.record;
       const ctx: StepContext<I> = {
         sagaId: r.sagaId,
@@ -252,7 +255,9 @@ export function createRunner(options: RunnerOptions): Runner {
         results: r.results,
         attempt,
         timeoutMs,
-        signal: controller.signal,
+        get signal() {
+          return (controller ??= new AbortController()).signal;
+        },
       };
       let p: Promise<unknown>;
       try {
@@ -636,8 +641,8 @@ export function createRunner(options: RunnerOptions): Runner {
       if (!closed) {
         closed = true;
         stop.abort(new Error("saga runner closed"));
-        for (const [controller, finish] of calls) {
-          controller.abort(new Error("saga runner closed"));
+        for (const [abort, finish] of calls) {
+          abort(new Error("saga runner closed"));
           finish({ ok: false, error: new Error("saga runner closed"), timedOut: false });
         }
       }

@@ -64,8 +64,8 @@ export function orderSaga(c: OrderClients, options: OrderSagaOptions = {}): Saga
     [
       step(
         ORDER_STEPS.price,
-        async ({ input, timeoutMs, signal }) => {
-          const res = await c.catalog.priceOrder({ lines: input.items.map((i) => ({ ...i })) }, { timeoutMs, signal });
+        async ({ input, timeoutMs }) => {
+          const res = await c.catalog.priceOrder({ lines: input.items.map((i) => ({ ...i })) }, { timeoutMs });
           const out: PricedOrder = {
             totalCents: Number(res.totalCents),
             lines: res.lines.map((l) => ({ productId: l.productId, quantity: l.quantity, unitPriceCents: Number(l.unitPriceCents) })),
@@ -76,18 +76,18 @@ export function orderSaga(c: OrderClients, options: OrderSagaOptions = {}): Saga
       ),
       step(
         ORDER_STEPS.charge,
-        async ({ key, input, results, timeoutMs, signal }) => {
+        async ({ key, input, results, timeoutMs }) => {
           await c.payments.processPayment(
             { idempotencyKey: key, customerId: input.customerId, amountCents: BigInt(priced(results).totalCents) },
-            { timeoutMs, signal },
+            { timeoutMs },
           );
           return null;
         },
-        { ...policy, compensate: async ({ key, timeoutMs, signal }) => void (await c.payments.cancelPayment({ idempotencyKey: key }, { timeoutMs, signal })) },
+        { ...policy, compensate: async ({ key, timeoutMs }) => void (await c.payments.cancelPayment({ idempotencyKey: key }, { timeoutMs })) },
       ),
       step(
         ORDER_STEPS.purchase,
-        async ({ key, input, results, timeoutMs, signal }) => {
+        async ({ key, input, results, timeoutMs }) => {
           const order = priced(results);
           await c.purchases.processPurchase(
             {
@@ -96,19 +96,19 @@ export function orderSaga(c: OrderClients, options: OrderSagaOptions = {}): Saga
               lines: order.lines.map((l) => ({ productId: l.productId, quantity: l.quantity, unitPriceCents: BigInt(l.unitPriceCents) })),
               totalCents: BigInt(order.totalCents),
             },
-            { timeoutMs, signal },
+            { timeoutMs },
           );
           return null;
         },
-        { ...policy, compensate: async ({ key, timeoutMs, signal }) => void (await c.purchases.cancelPurchase({ idempotencyKey: key }, { timeoutMs, signal })) },
+        { ...policy, compensate: async ({ key, timeoutMs }) => void (await c.purchases.cancelPurchase({ idempotencyKey: key }, { timeoutMs })) },
       ),
       step(
         ORDER_STEPS.stock,
-        async ({ key, input, timeoutMs, signal }) => {
-          await c.inventory.updateInventory({ idempotencyKey: key, lines: input.items.map((i) => ({ ...i })) }, { timeoutMs, signal });
+        async ({ key, input, timeoutMs }) => {
+          await c.inventory.updateInventory({ idempotencyKey: key, lines: input.items.map((i) => ({ ...i })) }, { timeoutMs });
           return null;
         },
-        { ...policy, compensate: async ({ key, timeoutMs, signal }) => void (await c.inventory.restoreInventory({ idempotencyKey: key }, { timeoutMs, signal })) },
+        { ...policy, compensate: async ({ key, timeoutMs }) => void (await c.inventory.restoreInventory({ idempotencyKey: key }, { timeoutMs })) },
       ),
     ],
     { deadlineMs: options.deadlineMs },
