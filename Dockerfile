@@ -14,4 +14,5 @@ ENV NODE_ENV=production DATA_DIR=/data HOST=0.0.0.0
 VOLUME ["/data"]
 ARG APP=gateway
 ENV APP=${APP}
-CMD ["sh", "-c", "exec node --import tsx ${APP}/main.ts"]
+# --max-semi-space-size: see system/processes.ts (NODE_FLAGS).
+CMD ["sh", "-c", "exec node --max-semi-space-size=32 --import tsx ${APP}/main.ts"]

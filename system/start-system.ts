@@ -3,7 +3,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { Health, HealthCheckResponse_ServingStatus } from "#gen/grpc/health/v1/health_pb.js";
 import { createServiceClient } from "#platform/grpc-client.js";
-import { PROCESSES, type ProcessName } from "./processes.js";
+import { NODE_FLAGS, PROCESSES, type ProcessName } from "./processes.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -78,7 +78,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   const launch = async (name: ProcessName): Promise<void> => {
     const spec = PROCESSES.find((p) => p.name === name)!;
     const port = ports[name] ?? options.ports?.[name] ?? spec.defaultPort;
-    const child = spawn(process.execPath, [...(options.nodeFlags ?? []), "--import", "tsx", spec.entry], {
+    const child = spawn(process.execPath, [...NODE_FLAGS, ...(options.nodeFlags ?? []), "--import", "tsx", spec.entry], {
       cwd: ROOT,
       env: envOf(name, port),
       stdio: ["ignore", "pipe", "pipe"],
