@@ -5,7 +5,7 @@
  * admin API and waits until the ingress routes `OrderSaga/run`.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { connect } from "node:net";
 import { dirname, join } from "node:path";
@@ -96,10 +96,26 @@ export async function startRestateEngine(
   };
   try {
     options.log(`[restate] starting restate-server ${installedVersion("@restatedev/restate-server")} (base dir ${baseDir})`);
+    // restate-server 1.7.12 looks up api.github.com at start-up (a release check that no
+    // setting turns off). Our rule is that nothing we run sends traffic off 127.0.0.1, so it runs
+    // in a mount namespace of its own whose /etc/resolv.conf names 127.0.0.1 as the resolver:
+    // the lookup fails locally (checked with strace: every connect and sendto goes to 127.0.0.1).
+    const resolvConf = join(baseDir, "resolv.conf");
+    writeFileSync(resolvConf, "nameserver 127.0.0.1\n");
     const server = startChild({
       name: "restate-server",
-      command: binary,
-      args: ["--no-logo", "--base-dir", baseDir, "--node-name", "rivals", "--bind-ip", "127.0.0.1", "--listen-mode", "tcp"],
+      command: "unshare",
+      args: [
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        'mount --bind "$0" /etc/resolv.conf && exec "$@"',
+        resolvConf,
+        binary,
+        ...["--no-logo", "--base-dir", baseDir, "--node-name", "rivals", "--bind-ip", "127.0.0.1", "--listen-mode", "tcp"],
+      ],
       cwd: baseDir,
       env: serverEnv,
       onLine,
