@@ -17,6 +17,8 @@ export type SqliteDatabase = Database.Database;
  * - `process`: synchronous=NORMAL. A commit survives kill -9 of the process (the WAL is in
  *   the OS page cache); the last commits may be lost on power loss.
  * - `power`: synchronous=FULL. A commit returns after fsync, so it survives power loss.
+ *
+ * Memory: up to 64 MiB of page cache per database (used only as the data grows).
  */
 export function openDatabase(path: string, durability: Durability = "process"): SqliteDatabase {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
@@ -25,5 +27,10 @@ export function openDatabase(path: string, durability: Durability = "process"): 
   db.pragma(`synchronous = ${durability === "power" ? "FULL" : "NORMAL"}`);
   db.pragma("busy_timeout = 5000");
   db.pragma("foreign_keys = ON");
+  // Reads of the hot B-tree pages come from memory instead of a pread each: up to 64 MiB of page
+  // cache and a 256 MiB memory map. At 64 clients, about 6 % less CPU per saga across the five
+  // databases (two interleaved pairs of benchmark runs).
+  db.pragma("cache_size = -65536");
+  db.pragma("mmap_size = 268435456");
   return db;
 }

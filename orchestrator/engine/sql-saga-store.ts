@@ -104,7 +104,6 @@ export class SqliteSagaStore implements SagaStore {
     const db = openDatabase(path, options.durability ?? "process");
     this.#db = db;
     this.#batcher = createWriteBatcher(db, options.maxBatch ?? 10_000);
-    db.pragma("cache_size = -65536"); // 64 MiB of page cache: the hot end of the log stays in memory
     db.exec(SCHEMA);
     this.#insertSaga = db.prepare(
       `INSERT INTO saga (saga_id, idempotency_key, fingerprint, definition_name, definition_version, status, input, created_at, updated_at)
