@@ -4,7 +4,7 @@ import { PROCESSES, type ProcessName } from "../system/processes.js";
 import { startSystem, type RunningSystem } from "../system/start-system.js";
 import { checkInvariants, takeSnapshot } from "../system/invariants.js";
 import { runLoad, type LoadResult } from "./load.js";
-import { summarize, type LatencySummary } from "./percentiles.js";
+import { levelOutcome, machineShares, round, type LevelOutcome, type MachineShares } from "./level-outcome.js";
 import { cpuMsOf, machineCpu, peakRssKiBOf, resetPeakRss } from "./process-stats.js";
 import { sagaMix } from "./saga-mix.js";
 import { waitForIdle } from "./wait-for-idle.js";
@@ -35,20 +35,8 @@ export interface RunSettings {
 
 export type PerProcess<T> = Record<ProcessName, T>;
 
-export interface LevelResult {
+export interface LevelResult extends LevelOutcome, MachineShares {
   readonly concurrency: number;
-  /** Sagas asked for, requests sent, and sagas answered with an outcome (200 or 409). */
-  readonly requested: number;
-  readonly sent: number;
-  readonly finished: number;
-  readonly elapsedMs: number;
-  /** Finished sagas (200 + 409) per second of the level. */
-  readonly sagasPerSecond: number;
-  /** Latency of every answered request. */
-  readonly latency: LatencySummary;
-  readonly statusCounts: Readonly<Record<string, number>>;
-  readonly errors: Readonly<Record<string, number>>;
-  readonly timeBound: boolean;
   /** CPU ms over the level, per process, for the six together ("system") and for the load generator. */
   readonly cpuMs: PerProcess<number> & { system: number; loadGenerator: number };
   /** The same divided by `finished`. */
@@ -56,11 +44,6 @@ export interface LevelResult {
   /** Peak RSS in MiB during the level (VmHWM, reset before the level when `peakRssPerLevel`). */
   readonly peakRssMiB: PerProcess<number>;
   readonly peakRssPerLevel: boolean;
-  /** Share of the whole machine (all cores) that was busy / in iowait during the level, in %. */
-  readonly machineBusyPct: number;
-  readonly machineIowaitPct: number;
-  /** Busy share of the machine not used by the six processes nor the load generator (other work: noise), in %. */
-  readonly machineOtherPct: number;
   /** The level on the monotonic clock (µs, as V8 profile timestamps): `profile-top --from-us --to-us`. */
   readonly monotonicWindowUs: { readonly fromUs: number; readonly toUs: number };
 }
@@ -86,7 +69,6 @@ export async function stopRunningSystems(): Promise<void> {
 }
 
 const perProcess = <T>(f: (name: ProcessName) => T): PerProcess<T> => Object.fromEntries(NAMES.map((n) => [n, f(n)])) as PerProcess<T>;
-const round = (n: number, digits = 2): number => Number(n.toFixed(digits));
 
 /**
  * Starts the six processes of `configuration` on a fresh data directory, warms up, drives each
@@ -171,42 +153,20 @@ export async function runConfiguration(configuration: Configuration, settings: R
       if (crashed) break;
       const cpuAfter = perProcess((n) => cpuMsOf(pids.get(n)!));
       const peakRssMiB = perProcess((n) => round(peakRssKiBOf(pids.get(n)!) / 1024, 1));
-      const finished = (r.statusCounts["200"] ?? 0) + (r.statusCounts["409"] ?? 0);
-      const per = (ms: number): number => (finished > 0 ? round(ms / finished, 3) : Number.NaN);
+      const outcome = levelOutcome(r, settings.sagas);
+      const per = (ms: number): number => (outcome.finished > 0 ? round(ms / outcome.finished, 3) : Number.NaN);
       const cpu = perProcess((n) => round(cpuAfter[n] - cpuBefore[n], 0));
       const systemCpu = NAMES.reduce((s, n) => s + cpu[n], 0);
       const loadCpu = (self.user + self.system) / 1000;
-      const machineTotal = machineAfter.totalMs - machineBefore.totalMs;
-      const latency = summarize(r.latenciesMs);
       const level: LevelResult = {
         concurrency,
-        requested: settings.sagas,
-        sent: r.sent,
-        finished,
-        elapsedMs: round(r.elapsedMs, 1),
-        sagasPerSecond: round(finished / (r.elapsedMs / 1000), 1),
-        latency: {
-          count: latency.count,
-          meanMs: round(latency.meanMs),
-          p50Ms: round(latency.p50Ms),
-          p95Ms: round(latency.p95Ms),
-          p99Ms: round(latency.p99Ms),
-          maxMs: round(latency.maxMs),
-        },
-        statusCounts: r.statusCounts,
-        errors: r.errors,
-        timeBound: r.timeBound,
+        ...outcome,
         cpuMs: { ...cpu, system: systemCpu, loadGenerator: round(loadCpu, 0) },
         cpuMsPerSaga: { ...perProcess((n) => per(cpu[n])), system: per(systemCpu), loadGenerator: per(loadCpu) },
         peakRssMiB,
         peakRssPerLevel,
-        machineBusyPct: machineTotal > 0 ? round((100 * (machineAfter.busyMs - machineBefore.busyMs)) / machineTotal, 1) : Number.NaN,
         monotonicWindowUs: { fromUs, toUs },
-        machineOtherPct:
-          machineTotal > 0
-            ? round(Math.max(0, (100 * (machineAfter.busyMs - machineBefore.busyMs - systemCpu - loadCpu)) / machineTotal), 1)
-            : Number.NaN,
-        machineIowaitPct: machineTotal > 0 ? round((100 * (machineAfter.iowaitMs - machineBefore.iowaitMs)) / machineTotal, 1) : Number.NaN,
+        ...machineShares(machineBefore, machineAfter, systemCpu + loadCpu),
       };
       levels.push(level);
       log(

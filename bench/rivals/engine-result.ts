@@ -2,7 +2,7 @@
  * The figures of one engine at one concurrency level and over one whole run, in one shape for
  * TP-SAGA and its rivals, so the report can put them side by side.
  */
-import type { LatencySummary } from "../percentiles.js";
+import type { LevelOutcome, MachineShares } from "../level-outcome.js";
 
 /** CPU ms per answered saga, split by whose processes spent it. */
 export interface CpuPerSaga {
@@ -17,24 +17,9 @@ export interface CpuPerSaga {
   readonly byProcess: Readonly<Record<string, number>>;
 }
 
-export interface EngineLevel {
+export interface EngineLevel extends LevelOutcome, MachineShares {
   readonly concurrency: number;
-  readonly requested: number;
-  readonly sent: number;
-  /** Answered with an outcome: 200 (completed) or 409 (compensated). */
-  readonly finished: number;
-  readonly elapsedMs: number;
-  readonly sagasPerSecond: number;
-  readonly latency: LatencySummary;
-  readonly statusCounts: Readonly<Record<string, number>>;
-  readonly errors: Readonly<Record<string, number>>;
-  readonly timeBound: boolean;
   readonly cpuMsPerSaga: CpuPerSaga;
-  /** Whole machine (all cores, /proc/stat), in %. */
-  readonly machineBusyPct: number;
-  readonly machineIowaitPct: number;
-  /** Busy time spent by none of the measured processes, in %: other work on the machine. */
-  readonly machineOtherPct: number;
 }
 
 export interface EngineResult {

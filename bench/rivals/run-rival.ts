@@ -11,7 +11,7 @@ import { SERVICE_NAMES } from "../../system/processes.js";
 import { startSystem, type RunningSystem } from "../../system/start-system.js";
 import { checkInvariants, takeSnapshot } from "../../system/invariants.js";
 import { runLoad, type LoadResult } from "../load.js";
-import { summarize } from "../percentiles.js";
+import { levelOutcome, machineShares, round } from "../level-outcome.js";
 import { cpuMsOf, machineCpu } from "../process-stats.js";
 import { sagaMix } from "../saga-mix.js";
 import type { CpuPerSaga, EngineLevel, EngineResult } from "./engine-result.js";
@@ -35,7 +35,6 @@ export interface RivalSettings {
 
 type PidGroups = Readonly<Record<string, readonly number[]>>;
 
-const round = (n: number, digits = 2): number => Number(n.toFixed(digits));
 
 /** CPU ms of each pid now; a pid that is gone is left out. */
 function cpuOfPids(groups: PidGroups): Map<number, number> {
@@ -146,15 +145,12 @@ export async function runRival(
       if (broken()) break;
       const cpu = cpuDelta(engineGroups, before, after);
       const sharedCpu = cpuDelta(sharedGroups, before, after);
-      const finished = (r.statusCounts["200"] ?? 0) + (r.statusCounts["409"] ?? 0);
-      const per = (ms: number): number => (finished > 0 ? round(ms / finished, 3) : Number.NaN);
+      const outcome = levelOutcome(r, settings.sagas);
+      const per = (ms: number): number => (outcome.finished > 0 ? round(ms / outcome.finished, 3) : Number.NaN);
       const serviceMs = SERVICE_NAMES.reduce((s, n) => s + (cpu[n] ?? 0), 0);
       const engineMs = Object.entries(cpu).reduce((s, [k, v]) => s + ((SERVICE_NAMES as readonly string[]).includes(k) ? 0 : v), 0);
       const sharedMs = Object.values(sharedCpu).reduce((s, v) => s + v, 0);
       const loadMs = (self.user + self.system) / 1000;
-      const machineTotal = machineAfter.totalMs - machineBefore.totalMs;
-      const busy = machineAfter.busyMs - machineBefore.busyMs;
-      const latency = summarize(r.latenciesMs);
       const cpuMsPerSaga: CpuPerSaga = {
         engine: per(engineMs),
         services: per(serviceMs),
@@ -164,26 +160,9 @@ export async function runRival(
       };
       const level: EngineLevel = {
         concurrency,
-        requested: settings.sagas,
-        sent: r.sent,
-        finished,
-        elapsedMs: round(r.elapsedMs, 1),
-        sagasPerSecond: round(finished / (r.elapsedMs / 1000), 1),
-        latency: {
-          count: latency.count,
-          meanMs: round(latency.meanMs),
-          p50Ms: round(latency.p50Ms),
-          p95Ms: round(latency.p95Ms),
-          p99Ms: round(latency.p99Ms),
-          maxMs: round(latency.maxMs),
-        },
-        statusCounts: r.statusCounts,
-        errors: r.errors,
-        timeBound: r.timeBound,
+        ...outcome,
         cpuMsPerSaga,
-        machineBusyPct: machineTotal > 0 ? round((100 * busy) / machineTotal, 1) : Number.NaN,
-        machineIowaitPct: machineTotal > 0 ? round((100 * (machineAfter.iowaitMs - machineBefore.iowaitMs)) / machineTotal, 1) : Number.NaN,
-        machineOtherPct: machineTotal > 0 ? round(Math.max(0, (100 * (busy - engineMs - serviceMs - sharedMs - loadMs)) / machineTotal), 1) : Number.NaN,
+        ...machineShares(machineBefore, machineAfter, engineMs + serviceMs + sharedMs + loadMs),
       };
       levels.push(level);
       log(
