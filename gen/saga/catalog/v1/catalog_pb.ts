@@ -345,7 +345,8 @@ export const CatalogService: GenService<{
    * and one call; each response answers one call_id, in any order, with the call's response or
    * its error code (the same codes as the unary RPC). A call whose answer has not arrived when
    * the stream breaks has an unknown outcome: the caller retries it, which idempotency makes safe.
-   * Codes (of the stream itself): UNAVAILABLE when the server shuts down.
+   * On shutdown the server answers the calls in flight, answers later ones UNAVAILABLE, then
+   * ends the stream (status OK). Codes (of the stream itself): UNAVAILABLE when the connection is lost.
    *
    * @generated from rpc saga.catalog.v1.CatalogService.Exchange
    */
