@@ -2,6 +2,20 @@ import type { LoadResult } from "./load.js";
 import { summarize, type LatencySummary } from "./percentiles.js";
 import type { MachineCpu } from "./process-stats.js";
 
+/** How much load a benchmark drives, the same for `npm run bench` and `bench:rivals`. */
+export interface LoadPlan {
+  /** Sagas per concurrency level (at most). */
+  readonly sagas: number;
+  readonly levels: readonly number[];
+  /** Share of failing sagas in the mix, 0..1. */
+  readonly failures: number;
+  /** Warm-up sagas, and clients during the warm-up. */
+  readonly warmup: number;
+  readonly warmupConcurrency: number;
+  /** Time bound of each level and of the warm-up, in s. */
+  readonly maxSecondsPerLevel: number;
+}
+
 /** Rounds for reports: 2 digits unless told. */
 export const round = (n: number, digits = 2): number => Number(n.toFixed(digits));
 

@@ -4,7 +4,7 @@ import { PROCESSES, type ProcessName } from "../system/processes.js";
 import { startSystem, type RunningSystem } from "../system/start-system.js";
 import { checkInvariants, takeSnapshot } from "../system/invariants.js";
 import { runLoad, type LoadResult } from "./load.js";
-import { levelOutcome, machineShares, round, type LevelOutcome, type MachineShares } from "./level-outcome.js";
+import { levelOutcome, machineShares, round, type LevelOutcome, type LoadPlan, type MachineShares } from "./level-outcome.js";
 import { cpuMsOf, machineCpu, peakRssKiBOf, resetPeakRss } from "./process-stats.js";
 import { sagaMix } from "./saga-mix.js";
 import { waitForIdle } from "./wait-for-idle.js";
@@ -18,13 +18,7 @@ export interface Configuration {
   readonly inMemory: boolean;
 }
 
-export interface RunSettings {
-  readonly sagas: number;
-  readonly levels: readonly number[];
-  readonly failures: number;
-  readonly warmup: number;
-  readonly warmupConcurrency: number;
-  readonly maxSecondsPerLevel: number;
+export interface RunSettings extends LoadPlan {
   readonly sagaWaitMs: number;
   /** When set, every process runs with `--cpu-prof --cpu-prof-dir=<this>/<configuration>`. */
   readonly cpuProfDir: string | undefined;

@@ -1,22 +1,17 @@
 import { parseArgs } from "node:util";
+import type { LoadPlan } from "../level-outcome.js";
 
 /** The engines the rivals benchmark can run, in the order it runs them. */
 export const ENGINES = ["tp-saga", "restate", "dbos"] as const;
 export type EngineName = (typeof ENGINES)[number];
 
 /** The options of `npm run bench:rivals`. */
-export interface RivalOptions {
+export interface RivalOptions extends LoadPlan {
   readonly engines: readonly EngineName[];
   /** TP-SAGA's durability settings to measure (each a configuration of its own). */
   readonly tpSagaDurability: readonly ("process" | "power")[];
   /** DURABILITY of the four services under Restate and DBOS. */
   readonly servicesDurability: "process" | "power";
-  readonly sagas: number;
-  readonly levels: readonly number[];
-  readonly failures: number;
-  readonly warmup: number;
-  readonly warmupConcurrency: number;
-  readonly maxSecondsPerLevel: number;
   readonly requestTimeoutMs: number;
   readonly resultsDir: string;
   readonly dataParent: string | undefined;

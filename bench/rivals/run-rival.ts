@@ -11,20 +11,14 @@ import { SERVICE_NAMES } from "../../system/processes.js";
 import { startSystem, type RunningSystem } from "../../system/start-system.js";
 import { checkInvariants, takeSnapshot } from "../../system/invariants.js";
 import { runLoad, type LoadResult } from "../load.js";
-import { levelOutcome, machineShares, round } from "../level-outcome.js";
+import { levelOutcome, machineShares, round, type LoadPlan } from "../level-outcome.js";
 import { cpuMsOf, machineCpu } from "../process-stats.js";
 import { sagaMix } from "../saga-mix.js";
 import type { CpuPerSaga, EngineLevel, EngineResult } from "./engine-result.js";
 import { startLedgerOrchestrator } from "./ledger-orchestrator.js";
 import type { EngineStartOptions, RivalEngine } from "./rival-engine.js";
 
-export interface RivalSettings {
-  readonly sagas: number;
-  readonly levels: readonly number[];
-  readonly failures: number;
-  readonly warmup: number;
-  readonly warmupConcurrency: number;
-  readonly maxSecondsPerLevel: number;
+export interface RivalSettings extends LoadPlan {
   /** Deadline of one request, in ms. */
   readonly requestTimeoutMs: number;
   /** DURABILITY of the four services. */
