@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { setTimeout as sleep } from "node:timers/promises";
+import net from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { PaymentsService, PaymentStatus } from "#gen/saga/payments/v1/payments_pb.js";
 import { Health } from "#gen/grpc/health/v1/health_pb.js";
@@ -40,10 +41,39 @@ async function start(port = 0): Promise<GrpcServer> {
   return server;
 }
 
-function client(url: string, options: { timeoutMs?: number; waitForReady?: boolean } = {}): ServiceClient<typeof PaymentsService> {
+function client(url: string, options: { timeoutMs?: number; waitForReady?: boolean; keepaliveMs?: number } = {}): ServiceClient<typeof PaymentsService> {
   const c = createServiceClient(PaymentsService, url, { ...options, exchange: true });
   clients.push(c);
   return c;
+}
+
+/**
+ * A TCP relay to `port` whose open connections can be turned into a black hole: bytes are
+ * swallowed both ways and nothing is closed, as when a peer host vanishes without a reset.
+ * New connections relay normally.
+ */
+async function relay(port: number): Promise<{ url: string; connections: () => number; blackhole: () => void; close: () => void }> {
+  const open = new Set<{ dead: boolean; sockets: net.Socket[] }>();
+  let count = 0;
+  const server = net.createServer((inbound) => {
+    count++;
+    const outbound = net.connect(port, "127.0.0.1");
+    const link = { dead: false, sockets: [inbound, outbound] };
+    open.add(link);
+    inbound.on("data", (b) => void (link.dead || outbound.write(b)));
+    outbound.on("data", (b) => void (link.dead || inbound.write(b)));
+    for (const s of link.sockets) s.on("error", () => {}).on("close", () => link.sockets.forEach((x) => x.destroy()));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    connections: () => count,
+    blackhole: () => open.forEach((l) => (l.dead = true)),
+    close: () => {
+      open.forEach((l) => l.sockets.forEach((s) => s.destroy()));
+      server.close();
+    },
+  };
 }
 
 afterEach(async () => {
@@ -134,5 +164,27 @@ describe("Exchange: unary calls multiplexed on one stream", () => {
     await server.close();
     expect((await slow).payment?.idempotencyKey).toBe("finishing");
     expect(seen).toEqual(["finishing"]);
+  });
+
+  it("leaves a dead connection once its keepalive ping goes unanswered, and carries on over a new one", async () => {
+    const server = await start();
+    const link = await relay(server.port);
+    try {
+      const c = client(link.url, { timeoutMs: 300, keepaliveMs: 300 });
+      await c.processPayment({ idempotencyKey: "before", customerId: "ok", amountCents: 1n });
+      link.blackhole();
+      await expect(c.processPayment({ idempotencyKey: "swallowed", customerId: "ok", amountCents: 1n })).rejects.toBeInstanceOf(ConnectError);
+      let answered: string | undefined;
+      for (let i = 0; i < 20 && answered === undefined; i++) {
+        answered = await c.processPayment({ idempotencyKey: `after-${i}`, customerId: "ok", amountCents: 1n }).then(
+          (r) => r.payment?.idempotencyKey,
+          () => undefined,
+        );
+      }
+      expect(answered).toMatch(/^after-/);
+      expect(link.connections()).toBe(2);
+    } finally {
+      link.close();
+    }
   });
 });

@@ -28,6 +28,13 @@ export interface ServiceClientOptions {
    * on the hot path. A call with `headers` of its own still goes unary.
    */
   readonly exchange?: boolean;
+  /**
+   * With `exchange`: how often the channel pings its peer (default 10 s). A connection whose
+   * ping goes unanswered for as long again is closed, so a stream on a dead connection (a peer
+   * that vanished without a reset) fails its calls UNAVAILABLE and the next call opens a new
+   * one, instead of every call timing out on it until the OS gives up.
+   */
+  readonly keepaliveMs?: number;
 }
 
 type GrpcUnary = (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void) => grpc.ClientUnaryCall;
@@ -46,8 +53,10 @@ export function createServiceClient<S extends DescService>(service: S, url: stri
   const waitForReady = options.waitForReady ?? false;
   const Ctor = grpc.makeGenericClientConstructor(grpcDefinition(service), service.typeName);
   const target = new URL(url).host;
+  const keepaliveMs = options.keepaliveMs ?? 10_000;
   const raw = new Ctor(target, grpc.credentials.createInsecure(), {
     "grpc.max_receive_message_length": options.maxMessageBytes ?? 4 * 1024 * 1024,
+    ...(options.exchange ? { "grpc.keepalive_time_ms": keepaliveMs, "grpc.keepalive_timeout_ms": keepaliveMs } : {}),
   }) as unknown as Record<string, GrpcUnary & GrpcServerStream & GrpcBidiStream> & grpc.Client;
   const shape = options.exchange ? exchangeShape(service) : undefined;
   const exchange = shape
