@@ -4,7 +4,8 @@ import net from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { PaymentsService, PaymentStatus } from "#gen/saga/payments/v1/payments_pb.js";
 import { Health } from "#gen/grpc/health/v1/health_pb.js";
-import { startGrpcServer, serve, type GrpcServer } from "./grpc-server.js";
+import * as grpc from "@grpc/grpc-js";
+import { grpcDefinition, startGrpcServer, serve, type GrpcServer } from "./grpc-server.js";
 import { createServiceClient, type ServiceClient } from "./grpc-client.js";
 import { exchangeShape } from "./exchange-shape.js";
 import { createLogger } from "./logger.js";
@@ -186,5 +187,24 @@ describe("Exchange: unary calls multiplexed on one stream", () => {
     } finally {
       link.close();
     }
+  });
+
+  it("answers a request that names no call INVALID_ARGUMENT, in-band, and the stream goes on", async () => {
+    const server = await start();
+    const Raw = grpc.makeGenericClientConstructor(grpcDefinition(PaymentsService), "PaymentsService");
+    const raw = new Raw(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure()) as unknown as {
+      exchange(): grpc.ClientDuplexStream<unknown, { callId: number; errorCode: number; errorMessage: string }>;
+      close(): void;
+    };
+    const stream = raw.exchange();
+    const answers: { callId: number; errorCode: number; errorMessage: string }[] = [];
+    stream.on("data", (a) => answers.push(a));
+    stream.write({ callId: 5 });
+    stream.write({ callId: 6, call: { case: "cancelPayment", value: { idempotencyKey: "k" } } });
+    while (answers.length < 2) await sleep(5);
+    expect(answers.find((a) => a.callId === 5)).toMatchObject({ errorCode: Code.InvalidArgument, errorMessage: expect.stringContaining("call: not set") });
+    expect(answers.find((a) => a.callId === 6)).toMatchObject({ errorCode: 0 });
+    stream.end();
+    raw.close();
   });
 });
