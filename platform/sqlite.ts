@@ -16,7 +16,9 @@ export type SqliteDatabase = Database.Database;
  *
  * - `process`: synchronous=NORMAL. A commit survives kill -9 of the process (the WAL is in
  *   the OS page cache); the last commits may be lost on power loss.
- * - `power`: synchronous=FULL. A commit returns after fsync, so it survives power loss.
+ * - `power`: synchronous=FULL. A commit returns after fsync, so it survives power loss. A
+ *   write batcher on the connection takes that duty over and syncs off the event loop
+ *   (write-batcher.ts, wal-sync.ts): its callers are still answered only after the fsync.
  *
  * Memory: up to 64 MiB of page cache per database (used only as the data grows).
  */

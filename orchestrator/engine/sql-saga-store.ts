@@ -186,7 +186,7 @@ export class SqliteSagaStore implements SagaStore {
   /** Commits every queued write, then closes the file. Idempotent. */
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
-    this.#batcher.flush();
+    this.#batcher.close();
     this.#closed = true;
     this.#db.close();
     return Promise.resolve();

@@ -130,7 +130,7 @@ export class SqliteInventoryStore implements InventoryStore {
 
   /** Commits what is queued, then closes the database. */
   close(): void {
-    this.batcher.flush();
+    this.batcher.close();
     this.db.close();
   }
 }

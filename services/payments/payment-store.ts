@@ -132,7 +132,7 @@ export class SqlitePaymentStore implements PaymentStore {
 
   /** Commits what is queued, then closes the database. */
   close(): void {
-    this.batcher.flush();
+    this.batcher.close();
     this.db.close();
   }
 }

@@ -92,7 +92,7 @@ export class SqlitePurchaseStore implements PurchaseStore {
 
   /** Commits what is queued, then closes the database. */
   close(): void {
-    this.batcher.flush();
+    this.batcher.close();
     this.db.close();
   }
 }
