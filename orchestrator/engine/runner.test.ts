@@ -289,7 +289,10 @@ describe("runner", () => {
   it("starts on the highest version and finishes a resumed saga on the version it started with", async () => {
     const v1 = new Script();
     const v2 = new Script();
-    const store = new CrashingStore(new InMemorySagaStore(), 3); // created, lookup started, lookup succeeded
+    // Durable: created, lookup started, lookup succeeded. The rest was carried to the final
+    // commit, which never lands: the old runner sent every step, and the resumed one sends
+    // again (same keys) those whose successes are not in the log.
+    const store = new CrashingStore(new InMemorySagaStore(), 3);
     const old = runnerOn(store, [v1.definition("order", 1, { tag: "v1:" })]);
     const { saga } = await old.start("order", { input: { n: 1 } });
     expect(saga.definitionVersion).toBe(1);
@@ -302,7 +305,10 @@ describe("runner", () => {
     expect(await both.resumePending()).toBe(1);
     await both.idle();
     expect((await both.get(saga.sagaId))?.status).toBe("COMPLETED");
-    expect(v1.calls).toEqual(["v1:do:lookup:1", "v1:do:charge:1", "v1:do:reserve:1", "v1:do:ship:1"]);
+    expect(v1.calls).toEqual([
+      ...["v1:do:lookup:1", "v1:do:charge:1", "v1:do:reserve:1", "v1:do:ship:1"],
+      ...["v1:do:charge:1", "v1:do:reserve:1", "v1:do:ship:1"],
+    ]);
     expect(v2.calls).toEqual([]);
     const fresh = await both.start("order", { input: { n: 2 } });
     expect(fresh.saga.definitionVersion).toBe(2);
@@ -396,6 +402,39 @@ describe("runner", () => {
     await expect(runner.start("order", { input: { n: 3 } })).rejects.toBeInstanceOf(SagaStateError);
   });
 
+  it("a resumed saga that turns to compensation first arms the steps its log does not show, and keeps them armed", async () => {
+    // The first runner sends lookup, charge and reserve; only the creation is durable, and
+    // reserve hangs. The next runner starts after the saga's deadline: it cannot tell which
+    // steps were sent, so it arms every compensable step after the last one it knows of.
+    let clock = 0;
+    const store = new InMemorySagaStore();
+    const script = new Script();
+    script.actions.set("reserve", ["hang"]);
+    script.compensations.set("charge", ["business", "business", "business", "ok"]);
+    const def = () => script.definition("order", 1, { deadlineMs: 1_000 });
+    const first = runnerOn(store, [def()], { now: () => clock });
+    const { saga } = await first.start("order", { input: { n: 1 } });
+    await new Promise((r) => setImmediate(r));
+    await first.close();
+    expect(script.calls).toEqual(["do:lookup:1", "do:charge:1", "do:reserve:1"]);
+
+    clock = 5_000;
+    const second = runnerOn(store, [def()], { now: () => clock });
+    expect(await second.resumePending()).toBe(1);
+    await second.idle();
+    // The charge's compensation runs out of attempts: NEEDS_ATTENTION after ship and reserve.
+    const stuck = await second.get(saga.sagaId);
+    expect(stuck?.status).toBe("NEEDS_ATTENTION");
+    expect(stuck?.steps.filter((s) => s.phase === "action").map((s) => s.name)).toEqual(["charge", "reserve", "ship"]);
+
+    // An operator retry (in yet another runner) still compensates charge, whose arm is logged.
+    const third = runnerOn(store, [def()], { now: () => clock });
+    await third.retry(saga.sagaId);
+    await third.idle();
+    expect((await third.get(saga.sagaId))?.status).toBe("COMPENSATED");
+    expect(script.calls.slice(3)).toEqual(["undo:ship:1", "undo:reserve:1", "undo:charge:1", "undo:charge:2", "undo:charge:3", "undo:charge:1"]);
+  });
+
   it("close() leaves unfinished sagas in the log, and the next runner finishes them", async () => {
     const store = new InMemorySagaStore();
     const script = new Script();
@@ -409,7 +448,9 @@ describe("runner", () => {
     expect(await second.resumePending()).toBe(1);
     await second.idle();
     expect((await second.get(saga.sagaId))?.status).toBe("COMPLETED");
-    expect(script.calls).toEqual(["do:lookup:1", "do:charge:1", "do:reserve:1", "do:reserve:1", "do:ship:1"]);
+    // Only the creation was durable (starts and successes are carried): the next runner sends
+    // lookup and charge again with the same keys, then the reserve that hung, then ship.
+    expect(script.calls).toEqual(["do:lookup:1", "do:charge:1", "do:reserve:1", "do:lookup:1", "do:charge:1", "do:reserve:1", "do:ship:1"]);
   });
 });
 

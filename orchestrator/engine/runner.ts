@@ -122,6 +122,12 @@ interface Execution {
   sequence: number;
   /** Transitions held back to be logged with the next one, in the same group commit. */
   carried: SagaEvent[];
+  /**
+   * Resumed from the log after a crash or restart. Its log may end before steps that were
+   * sent (starts and successes are carried, see {@link emit}), so if it turns to
+   * compensation, it arms those steps first ({@link turnToCompensation}).
+   */
+  readonly resumed: boolean;
 }
 
 /** What one transition says: kind, the saga status after it, and its step, attempt, error and output where it has them. */
@@ -188,6 +194,15 @@ export function createRunner(options: RunnerOptions): Runner {
     }
   }
 
+  /** The outputs of earlier steps, including successes still carried (not yet applied to the record). */
+  function resultsWithCarried(results: Record<string, Json>, carried: readonly SagaEvent[]): Record<string, Json> {
+    let merged: Record<string, Json> | undefined;
+    for (const e of carried) {
+      if (e.kind === "step-succeeded" && e.step !== undefined) (merged ??= { ...results })[e.step] = e.output ?? null;
+    }
+    return merged ?? results;
+  }
+
   /** Holds a transition back to be logged with the next one (see {@link emit}). */
   function carry(x: Execution, ...[kind, status, step, attempt, error, output]: Transition): void {
     const e: SagaEvent = { sagaId: x.record.sagaId, sequence: x.sequence + x.carried.length + 1, kind, status, at: now() };
@@ -201,11 +216,16 @@ export function createRunner(options: RunnerOptions): Runner {
   /**
    * Logs a transition durably, then applies it and tells subscribers. Transitions carried
    * before it are appended in the same tick, so they share one group commit and are applied
-   * in order. Carrying is only for where nothing is acted on that the transition must
-   * precede: a step's success (a crash before it is logged re-sends the step with its
-   * idempotency key, which answers with the first outcome), and the start of a step without
-   * compensation (there is nothing to arm; a crash before it is logged simply runs the step
-   * again, as a crash after it would).
+   * in order, so the log is always a prefix of what happened. Carried are the transitions a
+   * crash may lose without harm:
+   * - a step's success: after a crash the step is sent again with its idempotency key, and
+   *   the service answers with the first outcome;
+   * - a step's start: the step may have been sent without its start in the log, so a resumed
+   *   saga that turns to compensation arms every step after the last one it knows of
+   *   ({@link turnToCompensation}).
+   * Every decision that is not replayed the same way is awaited: the saga's creation (before
+   * any step), a failure or deadline that turns it to compensation, each compensation's
+   * start and end, and the final status (before anyone is told).
    */
   async function emit(x: Execution, ...transition: Transition): Promise<void> {
     carry(x, ...transition);
@@ -252,7 +272,7 @@ export function createRunner(options: RunnerOptions): Runner {
         sagaId: r.sagaId,
         key: `${r.sagaId}:${stepName}`,
         input: r.input as I,
-        results: r.results,
+        results: resultsWithCarried(r.results, x.carried),
         attempt,
         timeoutMs,
         get signal() {
@@ -309,21 +329,16 @@ export function createRunner(options: RunnerOptions): Runner {
       let attempt: number;
       if (rec === undefined) {
         if (now() >= deadline) {
-          await emit(x, "saga-deadline-exceeded", "COMPENSATING", undefined, undefined, deadlineError());
+          await turnToCompensation(x, "saga-deadline-exceeded", undefined, undefined, deadlineError());
           return;
         }
-        if (s.compensate) {
-          await emit(x, "step-started", "RUNNING", s.name, 1); // arms the compensation before the call
-          if (closed) throw STOPPED;
-        } else {
-          carry(x, "step-started", "RUNNING", s.name, 1);
-        }
+        carry(x, "step-started", "RUNNING", s.name, 1);
         attempt = 1;
       } else {
         // Started, outcome unknown (crash): call again with the same key.
         attempt = rec.lastError ? rec.attempts + 1 : rec.attempts;
         if (now() >= deadline) {
-          await emit(x, "step-failed", "COMPENSATING", s.name, rec.attempts, deadlineError());
+          await turnToCompensation(x, "step-failed", s.name, rec.attempts, deadlineError());
           return;
         }
       }
@@ -335,7 +350,7 @@ export function createRunner(options: RunnerOptions): Runner {
           if (!isJson(output)) {
             const error = { code: "INTERNAL", message: `step "${s.name}" returned a value that is not plain JSON` };
             log.error({ sagaId: record.sagaId, step: s.name }, error.message);
-            await emit(x, "step-failed", "COMPENSATING", s.name, attempt, error);
+            await turnToCompensation(x, "step-failed", s.name, attempt, error);
             return;
           }
           carry(x, "step-succeeded", "RUNNING", s.name, attempt, undefined, output);
@@ -343,16 +358,16 @@ export function createRunner(options: RunnerOptions): Runner {
         }
         const error = describe(o);
         if (!retryable(o)) {
-          await emit(x, "step-failed", "COMPENSATING", s.name, attempt, error);
+          await turnToCompensation(x, "step-failed", s.name, attempt, error);
           return;
         }
         if (attempt >= s.retry.maxAttempts) {
           const message = `outcome unknown after ${attempt} attempts: ${error.message}`;
-          await emit(x, "step-failed", "COMPENSATING", s.name, attempt, { code: error.code, message });
+          await turnToCompensation(x, "step-failed", s.name, attempt, { code: error.code, message });
           return;
         }
         if (now() >= deadline) {
-          await emit(x, "step-failed", "COMPENSATING", s.name, attempt, deadlineError());
+          await turnToCompensation(x, "step-failed", s.name, attempt, deadlineError());
           return;
         }
         await emit(x, "step-attempt-failed", "RUNNING", s.name, attempt, error);
@@ -364,13 +379,12 @@ export function createRunner(options: RunnerOptions): Runner {
   }
 
   async function runCompensations(x: Execution): Promise<void> {
-    const { def, record } = x;
-    const started: string[] = [];
-    for (const r of record.steps) if (r.phase === "action") started.push(r.name);
-    for (let i = started.length - 1; i >= 0; i--) {
-      const name = started[i]!;
-      const s: SagaStep<unknown> | undefined = def.steps.find((d) => d.name === name);
-      if (!s?.compensate) continue;
+    const { record } = x;
+    const scope = compensationScope(x);
+    for (let i = scope.length - 1; i >= 0; i--) {
+      const s = scope[i]!;
+      const name = s.name;
+      if (!s.compensate) continue;
       const compensate = s.compensate;
       const rec = findStep(record, name, "compensation");
       if (rec?.status === "SUCCEEDED") continue;
@@ -407,6 +421,41 @@ export function createRunner(options: RunnerOptions): Runner {
       }
     }
     await emit(x, "saga-compensated", "COMPENSATED");
+  }
+
+  /**
+   * Logs the decision to compensate (a step's failure or the saga's deadline). A resumed saga
+   * first arms every step after the last action it knows of: the run before the crash may
+   * have sent them while their starts were still carried. The arms are logged with the
+   * decision, so every later run (after another crash, or an operator retry) compensates
+   * them too; a compensation that reaches a step never sent is recorded and refuses the late
+   * action (DESIGN.md, semantics 3).
+   */
+  async function turnToCompensation(
+    x: Execution,
+    kind: "step-failed" | "saga-deadline-exceeded",
+    step: string | undefined,
+    attempt: number | undefined,
+    error: ErrorInfo,
+  ): Promise<void> {
+    if (x.resumed) {
+      const known = new Set<string>();
+      for (const r of x.record.steps) if (r.phase === "action") known.add(r.name);
+      for (const e of x.carried) if (e.kind === "step-started" && e.step !== undefined) known.add(e.step);
+      let last = -1;
+      x.def.steps.forEach((s, i) => {
+        if (known.has(s.name)) last = i;
+      });
+      for (const s of x.def.steps.slice(last + 1)) if (s.compensate) carry(x, "step-started", "RUNNING", s.name, 1);
+    }
+    await emit(x, kind, "COMPENSATING", step, attempt, error);
+  }
+
+  /** The steps to compensate, in definition order: every step the log shows started or compensating. */
+  function compensationScope(x: Execution): Array<SagaStep<unknown>> {
+    const logged = new Set<string>();
+    for (const r of x.record.steps) logged.add(r.name);
+    return x.def.steps.filter((s) => logged.has(s.name));
   }
 
   async function drive(x: Execution): Promise<void> {
@@ -508,7 +557,7 @@ export function createRunner(options: RunnerOptions): Runner {
         return { saga: existing, created: false };
       }
       const record = foldSaga(header, [first]);
-      const x: Execution = { def, record, sequence: 1, carried: [] };
+      const x: Execution = { def, record, sequence: 1, carried: [], resumed: false };
       publish(first);
       if (closed) return { saga: copyRecord(record), created: true }; // resumes on next boot
       launch(x);
@@ -585,7 +634,7 @@ export function createRunner(options: RunnerOptions): Runner {
       const def = definitionOf(record.definitionName, record.definitionVersion);
       if (!def) throw new UnknownDefinitionError(record.definitionName, record.definitionVersion);
       if (active.has(sagaId)) throw new SagaStateError(sagaId, `saga ${sagaId} is being driven`);
-      const x: Execution = { def, record, sequence: stored.events.length, carried: [] };
+      const x: Execution = { def, record, sequence: stored.events.length, carried: [], resumed: false };
       active.set(sagaId, x);
       try {
         await emit(x, "saga-retried", "COMPENSATING");
@@ -621,7 +670,7 @@ export function createRunner(options: RunnerOptions): Runner {
         }
         const record = fromStored(stored);
         if (isTerminal(record.status)) continue;
-        launch({ def, record, sequence: stored.events.length, carried: [] });
+        launch({ def, record, sequence: stored.events.length, carried: [], resumed: true });
         resumed++;
       }
       if (resumed > 0) log.info({ resumed }, "resumed unfinished sagas from the log");
