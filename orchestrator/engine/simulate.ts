@@ -1,7 +1,7 @@
 /**
  * CLI for long simulation runs:
  *   node --import tsx orchestrator/engine/simulate.ts --sagas 100000 --seed 42 [--concurrency 500] [--sqlite path|:memory:] [--seeds 10]
- * Prints one summary line per seed; exits 1 (printing the seed) on any broken invariant.
+ * With several seeds and a --sqlite file, each seed uses `<file>.<seed>`. Prints one summary line per seed; exits 1 (printing the seed) on any broken invariant.
  */
 import { parseArgs } from "node:util";
 import { runSimulation } from "./simulation.js";
@@ -22,7 +22,8 @@ const firstSeed = Number(values.seed);
 let failed = false;
 for (let i = 0; i < Number(values.seeds); i++) {
   const seed = firstSeed + i;
-  const file = values.sqlite;
+  // Each seed starts from an empty log: with several seeds, a file path gets the seed appended.
+  const file = values.sqlite === undefined || values.sqlite === ":memory:" || Number(values.seeds) === 1 ? values.sqlite : `${values.sqlite}.${seed}`;
   const report = await runSimulation({
     seed,
     sagas,
