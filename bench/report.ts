@@ -114,7 +114,7 @@ function heading(c: ConfigurationResult): string {
   const cfg = c.configuration;
   return cfg.inMemory
     ? `ceiling (DATA_DIR=:memory:, every store in-memory SQLite, not durable)`
-    : `DURABILITY=${cfg.durability} (${cfg.durability === "power" ? "synchronous=FULL, fsync per group commit" : "synchronous=NORMAL, survives kill -9"})`;
+    : `DURABILITY=${cfg.durability} (${cfg.durability === "power" ? "WAL fdatasynced off the event loop before any answer, survives power loss" : "synchronous=NORMAL, survives kill -9"})`;
 }
 
 function facts(c: ConfigurationResult): string[] {

@@ -59,7 +59,7 @@ export async function runTpSaga(durability: "process" | "power", settings: Rival
     durability: [
       durability === "process"
         ? "DURABILITY=process: SQLite WAL, synchronous=NORMAL, group commit — survives kill -9 of any process, not power loss"
-        : "DURABILITY=power: SQLite WAL, synchronous=FULL, group commit — a transition counts only after fsync (power-loss safe)",
+        : "DURABILITY=power: SQLite WAL, group commit, fdatasync off the event loop — nothing is answered before its sync (power-loss safe)",
     ],
     servicesDurability: durability,
     warmup: r.warmup,

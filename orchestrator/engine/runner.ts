@@ -1,8 +1,10 @@
 import { setMaxListeners } from "node:events";
 /**
  * The saga runner: starts sagas, drives them step by step, compensates, and resumes them
- * from the log after a crash. Every transition is durable in the store before the runner
- * acts on it ("log before acting"), so a kill -9 at any instant loses nothing.
+ * from the log after a crash. Every transition is logged; the runner waits for durability
+ * before acting wherever a crash could change what happens, and lets the rest (a step's start
+ * and success) ride along with the next such write ({@link emit}), so a kill -9 at any
+ * instant loses nothing that a resumed run would not redo the same way.
  */
 import { createHash } from "node:crypto";
 import {
