@@ -715,7 +715,9 @@ export const OrchestratorService: GenService<{
     output: typeof StartSagaResponseSchema;
   },
   /**
-   * GetSaga returns one saga and its whole history.
+   * GetSaga returns one saga and its whole history, as logged. While a saga runs, a step's
+   * start and success are logged with the saga's next decision (a turn to compensation, or
+   * its end), so a running saga may show fewer steps than it has taken.
    * Codes: INVALID_ARGUMENT (empty saga_id), NOT_FOUND (unknown saga).
    *
    * @generated from rpc saga.orchestrator.v1.OrchestratorService.GetSaga
@@ -737,8 +739,10 @@ export const OrchestratorService: GenService<{
     output: typeof ListSagasResponseSchema;
   },
   /**
-   * WatchSagas streams saga events as they happen: of one saga, or of all when saga_id is
-   * empty. It never ends by itself.
+   * WatchSagas streams saga events as they reach the log (never one a crash could take
+   * back): of one saga, or of all when saga_id is empty. A step's start and success are
+   * logged with the saga's next decision, so they arrive together with it. It never ends by
+   * itself.
    * Codes: NOT_FOUND (unknown saga_id).
    *
    * @generated from rpc saga.orchestrator.v1.OrchestratorService.WatchSagas
