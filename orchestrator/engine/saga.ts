@@ -35,6 +35,11 @@ export interface SagaStep<I> {
   action(ctx: StepContext<I>): Promise<Json>;
   /** Undoes the action; must be idempotent and accept "nothing to undo" (it also runs when the action failed or never arrived). */
   compensate?: (ctx: StepContext<I>) => Promise<void>;
+  /**
+   * Makes the action final once every action of the saga has succeeded (the saga passed its
+   * pivot). Must be idempotent; retried until it succeeds and never compensated.
+   */
+  confirm?: (ctx: StepContext<I>) => Promise<void>;
   retry: RetryPolicy;
   compensationRetry: CompensationRetryPolicy;
 }
@@ -54,6 +59,7 @@ export const DEFAULT_DEADLINE_MS = 120_000;
 /** Options of {@link step}: anything left out takes the defaults of `retry.ts`. */
 export interface StepOptions<I> {
   compensate?: SagaStep<I>["compensate"];
+  confirm?: SagaStep<I>["confirm"];
   retry?: Partial<RetryPolicy>;
   compensationRetry?: Partial<CompensationRetryPolicy>;
 }
@@ -78,6 +84,7 @@ export function step<I>(name: string, action: SagaStep<I>["action"], options: St
   checkPolicy(name, "compensationRetry", compensationRetry);
   const s: SagaStep<I> = { name, action, retry, compensationRetry };
   if (options.compensate) s.compensate = options.compensate;
+  if (options.confirm) s.confirm = options.confirm;
   return s;
 }
 
