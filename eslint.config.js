@@ -30,7 +30,8 @@ const FOLDER_RULES = [
 ];
 
 export default defineConfig(
-  { ignores: ["gen/**", "node_modules/**", "bench/rivals/node_modules/**", "bench/results/**", "data/**"] },
+  // Generated, installed or recorded files; dist/ in case a build step writes compiled JavaScript there.
+  { ignores: ["gen/**", "node_modules/**", "bench/rivals/node_modules/**", "bench/results/**", "data/**", "dist/**"] },
   js.configs.recommended,
   tseslint.configs.recommended,
   {
