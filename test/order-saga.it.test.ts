@@ -62,14 +62,15 @@ function system(interceptors: Interceptor[] = []) {
     purchases: createClient(PurchasesService, via((r) => r.service(PurchasesService, purchasesHandlers(new Purchases(purchases), DEMO_OFF)), interceptors)),
     inventory: createClient(InventoryService, via((r) => r.service(InventoryService, inventoryHandlers(new Inventory(inventory), DEMO_OFF)), interceptors)),
   };
+  const definition = orderSaga(clients, { retry: { initialDelayMs: 0, maxDelayMs: 0 }, compensationRetry: { initialDelayMs: 0, maxDelayMs: 0 } });
   const runner = createRunner({
     store: new InMemorySagaStore(),
-    definitions: [orderSaga(clients, { retry: { initialDelayMs: 0, maxDelayMs: 0 }, compensationRetry: { initialDelayMs: 0, maxDelayMs: 0 } })],
+    definitions: [definition],
     isRetryable,
     describeError,
   });
   const orchestrator = createClient(OrchestratorService, createRouterTransport((r) => r.service(OrchestratorService, orchestratorHandlers(runner))));
-  return { clients, orchestrator };
+  return { clients, orchestrator, definition };
 }
 
 /** Starts a saga, waits for its outcome, and reads it back with its whole history. */
@@ -94,6 +95,24 @@ describe("the order saga over the real services, in one process", () => {
     expect((await clients.payments.getPayment({ idempotencyKey: `${saga.sagaId}:charge-payment` })).payment?.status).toBe(PaymentStatus.CAPTURED);
     expect((await clients.purchases.getPurchase({ idempotencyKey: `${saga.sagaId}:record-purchase` })).purchase?.status).toBe(PurchaseStatus.CONFIRMED);
     expect((await clients.inventory.listReservations({})).reservations.map((r) => r.status)).toEqual([ReservationStatus.COMMITTED]);
+    expect((await clients.inventory.getStock({ productId: "mouse" })).stock).toMatchObject({ quantity: 999_998n, reserved: 0n });
+  });
+
+  it("each step's confirmation makes its own record final under the step's key, and a repeat changes nothing", async () => {
+    const { clients, orchestrator, definition } = system();
+    const saga = await start(orchestrator, "customer-2", "mouse", 2);
+    expect(saga.status).toBe(SagaStatus.COMPLETED);
+    // Called as the engine calls them after the pivot (twice: a confirmation may be retried).
+    for (let round = 0; round < 2; round++) {
+      for (const s of definition.steps) {
+        const ctx = { sagaId: saga.sagaId, key: `${saga.sagaId}:${s.name}`, input: {}, results: {}, attempt: 1, timeoutMs: 5_000, signal: new AbortController().signal };
+        await s.confirm?.(ctx as Parameters<NonNullable<typeof s.confirm>>[0]);
+      }
+    }
+    expect(definition.steps.filter((s) => s.confirm).map((s) => s.name)).toEqual(["charge-payment", "record-purchase", "take-stock"]);
+    expect((await clients.payments.getAccount({ customerId: "customer-2" })).account).toMatchObject({ balanceCents: 495_000n, heldCents: 0n });
+    expect((await clients.payments.getPayment({ idempotencyKey: `${saga.sagaId}:charge-payment` })).payment?.status).toBe(PaymentStatus.CAPTURED);
+    expect((await clients.purchases.getPurchase({ idempotencyKey: `${saga.sagaId}:record-purchase` })).purchase?.status).toBe(PurchaseStatus.CONFIRMED);
     expect((await clients.inventory.getStock({ productId: "mouse" })).stock).toMatchObject({ quantity: 999_998n, reserved: 0n });
   });
 
