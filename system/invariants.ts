@@ -61,6 +61,13 @@ function addTo(totals: Map<string, number>, product: string, quantity: number): 
   totals.set(product, (totals.get(product) ?? 0) + quantity);
 }
 
+/** Quantities per product of some lines (a product may repeat). */
+function totals(lines: readonly { productId: string; quantity: number }[]): Map<string, number> {
+  const sum = new Map<string, number>();
+  for (const l of lines) addTo(sum, l.productId, l.quantity);
+  return sum;
+}
+
 /**
  * Checks the system's invariants against every service's state, given the snapshot taken
  * before any saga ran. Pending records (holds, pending purchases, reservations) are semantic
@@ -70,7 +77,7 @@ function addTo(totals: Map<string, number>, product: string, quantity: number): 
  * - stock, per product: initial on_hand − Σ COMMITTED quantities = on_hand; reserved = Σ
  *   RESERVED quantities; 0 ≤ reserved ≤ on_hand;
  * - per saga: COMPLETED ⇔ one CAPTURED payment, one CONFIRMED purchase, one COMMITTED
- *   reservation; CONFIRMING ⇒ each of its three records is pending or final (none voided,
+ *   reservation of what it ordered; CONFIRMING ⇒ each of its three records is pending or final (none voided,
  *   cancelled or released); COMPENSATED ⇒ nothing captured, confirmed or committed, and no
  *   hold, pending purchase or reservation left; nothing stands for a saga that does not exist;
  * - liveness: RUNNING, COMPENSATING, CONFIRMING and NEEDS_ATTENTION sagas are reported.
@@ -119,6 +126,7 @@ export async function checkInvariants(urls: Urls, initial: Snapshot): Promise<In
 
     // Stock.
     const reservationStatus = new Map(reservationList.map((r) => [r.idempotencyKey, r.status]));
+    const reservationLines = new Map(reservationList.map((r) => [r.idempotencyKey, r.lines]));
     const committed = new Map<string, number>();
     const reservedBy = new Map<string, number>();
     for (const r of reservationList) {
@@ -153,6 +161,11 @@ export async function checkInvariants(urls: Urls, initial: Snapshot): Promise<In
       const names = `payment/purchase/reservation = ${PaymentStatus[payment ?? 0]}/${PurchaseStatus[purchase ?? 0]}/${ReservationStatus[reservation ?? 0]}`;
       if (s.status === SagaStatus.COMPLETED) {
         if (!final.every(Boolean)) violations.push(`saga ${s.sagaId} COMPLETED but ${names}`);
+        const ordered = totals(s.order?.items ?? []);
+        const taken = totals(reservationLines.get(key(ORDER_STEPS.stock)) ?? []);
+        if (JSON.stringify([...ordered].sort()) !== JSON.stringify([...taken].sort())) {
+          violations.push(`saga ${s.sagaId} COMPLETED but its reservation ${JSON.stringify([...taken])} is not its order ${JSON.stringify([...ordered])}`);
+        }
       } else if (final.some(Boolean) && s.status !== SagaStatus.CONFIRMING) {
         violations.push(`saga ${s.sagaId} ${status} but something is final: ${names}`);
       }

@@ -110,8 +110,9 @@ describe("checkInvariants", () => {
     expect([completed.status, refused.status]).toEqual([SagaStatus.COMPLETED, SagaStatus.COMPENSATED]);
     expect(await checkInvariants(urls, initial)).toEqual({ sagas: 2, byStatus: { COMPLETED: 1, COMPENSATED: 1 }, violations: [] });
 
-    // A hold nobody authorized, a reservation for a saga that does not exist, and a
-    // compensated saga's purchase turned back to PENDING.
+    // A hold nobody authorized, a reservation for a saga that does not exist, a compensated
+    // saga's purchase turned back to PENDING, and a completed saga's reservation that says it
+    // took more than its order.
     const payments = new Database(join(dir, "payments.db"));
     payments.prepare("UPDATE accounts SET held_cents = held_cents + 7 WHERE customer_id = 'customer-3'").run();
     payments.close();
@@ -119,11 +120,17 @@ describe("checkInvariants", () => {
     const purchases = new Database(join(dir, "purchases.db"));
     purchases.prepare("UPDATE purchases SET status = 'PENDING' WHERE key = ?").run(`${refused.sagaId}:record-purchase`);
     purchases.close();
+    const stock = new Database(join(dir, "inventory.db"));
+    stock.prepare("UPDATE reservations SET lines = ? WHERE key = ?").run('[{"productId":"mouse","quantity":3}]', `${completed.sagaId}:take-stock`);
+    stock.close();
 
     const report = await checkInvariants(urls, initial);
     expect(report.violations).toEqual([
       "money: customer-3 holds 7 != Σ authorized 0",
+      "stock of mouse: 999998 != initial − committed = 999997",
+      // Sagas are listed newest first.
       `saga ${refused.sagaId} COMPENSATED but a pending record is left: payment/purchase/reservation = VOIDED/PENDING/REJECTED`,
+      `saga ${completed.sagaId} COMPLETED but its reservation [["mouse",3]] is not its order [["mouse",2]]`,
       "ghost:take-stock stands but its saga does not exist",
     ]);
   });
