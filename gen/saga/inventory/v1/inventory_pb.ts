@@ -506,7 +506,8 @@ export const ReservationStatusSchema: GenEnum<ReservationStatus> = /*@__PURE__*/
  * saga commits only after its pivot, and releases only before it.
  *
  * Rules shared by the mutating RPCs, all keyed by idempotency_key:
- * - a repeat of a call returns the first outcome and changes nothing;
+ * - a repeat of a call changes nothing and returns the record as it stands (the first outcome,
+ *   or what a later confirmation or compensation made of it); a refused action fails again;
  * - the same key with other lines is ALREADY_EXISTS;
  * - a ReleaseStock that arrives first leaves a tombstone (VOIDED), and the late ReserveStock
  *   is FAILED_PRECONDITION;

@@ -527,7 +527,8 @@ export const PaymentStatusSchema: GenEnum<PaymentStatus> = /*@__PURE__*/
  * VoidPayment releases it. A saga captures only after its pivot, and voids only before it.
  *
  * Rules shared by the mutating RPCs, all keyed by idempotency_key:
- * - a repeat of a call returns the first outcome and changes nothing;
+ * - a repeat of a call changes nothing and returns the record as it stands (the first outcome,
+ *   or what a later confirmation or compensation made of it); a refused action fails again;
  * - the same key with another customer or amount is ALREADY_EXISTS;
  * - a VoidPayment that arrives first leaves a tombstone (CANCELLED), and the late
  *   AuthorizePayment is FAILED_PRECONDITION;

@@ -464,7 +464,8 @@ export const PurchaseStatusSchema: GenEnum<PurchaseStatus> = /*@__PURE__*/
  * makes it CANCELLED. A saga confirms only after its pivot, and cancels only before it.
  *
  * Rules shared by the mutating RPCs, all keyed by idempotency_key:
- * - a repeat of a call returns the first outcome and changes nothing;
+ * - a repeat of a call changes nothing and returns the record as it stands (the first outcome,
+ *   or what a later confirmation or compensation made of it); a refused action fails again;
  * - the same key with another purchase is ALREADY_EXISTS;
  * - a CancelPurchase that arrives first leaves a tombstone (VOIDED), and the late
  *   ProcessPurchase is FAILED_PRECONDITION;
