@@ -3,8 +3,9 @@ import type { DemoMode } from "./demo-mode.js";
 
 /**
  * Where a handler lets demo mode fail its action, as the seed's services did: call it after
- * input validation and before the action (never before a compensation or a read). Waits the
- * configured latency; nothing has changed when it throws.
+ * input validation and before the action (never before a confirmation, a compensation or a
+ * read: a saga relies on those to succeed). Waits the configured latency; nothing has changed
+ * when it throws.
  * @throws ConnectError FAILED_PRECONDITION "fallo simulado (modo demo)" when demo mode says so.
  */
 export async function failIfDemoSaysSo(demo: DemoMode): Promise<void> {

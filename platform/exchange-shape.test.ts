@@ -4,6 +4,7 @@ import { FileDescriptorProtoSchema, FieldDescriptorProto_Label, FieldDescriptorP
 import { CatalogService } from "#gen/saga/catalog/v1/catalog_pb.js";
 import { InventoryService } from "#gen/saga/inventory/v1/inventory_pb.js";
 import { OrchestratorService } from "#gen/saga/orchestrator/v1/orchestrator_pb.js";
+import { PaymentsService } from "#gen/saga/payments/v1/payments_pb.js";
 import { PurchasesService } from "#gen/saga/purchases/v1/purchases_pb.js";
 import { exchangeShape } from "./exchange-shape.js";
 
@@ -59,8 +60,9 @@ function serviceWith(exchange: { bidi?: boolean; callField?: string; resultOneof
 describe("exchangeShape", () => {
   it("maps each call of our services' Exchange to its unary method", () => {
     expect([...exchangeShape(CatalogService)!.calls.keys()]).toEqual(["priceOrder"]);
-    expect([...exchangeShape(PurchasesService)!.calls.keys()]).toEqual(["processPurchase", "cancelPurchase"]);
-    expect([...exchangeShape(InventoryService)!.calls.keys()]).toEqual(["updateInventory", "restoreInventory"]);
+    expect([...exchangeShape(PaymentsService)!.calls.keys()]).toEqual(["authorizePayment", "capturePayment", "voidPayment"]);
+    expect([...exchangeShape(PurchasesService)!.calls.keys()]).toEqual(["processPurchase", "confirmPurchase", "cancelPurchase"]);
+    expect([...exchangeShape(InventoryService)!.calls.keys()]).toEqual(["reserveStock", "commitStock", "releaseStock"]);
     expect([...exchangeShape(OrchestratorService)!.calls.values()].map((m) => m.name)).toEqual(["StartSaga"]);
   });
 

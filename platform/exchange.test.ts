@@ -14,17 +14,20 @@ import { createLogger } from "./logger.js";
 // fails FAILED_PRECONDITION, "bug" throws a plain Error, "hang" never answers.
 const seen: string[] = [];
 const handlers = serve(PaymentsService, {
-  async processPayment(req) {
+  async authorizePayment(req) {
     seen.push(req.idempotencyKey);
     const wait = /^wait-(\d+)$/.exec(req.customerId);
     if (wait) await sleep(Number(wait[1]));
     if (req.customerId === "declined") throw new ConnectError("insufficient funds", Code.FailedPrecondition);
     if (req.customerId === "bug") throw new Error("a bug");
     if (req.customerId === "hang") await new Promise(() => {});
-    return { payment: { idempotencyKey: req.idempotencyKey, customerId: req.customerId, amountCents: req.amountCents, status: PaymentStatus.CHARGED } };
+    return { payment: { idempotencyKey: req.idempotencyKey, customerId: req.customerId, amountCents: req.amountCents, status: PaymentStatus.AUTHORIZED } };
   },
-  cancelPayment(req) {
-    return { payment: { idempotencyKey: req.idempotencyKey, status: PaymentStatus.REFUNDED } };
+  capturePayment(req) {
+    return { payment: { idempotencyKey: req.idempotencyKey, status: PaymentStatus.CAPTURED } };
+  },
+  voidPayment(req) {
+    return { payment: { idempotencyKey: req.idempotencyKey, status: PaymentStatus.VOIDED } };
   },
   getAccount: () => ({}),
   listAccounts: () => ({}),
@@ -88,7 +91,7 @@ afterEach(async () => {
 describe("Exchange: unary calls multiplexed on one stream", () => {
   it("reads the call/result convention from the generated descriptors", () => {
     const shape = exchangeShape(PaymentsService)!;
-    expect([...shape.calls.keys()]).toEqual(["processPayment", "cancelPayment"]);
+    expect([...shape.calls.keys()]).toEqual(["authorizePayment", "capturePayment", "voidPayment"]);
     expect(exchangeShape(Health)).toBeUndefined();
   });
 
@@ -97,7 +100,7 @@ describe("Exchange: unary calls multiplexed on one stream", () => {
     const c = client(server.url);
     const finished: number[] = [];
     const calls = [40, 0, 20, 10].map((ms, i) =>
-      c.processPayment({ idempotencyKey: `k${i}`, customerId: `wait-${ms}`, amountCents: BigInt(i + 1) }).then((res) => {
+      c.authorizePayment({ idempotencyKey: `k${i}`, customerId: `wait-${ms}`, amountCents: BigInt(i + 1) }).then((res) => {
         finished.push(i);
         return res;
       }),
@@ -105,39 +108,39 @@ describe("Exchange: unary calls multiplexed on one stream", () => {
     const results = await Promise.all(calls);
     expect(results.map((r) => [r.payment?.idempotencyKey, r.payment?.amountCents])).toEqual([["k0", 1n], ["k1", 2n], ["k2", 3n], ["k3", 4n]]);
     expect(finished).toEqual([1, 3, 2, 0]);
-    const refund = await c.cancelPayment({ idempotencyKey: "k0" });
-    expect(refund.payment?.status).toBe(PaymentStatus.REFUNDED);
+    expect((await c.capturePayment({ idempotencyKey: "k0" })).payment?.status).toBe(PaymentStatus.CAPTURED);
+    expect((await c.voidPayment({ idempotencyKey: "k1" })).payment?.status).toBe(PaymentStatus.VOIDED);
   });
 
   it("carries each call's error code and message, and the stream goes on", async () => {
     const server = await start();
     const c = client(server.url);
-    await expect(c.processPayment({ idempotencyKey: "a", customerId: "declined", amountCents: 1n })).rejects.toMatchObject({
+    await expect(c.authorizePayment({ idempotencyKey: "a", customerId: "declined", amountCents: 1n })).rejects.toMatchObject({
       code: Code.FailedPrecondition,
       rawMessage: "insufficient funds",
     });
-    await expect(c.processPayment({ idempotencyKey: "b", customerId: "bug", amountCents: 1n })).rejects.toMatchObject({
+    await expect(c.authorizePayment({ idempotencyKey: "b", customerId: "bug", amountCents: 1n })).rejects.toMatchObject({
       code: Code.Internal,
       rawMessage: "internal error",
     });
-    await expect(c.processPayment({ idempotencyKey: "c", customerId: "ok", amountCents: 1n })).resolves.toBeDefined();
+    await expect(c.authorizePayment({ idempotencyKey: "c", customerId: "ok", amountCents: 1n })).resolves.toBeDefined();
   });
 
   it("gives each call its own deadline; a late answer is dropped", async () => {
     const server = await start();
     const c = client(server.url, { timeoutMs: 50 });
-    await expect(c.processPayment({ idempotencyKey: "slow", customerId: "wait-150", amountCents: 1n })).rejects.toMatchObject({ code: Code.DeadlineExceeded });
-    const fast = await c.processPayment({ idempotencyKey: "fast", customerId: "ok", amountCents: 1n });
+    await expect(c.authorizePayment({ idempotencyKey: "slow", customerId: "wait-150", amountCents: 1n })).rejects.toMatchObject({ code: Code.DeadlineExceeded });
+    const fast = await c.authorizePayment({ idempotencyKey: "fast", customerId: "ok", amountCents: 1n });
     expect(fast.payment?.idempotencyKey).toBe("fast");
     await sleep(150); // the late answer to "slow" arrives now and must not disturb anything
-    expect((await c.processPayment({ idempotencyKey: "after", customerId: "ok", amountCents: 1n })).payment?.idempotencyKey).toBe("after");
+    expect((await c.authorizePayment({ idempotencyKey: "after", customerId: "ok", amountCents: 1n })).payment?.idempotencyKey).toBe("after");
   });
 
   it("rejects an aborted call with CANCELED", async () => {
     const server = await start();
     const c = client(server.url);
     const abort = new AbortController();
-    const call = c.processPayment({ idempotencyKey: "x", customerId: "hang", amountCents: 1n }, { signal: abort.signal });
+    const call = c.authorizePayment({ idempotencyKey: "x", customerId: "hang", amountCents: 1n }, { signal: abort.signal });
     abort.abort();
     await expect(call).rejects.toMatchObject({ code: Code.Canceled });
   });
@@ -145,22 +148,22 @@ describe("Exchange: unary calls multiplexed on one stream", () => {
   it("fails the calls in flight UNAVAILABLE when the connection breaks, and opens a new stream after a restart", async () => {
     const server = await start();
     const c = client(server.url, { waitForReady: true, timeoutMs: 5_000 });
-    await c.processPayment({ idempotencyKey: "warm", customerId: "ok", amountCents: 1n });
-    const inFlight = c.processPayment({ idempotencyKey: "lost", customerId: "hang", amountCents: 1n });
+    await c.authorizePayment({ idempotencyKey: "warm", customerId: "ok", amountCents: 1n });
+    const inFlight = c.authorizePayment({ idempotencyKey: "lost", customerId: "hang", amountCents: 1n });
     await sleep(20);
     const closing = server.close(); // drains: "hang" never finishes, so the grace period ends it by force
     await expect(inFlight).rejects.toMatchObject({ code: Code.Unavailable });
     await closing;
     const again = await start(server.port);
     expect(again.port).toBe(server.port);
-    const res = await c.processPayment({ idempotencyKey: "again", customerId: "ok", amountCents: 1n });
+    const res = await c.authorizePayment({ idempotencyKey: "again", customerId: "ok", amountCents: 1n });
     expect(res.payment?.idempotencyKey).toBe("again");
   });
 
   it("on a graceful close, answers what is in flight, then ends the stream", async () => {
     const server = await start();
     const c = client(server.url);
-    const slow = c.processPayment({ idempotencyKey: "finishing", customerId: "wait-100", amountCents: 1n });
+    const slow = c.authorizePayment({ idempotencyKey: "finishing", customerId: "wait-100", amountCents: 1n });
     await sleep(20);
     await server.close();
     expect((await slow).payment?.idempotencyKey).toBe("finishing");
@@ -172,12 +175,12 @@ describe("Exchange: unary calls multiplexed on one stream", () => {
     const link = await relay(server.port);
     try {
       const c = client(link.url, { timeoutMs: 300, keepaliveMs: 300 });
-      await c.processPayment({ idempotencyKey: "before", customerId: "ok", amountCents: 1n });
+      await c.authorizePayment({ idempotencyKey: "before", customerId: "ok", amountCents: 1n });
       link.blackhole();
-      await expect(c.processPayment({ idempotencyKey: "swallowed", customerId: "ok", amountCents: 1n })).rejects.toBeInstanceOf(ConnectError);
+      await expect(c.authorizePayment({ idempotencyKey: "swallowed", customerId: "ok", amountCents: 1n })).rejects.toBeInstanceOf(ConnectError);
       let answered: string | undefined;
       for (let i = 0; i < 20 && answered === undefined; i++) {
-        answered = await c.processPayment({ idempotencyKey: `after-${i}`, customerId: "ok", amountCents: 1n }).then(
+        answered = await c.authorizePayment({ idempotencyKey: `after-${i}`, customerId: "ok", amountCents: 1n }).then(
           (r) => r.payment?.idempotencyKey,
           () => undefined,
         );
@@ -200,7 +203,7 @@ describe("Exchange: unary calls multiplexed on one stream", () => {
     const answers: { callId: number; errorCode: number; errorMessage: string }[] = [];
     stream.on("data", (a) => answers.push(a));
     stream.write({ callId: 5 });
-    stream.write({ callId: 6, call: { case: "cancelPayment", value: { idempotencyKey: "k" } } });
+    stream.write({ callId: 6, call: { case: "voidPayment", value: { idempotencyKey: "k" } } });
     while (answers.length < 2) await sleep(5);
     expect(answers.find((a) => a.callId === 5)).toMatchObject({ errorCode: Code.InvalidArgument, errorMessage: expect.stringContaining("call: not set") });
     expect(answers.find((a) => a.callId === 6)).toMatchObject({ errorCode: 0 });

@@ -1,16 +1,18 @@
 /**
- * The idempotency rules every mutating RPC follows (DESIGN.md, Semantics 2–3), written once:
+ * The idempotency rules every mutating RPC follows, written once:
  *
  * - a repeat with the same payload gets the first outcome and changes nothing;
  * - the same key with a different payload is refused ({@link KeyReusedError});
  * - a compensation that arrived first leaves a tombstone, and the late action is refused
  *   ({@link CancelledBeforeArrivalError}).
  *
- * Domain code only; services map these errors to status codes in their `errors.ts`.
+ * Domain code only; `domain-error-to-connect.ts` maps these errors to status codes. The
+ * pending-state rules built on them (confirm, compensate) are in `pending-state.ts`.
  */
+import { ConflictError, RefusedError } from "./domain-errors.js";
 
 /** The key was already used with a different payload (ALREADY_EXISTS). */
-export class KeyReusedError extends Error {
+export class KeyReusedError extends ConflictError {
   override name = "KeyReusedError";
   constructor(what: string, key: string) {
     super(`${what} ${JSON.stringify(key)} was already made with a different request`);
@@ -18,7 +20,7 @@ export class KeyReusedError extends Error {
 }
 
 /** The compensation for this key came first, so the action is refused (FAILED_PRECONDITION). */
-export class CancelledBeforeArrivalError extends Error {
+export class CancelledBeforeArrivalError extends RefusedError {
   override name = "CancelledBeforeArrivalError";
   constructor(what: string, key: string) {
     super(`${what} ${JSON.stringify(key)} was cancelled before it arrived`);

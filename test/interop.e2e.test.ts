@@ -44,21 +44,30 @@ describe("interop: proto-loader grpc-js clients against every service", () => {
     await expect(call(c, "GetProduct", { productId: "unicorn" })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
   });
 
-  it("payments: process, repeat, cancel, reads", async () => {
+  it("payments: authorize, repeat, capture, void, reads", async () => {
     const p = stub(pkg.saga.payments.v1.PaymentsService, f.system.urls.payments);
     const req = { idempotencyKey: "interop-pay-1", customerId: "customer-2", amountCents: "1000" };
-    const first = await call(p, "ProcessPayment", req);
-    expect(first.payment.status).toBe("PAYMENT_STATUS_CHARGED");
-    expect(await call(p, "ProcessPayment", req)).toEqual(first);
-    expect((await call(p, "CancelPayment", { idempotencyKey: "interop-pay-1" })).payment.status).toBe("PAYMENT_STATUS_REFUNDED");
-    expect((await call(p, "GetPayment", { idempotencyKey: "interop-pay-1" })).payment.status).toBe("PAYMENT_STATUS_REFUNDED");
-    expect((await call(p, "GetAccount", { customerId: "customer-2" })).account.balanceCents).toBe("500000");
+    const first = await call(p, "AuthorizePayment", req);
+    expect(first.payment.status).toBe("PAYMENT_STATUS_AUTHORIZED");
+    expect(await call(p, "AuthorizePayment", req)).toEqual(first);
+    expect((await call(p, "GetAccount", { customerId: "customer-2" })).account).toMatchObject({
+      balanceCents: "500000",
+      heldCents: "1000",
+      availableCents: "499000",
+    });
+    expect((await call(p, "VoidPayment", { idempotencyKey: "interop-pay-1" })).payment.status).toBe("PAYMENT_STATUS_VOIDED");
+    expect((await call(p, "GetPayment", { idempotencyKey: "interop-pay-1" })).payment.status).toBe("PAYMENT_STATUS_VOIDED");
+    await expect(call(p, "CapturePayment", { idempotencyKey: "interop-pay-1" })).rejects.toMatchObject({ code: grpc.status.FAILED_PRECONDITION });
+    await call(p, "AuthorizePayment", { ...req, idempotencyKey: "interop-pay-2" });
+    expect((await call(p, "CapturePayment", { idempotencyKey: "interop-pay-2" })).payment.status).toBe("PAYMENT_STATUS_CAPTURED");
+    await expect(call(p, "VoidPayment", { idempotencyKey: "interop-pay-2" })).rejects.toMatchObject({ code: grpc.status.FAILED_PRECONDITION });
+    expect((await call(p, "GetAccount", { customerId: "customer-2" })).account).toMatchObject({ balanceCents: "499000", heldCents: "0" });
     expect((await call(p, "ListAccounts", {})).accounts.length).toBeGreaterThanOrEqual(3);
-    expect((await call(p, "ListPayments", { pageSize: 10 })).payments.length).toBeGreaterThanOrEqual(1);
-    await expect(call(p, "ProcessPayment", { ...req, idempotencyKey: "" })).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+    expect((await call(p, "ListPayments", { pageSize: 10 })).payments.length).toBeGreaterThanOrEqual(2);
+    await expect(call(p, "AuthorizePayment", { ...req, idempotencyKey: "" })).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
   });
 
-  it("purchases: process, cancel first then late process, reads", async () => {
+  it("purchases: process, cancel first then late process, confirm, reads", async () => {
     const p = stub(pkg.saga.purchases.v1.PurchasesService, f.system.urls.purchases);
     const lines = [{ productId: "mouse", quantity: 1, unitPriceCents: "2500" }];
     expect((await call(p, "CancelPurchase", { idempotencyKey: "interop-pur-1" })).purchase.status).toBe("PURCHASE_STATUS_VOIDED");
@@ -66,23 +75,27 @@ describe("interop: proto-loader grpc-js clients against every service", () => {
       code: grpc.status.FAILED_PRECONDITION,
     });
     const ok = await call(p, "ProcessPurchase", { idempotencyKey: "interop-pur-2", customerId: "customer-1", lines, totalCents: "2500" });
-    expect(ok.purchase.status).toBe("PURCHASE_STATUS_CONFIRMED");
+    expect(ok.purchase.status).toBe("PURCHASE_STATUS_PENDING");
+    expect((await call(p, "ConfirmPurchase", { idempotencyKey: "interop-pur-2" })).purchase.status).toBe("PURCHASE_STATUS_CONFIRMED");
     expect((await call(p, "GetPurchase", { idempotencyKey: "interop-pur-2" })).purchase.totalCents).toBe("2500");
     expect((await call(p, "ListPurchases", {})).purchases.length).toBeGreaterThanOrEqual(2);
-    await call(p, "CancelPurchase", { idempotencyKey: "interop-pur-2" });
+    await expect(call(p, "CancelPurchase", { idempotencyKey: "interop-pur-2" })).rejects.toMatchObject({ code: grpc.status.FAILED_PRECONDITION });
   });
 
-  it("inventory: update, restore, reads", async () => {
+  it("inventory: reserve, release, commit, reads", async () => {
     const i = stub(pkg.saga.inventory.v1.InventoryService, f.system.urls.inventory);
     const before = Number((await call(i, "GetStock", { productId: "keyboard" })).stock.quantity);
-    expect((await call(i, "UpdateInventory", { idempotencyKey: "interop-inv-1", lines: [{ productId: "keyboard", quantity: 3 }] })).reservation.status).toBe(
-      "RESERVATION_STATUS_TAKEN",
+    expect((await call(i, "ReserveStock", { idempotencyKey: "interop-inv-1", lines: [{ productId: "keyboard", quantity: 3 }] })).reservation.status).toBe(
+      "RESERVATION_STATUS_RESERVED",
     );
-    expect(Number((await call(i, "GetStock", { productId: "keyboard" })).stock.quantity)).toBe(before - 3);
-    expect((await call(i, "RestoreInventory", { idempotencyKey: "interop-inv-1" })).reservation.status).toBe("RESERVATION_STATUS_RESTORED");
-    expect(Number((await call(i, "GetStock", { productId: "keyboard" })).stock.quantity)).toBe(before);
+    expect((await call(i, "GetStock", { productId: "keyboard" })).stock).toMatchObject({ quantity: String(before), reserved: "3", available: String(before - 3) });
+    expect((await call(i, "ReleaseStock", { idempotencyKey: "interop-inv-1" })).reservation.status).toBe("RESERVATION_STATUS_RELEASED");
+    expect((await call(i, "GetStock", { productId: "keyboard" })).stock).toMatchObject({ quantity: String(before), reserved: "0" });
+    await call(i, "ReserveStock", { idempotencyKey: "interop-inv-2", lines: [{ productId: "keyboard", quantity: 2 }] });
+    expect((await call(i, "CommitStock", { idempotencyKey: "interop-inv-2" })).reservation.status).toBe("RESERVATION_STATUS_COMMITTED");
+    expect((await call(i, "GetStock", { productId: "keyboard" })).stock).toMatchObject({ quantity: String(before - 2), reserved: "0" });
     expect((await call(i, "ListStock", {})).stock.length).toBeGreaterThanOrEqual(5);
-    expect((await call(i, "ListReservations", { pageSize: 5 })).reservations.length).toBeGreaterThanOrEqual(1);
+    expect((await call(i, "ListReservations", { pageSize: 5 })).reservations.length).toBeGreaterThanOrEqual(2);
   });
 
   it("orchestrator: start, get, list, watch", async () => {

@@ -3,7 +3,7 @@ import { Code, ConnectError, createClient, createRouterTransport, type Intercept
 import { CatalogService } from "#gen/saga/catalog/v1/catalog_pb.js";
 import { PaymentsService, PaymentStatus } from "#gen/saga/payments/v1/payments_pb.js";
 import { PurchasesService, PurchaseStatus } from "#gen/saga/purchases/v1/purchases_pb.js";
-import { InventoryService } from "#gen/saga/inventory/v1/inventory_pb.js";
+import { InventoryService, ReservationStatus } from "#gen/saga/inventory/v1/inventory_pb.js";
 import { OrchestratorService, SagaStatus } from "#gen/saga/orchestrator/v1/orchestrator_pb.js";
 import { DEMO_OFF } from "#platform/demo-mode.js";
 import { describeError, isRetryable } from "#platform/rpc-errors.js";
@@ -62,14 +62,15 @@ function system(interceptors: Interceptor[] = []) {
     purchases: createClient(PurchasesService, via((r) => r.service(PurchasesService, purchasesHandlers(new Purchases(purchases), DEMO_OFF)), interceptors)),
     inventory: createClient(InventoryService, via((r) => r.service(InventoryService, inventoryHandlers(new Inventory(inventory), DEMO_OFF)), interceptors)),
   };
+  const definition = orderSaga(clients, { retry: { initialDelayMs: 0, maxDelayMs: 0 }, compensationRetry: { initialDelayMs: 0, maxDelayMs: 0 } });
   const runner = createRunner({
     store: new InMemorySagaStore(),
-    definitions: [orderSaga(clients, { retry: { initialDelayMs: 0, maxDelayMs: 0 }, compensationRetry: { initialDelayMs: 0, maxDelayMs: 0 } })],
+    definitions: [definition],
     isRetryable,
     describeError,
   });
   const orchestrator = createClient(OrchestratorService, createRouterTransport((r) => r.service(OrchestratorService, orchestratorHandlers(runner))));
-  return { clients, orchestrator };
+  return { clients, orchestrator, definition };
 }
 
 /** Starts a saga, waits for its outcome, and reads it back with its whole history. */
@@ -79,15 +80,40 @@ async function start(o: ReturnType<typeof system>["orchestrator"], customerId: s
   return (await o.getSaga({ sagaId: saga!.sagaId })).saga!;
 }
 
+/** Every product's [on hand, reserved], to show that a saga moved no stock at all. */
+async function stockLevels(clients: ReturnType<typeof system>["clients"]) {
+  return (await clients.inventory.listStock({})).stock.map((s) => [s.productId, s.quantity, s.reserved]);
+}
+
 describe("the order saga over the real services, in one process", () => {
-  it("completes: one charge, one confirmed purchase, one stock take", async () => {
+  it("completes: one captured payment, one confirmed purchase, one committed reservation, nothing left pending", async () => {
     const { clients, orchestrator } = system();
     const saga = await start(orchestrator, "customer-2", "mouse", 2);
     expect(saga.status).toBe(SagaStatus.COMPLETED);
     expect(saga.totalCents).toBe(5000n);
-    expect((await clients.payments.getAccount({ customerId: "customer-2" })).account?.balanceCents).toBe(495_000n);
+    expect((await clients.payments.getAccount({ customerId: "customer-2" })).account).toMatchObject({ balanceCents: 495_000n, heldCents: 0n });
+    expect((await clients.payments.getPayment({ idempotencyKey: `${saga.sagaId}:charge-payment` })).payment?.status).toBe(PaymentStatus.CAPTURED);
     expect((await clients.purchases.getPurchase({ idempotencyKey: `${saga.sagaId}:record-purchase` })).purchase?.status).toBe(PurchaseStatus.CONFIRMED);
-    expect((await clients.inventory.getStock({ productId: "mouse" })).stock?.quantity).toBe(999_998n);
+    expect((await clients.inventory.listReservations({})).reservations.map((r) => r.status)).toEqual([ReservationStatus.COMMITTED]);
+    expect((await clients.inventory.getStock({ productId: "mouse" })).stock).toMatchObject({ quantity: 999_998n, reserved: 0n });
+  });
+
+  it("each step's confirmation makes its own record final under the step's key, and a repeat changes nothing", async () => {
+    const { clients, orchestrator, definition } = system();
+    const saga = await start(orchestrator, "customer-2", "mouse", 2);
+    expect(saga.status).toBe(SagaStatus.COMPLETED);
+    // Called as the engine calls them after the pivot (twice: a confirmation may be retried).
+    for (let round = 0; round < 2; round++) {
+      for (const s of definition.steps) {
+        const ctx = { sagaId: saga.sagaId, key: `${saga.sagaId}:${s.name}`, input: {}, results: {}, attempt: 1, timeoutMs: 5_000, signal: new AbortController().signal };
+        await s.confirm?.(ctx as Parameters<NonNullable<typeof s.confirm>>[0]);
+      }
+    }
+    expect(definition.steps.filter((s) => s.confirm).map((s) => s.name)).toEqual(["charge-payment", "record-purchase", "take-stock"]);
+    expect((await clients.payments.getAccount({ customerId: "customer-2" })).account).toMatchObject({ balanceCents: 495_000n, heldCents: 0n });
+    expect((await clients.payments.getPayment({ idempotencyKey: `${saga.sagaId}:charge-payment` })).payment?.status).toBe(PaymentStatus.CAPTURED);
+    expect((await clients.purchases.getPurchase({ idempotencyKey: `${saga.sagaId}:record-purchase` })).purchase?.status).toBe(PurchaseStatus.CONFIRMED);
+    expect((await clients.inventory.getStock({ productId: "mouse" })).stock).toMatchObject({ quantity: 999_998n, reserved: 0n });
   });
 
   it.each([
@@ -98,23 +124,26 @@ describe("the order saga over the real services, in one process", () => {
   ])("a business failure at %s compensates in reverse and moves no money or stock", async (failedStep, customer, product, quantity, compensated) => {
     const { clients, orchestrator } = system();
     const before = (await clients.payments.getAccount({ customerId: customer })).account?.balanceCents;
+    const stockBefore = await stockLevels(clients);
     const saga = await start(orchestrator, customer, product, quantity as number);
     expect(saga.status).toBe(SagaStatus.COMPENSATED);
     expect(saga.failedStep).toBe(failedStep);
     expect(saga.steps.filter((s) => s.phase === 2).map((s) => s.name)).toEqual(compensated);
-    expect((await clients.payments.getAccount({ customerId: customer })).account?.balanceCents).toBe(before);
-    expect((await clients.inventory.getStock({ productId: "mouse" })).stock?.quantity).toBe(1_000_000n);
+    expect((await clients.payments.getAccount({ customerId: customer })).account).toMatchObject({ balanceCents: before, heldCents: 0n });
+    // Every product, the ordered one included, is as it was: nothing on hand moved, nothing stays reserved.
+    expect(await stockLevels(clients)).toEqual(stockBefore);
+    expect((await clients.inventory.listReservations({})).reservations.filter((r) => r.status === ReservationStatus.RESERVED)).toEqual([]);
   });
 
   it("retries lost replies with the same key: the customer is charged once", async () => {
-    const { clients, orchestrator } = system([loseReplies("ProcessPayment", 2), loseReplies("UpdateInventory", 1)]);
+    const { clients, orchestrator } = system([loseReplies("AuthorizePayment", 2), loseReplies("ReserveStock", 1)]);
     const saga = await start(orchestrator, "customer-2", "keyboard", 1);
     expect(saga.status).toBe(SagaStatus.COMPLETED);
     expect(saga.steps.find((s) => s.name === "charge-payment")?.attempts).toBe(3);
-    expect((await clients.payments.getAccount({ customerId: "customer-2" })).account?.balanceCents).toBe(495_500n);
+    expect((await clients.payments.getAccount({ customerId: "customer-2" })).account).toMatchObject({ balanceCents: 495_500n, heldCents: 0n });
     const payment = (await clients.payments.getPayment({ idempotencyKey: `${saga.sagaId}:charge-payment` })).payment;
-    expect(payment?.status).toBe(PaymentStatus.CHARGED);
-    expect((await clients.inventory.getStock({ productId: "keyboard" })).stock?.quantity).toBe(499_999n);
+    expect(payment?.status).toBe(PaymentStatus.CAPTURED);
+    expect((await clients.inventory.getStock({ productId: "keyboard" })).stock).toMatchObject({ quantity: 499_999n, reserved: 0n });
   });
 
   it("returns the same saga for a repeated key and refuses the key for another order", async () => {

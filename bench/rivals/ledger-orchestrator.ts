@@ -1,8 +1,9 @@
 /**
  * A stand-in for the orchestrator's `ListSagas`, serving a rival engine's answered sagas, so
  * `system/invariants.ts` checks a rival exactly as it checks TP-SAGA: money, stock, per saga
- * (COMPLETED ⇔ one charge, one confirmed purchase, one stock take; COMPENSATED ⇒ none), and no
- * charge, purchase or stock take standing for a saga the engine never answered. It runs in the
+ * (COMPLETED ⇔ one captured payment, one confirmed purchase, one committed reservation;
+ * COMPENSATED ⇒ none, nothing left pending), and no payment, purchase or reservation standing
+ * for a saga the engine never answered. It runs in the
  * runner process, only after the load, and implements nothing else.
  */
 import { create, type MessageInitShape } from "@bufbuild/protobuf";

@@ -1,9 +1,11 @@
 /**
- * The four steps and three compensations of the order saga as plain async functions, written
- * once and wrapped by each rival engine in its own durable-step primitive (`ctx.run` in
- * Restate, `DBOS.runStep` in DBOS). The requests are the ones orchestrator/order-saga/order-saga.ts
- * sends: same services, same messages, same idempotency key `<sagaId>:<step>` on an action
- * and on its compensation.
+ * The four steps, three compensations and three confirmations of the order saga as plain
+ * async functions, written once and wrapped by each rival engine in its own durable-step
+ * primitive (`ctx.run` in Restate, `DBOS.runStep` in DBOS). The requests are the ones
+ * orchestrator/order-saga/order-saga.ts sends: same services, same messages, same idempotency
+ * key `<sagaId>:<step>` on an action, its compensation and its confirmation. As there, the
+ * confirmations run once every action has succeeded (take-stock is the pivot), are retried
+ * until they succeed and are never compensated.
  */
 import { ORDER_STEPS, type PricedOrder } from "../../orchestrator/order-saga/order-saga.js";
 import type { OrderInput } from "../../orchestrator/order-saga/order-input.js";
@@ -13,9 +15,16 @@ export { ORDER_STEPS, type PricedOrder };
 
 /** Name of each compensation, as a durable step of its own. */
 export const COMPENSATION_STEPS = {
-  refund: "refund-payment",
+  voidPayment: "void-payment",
   cancelPurchase: "cancel-purchase",
-  restoreStock: "restore-stock",
+  releaseStock: "release-stock",
+} as const;
+
+/** Name of each confirmation, as a durable step of its own. */
+export const CONFIRMATION_STEPS = {
+  capturePayment: "capture-payment",
+  confirmPurchase: "confirm-purchase",
+  commitStock: "commit-stock",
 } as const;
 
 /** Deadline of every call, in ms: the orchestrator's `STEP_TIMEOUT_MS` default. */
@@ -27,12 +36,18 @@ export const stepKey = (sagaId: string, step: string): string => `${sagaId}:${st
 /** The saga's calls, bound to the four clients. Each throws the service's `ConnectError` on failure. */
 export interface OrderSteps {
   priceOrder(order: OrderInput): Promise<PricedOrder>;
+  /** AuthorizePayment: holds the amount. */
   chargePayment(sagaId: string, order: OrderInput, priced: PricedOrder): Promise<null>;
-  refundPayment(sagaId: string): Promise<null>;
+  voidPayment(sagaId: string): Promise<null>;
+  capturePayment(sagaId: string): Promise<null>;
+  /** ProcessPurchase: records it PENDING. */
   recordPurchase(sagaId: string, order: OrderInput, priced: PricedOrder): Promise<null>;
   cancelPurchase(sagaId: string): Promise<null>;
+  confirmPurchase(sagaId: string): Promise<null>;
+  /** ReserveStock: sets the units aside. */
   takeStock(sagaId: string, order: OrderInput): Promise<null>;
-  restoreStock(sagaId: string): Promise<null>;
+  releaseStock(sagaId: string): Promise<null>;
+  commitStock(sagaId: string): Promise<null>;
 }
 
 /** Binds the saga's calls to `c`; results are plain JSON so every engine can journal them. */
@@ -47,14 +62,18 @@ export function orderSteps(c: RivalOrderClients): OrderSteps {
       };
     },
     async chargePayment(sagaId, order, priced) {
-      await c.payments.processPayment(
+      await c.payments.authorizePayment(
         { idempotencyKey: stepKey(sagaId, ORDER_STEPS.charge), customerId: order.customerId, amountCents: BigInt(priced.totalCents) },
         opts,
       );
       return null;
     },
-    async refundPayment(sagaId) {
-      await c.payments.cancelPayment({ idempotencyKey: stepKey(sagaId, ORDER_STEPS.charge) }, opts);
+    async voidPayment(sagaId) {
+      await c.payments.voidPayment({ idempotencyKey: stepKey(sagaId, ORDER_STEPS.charge) }, opts);
+      return null;
+    },
+    async capturePayment(sagaId) {
+      await c.payments.capturePayment({ idempotencyKey: stepKey(sagaId, ORDER_STEPS.charge) }, opts);
       return null;
     },
     async recordPurchase(sagaId, order, priced) {
@@ -73,12 +92,20 @@ export function orderSteps(c: RivalOrderClients): OrderSteps {
       await c.purchases.cancelPurchase({ idempotencyKey: stepKey(sagaId, ORDER_STEPS.purchase) }, opts);
       return null;
     },
-    async takeStock(sagaId, order) {
-      await c.inventory.updateInventory({ idempotencyKey: stepKey(sagaId, ORDER_STEPS.stock), lines: order.items.map((i) => ({ ...i })) }, opts);
+    async confirmPurchase(sagaId) {
+      await c.purchases.confirmPurchase({ idempotencyKey: stepKey(sagaId, ORDER_STEPS.purchase) }, opts);
       return null;
     },
-    async restoreStock(sagaId) {
-      await c.inventory.restoreInventory({ idempotencyKey: stepKey(sagaId, ORDER_STEPS.stock) }, opts);
+    async takeStock(sagaId, order) {
+      await c.inventory.reserveStock({ idempotencyKey: stepKey(sagaId, ORDER_STEPS.stock), lines: order.items.map((i) => ({ ...i })) }, opts);
+      return null;
+    },
+    async releaseStock(sagaId) {
+      await c.inventory.releaseStock({ idempotencyKey: stepKey(sagaId, ORDER_STEPS.stock) }, opts);
+      return null;
+    },
+    async commitStock(sagaId) {
+      await c.inventory.commitStock({ idempotencyKey: stepKey(sagaId, ORDER_STEPS.stock) }, opts);
       return null;
     },
   };

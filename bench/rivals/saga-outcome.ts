@@ -1,7 +1,7 @@
 /**
  * What a rival engine answered for one saga, kept by the engine's process so the runner can
  * check TP-SAGA's invariants (`system/invariants.ts`) against the services' state after the
- * run: a charge, purchase or stock take whose saga is not in the ledger is an orphan, and a
+ * run: a payment, purchase or reservation whose saga is not in the ledger is an orphan, and a
  * COMPLETED saga's order must match the stock that left.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";

@@ -1,15 +1,19 @@
 /**
- * The order saga, in the seed's order.
+ * The order saga, in the seed's order. Each mutating service keeps a pending state (a semantic
+ * lock) until the saga's pivot, take-stock, the last action: before it, a failure compensates
+ * every started step in reverse; once every action has succeeded, the three confirmations make
+ * the pending records final, retried until they succeed and never compensated.
  *
- * | step            | service   | action           | compensation     | business failures                          |
- * |-----------------|-----------|------------------|------------------|--------------------------------------------|
- * | price-order     | catalog   | PriceOrder       | (none)           | NOT_FOUND unknown product                  |
- * | charge-payment  | payments  | ProcessPayment   | CancelPayment    | NOT_FOUND customer, FAILED_PRECONDITION funds |
- * | record-purchase | purchases | ProcessPurchase  | CancelPurchase   | FAILED_PRECONDITION over the unit limit    |
- * | take-stock      | inventory | UpdateInventory  | RestoreInventory | FAILED_PRECONDITION not enough stock       |
+ * | step            | service   | action           | compensation   | confirmation    | business failures                             |
+ * |-----------------|-----------|------------------|----------------|-----------------|-----------------------------------------------|
+ * | price-order     | catalog   | PriceOrder       | (none, a read) | (none)          | NOT_FOUND unknown product                     |
+ * | charge-payment  | payments  | AuthorizePayment | VoidPayment    | CapturePayment  | NOT_FOUND customer, FAILED_PRECONDITION funds |
+ * | record-purchase | purchases | ProcessPurchase  | CancelPurchase | ConfirmPurchase | FAILED_PRECONDITION over the unit limit       |
+ * | take-stock      | inventory | ReserveStock     | ReleaseStock   | CommitStock     | FAILED_PRECONDITION not enough stock          |
  *
  * Step names are persisted keys: renaming one is a migration. Each mutating call carries the
- * engine's idempotency key `${sagaId}:${step}`, the same on every retry and after a crash.
+ * engine's idempotency key `${sagaId}:${step}`, the same on every retry and after a crash, and
+ * the step's compensation and confirmation carry the same key.
  */
 import type { Client } from "@connectrpc/connect";
 import type { CatalogService } from "#gen/saga/catalog/v1/catalog_pb.js";
@@ -60,7 +64,8 @@ export function orderSaga(c: OrderClients, options: OrderSagaOptions = {}): Saga
   const priced = (results: Readonly<Record<string, unknown>>): PricedOrder => results[ORDER_STEPS.price] as PricedOrder;
   return defineSaga<OrderInput>(
     ORDER_SAGA,
-    1,
+    // Version 2: pending states (authorize/capture, pending/confirm, reserve/commit).
+    2,
     [
       step(
         ORDER_STEPS.price,
@@ -77,13 +82,17 @@ export function orderSaga(c: OrderClients, options: OrderSagaOptions = {}): Saga
       step(
         ORDER_STEPS.charge,
         async ({ key, input, results, timeoutMs }) => {
-          await c.payments.processPayment(
+          await c.payments.authorizePayment(
             { idempotencyKey: key, customerId: input.customerId, amountCents: BigInt(priced(results).totalCents) },
             { timeoutMs },
           );
           return null;
         },
-        { ...policy, compensate: async ({ key, timeoutMs }) => void (await c.payments.cancelPayment({ idempotencyKey: key }, { timeoutMs })) },
+        {
+          ...policy,
+          compensate: async ({ key, timeoutMs }) => void (await c.payments.voidPayment({ idempotencyKey: key }, { timeoutMs })),
+          confirm: async ({ key, timeoutMs }) => void (await c.payments.capturePayment({ idempotencyKey: key }, { timeoutMs })),
+        },
       ),
       step(
         ORDER_STEPS.purchase,
@@ -100,15 +109,23 @@ export function orderSaga(c: OrderClients, options: OrderSagaOptions = {}): Saga
           );
           return null;
         },
-        { ...policy, compensate: async ({ key, timeoutMs }) => void (await c.purchases.cancelPurchase({ idempotencyKey: key }, { timeoutMs })) },
+        {
+          ...policy,
+          compensate: async ({ key, timeoutMs }) => void (await c.purchases.cancelPurchase({ idempotencyKey: key }, { timeoutMs })),
+          confirm: async ({ key, timeoutMs }) => void (await c.purchases.confirmPurchase({ idempotencyKey: key }, { timeoutMs })),
+        },
       ),
       step(
         ORDER_STEPS.stock,
         async ({ key, input, timeoutMs }) => {
-          await c.inventory.updateInventory({ idempotencyKey: key, lines: input.items.map((i) => ({ ...i })) }, { timeoutMs });
+          await c.inventory.reserveStock({ idempotencyKey: key, lines: input.items.map((i) => ({ ...i })) }, { timeoutMs });
           return null;
         },
-        { ...policy, compensate: async ({ key, timeoutMs }) => void (await c.inventory.restoreInventory({ idempotencyKey: key }, { timeoutMs })) },
+        {
+          ...policy,
+          compensate: async ({ key, timeoutMs }) => void (await c.inventory.releaseStock({ idempotencyKey: key }, { timeoutMs })),
+          confirm: async ({ key, timeoutMs }) => void (await c.inventory.commitStock({ idempotencyKey: key }, { timeoutMs })),
+        },
       ),
     ],
     { deadlineMs: options.deadlineMs },

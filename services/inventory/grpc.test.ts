@@ -34,16 +34,29 @@ afterAll(async () => {
 const codeOf = async (call: Promise<unknown>) => (await failureOf(call)).code;
 
 describe("InventoryService over grpc-js", () => {
-  it("takes and restores stock, and refuses what it must", async () => {
+  it("reserves and releases stock, and refuses what it must", async () => {
     const take = { idempotencyKey: "wire-1", lines: [{ productId: "monitor", quantity: 3 }] };
-    expect((await client.updateInventory(take)).reservation?.status).toBe(ReservationStatus.TAKEN);
-    expect((await client.getStock({ productId: "monitor" })).stock?.quantity).toBe(9_997n);
-    expect((await client.restoreInventory({ idempotencyKey: "wire-1" })).reservation?.status).toBe(ReservationStatus.RESTORED);
-    expect((await client.getStock({ productId: "monitor" })).stock?.quantity).toBe(10_000n);
-    expect(await codeOf(client.updateInventory({ idempotencyKey: "wire-2", lines: [{ productId: "webcam", quantity: 1 }] }))).toBe(
+    expect((await client.reserveStock(take)).reservation?.status).toBe(ReservationStatus.RESERVED);
+    expect((await client.getStock({ productId: "monitor" })).stock).toMatchObject({ quantity: 10_000n, reserved: 3n, available: 9_997n });
+    expect((await client.releaseStock({ idempotencyKey: "wire-1" })).reservation?.status).toBe(ReservationStatus.RELEASED);
+    expect((await client.getStock({ productId: "monitor" })).stock).toMatchObject({ quantity: 10_000n, reserved: 0n, available: 10_000n });
+    expect(await codeOf(client.reserveStock({ idempotencyKey: "wire-2", lines: [{ productId: "webcam", quantity: 1 }] }))).toBe(
       Code.FailedPrecondition,
     );
-    expect(await codeOf(client.updateInventory({ idempotencyKey: "wire-3", lines: [{ productId: "tablet", quantity: 1 }] }))).toBe(Code.NotFound);
-    expect(await codeOf(client.updateInventory({ ...take, lines: [{ productId: "monitor", quantity: 4 }] }))).toBe(Code.AlreadyExists);
+    expect(await codeOf(client.reserveStock({ idempotencyKey: "wire-3", lines: [{ productId: "tablet", quantity: 1 }] }))).toBe(Code.NotFound);
+    expect(await codeOf(client.reserveStock({ ...take, lines: [{ productId: "monitor", quantity: 4 }] }))).toBe(Code.AlreadyExists);
+  });
+
+  it("commits: repeats are no-ops, commit after release and release after commit are refused", async () => {
+    const lines = [{ productId: "keyboard", quantity: 2 }];
+    await client.reserveStock({ idempotencyKey: "keep", lines });
+    await client.reserveStock({ idempotencyKey: "undo", lines });
+    expect((await client.commitStock({ idempotencyKey: "keep" })).reservation?.status).toBe(ReservationStatus.COMMITTED);
+    expect((await client.commitStock({ idempotencyKey: "keep" })).reservation?.status).toBe(ReservationStatus.COMMITTED);
+    expect((await client.releaseStock({ idempotencyKey: "undo" })).reservation?.status).toBe(ReservationStatus.RELEASED);
+    expect(await codeOf(client.commitStock({ idempotencyKey: "undo" }))).toBe(Code.FailedPrecondition);
+    expect(await codeOf(client.releaseStock({ idempotencyKey: "keep" }))).toBe(Code.FailedPrecondition);
+    expect(await codeOf(client.commitStock({ idempotencyKey: "never" }))).toBe(Code.FailedPrecondition);
+    expect((await client.getStock({ productId: "keyboard" })).stock).toMatchObject({ quantity: 499_998n, reserved: 0n, available: 499_998n });
   });
 });

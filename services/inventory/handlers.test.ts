@@ -18,17 +18,23 @@ function setup(demo: DemoMode = DEMO_OFF) {
 }
 
 const take = { idempotencyKey: "k1", lines: [{ productId: "monitor", quantity: 2 }] };
+/** What is available of a product: what another reservation may still take. */
 const stockOf = async (client: ReturnType<typeof setup>["client"], productId: string) =>
-  (await client.getStock({ productId })).stock?.quantity;
+  (await client.getStock({ productId })).stock?.available;
+/** [on hand (quantity), reserved, available] of a product. */
+const levelsOf = async (client: ReturnType<typeof setup>["client"], productId: string) => {
+  const s = (await client.getStock({ productId })).stock;
+  return [s?.quantity, s?.reserved, s?.available];
+};
 
-describe("UpdateInventory", () => {
-  it("takes the lines and returns the reservation", async () => {
+describe("ReserveStock", () => {
+  it("reserves the lines, returns the reservation, and a repeat returns the same one", async () => {
     const { client } = setup();
-    const { reservation } = await client.updateInventory(take);
-    expect(reservation).toMatchObject({ idempotencyKey: "k1", status: ReservationStatus.TAKEN, lines: [{ productId: "monitor", quantity: 2 }] });
-    expect(await stockOf(client, "monitor")).toBe(9_998n);
-    expect((await client.updateInventory(take)).reservation).toEqual(reservation);
-    expect(await stockOf(client, "monitor")).toBe(9_998n);
+    const { reservation } = await client.reserveStock(take);
+    expect(reservation).toMatchObject({ idempotencyKey: "k1", status: ReservationStatus.RESERVED, lines: [{ productId: "monitor", quantity: 2 }] });
+    expect(await levelsOf(client, "monitor")).toEqual([10_000n, 2n, 9_998n]);
+    expect((await client.reserveStock(take)).reservation).toEqual(reservation);
+    expect(await levelsOf(client, "monitor")).toEqual([10_000n, 2n, 9_998n]);
   });
 
   const line = (i: number) => ({ productId: "mouse", quantity: i + 1 });
@@ -43,21 +49,21 @@ describe("UpdateInventory", () => {
     [{ lines: [{ productId: "mouse", quantity: -1 }] }, "lines[0].quantity: must be between 1 and 10000"],
   ])("rejects %o with INVALID_ARGUMENT and changes nothing", async (patch, message) => {
     const { client } = setup();
-    expect(await failureOf(client.updateInventory({ ...take, ...patch }))).toEqual({ code: Code.InvalidArgument, message });
+    expect(await failureOf(client.reserveStock({ ...take, ...patch }))).toEqual({ code: Code.InvalidArgument, message });
     expect((await client.listReservations({})).reservations).toEqual([]);
     expect(await stockOf(client, "mouse")).toBe(1_000_000n);
   });
 
   it("accepts 100 lines", async () => {
     const { client } = setup();
-    const { reservation } = await client.updateInventory({ idempotencyKey: "k", lines: Array.from({ length: 100 }, () => ({ productId: "mouse", quantity: 1 })) });
+    const { reservation } = await client.reserveStock({ idempotencyKey: "k", lines: Array.from({ length: 100 }, () => ({ productId: "mouse", quantity: 1 })) });
     expect(reservation?.lines).toHaveLength(100);
     expect(await stockOf(client, "mouse")).toBe(999_900n);
   });
 
   it("answers NOT_FOUND naming an unknown product, and records nothing", async () => {
     const { client } = setup();
-    const e = await failureOf(client.updateInventory({ idempotencyKey: "k1", lines: [{ productId: "tablet", quantity: 1 }] }));
+    const e = await failureOf(client.reserveStock({ idempotencyKey: "k1", lines: [{ productId: "tablet", quantity: 1 }] }));
     expect(e.code).toBe(Code.NotFound);
     expect(e.message).toContain("tablet");
     expect((await client.listReservations({})).reservations).toEqual([]);
@@ -66,66 +72,121 @@ describe("UpdateInventory", () => {
   it("answers FAILED_PRECONDITION naming the short product, again on a repeat, all or nothing", async () => {
     const { client } = setup();
     const req = { idempotencyKey: "k1", lines: [{ productId: "mouse", quantity: 1 }, { productId: "webcam", quantity: 1 }] };
-    const e = await failureOf(client.updateInventory(req));
+    const e = await failureOf(client.reserveStock(req));
     expect(e.code).toBe(Code.FailedPrecondition);
     expect(e.message).toContain("webcam");
-    expect(await failureOf(client.updateInventory(req))).toEqual(e);
+    expect(await failureOf(client.reserveStock(req))).toEqual(e);
     expect(await stockOf(client, "mouse")).toBe(1_000_000n);
     expect((await client.listReservations({})).reservations[0]?.status).toBe(ReservationStatus.REJECTED);
   });
 
   it("answers ALREADY_EXISTS when the key is reused with other lines", async () => {
     const { client } = setup();
-    await client.updateInventory(take);
-    await expect(client.updateInventory({ ...take, lines: [{ productId: "monitor", quantity: 3 }] })).rejects.toMatchObject({
+    await client.reserveStock(take);
+    await expect(client.reserveStock({ ...take, lines: [{ productId: "monitor", quantity: 3 }] })).rejects.toMatchObject({
       code: Code.AlreadyExists,
     });
   });
 
-  it("answers FAILED_PRECONDITION when restored before it arrived", async () => {
+  it("answers FAILED_PRECONDITION when released before it arrived", async () => {
     const { client } = setup();
-    await client.restoreInventory({ idempotencyKey: "k1" });
-    const e = await failureOf(client.updateInventory(take));
+    await client.releaseStock({ idempotencyKey: "k1" });
+    const e = await failureOf(client.reserveStock(take));
     expect(e.code).toBe(Code.FailedPrecondition);
     expect(e.message).toMatch(/cancelled before it arrived/);
     expect(await stockOf(client, "monitor")).toBe(10_000n);
   });
 
-  it("fails at random in demo mode, before anything changes", async () => {
-    const { client } = setup(createDemoMode({ failureRate: 1, minLatencyMs: 0, maxLatencyMs: 0 }));
-    expect(await failureOf(client.updateInventory(take))).toEqual({ code: Code.FailedPrecondition, message: "fallo simulado (modo demo)" });
+  it("fails at random in demo mode, before anything changes; commits, releases and reads never fail", async () => {
+    const { client, store } = setup(createDemoMode({ failureRate: 1, minLatencyMs: 0, maxLatencyMs: 0 }));
+    expect(await failureOf(client.reserveStock(take))).toEqual({ code: Code.FailedPrecondition, message: "fallo simulado (modo demo)" });
     expect(await stockOf(client, "monitor")).toBe(10_000n);
-    expect((await client.restoreInventory({ idempotencyKey: "k1" })).reservation?.status).toBe(ReservationStatus.VOIDED);
+    const direct = new Inventory(store);
+    await direct.reserve("a", [{ productId: "mouse", quantity: 1 }]);
+    await direct.reserve("b", [{ productId: "mouse", quantity: 1 }]);
+    expect((await client.commitStock({ idempotencyKey: "a" })).reservation?.status).toBe(ReservationStatus.COMMITTED);
+    expect((await client.releaseStock({ idempotencyKey: "b" })).reservation?.status).toBe(ReservationStatus.RELEASED);
+    expect((await client.releaseStock({ idempotencyKey: "k1" })).reservation?.status).toBe(ReservationStatus.VOIDED);
+    expect(await levelsOf(client, "mouse")).toEqual([999_999n, 0n, 999_999n]);
   });
 
   it("answers INTERNAL without leaking the cause when the store breaks", async () => {
     const { client, store } = setup();
     store.close();
-    expect(await failureOf(client.updateInventory(take))).toEqual({ code: Code.Internal, message: "internal error" });
+    expect(await failureOf(client.reserveStock(take))).toEqual({ code: Code.Internal, message: "internal error" });
   });
 });
 
-describe("RestoreInventory", () => {
-  it("puts the stock back, idempotently", async () => {
+describe("CommitStock", () => {
+  it("takes the reserved units out of stock, idempotently", async () => {
     const { client } = setup();
-    await client.updateInventory(take);
-    const first = await client.restoreInventory({ idempotencyKey: "k1" });
-    expect(first.reservation?.status).toBe(ReservationStatus.RESTORED);
-    expect(await client.restoreInventory({ idempotencyKey: "k1" })).toEqual(first);
-    expect(await stockOf(client, "monitor")).toBe(10_000n);
+    await client.reserveStock(take);
+    const first = await client.commitStock({ idempotencyKey: "k1" });
+    expect(first.reservation).toMatchObject({ status: ReservationStatus.COMMITTED, lines: [{ productId: "monitor", quantity: 2 }] });
+    expect(await client.commitStock({ idempotencyKey: "k1" })).toEqual(first);
+    expect(await levelsOf(client, "monitor")).toEqual([9_998n, 0n, 9_998n]);
+  });
+
+  it("answers FAILED_PRECONDITION with no reservation, or after a release, changing nothing", async () => {
+    const { client } = setup();
+    expect(await failureOf(client.commitStock({ idempotencyKey: "k1" }))).toEqual({
+      code: Code.FailedPrecondition,
+      message: 'cannot commit reservation "k1": there is none',
+    });
+    expect((await client.listReservations({})).reservations).toEqual([]);
+    await client.reserveStock(take);
+    await client.releaseStock({ idempotencyKey: "k1" });
+    expect(await failureOf(client.commitStock({ idempotencyKey: "k1" }))).toEqual({
+      code: Code.FailedPrecondition,
+      message: 'cannot commit reservation "k1": it is RELEASED',
+    });
+    expect(await levelsOf(client, "monitor")).toEqual([10_000n, 0n, 10_000n]);
+  });
+
+  it("answers INVALID_ARGUMENT for an empty key", async () => {
+    const { client } = setup();
+    expect(await failureOf(client.commitStock({ idempotencyKey: "" }))).toEqual({ code: Code.InvalidArgument, message: "idempotency_key: must not be empty" });
+  });
+});
+
+describe("ReleaseStock", () => {
+  it("gives the reserved units back, idempotently", async () => {
+    const { client } = setup();
+    await client.reserveStock(take);
+    const first = await client.releaseStock({ idempotencyKey: "k1" });
+    expect(first.reservation?.status).toBe(ReservationStatus.RELEASED);
+    expect(await client.releaseStock({ idempotencyKey: "k1" })).toEqual(first);
+    expect(await levelsOf(client, "monitor")).toEqual([10_000n, 0n, 10_000n]);
+  });
+
+  it("answers FAILED_PRECONDITION after a commit, changing nothing", async () => {
+    const { client } = setup();
+    await client.reserveStock(take);
+    await client.commitStock({ idempotencyKey: "k1" });
+    expect(await failureOf(client.releaseStock({ idempotencyKey: "k1" }))).toEqual({
+      code: Code.FailedPrecondition,
+      message: 'cannot release reservation "k1": it is COMMITTED, which is final',
+    });
+    expect(await levelsOf(client, "monitor")).toEqual([9_998n, 0n, 9_998n]);
+  });
+
+  it("succeeds and changes nothing on a REJECTED reservation", async () => {
+    const { client } = setup();
+    await failureOf(client.reserveStock({ idempotencyKey: "k1", lines: [{ productId: "webcam", quantity: 1 }] }));
+    expect((await client.releaseStock({ idempotencyKey: "k1" })).reservation?.status).toBe(ReservationStatus.REJECTED);
   });
 
   it("records a tombstone for an unknown key and rejects an empty key", async () => {
     const { client } = setup();
-    expect((await client.restoreInventory({ idempotencyKey: "new" })).reservation).toMatchObject({ status: ReservationStatus.VOIDED, lines: [] });
-    expect(await failureOf(client.restoreInventory({ idempotencyKey: "" }))).toEqual({ code: Code.InvalidArgument, message: "idempotency_key: must not be empty" });
+    expect((await client.releaseStock({ idempotencyKey: "new" })).reservation).toMatchObject({ status: ReservationStatus.VOIDED, lines: [] });
+    expect(await failureOf(client.releaseStock({ idempotencyKey: "" }))).toEqual({ code: Code.InvalidArgument, message: "idempotency_key: must not be empty" });
   });
 });
 
 describe("reads", () => {
   it("GetStock returns stock, NOT_FOUND for an unknown product, INVALID_ARGUMENT for a bad id", async () => {
     const { client } = setup();
-    expect((await client.getStock({ productId: "webcam" })).stock).toMatchObject({ productId: "webcam", quantity: 0n });
+    expect((await client.getStock({ productId: "webcam" })).stock).toMatchObject({ productId: "webcam", quantity: 0n, reserved: 0n, available: 0n });
     await expect(client.getStock({ productId: "tablet" })).rejects.toMatchObject({ code: Code.NotFound });
     expect(await failureOf(client.getStock({ productId: "x".repeat(129) }))).toEqual({
       code: Code.InvalidArgument,
@@ -147,7 +208,7 @@ describe("reads", () => {
 
   it("ListReservations pages by key and rejects bad paging input", async () => {
     const { client } = setup();
-    for (const k of ["c", "a", "e", "b", "d"]) await client.restoreInventory({ idempotencyKey: k });
+    for (const k of ["c", "a", "e", "b", "d"]) await client.releaseStock({ idempotencyKey: k });
     const p1 = await client.listReservations({ pageSize: 2 });
     const p2 = await client.listReservations({ pageSize: 2, pageToken: p1.nextPageToken });
     const p3 = await client.listReservations({ pageSize: 2, pageToken: p2.nextPageToken });

@@ -11,12 +11,12 @@ import type { DemoMode } from "#platform/demo-mode.js";
 import { checkId, checkPageSize, checkQuantityLines } from "#platform/field-rules.js";
 import { mapHandlerErrors } from "#platform/map-handler-errors.js";
 import { decodePageToken, toPage } from "#platform/page-token.js";
-import { toConnectError } from "./errors.js";
-import type { Inventory, Reservation, StockLine } from "./inventory.js";
+import type { Inventory, Reservation, Stock } from "./inventory.js";
 
 const STATUS: Record<Reservation["status"], ReservationStatus> = {
-  TAKEN: ReservationStatus.TAKEN,
-  RESTORED: ReservationStatus.RESTORED,
+  RESERVED: ReservationStatus.RESERVED,
+  COMMITTED: ReservationStatus.COMMITTED,
+  RELEASED: ReservationStatus.RELEASED,
   REJECTED: ReservationStatus.REJECTED,
   VOIDED: ReservationStatus.VOIDED,
 };
@@ -29,26 +29,32 @@ function toReservationMessage(r: Reservation): MessageInitShape<typeof Reservati
   };
 }
 
-function toStockMessage(s: StockLine): MessageInitShape<typeof StockSchema> {
-  return { productId: s.productId, quantity: BigInt(s.quantity) };
+/** `quantity` is what is on hand, reserved units included (the field kept its name from version 1). */
+function toStockMessage(s: Stock): MessageInitShape<typeof StockSchema> {
+  return { productId: s.productId, quantity: BigInt(s.onHand), reserved: BigInt(s.reserved), available: BigInt(s.available) };
 }
 
 /**
  * InventoryService handlers: validate the request (INVALID_ARGUMENT naming the field), turn
  * proto into domain values and back. Business rules live in {@link Inventory}; errors become
- * codes in `toConnectError`. In demo mode UpdateInventory may fail at random before it acts.
+ * codes in the platform's one mapper. In demo mode ReserveStock (the action, never a commit,
+ * a release or a read) may fail at random before it acts.
  */
 export function inventoryHandlers(inventory: Inventory, demo: DemoMode): ServiceHandlers<typeof InventoryService> {
   const impl: ServiceHandlers<typeof InventoryService> = {
-    async updateInventory(req) {
+    async reserveStock(req) {
       const key = checkId(req.idempotencyKey, "idempotency_key");
       const lines = checkQuantityLines(req.lines);
       await failIfDemoSaysSo(demo);
-      return { reservation: toReservationMessage(await inventory.take(key, lines)) };
+      return { reservation: toReservationMessage(await inventory.reserve(key, lines)) };
     },
-    async restoreInventory(req) {
+    async commitStock(req) {
       const key = checkId(req.idempotencyKey, "idempotency_key");
-      return { reservation: toReservationMessage(await inventory.restore(key)) };
+      return { reservation: toReservationMessage(await inventory.commit(key)) };
+    },
+    async releaseStock(req) {
+      const key = checkId(req.idempotencyKey, "idempotency_key");
+      return { reservation: toReservationMessage(await inventory.release(key)) };
     },
     async getStock(req) {
       const productId = checkId(req.productId, "product_id");
@@ -64,5 +70,5 @@ export function inventoryHandlers(inventory: Inventory, demo: DemoMode): Service
       return { reservations: page.items.map(toReservationMessage), nextPageToken: page.nextPageToken };
     },
   };
-  return mapHandlerErrors(impl, toConnectError);
+  return mapHandlerErrors(impl);
 }

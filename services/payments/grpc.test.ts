@@ -35,16 +35,34 @@ afterAll(async () => {
 const codeOf = async (call: Promise<unknown>) => (await failureOf(call)).code;
 
 describe("PaymentsService over grpc-js", () => {
-  it("charges once, refuses a reused key, a late charge and insufficient funds", async () => {
+  it("authorizes once, refuses a reused key, a late authorization and insufficient funds", async () => {
     const req = { idempotencyKey: "wire-1", customerId: "customer-1", amountCents: 300_000n };
-    expect((await client.processPayment(req)).payment?.status).toBe(PaymentStatus.CHARGED);
-    expect((await client.processPayment(req)).payment?.status).toBe(PaymentStatus.CHARGED);
-    expect((await client.getAccount({ customerId: "customer-1" })).account?.balanceCents).toBe(999_700_000n);
-    expect(await codeOf(client.processPayment({ ...req, amountCents: 1n }))).toBe(Code.AlreadyExists);
-    await client.cancelPayment({ idempotencyKey: "wire-2" });
-    expect(await codeOf(client.processPayment({ ...req, idempotencyKey: "wire-2" }))).toBe(Code.FailedPrecondition);
-    expect(await codeOf(client.processPayment({ ...req, idempotencyKey: "wire-3", customerId: "customer-3" }))).toBe(Code.FailedPrecondition);
-    expect(await codeOf(client.processPayment({ ...req, idempotencyKey: "wire-4", customerId: "nobody" }))).toBe(Code.NotFound);
-    expect(await codeOf(client.processPayment({ ...req, idempotencyKey: "" }))).toBe(Code.InvalidArgument);
+    expect((await client.authorizePayment(req)).payment?.status).toBe(PaymentStatus.AUTHORIZED);
+    expect((await client.authorizePayment(req)).payment?.status).toBe(PaymentStatus.AUTHORIZED);
+    expect((await client.getAccount({ customerId: "customer-1" })).account).toMatchObject({
+      balanceCents: 1_000_000_000n,
+      heldCents: 300_000n,
+      availableCents: 999_700_000n,
+    });
+    expect(await codeOf(client.authorizePayment({ ...req, amountCents: 1n }))).toBe(Code.AlreadyExists);
+    await client.voidPayment({ idempotencyKey: "wire-2" });
+    expect(await codeOf(client.authorizePayment({ ...req, idempotencyKey: "wire-2" }))).toBe(Code.FailedPrecondition);
+    expect(await codeOf(client.authorizePayment({ ...req, idempotencyKey: "wire-3", customerId: "customer-3" }))).toBe(Code.FailedPrecondition);
+    expect(await codeOf(client.authorizePayment({ ...req, idempotencyKey: "wire-4", customerId: "nobody" }))).toBe(Code.NotFound);
+    expect(await codeOf(client.authorizePayment({ ...req, idempotencyKey: "" }))).toBe(Code.InvalidArgument);
+  });
+
+  it("captures and voids: repeats are no-ops, capture after void and void after capture are refused", async () => {
+    const base = { customerId: "customer-2", amountCents: 1_000n };
+    await client.authorizePayment({ ...base, idempotencyKey: "cap" });
+    await client.authorizePayment({ ...base, idempotencyKey: "void" });
+    expect((await client.capturePayment({ idempotencyKey: "cap" })).payment?.status).toBe(PaymentStatus.CAPTURED);
+    expect((await client.capturePayment({ idempotencyKey: "cap" })).payment?.status).toBe(PaymentStatus.CAPTURED);
+    expect((await client.voidPayment({ idempotencyKey: "void" })).payment?.status).toBe(PaymentStatus.VOIDED);
+    expect((await client.voidPayment({ idempotencyKey: "void" })).payment?.status).toBe(PaymentStatus.VOIDED);
+    expect(await codeOf(client.capturePayment({ idempotencyKey: "void" }))).toBe(Code.FailedPrecondition);
+    expect(await codeOf(client.voidPayment({ idempotencyKey: "cap" }))).toBe(Code.FailedPrecondition);
+    expect(await codeOf(client.capturePayment({ idempotencyKey: "never" }))).toBe(Code.FailedPrecondition);
+    expect((await client.getAccount({ customerId: "customer-2" })).account).toMatchObject({ balanceCents: 499_000n, heldCents: 0n, availableCents: 499_000n });
   });
 });

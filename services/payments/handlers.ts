@@ -6,12 +6,12 @@ import type { DemoMode } from "#platform/demo-mode.js";
 import { checkCents, checkId, checkPageSize } from "#platform/field-rules.js";
 import { mapHandlerErrors } from "#platform/map-handler-errors.js";
 import { decodePageToken, toPage } from "#platform/page-token.js";
-import { toConnectError } from "./errors.js";
 import type { Account, PaymentRecord, Payments } from "./payments.js";
 
 const STATUS: Record<PaymentRecord["status"], PaymentStatus> = {
-  CHARGED: PaymentStatus.CHARGED,
-  REFUNDED: PaymentStatus.REFUNDED,
+  AUTHORIZED: PaymentStatus.AUTHORIZED,
+  CAPTURED: PaymentStatus.CAPTURED,
+  VOIDED: PaymentStatus.VOIDED,
   DECLINED: PaymentStatus.DECLINED,
   CANCELLED: PaymentStatus.CANCELLED,
 };
@@ -21,27 +21,36 @@ function toPaymentMessage(p: PaymentRecord): MessageInitShape<typeof PaymentSche
 }
 
 function toAccountMessage(a: Account): MessageInitShape<typeof AccountSchema> {
-  return { customerId: a.customerId, balanceCents: BigInt(a.balanceCents) };
+  return {
+    customerId: a.customerId,
+    balanceCents: BigInt(a.balanceCents),
+    heldCents: BigInt(a.heldCents),
+    availableCents: BigInt(a.availableCents),
+  };
 }
 
 /**
  * PaymentsService handlers: validate the request (INVALID_ARGUMENT naming the field), turn
  * proto into domain values and back. Business rules live in {@link Payments}; errors become
- * codes in `toConnectError`. In demo mode ProcessPayment may fail at random before it acts.
+ * codes in the platform's one mapper. In demo mode AuthorizePayment (the action, never a
+ * capture, a void or a read) may fail at random before it acts.
  */
 export function paymentsHandlers(payments: Payments, demo: DemoMode): ServiceHandlers<typeof PaymentsService> {
   const impl: ServiceHandlers<typeof PaymentsService> = {
-    async processPayment(req) {
+    async authorizePayment(req) {
       const key = checkId(req.idempotencyKey, "idempotency_key");
       const customerId = checkId(req.customerId, "customer_id");
       const amountCents = checkCents(req.amountCents, "amount_cents");
       await failIfDemoSaysSo(demo);
-      const payment = await payments.process({ key, customerId, amountCents });
-      return { payment: toPaymentMessage(payment) };
+      return { payment: toPaymentMessage(await payments.authorize({ key, customerId, amountCents })) };
     },
-    async cancelPayment(req) {
+    async capturePayment(req) {
       const key = checkId(req.idempotencyKey, "idempotency_key");
-      return { payment: toPaymentMessage(await payments.cancel(key)) };
+      return { payment: toPaymentMessage(await payments.capture(key)) };
+    },
+    async voidPayment(req) {
+      const key = checkId(req.idempotencyKey, "idempotency_key");
+      return { payment: toPaymentMessage(await payments.void(key)) };
     },
     async getAccount(req) {
       const customerId = checkId(req.customerId, "customer_id");
@@ -61,5 +70,5 @@ export function paymentsHandlers(payments: Payments, demo: DemoMode): ServiceHan
       return { payments: page.items.map(toPaymentMessage), nextPageToken: page.nextPageToken };
     },
   };
-  return mapHandlerErrors(impl, toConnectError);
+  return mapHandlerErrors(impl);
 }

@@ -1,198 +1,230 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { CancelledBeforeArrivalError, KeyReusedError } from "#platform/idempotency.js";
+import { NotCompensableError, NotConfirmableError } from "#platform/pending-state.js";
+import { StoreVersionError } from "#platform/service-store.js";
 import { openDatabase } from "#platform/sqlite.js";
 import { DEMO_ACCOUNTS } from "./demo-data.js";
 import { PaymentDeclinedError, PaymentNotFoundError, UnknownCustomerError } from "./errors.js";
 import { SqlitePaymentStore } from "./payment-store.js";
-import { Payments, type Account } from "./payments.js";
+import { Payments, type OpeningBalance } from "./payments.js";
 
-const ACCOUNTS: Account[] = [
+const ACCOUNTS: OpeningBalance[] = [
   { customerId: "alice", balanceCents: 10_000 },
   { customerId: "bob", balanceCents: 500 },
 ];
 
-function setup(accounts: readonly Account[] = ACCOUNTS) {
+function setup(accounts: readonly OpeningBalance[] = ACCOUNTS) {
   const store = new SqlitePaymentStore(openDatabase(":memory:"));
   store.seedIfEmpty(accounts);
   return { store, payments: new Payments(store) };
 }
 
-const balance = (p: Payments, id: string) => p.getAccount(id).balanceCents;
+const account = (p: Payments, id: string) => {
+  const a = p.getAccount(id);
+  return { balance: a.balanceCents, held: a.heldCents, available: a.availableCents };
+};
 
-/** Balances plus charged-and-not-refunded payments: must always equal the initial sum. */
+/** Balances plus captured payments: must always equal the initial sum. */
 function money(p: Payments): number {
   const balances = p.listAccounts().reduce((s, a) => s + a.balanceCents, 0);
-  const charged = p
+  const captured = p
     .listPayments(undefined, 10_000)
-    .filter((r) => r.status === "CHARGED")
+    .filter((r) => r.status === "CAPTURED")
     .reduce((s, r) => s + r.amountCents, 0);
-  return balances + charged;
+  return balances + captured;
 }
 
-describe("Payments.process", () => {
-  it("debits the account and records CHARGED", async () => {
+/** Per account: held = Σ AUTHORIZED amounts, and 0 ≤ held ≤ balance. Returns the broken accounts. */
+function brokenHolds(p: Payments): string[] {
+  const authorized = new Map<string, number>();
+  for (const r of p.listPayments(undefined, 10_000)) {
+    if (r.status === "AUTHORIZED") authorized.set(r.customerId, (authorized.get(r.customerId) ?? 0) + r.amountCents);
+  }
+  return p
+    .listAccounts()
+    .filter((a) => a.heldCents !== (authorized.get(a.customerId) ?? 0) || a.heldCents < 0 || a.heldCents > a.balanceCents)
+    .map((a) => a.customerId);
+}
+
+describe("Payments.authorize", () => {
+  it("holds the amount, records AUTHORIZED and computes what is available", async () => {
     const { payments } = setup();
-    const p = await payments.process({ key: "k1", customerId: "alice", amountCents: 2_500 });
-    expect(p).toMatchObject({ key: "k1", customerId: "alice", amountCents: 2_500, status: "CHARGED" });
-    expect(balance(payments, "alice")).toBe(7_500);
-    expect(payments.getPayment("k1").status).toBe("CHARGED");
+    const p = await payments.authorize({ key: "k1", customerId: "alice", amountCents: 2_500 });
+    expect(p).toMatchObject({ key: "k1", customerId: "alice", amountCents: 2_500, status: "AUTHORIZED" });
+    expect(account(payments, "alice")).toEqual({ balance: 10_000, held: 2_500, available: 7_500 });
+    expect(payments.getPayment("k1").status).toBe("AUTHORIZED");
   });
 
-  it("may take the whole balance", async () => {
+  it("may hold the whole available amount, and no more", async () => {
     const { payments } = setup();
-    await payments.process({ key: "k1", customerId: "bob", amountCents: 500 });
-    expect(balance(payments, "bob")).toBe(0);
+    await payments.authorize({ key: "k1", customerId: "bob", amountCents: 300 });
+    await payments.authorize({ key: "k2", customerId: "bob", amountCents: 200 });
+    expect(account(payments, "bob")).toEqual({ balance: 500, held: 500, available: 0 });
+    await expect(payments.authorize({ key: "k3", customerId: "bob", amountCents: 1 })).rejects.toBeInstanceOf(PaymentDeclinedError);
   });
 
-  it("returns the first record on a repeat and charges once", async () => {
-    const { payments } = setup();
-    const first = await payments.process({ key: "k1", customerId: "alice", amountCents: 1_000 });
-    const again = await payments.process({ key: "k1", customerId: "alice", amountCents: 1_000 });
-    expect(again).toEqual(first);
-    expect(balance(payments, "alice")).toBe(9_000);
-  });
-
-  it("charges once when the same key arrives twice in one batch", async () => {
+  it("returns the first record on a repeat and holds once, also within one batch", async () => {
     const { payments } = setup();
     const req = { key: "k1", customerId: "alice", amountCents: 1_000 };
-    const [a, b] = await Promise.all([payments.process(req), payments.process(req)]);
+    const [a, b] = await Promise.all([payments.authorize(req), payments.authorize(req)]);
     expect(a).toEqual(b);
-    expect(balance(payments, "alice")).toBe(9_000);
+    expect(await payments.authorize(req)).toEqual(a);
+    expect(account(payments, "alice").held).toBe(1_000);
   });
 
   it("refuses the same key with another amount or customer, changing nothing", async () => {
     const { payments } = setup();
-    await payments.process({ key: "k1", customerId: "alice", amountCents: 1_000 });
-    await expect(payments.process({ key: "k1", customerId: "alice", amountCents: 1_001 })).rejects.toBeInstanceOf(KeyReusedError);
-    await expect(payments.process({ key: "k1", customerId: "bob", amountCents: 1_000 })).rejects.toBeInstanceOf(KeyReusedError);
-    expect(balance(payments, "alice")).toBe(9_000);
-    expect(balance(payments, "bob")).toBe(500);
+    await payments.authorize({ key: "k1", customerId: "alice", amountCents: 1_000 });
+    await expect(payments.authorize({ key: "k1", customerId: "alice", amountCents: 1_001 })).rejects.toBeInstanceOf(KeyReusedError);
+    await expect(payments.authorize({ key: "k1", customerId: "bob", amountCents: 1_000 })).rejects.toBeInstanceOf(KeyReusedError);
+    expect(account(payments, "alice").held).toBe(1_000);
+    expect(account(payments, "bob").held).toBe(0);
     expect(payments.getPayment("k1").amountCents).toBe(1_000);
   });
 
   it("records nothing for an unknown customer", async () => {
     const { payments } = setup();
-    await expect(payments.process({ key: "k1", customerId: "carol", amountCents: 1 })).rejects.toBeInstanceOf(UnknownCustomerError);
+    await expect(payments.authorize({ key: "k1", customerId: "carol", amountCents: 1 })).rejects.toBeInstanceOf(UnknownCustomerError);
     expect(() => payments.getPayment("k1")).toThrow(PaymentNotFoundError);
     expect(payments.listPayments(undefined, 10)).toEqual([]);
   });
 
-  it("records DECLINED on insufficient funds and moves nothing", async () => {
+  it("declines against what is available, not the balance, and records DECLINED", async () => {
     const { payments } = setup();
-    await expect(payments.process({ key: "k1", customerId: "bob", amountCents: 501 })).rejects.toBeInstanceOf(PaymentDeclinedError);
-    expect(payments.getPayment("k1").status).toBe("DECLINED");
-    expect(balance(payments, "bob")).toBe(500);
+    await payments.authorize({ key: "k1", customerId: "bob", amountCents: 300 });
+    await expect(payments.authorize({ key: "k2", customerId: "bob", amountCents: 201 })).rejects.toBeInstanceOf(PaymentDeclinedError);
+    expect(payments.getPayment("k2").status).toBe("DECLINED");
+    expect(account(payments, "bob")).toEqual({ balance: 500, held: 300, available: 200 });
   });
 
-  it("keeps a declined payment declined, with the same message, even after funds arrive", async () => {
+  it("keeps a declined payment declined, with the same message, even after funds are released", async () => {
     const { payments } = setup();
-    await payments.process({ key: "k1", customerId: "bob", amountCents: 300 });
-    const first = await payments.process({ key: "k2", customerId: "bob", amountCents: 400 }).catch((e: unknown) => e);
+    await payments.authorize({ key: "k1", customerId: "bob", amountCents: 300 });
+    const first = await payments.authorize({ key: "k2", customerId: "bob", amountCents: 400 }).catch((e: unknown) => e);
     expect(first).toBeInstanceOf(PaymentDeclinedError);
-    await payments.cancel("k1"); // bob is back to 500, enough for 400
-    const again = await payments.process({ key: "k2", customerId: "bob", amountCents: 400 }).catch((e: unknown) => e);
+    await payments.void("k1"); // bob has 500 available again, enough for 400
+    const again = await payments.authorize({ key: "k2", customerId: "bob", amountCents: 400 }).catch((e: unknown) => e);
     expect(again).toBeInstanceOf(PaymentDeclinedError);
     expect((again as Error).message).toBe((first as Error).message);
-    expect(balance(payments, "bob")).toBe(500);
-    expect(payments.getPayment("k2").status).toBe("DECLINED");
+    expect(account(payments, "bob").held).toBe(0);
   });
 
-  it("returns the REFUNDED record for a repeat after a refund, without charging again", async () => {
+  it("returns the VOIDED record for a repeat after a void, without holding again", async () => {
     const { payments } = setup();
-    await payments.process({ key: "k1", customerId: "alice", amountCents: 1_000 });
-    await payments.cancel("k1");
-    const again = await payments.process({ key: "k1", customerId: "alice", amountCents: 1_000 });
-    expect(again.status).toBe("REFUNDED");
-    expect(balance(payments, "alice")).toBe(10_000);
+    await payments.authorize({ key: "k1", customerId: "alice", amountCents: 1_000 });
+    await payments.void("k1");
+    expect((await payments.authorize({ key: "k1", customerId: "alice", amountCents: 1_000 })).status).toBe("VOIDED");
+    expect(account(payments, "alice").held).toBe(0);
   });
 });
 
-describe("Payments.cancel", () => {
-  it("refunds a charge once, however often it is repeated", async () => {
+describe("Payments.capture", () => {
+  it("turns the hold into a charge, once however often it is repeated", async () => {
     const { payments } = setup();
-    await payments.process({ key: "k1", customerId: "alice", amountCents: 1_000 });
-    const first = await payments.cancel("k1");
-    const again = await payments.cancel("k1");
-    expect(first.status).toBe("REFUNDED");
-    expect(again).toEqual(first);
-    expect(balance(payments, "alice")).toBe(10_000);
+    await payments.authorize({ key: "k1", customerId: "alice", amountCents: 1_000 });
+    const first = await payments.capture("k1");
+    expect(first.status).toBe("CAPTURED");
+    expect(await payments.capture("k1")).toEqual(first);
+    expect(account(payments, "alice")).toEqual({ balance: 9_000, held: 0, available: 9_000 });
   });
 
-  it("leaves a tombstone when it comes first, and the late charge is refused", async () => {
+  it("refuses, changing nothing, with no payment, after a void, a decline or a tombstone", async () => {
     const { payments } = setup();
-    const tombstone = await payments.cancel("k1");
-    expect(tombstone).toMatchObject({ key: "k1", status: "CANCELLED" });
-    await expect(payments.process({ key: "k1", customerId: "alice", amountCents: 1_000 })).rejects.toThrow(
-      /was cancelled before it arrived/,
-    );
-    await expect(payments.process({ key: "k1", customerId: "alice", amountCents: 1_000 })).rejects.toBeInstanceOf(
-      CancelledBeforeArrivalError,
-    );
-    expect(balance(payments, "alice")).toBe(10_000);
-    expect(await payments.cancel("k1")).toEqual(tombstone);
+    await expect(payments.capture("none")).rejects.toThrow(/cannot capture payment "none": there is none/);
+    expect(() => payments.getPayment("none")).toThrow(PaymentNotFoundError);
+    await payments.authorize({ key: "voided", customerId: "alice", amountCents: 1_000 });
+    await payments.void("voided");
+    await payments.authorize({ key: "declined", customerId: "bob", amountCents: 900 }).catch(() => undefined);
+    await payments.void("tombstone");
+    for (const [key, status] of [["voided", "VOIDED"], ["declined", "DECLINED"], ["tombstone", "CANCELLED"]] as const) {
+      const e = await payments.capture(key).catch((err: unknown) => err);
+      expect(e).toBeInstanceOf(NotConfirmableError);
+      expect((e as Error).message).toBe(`cannot capture payment "${key}": it is ${status}`);
+      expect(payments.getPayment(key).status).toBe(status);
+    }
+    expect(account(payments, "alice")).toEqual({ balance: 10_000, held: 0, available: 10_000 });
+    expect(account(payments, "bob")).toEqual({ balance: 500, held: 0, available: 500 });
+  });
+});
+
+describe("Payments.void", () => {
+  it("releases a hold once, however often it is repeated", async () => {
+    const { payments } = setup();
+    await payments.authorize({ key: "k1", customerId: "alice", amountCents: 1_000 });
+    const first = await payments.void("k1");
+    expect(first.status).toBe("VOIDED");
+    expect(await payments.void("k1")).toEqual(first);
+    expect(account(payments, "alice")).toEqual({ balance: 10_000, held: 0, available: 10_000 });
+  });
+
+  it("leaves a tombstone when it comes first, and the late authorization is refused", async () => {
+    const { payments } = setup();
+    const tombstone = await payments.void("k1");
+    expect(tombstone).toMatchObject({ key: "k1", status: "CANCELLED", customerId: "", amountCents: 0 });
+    const late = await payments.authorize({ key: "k1", customerId: "alice", amountCents: 1_000 }).catch((e: unknown) => e);
+    expect(late).toBeInstanceOf(CancelledBeforeArrivalError);
+    expect((late as Error).message).toMatch(/was cancelled before it arrived/);
+    expect(account(payments, "alice").held).toBe(0);
+    expect(await payments.void("k1")).toEqual(tombstone);
     expect(payments.getPayment("k1").status).toBe("CANCELLED");
   });
 
-  it("changes nothing on a DECLINED payment", async () => {
+  it("changes nothing on a DECLINED payment, and succeeds", async () => {
     const { payments } = setup();
-    await payments.process({ key: "k1", customerId: "bob", amountCents: 900 }).catch(() => undefined);
-    const cancelled = await payments.cancel("k1");
-    expect(cancelled.status).toBe("DECLINED");
-    expect(balance(payments, "bob")).toBe(500);
+    await payments.authorize({ key: "k1", customerId: "bob", amountCents: 900 }).catch(() => undefined);
+    expect((await payments.void("k1")).status).toBe("DECLINED");
+    expect(account(payments, "bob")).toEqual({ balance: 500, held: 0, available: 500 });
+  });
+
+  it("refuses to void a CAPTURED payment, changing nothing", async () => {
+    const { payments } = setup();
+    await payments.authorize({ key: "k1", customerId: "alice", amountCents: 1_000 });
+    await payments.capture("k1");
+    const e = await payments.void("k1").catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(NotCompensableError);
+    expect((e as Error).message).toBe('cannot void payment "k1": it is CAPTURED, which is final');
+    expect(payments.getPayment("k1").status).toBe("CAPTURED");
+    expect(account(payments, "alice")).toEqual({ balance: 9_000, held: 0, available: 9_000 });
   });
 });
 
 describe("Payments money", () => {
-  it("is conserved across a sequence of charges, repeats, refunds and refusals", async () => {
-    const { payments } = setup();
-    const initial = money(payments);
-    await payments.process({ key: "a", customerId: "alice", amountCents: 3_000 });
-    await payments.process({ key: "b", customerId: "bob", amountCents: 400 });
-    await payments.process({ key: "c", customerId: "bob", amountCents: 400 }).catch(() => undefined);
-    await payments.process({ key: "a", customerId: "alice", amountCents: 3_000 });
-    await payments.cancel("b");
-    await payments.cancel("b");
-    await payments.cancel("d");
-    await payments.process({ key: "d", customerId: "alice", amountCents: 1 }).catch(() => undefined);
-    await payments.process({ key: "e", customerId: "zed", amountCents: 1 }).catch(() => undefined);
-    expect(money(payments)).toBe(initial);
-    expect(balance(payments, "alice")).toBe(7_000);
-    expect(balance(payments, "bob")).toBe(500);
-  });
-
-  it("keeps balances + charged = initial under random actions, repeats and compensations", async () => {
+  it("keeps balances + captured = initial and holds = Σ authorized under random actions, confirmations and compensations", async () => {
+    const key = fc.constantFrom("k1", "k2", "k3", "k4");
     const op = fc.oneof(
       fc.record({
-        kind: fc.constant("process" as const),
-        key: fc.constantFrom("k1", "k2", "k3"),
+        kind: fc.constant("authorize" as const),
+        key,
         customerId: fc.constantFrom("alice", "bob", "nobody"),
         amountCents: fc.integer({ min: 1, max: 6_000 }),
       }),
-      fc.record({ kind: fc.constant("cancel" as const), key: fc.constantFrom("k1", "k2", "k3") }),
+      fc.record({ kind: fc.constant("capture" as const), key }),
+      fc.record({ kind: fc.constant("void" as const), key }),
     );
     await fc.assert(
       fc.asyncProperty(fc.array(fc.array(op, { minLength: 1, maxLength: 3 }), { maxLength: 12 }), async (turns) => {
         const { payments, store } = setup();
         const initial = money(payments);
-        const cancelledFirst = new Set<string>();
+        const voidedFirst = new Set<string>();
         const seen = new Set<string>();
         for (const turn of turns) {
           // Ops of one turn run concurrently, so they share one write batch.
           await Promise.allSettled(
             turn.map((o) => {
-              if (!seen.has(o.key) && o.kind === "cancel") cancelledFirst.add(o.key);
+              if (!seen.has(o.key) && o.kind === "void") voidedFirst.add(o.key);
               seen.add(o.key);
-              return o.kind === "cancel" ? payments.cancel(o.key) : payments.process(o);
+              return o.kind === "authorize" ? payments.authorize(o) : o.kind === "capture" ? payments.capture(o.key) : payments.void(o.key);
             }),
           );
           expect(money(payments)).toBe(initial);
-          for (const a of payments.listAccounts()) expect(a.balanceCents).toBeGreaterThanOrEqual(0);
+          expect(brokenHolds(payments)).toEqual([]);
         }
-        for (const key of cancelledFirst) expect(payments.getPayment(key).status).toBe("CANCELLED");
+        for (const k of voidedFirst) expect(payments.getPayment(k).status).toBe("CANCELLED");
         store.close();
       }),
       { numRuns: 150 },
@@ -203,23 +235,70 @@ describe("Payments money", () => {
 describe("SqlitePaymentStore on a file", () => {
   const dirs: string[] = [];
   afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-  it("keeps its data after close and reopen, and seeds only once", async () => {
+  const tempFile = () => {
     const dir = mkdtempSync(join(tmpdir(), "payments-"));
     dirs.push(dir);
-    const path = join(dir, "payments.db");
+    return join(dir, "payments.db");
+  };
 
+  it("keeps its data after close and reopen, and seeds only once", async () => {
+    const path = tempFile();
     const first = new SqlitePaymentStore(openDatabase(path, "power"));
     expect(first.seedIfEmpty(DEMO_ACCOUNTS)).toBe(true);
-    await new Payments(first).process({ key: "k1", customerId: "customer-2", amountCents: 100_000 });
+    await new Payments(first).authorize({ key: "k1", customerId: "customer-2", amountCents: 100_000 });
     first.close();
 
     const second = new SqlitePaymentStore(openDatabase(path, "power"));
     expect(second.seedIfEmpty(DEMO_ACCOUNTS)).toBe(false);
     const payments = new Payments(second);
-    expect(payments.getAccount("customer-2").balanceCents).toBe(400_000);
-    expect(payments.getPayment("k1").status).toBe("CHARGED");
+    expect(payments.getAccount("customer-2")).toMatchObject({ balanceCents: 500_000, heldCents: 100_000, availableCents: 400_000 });
+    expect(payments.getPayment("k1").status).toBe("AUTHORIZED");
     expect(payments.listAccounts()).toHaveLength(DEMO_ACCOUNTS.length);
     second.close();
+  });
+
+  it("migrates a file of the previous version: charges become captures, refunds voids, nothing held", async () => {
+    const path = tempFile();
+    const old = new Database(path);
+    old.exec(`
+      CREATE TABLE accounts (customer_id TEXT PRIMARY KEY, balance_cents INTEGER NOT NULL CHECK (balance_cents >= 0)) STRICT;
+      CREATE TABLE payments (key TEXT PRIMARY KEY, customer_id TEXT NOT NULL, amount_cents INTEGER NOT NULL CHECK (amount_cents >= 0),
+        status TEXT NOT NULL CHECK (status IN ('CHARGED', 'REFUNDED', 'DECLINED', 'CANCELLED')), reason TEXT NOT NULL DEFAULT '') STRICT;
+      INSERT INTO accounts VALUES ('alice', 9000), ('bob', 500);
+      INSERT INTO payments VALUES ('c', 'alice', 1000, 'CHARGED', ''), ('r', 'alice', 50, 'REFUNDED', ''),
+        ('d', 'bob', 900, 'DECLINED', 'insufficient funds'), ('t', '', 0, 'CANCELLED', '');
+    `);
+    old.close();
+
+    const store = new SqlitePaymentStore(openDatabase(path));
+    const payments = new Payments(store);
+    expect(payments.listPayments(undefined, 10).map((p) => [p.key, p.status])).toEqual([
+      ["c", "CAPTURED"],
+      ["d", "DECLINED"],
+      ["r", "VOIDED"],
+      ["t", "CANCELLED"],
+    ]);
+    expect(payments.getAccount("alice")).toMatchObject({ balanceCents: 9_000, heldCents: 0, availableCents: 9_000 });
+    expect(store.seedIfEmpty(DEMO_ACCOUNTS)).toBe(false);
+    // The migrated tables carry the new CHECKs: a hold beyond the balance fails the write.
+    const raw = new Database(path);
+    expect(() => raw.prepare("UPDATE accounts SET held_cents = 600 WHERE customer_id = 'bob'").run()).toThrow(/CHECK constraint failed/);
+    raw.close();
+    await payments.authorize({ key: "n", customerId: "bob", amountCents: 500 });
+    expect(payments.getAccount("bob").availableCents).toBe(0);
+    store.close();
+  });
+
+  it("refuses a file from a newer version, naming it, and changes nothing", () => {
+    const path = tempFile();
+    new SqlitePaymentStore(openDatabase(path)).close();
+    const db = new Database(path);
+    db.pragma("user_version = 7");
+    db.close();
+    expect(() => new SqlitePaymentStore(openDatabase(path))).toThrow(StoreVersionError);
+    expect(() => new SqlitePaymentStore(openDatabase(path))).toThrow(`payments database ${path} is at schema version 7`);
+    const after = new Database(path);
+    expect(after.pragma("user_version", { simple: true })).toBe(7);
+    after.close();
   });
 });

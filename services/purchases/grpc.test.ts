@@ -32,16 +32,31 @@ afterAll(async () => {
 const codeOf = async (call: Promise<unknown>) => (await failureOf(call)).code;
 
 describe("PurchasesService over grpc-js", () => {
-  it("confirms a purchase, enforces the unit limit and the cancelled-first tombstone", async () => {
-    const line = { productId: "mouse", quantity: 1, unitPriceCents: 2_500n };
-    const ok = await client.processPurchase({ idempotencyKey: "wire-1", customerId: "customer-1", lines: [line], totalCents: 2_500n });
-    expect(ok.purchase?.status).toBe(PurchaseStatus.CONFIRMED);
-    const big = { idempotencyKey: "wire-2", customerId: "customer-1", lines: [{ ...line, quantity: 11 }], totalCents: 27_500n };
-    expect(await codeOf(client.processPurchase(big))).toBe(Code.FailedPrecondition);
+  const line = { productId: "mouse", quantity: 1, unitPriceCents: 2_500n };
+  const order = (idempotencyKey: string, quantity = 1) => ({
+    idempotencyKey,
+    customerId: "customer-1",
+    lines: [{ ...line, quantity }],
+    totalCents: 2_500n * BigInt(quantity),
+  });
+
+  it("records a pending purchase, enforces the unit limit and the cancelled-first tombstone", async () => {
+    expect((await client.processPurchase(order("wire-1"))).purchase?.status).toBe(PurchaseStatus.PENDING);
+    expect(await codeOf(client.processPurchase(order("wire-2", 11)))).toBe(Code.FailedPrecondition);
     await client.cancelPurchase({ idempotencyKey: "wire-3" });
-    expect(await codeOf(client.processPurchase({ ...big, idempotencyKey: "wire-3", lines: [line], totalCents: 2_500n }))).toBe(
-      Code.FailedPrecondition,
-    );
-    expect(await codeOf(client.processPurchase({ ...big, idempotencyKey: "wire-1" }))).toBe(Code.AlreadyExists);
+    expect(await codeOf(client.processPurchase(order("wire-3")))).toBe(Code.FailedPrecondition);
+    expect(await codeOf(client.processPurchase(order("wire-1", 11)))).toBe(Code.AlreadyExists);
+  });
+
+  it("confirms and cancels: repeats are no-ops, confirm after cancel and cancel after confirm are refused", async () => {
+    await client.processPurchase(order("ok"));
+    await client.processPurchase(order("undo"));
+    expect((await client.confirmPurchase({ idempotencyKey: "ok" })).purchase?.status).toBe(PurchaseStatus.CONFIRMED);
+    expect((await client.confirmPurchase({ idempotencyKey: "ok" })).purchase?.status).toBe(PurchaseStatus.CONFIRMED);
+    expect((await client.cancelPurchase({ idempotencyKey: "undo" })).purchase?.status).toBe(PurchaseStatus.CANCELLED);
+    expect((await client.cancelPurchase({ idempotencyKey: "undo" })).purchase?.status).toBe(PurchaseStatus.CANCELLED);
+    expect(await codeOf(client.confirmPurchase({ idempotencyKey: "undo" }))).toBe(Code.FailedPrecondition);
+    expect(await codeOf(client.cancelPurchase({ idempotencyKey: "ok" }))).toBe(Code.FailedPrecondition);
+    expect(await codeOf(client.confirmPurchase({ idempotencyKey: "never" }))).toBe(Code.FailedPrecondition);
   });
 });

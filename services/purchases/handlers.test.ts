@@ -26,10 +26,10 @@ const purchase = {
 };
 
 describe("ProcessPurchase", () => {
-  it("records a confirmed purchase and returns the same one on a repeat", async () => {
+  it("records a pending purchase and returns the same one on a repeat", async () => {
     const { client } = setup();
     const { purchase: p } = await client.processPurchase(purchase);
-    expect(p).toMatchObject({ idempotencyKey: "k1", customerId: "customer-1", totalCents: 155_000n, status: PurchaseStatus.CONFIRMED });
+    expect(p).toMatchObject({ idempotencyKey: "k1", customerId: "customer-1", totalCents: 155_000n, status: PurchaseStatus.PENDING });
     expect(p?.lines.map((l) => [l.productId, l.quantity, l.unitPriceCents])).toEqual([
       ["notebook", 1, 150_000n],
       ["mouse", 2, 2_500n],
@@ -84,11 +84,15 @@ describe("ProcessPurchase", () => {
     expect((await client.getPurchase({ idempotencyKey: "k1" })).purchase?.status).toBe(PurchaseStatus.VOIDED);
   });
 
-  it("fails at random in demo mode, before anything changes", async () => {
-    const { client } = setup(createDemoMode({ failureRate: 1, minLatencyMs: 0, maxLatencyMs: 0 }));
+  it("fails at random in demo mode, before anything changes; confirmations, cancellations and reads never fail", async () => {
+    const { client, store } = setup(createDemoMode({ failureRate: 1, minLatencyMs: 0, maxLatencyMs: 0 }));
     expect(await failureOf(client.processPurchase(purchase))).toEqual({ code: Code.FailedPrecondition, message: "fallo simulado (modo demo)" });
     expect((await client.listPurchases({})).purchases).toEqual([]);
+    const direct = new Purchases(store);
+    await direct.process({ key: "a", customerId: "c", lines: [{ productId: "mouse", quantity: 1, unitPriceCents: 1 }], totalCents: 1 });
+    expect((await client.confirmPurchase({ idempotencyKey: "a" })).purchase?.status).toBe(PurchaseStatus.CONFIRMED);
     expect((await client.cancelPurchase({ idempotencyKey: "k1" })).purchase?.status).toBe(PurchaseStatus.VOIDED);
+    expect((await client.getPurchase({ idempotencyKey: "a" })).purchase?.status).toBe(PurchaseStatus.CONFIRMED);
   });
 
   it("answers INTERNAL without leaking the cause when the store breaks", async () => {
@@ -98,13 +102,63 @@ describe("ProcessPurchase", () => {
   });
 });
 
+describe("ConfirmPurchase", () => {
+  it("confirms a pending purchase, idempotently", async () => {
+    const { client } = setup();
+    await client.processPurchase(purchase);
+    const first = await client.confirmPurchase({ idempotencyKey: "k1" });
+    expect(first.purchase).toMatchObject({ status: PurchaseStatus.CONFIRMED, totalCents: 155_000n });
+    expect(await client.confirmPurchase({ idempotencyKey: "k1" })).toEqual(first);
+    expect((await client.processPurchase(purchase)).purchase?.status).toBe(PurchaseStatus.CONFIRMED);
+  });
+
+  it("answers FAILED_PRECONDITION with no purchase, or after a cancellation, changing nothing", async () => {
+    const { client } = setup();
+    expect(await failureOf(client.confirmPurchase({ idempotencyKey: "k1" }))).toEqual({
+      code: Code.FailedPrecondition,
+      message: 'cannot confirm purchase "k1": there is none',
+    });
+    expect((await client.listPurchases({})).purchases).toEqual([]);
+    await client.processPurchase(purchase);
+    await client.cancelPurchase({ idempotencyKey: "k1" });
+    expect(await failureOf(client.confirmPurchase({ idempotencyKey: "k1" }))).toEqual({
+      code: Code.FailedPrecondition,
+      message: 'cannot confirm purchase "k1": it is CANCELLED',
+    });
+    expect((await client.getPurchase({ idempotencyKey: "k1" })).purchase?.status).toBe(PurchaseStatus.CANCELLED);
+  });
+
+  it("answers INVALID_ARGUMENT for an empty key", async () => {
+    const { client } = setup();
+    expect(await failureOf(client.confirmPurchase({ idempotencyKey: "" }))).toEqual({ code: Code.InvalidArgument, message: "idempotency_key: must not be empty" });
+  });
+});
+
 describe("CancelPurchase", () => {
-  it("cancels a confirmed purchase, idempotently", async () => {
+  it("cancels a pending purchase, idempotently", async () => {
     const { client } = setup();
     await client.processPurchase(purchase);
     const first = await client.cancelPurchase({ idempotencyKey: "k1" });
     expect(first.purchase?.status).toBe(PurchaseStatus.CANCELLED);
     expect(await client.cancelPurchase({ idempotencyKey: "k1" })).toEqual(first);
+  });
+
+  it("answers FAILED_PRECONDITION after a confirmation, changing nothing", async () => {
+    const { client } = setup();
+    await client.processPurchase(purchase);
+    await client.confirmPurchase({ idempotencyKey: "k1" });
+    expect(await failureOf(client.cancelPurchase({ idempotencyKey: "k1" }))).toEqual({
+      code: Code.FailedPrecondition,
+      message: 'cannot cancel purchase "k1": it is CONFIRMED, which is final',
+    });
+    expect((await client.getPurchase({ idempotencyKey: "k1" })).purchase?.status).toBe(PurchaseStatus.CONFIRMED);
+  });
+
+  it("succeeds and changes nothing on a REJECTED purchase", async () => {
+    const { client } = setup();
+    const big = { ...purchase, lines: [{ productId: "mouse", quantity: 11, unitPriceCents: 2_500n }], totalCents: 27_500n };
+    await failureOf(client.processPurchase(big));
+    expect((await client.cancelPurchase({ idempotencyKey: "k1" })).purchase?.status).toBe(PurchaseStatus.REJECTED);
   });
 
   it("records a tombstone for an unknown key and rejects an empty key", async () => {

@@ -11,10 +11,10 @@ import type { DemoMode } from "#platform/demo-mode.js";
 import { checkCents, checkId, checkPageSize, checkQuantityLines, invalidArgument } from "#platform/field-rules.js";
 import { mapHandlerErrors } from "#platform/map-handler-errors.js";
 import { decodePageToken, toPage } from "#platform/page-token.js";
-import { toConnectError } from "./errors.js";
 import type { PurchaseLine, PurchaseRecord, Purchases } from "./purchases.js";
 
 const STATUS: Record<PurchaseRecord["status"], PurchaseStatus> = {
+  PENDING: PurchaseStatus.PENDING,
   CONFIRMED: PurchaseStatus.CONFIRMED,
   CANCELLED: PurchaseStatus.CANCELLED,
   REJECTED: PurchaseStatus.REJECTED,
@@ -53,7 +53,8 @@ function checkTotal(totalCents: bigint, lines: readonly PurchaseLine[]): number 
 /**
  * PurchasesService handlers: validate the request (INVALID_ARGUMENT naming the field), turn
  * proto into domain values and back. Business rules live in {@link Purchases}; errors become
- * codes in `toConnectError`. In demo mode ProcessPurchase may fail at random before it acts.
+ * codes in the platform's one mapper. In demo mode ProcessPurchase (the action, never a
+ * confirmation, a cancellation or a read) may fail at random before it acts.
  */
 export function purchasesHandlers(purchases: Purchases, demo: DemoMode): ServiceHandlers<typeof PurchasesService> {
   const impl: ServiceHandlers<typeof PurchasesService> = {
@@ -64,6 +65,10 @@ export function purchasesHandlers(purchases: Purchases, demo: DemoMode): Service
       const totalCents = checkTotal(req.totalCents, lines);
       await failIfDemoSaysSo(demo);
       return { purchase: toPurchaseMessage(await purchases.process({ key, customerId, lines, totalCents })) };
+    },
+    async confirmPurchase(req) {
+      const key = checkId(req.idempotencyKey, "idempotency_key");
+      return { purchase: toPurchaseMessage(await purchases.confirm(key)) };
     },
     async cancelPurchase(req) {
       const key = checkId(req.idempotencyKey, "idempotency_key");
@@ -80,5 +85,5 @@ export function purchasesHandlers(purchases: Purchases, demo: DemoMode): Service
       return { purchases: page.items.map(toPurchaseMessage), nextPageToken: page.nextPageToken };
     },
   };
-  return mapHandlerErrors(impl, toConnectError);
+  return mapHandlerErrors(impl);
 }

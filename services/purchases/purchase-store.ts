@@ -1,5 +1,6 @@
 import type { SqliteDatabase } from "#platform/sqlite.js";
-import { createWriteBatcher, type WriteBatcher } from "#platform/write-batcher.js";
+import { SqliteServiceStore, type StoreSchema } from "#platform/service-store.js";
+import type { WriteBatcher } from "#platform/write-batcher.js";
 import type { PurchaseLine, PurchaseRecord, PurchaseStatus } from "./purchases.js";
 
 /**
@@ -16,16 +17,31 @@ export interface PurchaseStore {
   listPurchases(after: string | undefined, limit: number): PurchaseRecord[];
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS purchases (
+const purchasesTable = (name: string): string => `
+CREATE TABLE ${name} (
   key         TEXT PRIMARY KEY,
   customer_id TEXT NOT NULL,
   lines       TEXT NOT NULL,
   total_cents INTEGER NOT NULL CHECK (total_cents >= 0),
-  status      TEXT NOT NULL CHECK (status IN ('CONFIRMED', 'CANCELLED', 'REJECTED', 'VOIDED')),
+  status      TEXT NOT NULL CHECK (status IN ('PENDING', 'CONFIRMED', 'CANCELLED', 'REJECTED', 'VOIDED')),
   reason      TEXT NOT NULL DEFAULT ''
-) STRICT;
-`;
+) STRICT;`;
+
+/**
+ * Version 2 (pending states) adds PENDING. Version 1 confirmed at once, so its statuses keep
+ * their meaning: CONFIRMED stands, CANCELLED was undone, REJECTED and VOIDED as before.
+ */
+export const PURCHASES_SCHEMA: StoreSchema = {
+  service: "purchases",
+  create: purchasesTable("purchases"),
+  migrations: [
+    `${purchasesTable("purchases_v2")}
+INSERT INTO purchases_v2 (key, customer_id, lines, total_cents, status, reason)
+  SELECT key, customer_id, lines, total_cents, status, reason FROM purchases;
+DROP TABLE purchases;
+ALTER TABLE purchases_v2 RENAME TO purchases;`,
+  ],
+};
 
 interface PurchaseRow {
   key: string;
@@ -48,14 +64,11 @@ const linesJson = (lines: readonly PurchaseLine[]): string =>
   JSON.stringify(lines.map((l) => ({ productId: l.productId, quantity: l.quantity, unitPriceCents: l.unitPriceCents })));
 
 /** {@link PurchaseStore} over one better-sqlite3 connection; writes go through a group-commit batcher. */
-export class SqlitePurchaseStore implements PurchaseStore {
+export class SqlitePurchaseStore extends SqliteServiceStore implements PurchaseStore {
   private readonly statements;
 
-  constructor(
-    private readonly db: SqliteDatabase,
-    private readonly batcher: WriteBatcher = createWriteBatcher(db),
-  ) {
-    db.exec(SCHEMA);
+  constructor(db: SqliteDatabase, batcher?: WriteBatcher) {
+    super(db, PURCHASES_SCHEMA, batcher);
     const columns = "key, customer_id, lines, total_cents, status, reason";
     this.statements = {
       find: db.prepare<[string], PurchaseRow>(`SELECT ${columns} FROM purchases WHERE key = ?`),
@@ -66,10 +79,6 @@ export class SqlitePurchaseStore implements PurchaseStore {
       listFirst: db.prepare<[number], PurchaseRow>(`SELECT ${columns} FROM purchases ORDER BY key LIMIT ?`),
       listAfter: db.prepare<[string, number], PurchaseRow>(`SELECT ${columns} FROM purchases WHERE key > ? ORDER BY key LIMIT ?`),
     };
-  }
-
-  write<T>(work: () => T): Promise<T> {
-    return this.batcher.run(work);
   }
 
   findPurchase(key: string): PurchaseRecord | undefined {
@@ -88,11 +97,5 @@ export class SqlitePurchaseStore implements PurchaseStore {
   listPurchases(after: string | undefined, limit: number): PurchaseRecord[] {
     const rows = after === undefined ? this.statements.listFirst.all(limit) : this.statements.listAfter.all(after, limit);
     return rows.map(toPurchase);
-  }
-
-  /** Commits what is queued, then closes the database. */
-  close(): void {
-    this.batcher.close();
-    this.db.close();
   }
 }

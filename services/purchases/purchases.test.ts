@@ -3,7 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
+import Database from "better-sqlite3";
 import { CancelledBeforeArrivalError, KeyReusedError } from "#platform/idempotency.js";
+import { NotCompensableError, NotConfirmableError } from "#platform/pending-state.js";
 import { openDatabase } from "#platform/sqlite.js";
 import { PurchaseNotFoundError, PurchaseRejectedError } from "./errors.js";
 import { SqlitePurchaseStore } from "./purchase-store.js";
@@ -22,10 +24,10 @@ const order = (key: string, quantity = 2, customerId = "customer-1"): PurchaseRe
 });
 
 describe("Purchases.process", () => {
-  it("records a CONFIRMED purchase", async () => {
+  it("records a PENDING purchase", async () => {
     const { purchases } = setup();
     const p = await purchases.process(order("k1"));
-    expect(p).toMatchObject({ key: "k1", customerId: "customer-1", totalCents: 5_000, status: "CONFIRMED" });
+    expect(p).toMatchObject({ key: "k1", customerId: "customer-1", totalCents: 5_000, status: "PENDING" });
     expect(purchases.getPurchase("k1")).toEqual(p);
   });
 
@@ -40,7 +42,7 @@ describe("Purchases.process", () => {
       ],
       totalCents: 10,
     };
-    expect((await purchases.process(ten)).status).toBe("CONFIRMED");
+    expect((await purchases.process(ten)).status).toBe("PENDING");
     const eleven = { ...ten, key: "k2", lines: [...ten.lines, { productId: "webcam", quantity: 1, unitPriceCents: 1 }], totalCents: 11 };
     const err = await purchases.process(eleven).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PurchaseRejectedError);
@@ -51,7 +53,7 @@ describe("Purchases.process", () => {
   it("takes the unit limit from its options", async () => {
     const { purchases } = setup({ maxUnitsPerOrder: 3 });
     await expect(purchases.process(order("k1", 4))).rejects.toBeInstanceOf(PurchaseRejectedError);
-    expect((await purchases.process(order("k2", 3))).status).toBe("CONFIRMED");
+    expect((await purchases.process(order("k2", 3))).status).toBe("PENDING");
   });
 
   it("returns the first record on a repeat, once even within one batch", async () => {
@@ -89,13 +91,50 @@ describe("Purchases.process", () => {
   });
 });
 
+describe("Purchases.confirm", () => {
+  it("confirms a pending purchase, idempotently, and a later process returns it CONFIRMED", async () => {
+    const { purchases } = setup();
+    await purchases.process(order("k1"));
+    const first = await purchases.confirm("k1");
+    expect(first.status).toBe("CONFIRMED");
+    expect(await purchases.confirm("k1")).toEqual(first);
+    expect(await purchases.process(order("k1"))).toEqual(first);
+  });
+
+  it("refuses, changing nothing, with no purchase, after a cancellation, a rejection or a tombstone", async () => {
+    const { purchases } = setup();
+    await expect(purchases.confirm("none")).rejects.toThrow('cannot confirm purchase "none": there is none');
+    expect(() => purchases.getPurchase("none")).toThrow(PurchaseNotFoundError);
+    await purchases.process(order("cancelled"));
+    await purchases.cancel("cancelled");
+    await purchases.process(order("rejected", 11)).catch(() => undefined);
+    await purchases.cancel("tombstone");
+    for (const [key, status] of [["cancelled", "CANCELLED"], ["rejected", "REJECTED"], ["tombstone", "VOIDED"]] as const) {
+      const e = await purchases.confirm(key).catch((err: unknown) => err);
+      expect(e).toBeInstanceOf(NotConfirmableError);
+      expect((e as Error).message).toBe(`cannot confirm purchase "${key}": it is ${status}`);
+      expect(purchases.getPurchase(key).status).toBe(status);
+    }
+  });
+});
+
 describe("Purchases.cancel", () => {
-  it("cancels a confirmed purchase, idempotently", async () => {
+  it("cancels a pending purchase, idempotently", async () => {
     const { purchases } = setup();
     await purchases.process(order("k1"));
     const first = await purchases.cancel("k1");
     expect(first.status).toBe("CANCELLED");
     expect(await purchases.cancel("k1")).toEqual(first);
+  });
+
+  it("refuses to cancel a CONFIRMED purchase, changing nothing", async () => {
+    const { purchases } = setup();
+    await purchases.process(order("k1"));
+    await purchases.confirm("k1");
+    const e = await purchases.cancel("k1").catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(NotCompensableError);
+    expect((e as Error).message).toBe('cannot cancel purchase "k1": it is CONFIRMED, which is final');
+    expect(purchases.getPurchase("k1").status).toBe("CONFIRMED");
   });
 
   it("leaves a tombstone when it comes first, and the late purchase is refused", async () => {
@@ -129,16 +168,22 @@ describe("Purchases invariants", () => {
         customerId: fc.constantFrom("customer-1", "customer-2"),
       }),
       fc.record({ kind: fc.constant("cancel" as const), key: fc.constantFrom("k1", "k2", "k3") }),
+      fc.record({ kind: fc.constant("confirm" as const), key: fc.constantFrom("k1", "k2", "k3") }),
     );
     await fc.assert(
       fc.asyncProperty(fc.array(fc.array(op, { minLength: 1, maxLength: 3 }), { maxLength: 12 }), async (turns) => {
         const { purchases, store } = setup();
         const cancelledFirst = new Set<string>();
         const everCancelled = new Set<string>();
+        const everConfirmed = new Set<string>();
         const seen = new Set<string>();
         for (const turn of turns) {
           await Promise.allSettled(
             turn.map((o) => {
+              if (o.kind === "confirm") {
+                everConfirmed.add(o.key);
+                return purchases.confirm(o.key);
+              }
               if (!seen.has(o.key) && o.kind === "cancel") cancelledFirst.add(o.key);
               if (o.kind === "cancel") everCancelled.add(o.key);
               seen.add(o.key);
@@ -148,13 +193,15 @@ describe("Purchases invariants", () => {
         }
         const records = purchases.listPurchases(undefined, 100);
         expect(new Set(records.map((r) => r.key)).size).toBe(records.length);
+        // A confirmation never creates a record.
         expect(records.map((r) => r.key).sort()).toEqual([...seen].sort());
         for (const r of records) {
           if (cancelledFirst.has(r.key)) expect(r.status).toBe("VOIDED");
           if (r.status === "CONFIRMED") {
-            expect(everCancelled.has(r.key)).toBe(false);
+            expect(everConfirmed.has(r.key)).toBe(true);
             expect(r.lines.reduce((s, l) => s + l.quantity, 0)).toBeLessThanOrEqual(10);
           }
+          if (r.status === "PENDING") expect(everCancelled.has(r.key)).toBe(false);
           if (r.status === "CANCELLED") expect(everCancelled.has(r.key)).toBe(true);
         }
         store.close();
@@ -182,9 +229,30 @@ describe("SqlitePurchaseStore on a file", () => {
     expect(purchases.getPurchase("k1")).toEqual(created);
     expect(purchases.listPurchases(undefined, 10).map((p) => [p.key, p.status])).toEqual([
       ["k0", "VOIDED"],
-      ["k1", "CONFIRMED"],
+      ["k1", "PENDING"],
     ]);
     await expect(purchases.process(order("k0"))).rejects.toBeInstanceOf(CancelledBeforeArrivalError);
     second.close();
+  });
+
+  it("migrates a file of the previous version: its purchases keep their statuses, and PENDING becomes possible", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "purchases-"));
+    dirs.push(dir);
+    const path = join(dir, "purchases.db");
+    const old = new Database(path);
+    old.exec(`
+      CREATE TABLE purchases (key TEXT PRIMARY KEY, customer_id TEXT NOT NULL, lines TEXT NOT NULL,
+        total_cents INTEGER NOT NULL CHECK (total_cents >= 0),
+        status TEXT NOT NULL CHECK (status IN ('CONFIRMED', 'CANCELLED', 'REJECTED', 'VOIDED')), reason TEXT NOT NULL DEFAULT '') STRICT;
+      INSERT INTO purchases VALUES ('a', 'c', '[{"productId":"mouse","quantity":1,"unitPriceCents":5}]', 5, 'CONFIRMED', ''),
+        ('b', 'c', '[]', 0, 'VOIDED', '');
+    `);
+    old.close();
+    const store = new SqlitePurchaseStore(openDatabase(path));
+    const purchases = new Purchases(store);
+    expect(purchases.getPurchase("a")).toMatchObject({ status: "CONFIRMED", lines: [{ productId: "mouse", quantity: 1, unitPriceCents: 5 }] });
+    expect((await purchases.process(order("c"))).status).toBe("PENDING");
+    await expect(purchases.cancel("a")).rejects.toBeInstanceOf(NotCompensableError);
+    store.close();
   });
 });

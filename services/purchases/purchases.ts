@@ -1,13 +1,14 @@
-import { replayOf } from "#platform/idempotency.js";
+import { PendingState } from "#platform/pending-state.js";
 import { PurchaseNotFoundError, PurchaseRejectedError } from "./errors.js";
 import type { PurchaseStore } from "./purchase-store.js";
 
 /**
- * Where one purchase record stands: CONFIRMED → CANCELLED; REJECTED (broke the unit limit,
- * nothing but the refusal recorded); VOIDED (the cancellation came first; a tombstone that
- * refuses the late purchase).
+ * Where one purchase record stands (a semantic lock, so that nobody takes for final a purchase
+ * a compensation may still cancel): PENDING → CONFIRMED or CANCELLED; REJECTED (broke the unit
+ * limit, nothing but the refusal recorded); VOIDED (the cancellation came first; a tombstone
+ * that refuses the late purchase).
  */
-export type PurchaseStatus = "CONFIRMED" | "CANCELLED" | "REJECTED" | "VOIDED";
+export type PurchaseStatus = "PENDING" | "CONFIRMED" | "CANCELLED" | "REJECTED" | "VOIDED";
 
 /** One product of a purchase, with the unit price the catalog quoted. */
 export interface PurchaseLine {
@@ -48,68 +49,71 @@ const sameLines = (a: readonly PurchaseLine[], b: readonly PurchaseLine[]): bool
 
 /**
  * The purchases of the shop. Rule (documented in the proto): one order may hold at most
- * `maxUnitsPerOrder` units in all; a larger one is recorded REJECTED and refused.
+ * `maxUnitsPerOrder` units in all; a larger one is recorded REJECTED and refused. The
+ * pending-state rules (repeats, tombstones, what may be confirmed or cancelled) are the
+ * platform's; a purchase moves nothing else, so confirming and cancelling only change its status.
  */
 export class Purchases {
   private readonly maxUnitsPerOrder: number;
+  private readonly state: PendingState<PurchaseRecord, PurchaseStatus>;
 
   constructor(
     private readonly store: PurchaseStore,
     options: PurchasesOptions = {},
   ) {
     this.maxUnitsPerOrder = options.maxUnitsPerOrder ?? DEFAULT_MAX_UNITS_PER_ORDER;
+    this.state = new PendingState({
+      what: "purchase",
+      confirmVerb: "confirm",
+      compensateVerb: "cancel",
+      statuses: { pending: "PENDING", confirmed: "CONFIRMED", compensated: "CANCELLED", refused: "REJECTED", tombstone: "VOIDED" },
+      records: { find: (key) => store.findPurchase(key), insert: (p) => store.insertPurchase(p), setStatus: (key, s) => store.setPurchaseStatus(key, s) },
+      tombstone: (key) => ({ key, customerId: "", lines: [], totalCents: 0, status: "VOIDED", reason: "" }),
+    });
   }
 
   /**
-   * Records a confirmed purchase, once per key. A repeat returns the first record (or fails
-   * the same way again) and changes nothing.
+   * Records a PENDING purchase, once per key. A repeat returns the first record (or fails the
+   * same way again) and changes nothing.
    * @throws PurchaseRejectedError (recorded REJECTED); CancelledBeforeArrivalError;
    * KeyReusedError.
    */
   async process(request: PurchaseRequest): Promise<PurchaseRecord> {
     const { key, customerId, lines, totalCents } = request;
-    const record = await this.store.write(() => {
-      const existing = replayOf(this.store.findPurchase(key), {
-        what: "purchase",
+    const record = await this.store.write(() =>
+      this.state.act(
         key,
-        isTombstone: (p) => p.status === "VOIDED",
-        samePayload: (p) => p.customerId === customerId && p.totalCents === totalCents && sameLines(p.lines, lines),
-      });
-      if (existing) return existing;
-      const units = lines.reduce((sum, l) => sum + l.quantity, 0);
-      const rejected = units > this.maxUnitsPerOrder;
-      const created: PurchaseRecord = {
-        key,
-        customerId,
-        lines,
-        totalCents,
-        status: rejected ? "REJECTED" : "CONFIRMED",
-        reason: rejected ? `an order may hold at most ${this.maxUnitsPerOrder} units in all; this one holds ${units}` : "",
-      };
-      this.store.insertPurchase(created);
-      return created;
-    });
+        (p) => p.customerId === customerId && p.totalCents === totalCents && sameLines(p.lines, lines),
+        () => {
+          const units = lines.reduce((sum, l) => sum + l.quantity, 0);
+          if (units > this.maxUnitsPerOrder) {
+            const reason = `an order may hold at most ${this.maxUnitsPerOrder} units in all; this one holds ${units}`;
+            return { key, customerId, lines, totalCents, status: "REJECTED", reason };
+          }
+          return { key, customerId, lines, totalCents, status: "PENDING", reason: "" };
+        },
+      ),
+    );
     if (record.status === "REJECTED") throw new PurchaseRejectedError(record.reason);
     return record;
   }
 
   /**
-   * Cancels the purchase made with `key`: CONFIRMED → CANCELLED. With no record, it leaves a
-   * VOIDED tombstone so that the late purchase is refused. Any other record is returned
-   * unchanged, so a repeat is harmless.
+   * Makes the purchase under `key` final: PENDING → CONFIRMED. A repeat returns the CONFIRMED record.
+   * @throws NotConfirmableError with no purchase, or one CANCELLED, REJECTED or VOIDED.
+   */
+  async confirm(key: string): Promise<PurchaseRecord> {
+    return this.store.write(() => this.state.confirm(key, () => undefined));
+  }
+
+  /**
+   * Cancels the purchase under `key`: PENDING → CANCELLED. With no record, it leaves a VOIDED
+   * tombstone so that the late purchase is refused. A repeat, or a cancellation of a REJECTED
+   * purchase, returns the record unchanged.
+   * @throws NotCompensableError when the purchase is CONFIRMED.
    */
   async cancel(key: string): Promise<PurchaseRecord> {
-    return this.store.write(() => {
-      const existing = this.store.findPurchase(key);
-      if (!existing) {
-        const tombstone: PurchaseRecord = { key, customerId: "", lines: [], totalCents: 0, status: "VOIDED", reason: "" };
-        this.store.insertPurchase(tombstone);
-        return tombstone;
-      }
-      if (existing.status !== "CONFIRMED") return existing;
-      this.store.setPurchaseStatus(key, "CANCELLED");
-      return { ...existing, status: "CANCELLED" };
-    });
+    return this.store.write(() => this.state.compensate(key, () => undefined));
   }
 
   /** @throws PurchaseNotFoundError */

@@ -2,7 +2,8 @@
  * The order saga as a Restate service, written the way Restate's saga example writes one: a
  * compensation is armed (pushed) before its step runs, every step is a `ctx.run` journal
  * entry, a business refusal becomes a `TerminalError`, and the compensations then run in
- * reverse order, each its own `ctx.run`. The steps are TP-SAGA's own calls (`order-steps.ts`)
+ * reverse order, each its own `ctx.run`. Once the last action (the pivot) has succeeded, the
+ * three confirmations run in order, each its own `ctx.run` retried until it succeeds. The steps are TP-SAGA's own calls (`order-steps.ts`)
  * on the four real gRPC services; the idempotency key of a step is `<invocation id>:<step>`.
  *
  * Answers: 200 `{ sagaId, status: "COMPLETED", totalCents }`, or — once every compensation has
@@ -10,7 +11,7 @@
  */
 import * as restate from "@restatedev/restate-sdk";
 import { normaliseOrder, OrderFieldError, type OrderInput } from "../../../orchestrator/order-saga/order-input.js";
-import { COMPENSATION_STEPS, ORDER_STEPS, type OrderSteps, type PricedOrder } from "../order-steps.js";
+import { COMPENSATION_STEPS, CONFIRMATION_STEPS, ORDER_STEPS, type OrderSteps, type PricedOrder } from "../order-steps.js";
 import { codeName, isBusinessFailure } from "../failure-kind.js";
 import type { OutcomeLedger } from "../saga-outcome.js";
 
@@ -65,11 +66,11 @@ export function orderSagaService(steps: OrderSteps, ledger: OutcomeLedger) {
         try {
           priced = await run(ORDER_STEPS.price, () => steps.priceOrder(order));
           const p = priced;
-          compensations.push(() => ctx.run(COMPENSATION_STEPS.refund, () => steps.refundPayment(sagaId)));
+          compensations.push(() => ctx.run(COMPENSATION_STEPS.voidPayment, () => steps.voidPayment(sagaId)));
           await run(ORDER_STEPS.charge, () => steps.chargePayment(sagaId, order, p));
           compensations.push(() => ctx.run(COMPENSATION_STEPS.cancelPurchase, () => steps.cancelPurchase(sagaId)));
           await run(ORDER_STEPS.purchase, () => steps.recordPurchase(sagaId, order, p));
-          compensations.push(() => ctx.run(COMPENSATION_STEPS.restoreStock, () => steps.restoreStock(sagaId)));
+          compensations.push(() => ctx.run(COMPENSATION_STEPS.releaseStock, () => steps.releaseStock(sagaId)));
           await run(ORDER_STEPS.stock, () => steps.takeStock(sagaId, order));
         } catch (err) {
           if (!(err instanceof restate.TerminalError)) throw err;
@@ -78,6 +79,9 @@ export function orderSagaService(steps: OrderSteps, ledger: OutcomeLedger) {
           ledger.record({ sagaId, status: "COMPENSATED", order, totalCents: priced?.totalCents ?? 0, failedStep, errorCode, error: err.message });
           throw new restate.TerminalError(`saga compensated: ${failedStep} failed (${errorCode}): ${err.message}`, { errorCode: 409 });
         }
+        await ctx.run(CONFIRMATION_STEPS.capturePayment, () => steps.capturePayment(sagaId));
+        await ctx.run(CONFIRMATION_STEPS.confirmPurchase, () => steps.confirmPurchase(sagaId));
+        await ctx.run(CONFIRMATION_STEPS.commitStock, () => steps.commitStock(sagaId));
         ledger.record({ sagaId, status: "COMPLETED", order, totalCents: priced.totalCents });
         return { sagaId, status: "COMPLETED", totalCents: priced.totalCents };
       },

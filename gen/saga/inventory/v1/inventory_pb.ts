@@ -4,13 +4,14 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import { file_saga_options_v1_options } from "../../options/v1/options_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file saga/inventory/v1/inventory.proto.
  */
 export const file_saga_inventory_v1_inventory: GenFile = /*@__PURE__*/
-  fileDesc("CiFzYWdhL2ludmVudG9yeS92MS9pbnZlbnRvcnkucHJvdG8SEXNhZ2EuaW52ZW50b3J5LnYxIjEKCVN0b2NrTGluZRISCgpwcm9kdWN0X2lkGAEgASgJEhAKCHF1YW50aXR5GAIgASgFIi0KBVN0b2NrEhIKCnByb2R1Y3RfaWQYASABKAkSEAoIcXVhbnRpdHkYAiABKAMiiQEKC1Jlc2VydmF0aW9uEhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIrCgVsaW5lcxgCIAMoCzIcLnNhZ2EuaW52ZW50b3J5LnYxLlN0b2NrTGluZRI0CgZzdGF0dXMYAyABKA4yJC5zYWdhLmludmVudG9yeS52MS5SZXNlcnZhdGlvblN0YXR1cyJeChZVcGRhdGVJbnZlbnRvcnlSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRIrCgVsaW5lcxgCIAMoCzIcLnNhZ2EuaW52ZW50b3J5LnYxLlN0b2NrTGluZSJOChdVcGRhdGVJbnZlbnRvcnlSZXNwb25zZRIzCgtyZXNlcnZhdGlvbhgBIAEoCzIeLnNhZ2EuaW52ZW50b3J5LnYxLlJlc2VydmF0aW9uIjIKF1Jlc3RvcmVJbnZlbnRvcnlSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCSJPChhSZXN0b3JlSW52ZW50b3J5UmVzcG9uc2USMwoLcmVzZXJ2YXRpb24YASABKAsyHi5zYWdhLmludmVudG9yeS52MS5SZXNlcnZhdGlvbiIlCg9HZXRTdG9ja1JlcXVlc3QSEgoKcHJvZHVjdF9pZBgBIAEoCSI7ChBHZXRTdG9ja1Jlc3BvbnNlEicKBXN0b2NrGAEgASgLMhguc2FnYS5pbnZlbnRvcnkudjEuU3RvY2siEgoQTGlzdFN0b2NrUmVxdWVzdCI8ChFMaXN0U3RvY2tSZXNwb25zZRInCgVzdG9jaxgBIAMoCzIYLnNhZ2EuaW52ZW50b3J5LnYxLlN0b2NrIkAKF0xpc3RSZXNlcnZhdGlvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJImkKGExpc3RSZXNlcnZhdGlvbnNSZXNwb25zZRI0CgxyZXNlcnZhdGlvbnMYASADKAsyHi5zYWdhLmludmVudG9yeS52MS5SZXNlcnZhdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkizgEKD0V4Y2hhbmdlUmVxdWVzdBIPCgdjYWxsX2lkGAEgASgNEhIKCnRpbWVvdXRfbXMYAiABKA0SRQoQdXBkYXRlX2ludmVudG9yeRgKIAEoCzIpLnNhZ2EuaW52ZW50b3J5LnYxLlVwZGF0ZUludmVudG9yeVJlcXVlc3RIABJHChFyZXN0b3JlX2ludmVudG9yeRgLIAEoCzIqLnNhZ2EuaW52ZW50b3J5LnYxLlJlc3RvcmVJbnZlbnRvcnlSZXF1ZXN0SABCBgoEY2FsbCLqAQoQRXhjaGFuZ2VSZXNwb25zZRIPCgdjYWxsX2lkGAEgASgNEhIKCmVycm9yX2NvZGUYAiABKA0SFQoNZXJyb3JfbWVzc2FnZRgDIAEoCRJGChB1cGRhdGVfaW52ZW50b3J5GAogASgLMiouc2FnYS5pbnZlbnRvcnkudjEuVXBkYXRlSW52ZW50b3J5UmVzcG9uc2VIABJIChFyZXN0b3JlX2ludmVudG9yeRgLIAEoCzIrLnNhZ2EuaW52ZW50b3J5LnYxLlJlc3RvcmVJbnZlbnRvcnlSZXNwb25zZUgAQggKBnJlc3VsdCq2AQoRUmVzZXJ2YXRpb25TdGF0dXMSIgoeUkVTRVJWQVRJT05fU1RBVFVTX1VOU1BFQ0lGSUVEEAASHAoYUkVTRVJWQVRJT05fU1RBVFVTX1RBS0VOEAESHwobUkVTRVJWQVRJT05fU1RBVFVTX1JFU1RPUkVEEAISHwobUkVTRVJWQVRJT05fU1RBVFVTX1JFSkVDVEVEEAMSHQoZUkVTRVJWQVRJT05fU1RBVFVTX1ZPSURFRBAEMtwEChBJbnZlbnRvcnlTZXJ2aWNlEmgKD1VwZGF0ZUludmVudG9yeRIpLnNhZ2EuaW52ZW50b3J5LnYxLlVwZGF0ZUludmVudG9yeVJlcXVlc3QaKi5zYWdhLmludmVudG9yeS52MS5VcGRhdGVJbnZlbnRvcnlSZXNwb25zZRJrChBSZXN0b3JlSW52ZW50b3J5Eiouc2FnYS5pbnZlbnRvcnkudjEuUmVzdG9yZUludmVudG9yeVJlcXVlc3QaKy5zYWdhLmludmVudG9yeS52MS5SZXN0b3JlSW52ZW50b3J5UmVzcG9uc2USUwoIR2V0U3RvY2sSIi5zYWdhLmludmVudG9yeS52MS5HZXRTdG9ja1JlcXVlc3QaIy5zYWdhLmludmVudG9yeS52MS5HZXRTdG9ja1Jlc3BvbnNlElYKCUxpc3RTdG9jaxIjLnNhZ2EuaW52ZW50b3J5LnYxLkxpc3RTdG9ja1JlcXVlc3QaJC5zYWdhLmludmVudG9yeS52MS5MaXN0U3RvY2tSZXNwb25zZRJrChBMaXN0UmVzZXJ2YXRpb25zEiouc2FnYS5pbnZlbnRvcnkudjEuTGlzdFJlc2VydmF0aW9uc1JlcXVlc3QaKy5zYWdhLmludmVudG9yeS52MS5MaXN0UmVzZXJ2YXRpb25zUmVzcG9uc2USVwoIRXhjaGFuZ2USIi5zYWdhLmludmVudG9yeS52MS5FeGNoYW5nZVJlcXVlc3QaIy5zYWdhLmludmVudG9yeS52MS5FeGNoYW5nZVJlc3BvbnNlKAEwAWIGcHJvdG8z");
+  fileDesc("CiFzYWdhL2ludmVudG9yeS92MS9pbnZlbnRvcnkucHJvdG8SEXNhZ2EuaW52ZW50b3J5LnYxIjEKCVN0b2NrTGluZRISCgpwcm9kdWN0X2lkGAEgASgJEhAKCHF1YW50aXR5GAIgASgFIlIKBVN0b2NrEhIKCnByb2R1Y3RfaWQYASABKAkSEAoIcXVhbnRpdHkYAiABKAMSEAoIcmVzZXJ2ZWQYAyABKAMSEQoJYXZhaWxhYmxlGAQgASgDIokBCgtSZXNlcnZhdGlvbhIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSKwoFbGluZXMYAiADKAsyHC5zYWdhLmludmVudG9yeS52MS5TdG9ja0xpbmUSNAoGc3RhdHVzGAMgASgOMiQuc2FnYS5pbnZlbnRvcnkudjEuUmVzZXJ2YXRpb25TdGF0dXMiWwoTUmVzZXJ2ZVN0b2NrUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSKwoFbGluZXMYAiADKAsyHC5zYWdhLmludmVudG9yeS52MS5TdG9ja0xpbmUiSwoUUmVzZXJ2ZVN0b2NrUmVzcG9uc2USMwoLcmVzZXJ2YXRpb24YASABKAsyHi5zYWdhLmludmVudG9yeS52MS5SZXNlcnZhdGlvbiItChJDb21taXRTdG9ja1JlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJIkoKE0NvbW1pdFN0b2NrUmVzcG9uc2USMwoLcmVzZXJ2YXRpb24YASABKAsyHi5zYWdhLmludmVudG9yeS52MS5SZXNlcnZhdGlvbiIuChNSZWxlYXNlU3RvY2tSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCSJLChRSZWxlYXNlU3RvY2tSZXNwb25zZRIzCgtyZXNlcnZhdGlvbhgBIAEoCzIeLnNhZ2EuaW52ZW50b3J5LnYxLlJlc2VydmF0aW9uIiUKD0dldFN0b2NrUmVxdWVzdBISCgpwcm9kdWN0X2lkGAEgASgJIjsKEEdldFN0b2NrUmVzcG9uc2USJwoFc3RvY2sYASABKAsyGC5zYWdhLmludmVudG9yeS52MS5TdG9jayISChBMaXN0U3RvY2tSZXF1ZXN0IjwKEUxpc3RTdG9ja1Jlc3BvbnNlEicKBXN0b2NrGAEgAygLMhguc2FnYS5pbnZlbnRvcnkudjEuU3RvY2siQAoXTGlzdFJlc2VydmF0aW9uc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiaQoYTGlzdFJlc2VydmF0aW9uc1Jlc3BvbnNlEjQKDHJlc2VydmF0aW9ucxgBIAMoCzIeLnNhZ2EuaW52ZW50b3J5LnYxLlJlc2VydmF0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSL/AQoPRXhjaGFuZ2VSZXF1ZXN0Eg8KB2NhbGxfaWQYASABKA0SEgoKdGltZW91dF9tcxgCIAEoDRI/Cg1yZXNlcnZlX3N0b2NrGAogASgLMiYuc2FnYS5pbnZlbnRvcnkudjEuUmVzZXJ2ZVN0b2NrUmVxdWVzdEgAEj0KDGNvbW1pdF9zdG9jaxgLIAEoCzIlLnNhZ2EuaW52ZW50b3J5LnYxLkNvbW1pdFN0b2NrUmVxdWVzdEgAEj8KDXJlbGVhc2Vfc3RvY2sYDCABKAsyJi5zYWdhLmludmVudG9yeS52MS5SZWxlYXNlU3RvY2tSZXF1ZXN0SABCBgoEY2FsbCKcAgoQRXhjaGFuZ2VSZXNwb25zZRIPCgdjYWxsX2lkGAEgASgNEhIKCmVycm9yX2NvZGUYAiABKA0SFQoNZXJyb3JfbWVzc2FnZRgDIAEoCRJACg1yZXNlcnZlX3N0b2NrGAogASgLMicuc2FnYS5pbnZlbnRvcnkudjEuUmVzZXJ2ZVN0b2NrUmVzcG9uc2VIABI+Cgxjb21taXRfc3RvY2sYCyABKAsyJi5zYWdhLmludmVudG9yeS52MS5Db21taXRTdG9ja1Jlc3BvbnNlSAASQAoNcmVsZWFzZV9zdG9jaxgMIAEoCzInLnNhZ2EuaW52ZW50b3J5LnYxLlJlbGVhc2VTdG9ja1Jlc3BvbnNlSABCCAoGcmVzdWx0KtsBChFSZXNlcnZhdGlvblN0YXR1cxIiCh5SRVNFUlZBVElPTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIfChtSRVNFUlZBVElPTl9TVEFUVVNfUkVTRVJWRUQQARIgChxSRVNFUlZBVElPTl9TVEFUVVNfQ09NTUlUVEVEEAISHwobUkVTRVJWQVRJT05fU1RBVFVTX1JFTEVBU0VEEAMSHwobUkVTRVJWQVRJT05fU1RBVFVTX1JFSkVDVEVEEAQSHQoZUkVTRVJWQVRJT05fU1RBVFVTX1ZPSURFRBAFMqwGChBJbnZlbnRvcnlTZXJ2aWNlEpMBCgxSZXNlcnZlU3RvY2sSJi5zYWdhLmludmVudG9yeS52MS5SZXNlcnZlU3RvY2tSZXF1ZXN0Gicuc2FnYS5pbnZlbnRvcnkudjEuUmVzZXJ2ZVN0b2NrUmVzcG9uc2UiMuLHGC4IAhIMUmVsZWFzZVN0b2NrGgtDb21taXRTdG9jayIPaWRlbXBvdGVuY3lfa2V5EnUKC0NvbW1pdFN0b2NrEiUuc2FnYS5pbnZlbnRvcnkudjEuQ29tbWl0U3RvY2tSZXF1ZXN0GiYuc2FnYS5pbnZlbnRvcnkudjEuQ29tbWl0U3RvY2tSZXNwb25zZSIX4scYEwgEIg9pZGVtcG90ZW5jeV9rZXkSeAoMUmVsZWFzZVN0b2NrEiYuc2FnYS5pbnZlbnRvcnkudjEuUmVsZWFzZVN0b2NrUmVxdWVzdBonLnNhZ2EuaW52ZW50b3J5LnYxLlJlbGVhc2VTdG9ja1Jlc3BvbnNlIhfixxgTCAMiD2lkZW1wb3RlbmN5X2tleRJbCghHZXRTdG9jaxIiLnNhZ2EuaW52ZW50b3J5LnYxLkdldFN0b2NrUmVxdWVzdBojLnNhZ2EuaW52ZW50b3J5LnYxLkdldFN0b2NrUmVzcG9uc2UiBuLHGAIIARJeCglMaXN0U3RvY2sSIy5zYWdhLmludmVudG9yeS52MS5MaXN0U3RvY2tSZXF1ZXN0GiQuc2FnYS5pbnZlbnRvcnkudjEuTGlzdFN0b2NrUmVzcG9uc2UiBuLHGAIIARJzChBMaXN0UmVzZXJ2YXRpb25zEiouc2FnYS5pbnZlbnRvcnkudjEuTGlzdFJlc2VydmF0aW9uc1JlcXVlc3QaKy5zYWdhLmludmVudG9yeS52MS5MaXN0UmVzZXJ2YXRpb25zUmVzcG9uc2UiBuLHGAIIARJfCghFeGNoYW5nZRIiLnNhZ2EuaW52ZW50b3J5LnYxLkV4Y2hhbmdlUmVxdWVzdBojLnNhZ2EuaW52ZW50b3J5LnYxLkV4Y2hhbmdlUmVzcG9uc2UiBuLHGAIIBSgBMAFiBnByb3RvMw", [file_saga_options_v1_options]);
 
 /**
  * StockLine is a quantity of one product.
@@ -37,7 +38,7 @@ export const StockLineSchema: GenMessage<StockLine> = /*@__PURE__*/
   messageDesc(file_saga_inventory_v1_inventory, 0);
 
 /**
- * Stock is how many units of a product are on hand.
+ * Stock is where the units of one product stand.
  *
  * @generated from message saga.inventory.v1.Stock
  */
@@ -48,9 +49,25 @@ export type Stock = Message<"saga.inventory.v1.Stock"> & {
   productId: string;
 
   /**
+   * Units on hand (on_hand), reserved ones included.
+   *
    * @generated from field: int64 quantity = 2;
    */
   quantity: bigint;
+
+  /**
+   * Units set aside by RESERVED reservations.
+   *
+   * @generated from field: int64 reserved = 3;
+   */
+  reserved: bigint;
+
+  /**
+   * Units that may still be reserved: quantity - reserved.
+   *
+   * @generated from field: int64 available = 4;
+   */
+  available: bigint;
 };
 
 /**
@@ -61,7 +78,7 @@ export const StockSchema: GenMessage<Stock> = /*@__PURE__*/
   messageDesc(file_saga_inventory_v1_inventory, 1);
 
 /**
- * Reservation is the record kept under one idempotency key.
+ * Reservation is the record kept under one idempotency key. A tombstone (VOIDED) has no lines.
  *
  * @generated from message saga.inventory.v1.Reservation
  */
@@ -90,9 +107,9 @@ export const ReservationSchema: GenMessage<Reservation> = /*@__PURE__*/
   messageDesc(file_saga_inventory_v1_inventory, 2);
 
 /**
- * @generated from message saga.inventory.v1.UpdateInventoryRequest
+ * @generated from message saga.inventory.v1.ReserveStockRequest
  */
-export type UpdateInventoryRequest = Message<"saga.inventory.v1.UpdateInventoryRequest"> & {
+export type ReserveStockRequest = Message<"saga.inventory.v1.ReserveStockRequest"> & {
   /**
    * @generated from field: string idempotency_key = 1;
    */
@@ -105,16 +122,16 @@ export type UpdateInventoryRequest = Message<"saga.inventory.v1.UpdateInventoryR
 };
 
 /**
- * Describes the message saga.inventory.v1.UpdateInventoryRequest.
- * Use `create(UpdateInventoryRequestSchema)` to create a new message.
+ * Describes the message saga.inventory.v1.ReserveStockRequest.
+ * Use `create(ReserveStockRequestSchema)` to create a new message.
  */
-export const UpdateInventoryRequestSchema: GenMessage<UpdateInventoryRequest> = /*@__PURE__*/
+export const ReserveStockRequestSchema: GenMessage<ReserveStockRequest> = /*@__PURE__*/
   messageDesc(file_saga_inventory_v1_inventory, 3);
 
 /**
- * @generated from message saga.inventory.v1.UpdateInventoryResponse
+ * @generated from message saga.inventory.v1.ReserveStockResponse
  */
-export type UpdateInventoryResponse = Message<"saga.inventory.v1.UpdateInventoryResponse"> & {
+export type ReserveStockResponse = Message<"saga.inventory.v1.ReserveStockResponse"> & {
   /**
    * @generated from field: saga.inventory.v1.Reservation reservation = 1;
    */
@@ -122,33 +139,35 @@ export type UpdateInventoryResponse = Message<"saga.inventory.v1.UpdateInventory
 };
 
 /**
- * Describes the message saga.inventory.v1.UpdateInventoryResponse.
- * Use `create(UpdateInventoryResponseSchema)` to create a new message.
+ * Describes the message saga.inventory.v1.ReserveStockResponse.
+ * Use `create(ReserveStockResponseSchema)` to create a new message.
  */
-export const UpdateInventoryResponseSchema: GenMessage<UpdateInventoryResponse> = /*@__PURE__*/
+export const ReserveStockResponseSchema: GenMessage<ReserveStockResponse> = /*@__PURE__*/
   messageDesc(file_saga_inventory_v1_inventory, 4);
 
 /**
- * @generated from message saga.inventory.v1.RestoreInventoryRequest
+ * @generated from message saga.inventory.v1.CommitStockRequest
  */
-export type RestoreInventoryRequest = Message<"saga.inventory.v1.RestoreInventoryRequest"> & {
+export type CommitStockRequest = Message<"saga.inventory.v1.CommitStockRequest"> & {
   /**
+   * The key of the ReserveStock to commit.
+   *
    * @generated from field: string idempotency_key = 1;
    */
   idempotencyKey: string;
 };
 
 /**
- * Describes the message saga.inventory.v1.RestoreInventoryRequest.
- * Use `create(RestoreInventoryRequestSchema)` to create a new message.
+ * Describes the message saga.inventory.v1.CommitStockRequest.
+ * Use `create(CommitStockRequestSchema)` to create a new message.
  */
-export const RestoreInventoryRequestSchema: GenMessage<RestoreInventoryRequest> = /*@__PURE__*/
+export const CommitStockRequestSchema: GenMessage<CommitStockRequest> = /*@__PURE__*/
   messageDesc(file_saga_inventory_v1_inventory, 5);
 
 /**
- * @generated from message saga.inventory.v1.RestoreInventoryResponse
+ * @generated from message saga.inventory.v1.CommitStockResponse
  */
-export type RestoreInventoryResponse = Message<"saga.inventory.v1.RestoreInventoryResponse"> & {
+export type CommitStockResponse = Message<"saga.inventory.v1.CommitStockResponse"> & {
   /**
    * @generated from field: saga.inventory.v1.Reservation reservation = 1;
    */
@@ -156,11 +175,47 @@ export type RestoreInventoryResponse = Message<"saga.inventory.v1.RestoreInvento
 };
 
 /**
- * Describes the message saga.inventory.v1.RestoreInventoryResponse.
- * Use `create(RestoreInventoryResponseSchema)` to create a new message.
+ * Describes the message saga.inventory.v1.CommitStockResponse.
+ * Use `create(CommitStockResponseSchema)` to create a new message.
  */
-export const RestoreInventoryResponseSchema: GenMessage<RestoreInventoryResponse> = /*@__PURE__*/
+export const CommitStockResponseSchema: GenMessage<CommitStockResponse> = /*@__PURE__*/
   messageDesc(file_saga_inventory_v1_inventory, 6);
+
+/**
+ * @generated from message saga.inventory.v1.ReleaseStockRequest
+ */
+export type ReleaseStockRequest = Message<"saga.inventory.v1.ReleaseStockRequest"> & {
+  /**
+   * The key of the ReserveStock to release.
+   *
+   * @generated from field: string idempotency_key = 1;
+   */
+  idempotencyKey: string;
+};
+
+/**
+ * Describes the message saga.inventory.v1.ReleaseStockRequest.
+ * Use `create(ReleaseStockRequestSchema)` to create a new message.
+ */
+export const ReleaseStockRequestSchema: GenMessage<ReleaseStockRequest> = /*@__PURE__*/
+  messageDesc(file_saga_inventory_v1_inventory, 7);
+
+/**
+ * @generated from message saga.inventory.v1.ReleaseStockResponse
+ */
+export type ReleaseStockResponse = Message<"saga.inventory.v1.ReleaseStockResponse"> & {
+  /**
+   * @generated from field: saga.inventory.v1.Reservation reservation = 1;
+   */
+  reservation?: Reservation | undefined;
+};
+
+/**
+ * Describes the message saga.inventory.v1.ReleaseStockResponse.
+ * Use `create(ReleaseStockResponseSchema)` to create a new message.
+ */
+export const ReleaseStockResponseSchema: GenMessage<ReleaseStockResponse> = /*@__PURE__*/
+  messageDesc(file_saga_inventory_v1_inventory, 8);
 
 /**
  * @generated from message saga.inventory.v1.GetStockRequest
@@ -177,7 +232,7 @@ export type GetStockRequest = Message<"saga.inventory.v1.GetStockRequest"> & {
  * Use `create(GetStockRequestSchema)` to create a new message.
  */
 export const GetStockRequestSchema: GenMessage<GetStockRequest> = /*@__PURE__*/
-  messageDesc(file_saga_inventory_v1_inventory, 7);
+  messageDesc(file_saga_inventory_v1_inventory, 9);
 
 /**
  * @generated from message saga.inventory.v1.GetStockResponse
@@ -194,7 +249,7 @@ export type GetStockResponse = Message<"saga.inventory.v1.GetStockResponse"> & {
  * Use `create(GetStockResponseSchema)` to create a new message.
  */
 export const GetStockResponseSchema: GenMessage<GetStockResponse> = /*@__PURE__*/
-  messageDesc(file_saga_inventory_v1_inventory, 8);
+  messageDesc(file_saga_inventory_v1_inventory, 10);
 
 /**
  * @generated from message saga.inventory.v1.ListStockRequest
@@ -207,7 +262,7 @@ export type ListStockRequest = Message<"saga.inventory.v1.ListStockRequest"> & {
  * Use `create(ListStockRequestSchema)` to create a new message.
  */
 export const ListStockRequestSchema: GenMessage<ListStockRequest> = /*@__PURE__*/
-  messageDesc(file_saga_inventory_v1_inventory, 9);
+  messageDesc(file_saga_inventory_v1_inventory, 11);
 
 /**
  * @generated from message saga.inventory.v1.ListStockResponse
@@ -224,7 +279,7 @@ export type ListStockResponse = Message<"saga.inventory.v1.ListStockResponse"> &
  * Use `create(ListStockResponseSchema)` to create a new message.
  */
 export const ListStockResponseSchema: GenMessage<ListStockResponse> = /*@__PURE__*/
-  messageDesc(file_saga_inventory_v1_inventory, 10);
+  messageDesc(file_saga_inventory_v1_inventory, 12);
 
 /**
  * @generated from message saga.inventory.v1.ListReservationsRequest
@@ -250,7 +305,7 @@ export type ListReservationsRequest = Message<"saga.inventory.v1.ListReservation
  * Use `create(ListReservationsRequestSchema)` to create a new message.
  */
 export const ListReservationsRequestSchema: GenMessage<ListReservationsRequest> = /*@__PURE__*/
-  messageDesc(file_saga_inventory_v1_inventory, 11);
+  messageDesc(file_saga_inventory_v1_inventory, 13);
 
 /**
  * @generated from message saga.inventory.v1.ListReservationsResponse
@@ -274,7 +329,7 @@ export type ListReservationsResponse = Message<"saga.inventory.v1.ListReservatio
  * Use `create(ListReservationsResponseSchema)` to create a new message.
  */
 export const ListReservationsResponseSchema: GenMessage<ListReservationsResponse> = /*@__PURE__*/
-  messageDesc(file_saga_inventory_v1_inventory, 12);
+  messageDesc(file_saga_inventory_v1_inventory, 14);
 
 /**
  * ExchangeRequest is one call on an Exchange stream.
@@ -303,16 +358,22 @@ export type ExchangeRequest = Message<"saga.inventory.v1.ExchangeRequest"> & {
    */
   call: {
     /**
-     * @generated from field: saga.inventory.v1.UpdateInventoryRequest update_inventory = 10;
+     * @generated from field: saga.inventory.v1.ReserveStockRequest reserve_stock = 10;
      */
-    value: UpdateInventoryRequest;
-    case: "updateInventory";
+    value: ReserveStockRequest;
+    case: "reserveStock";
   } | {
     /**
-     * @generated from field: saga.inventory.v1.RestoreInventoryRequest restore_inventory = 11;
+     * @generated from field: saga.inventory.v1.CommitStockRequest commit_stock = 11;
      */
-    value: RestoreInventoryRequest;
-    case: "restoreInventory";
+    value: CommitStockRequest;
+    case: "commitStock";
+  } | {
+    /**
+     * @generated from field: saga.inventory.v1.ReleaseStockRequest release_stock = 12;
+     */
+    value: ReleaseStockRequest;
+    case: "releaseStock";
   } | { case: undefined; value?: undefined };
 };
 
@@ -321,7 +382,7 @@ export type ExchangeRequest = Message<"saga.inventory.v1.ExchangeRequest"> & {
  * Use `create(ExchangeRequestSchema)` to create a new message.
  */
 export const ExchangeRequestSchema: GenMessage<ExchangeRequest> = /*@__PURE__*/
-  messageDesc(file_saga_inventory_v1_inventory, 13);
+  messageDesc(file_saga_inventory_v1_inventory, 15);
 
 /**
  * ExchangeResponse answers one call of an Exchange stream.
@@ -357,16 +418,22 @@ export type ExchangeResponse = Message<"saga.inventory.v1.ExchangeResponse"> & {
    */
   result: {
     /**
-     * @generated from field: saga.inventory.v1.UpdateInventoryResponse update_inventory = 10;
+     * @generated from field: saga.inventory.v1.ReserveStockResponse reserve_stock = 10;
      */
-    value: UpdateInventoryResponse;
-    case: "updateInventory";
+    value: ReserveStockResponse;
+    case: "reserveStock";
   } | {
     /**
-     * @generated from field: saga.inventory.v1.RestoreInventoryResponse restore_inventory = 11;
+     * @generated from field: saga.inventory.v1.CommitStockResponse commit_stock = 11;
      */
-    value: RestoreInventoryResponse;
-    case: "restoreInventory";
+    value: CommitStockResponse;
+    case: "commitStock";
+  } | {
+    /**
+     * @generated from field: saga.inventory.v1.ReleaseStockResponse release_stock = 12;
+     */
+    value: ReleaseStockResponse;
+    case: "releaseStock";
   } | { case: undefined; value?: undefined };
 };
 
@@ -375,10 +442,10 @@ export type ExchangeResponse = Message<"saga.inventory.v1.ExchangeResponse"> & {
  * Use `create(ExchangeResponseSchema)` to create a new message.
  */
 export const ExchangeResponseSchema: GenMessage<ExchangeResponse> = /*@__PURE__*/
-  messageDesc(file_saga_inventory_v1_inventory, 14);
+  messageDesc(file_saga_inventory_v1_inventory, 16);
 
 /**
- * ReservationStatus is where one stock take stands.
+ * ReservationStatus is where one reservation stands.
  *
  * @generated from enum saga.inventory.v1.ReservationStatus
  */
@@ -389,32 +456,39 @@ export enum ReservationStatus {
   UNSPECIFIED = 0,
 
   /**
-   * The quantities were taken from stock.
+   * The quantities are set aside (counted in reserved); still on hand.
    *
-   * @generated from enum value: RESERVATION_STATUS_TAKEN = 1;
+   * @generated from enum value: RESERVATION_STATUS_RESERVED = 1;
    */
-  TAKEN = 1,
+  RESERVED = 1,
 
   /**
-   * The quantities were taken, then put back.
+   * The quantities left stock. Final.
    *
-   * @generated from enum value: RESERVATION_STATUS_RESTORED = 2;
+   * @generated from enum value: RESERVATION_STATUS_COMMITTED = 2;
    */
-  RESTORED = 2,
+  COMMITTED = 2,
 
   /**
-   * Not enough stock; nothing moved.
+   * The quantities were given back to available. Final.
    *
-   * @generated from enum value: RESERVATION_STATUS_REJECTED = 3;
+   * @generated from enum value: RESERVATION_STATUS_RELEASED = 3;
    */
-  REJECTED = 3,
+  RELEASED = 3,
 
   /**
-   * The restore arrived first; a late take with this key is refused.
+   * Not enough available stock; nothing moved. Final.
    *
-   * @generated from enum value: RESERVATION_STATUS_VOIDED = 4;
+   * @generated from enum value: RESERVATION_STATUS_REJECTED = 4;
    */
-  VOIDED = 4,
+  REJECTED = 4,
+
+  /**
+   * The release arrived first (a tombstone); a late reservation with this key is refused. Final.
+   *
+   * @generated from enum value: RESERVATION_STATUS_VOIDED = 5;
+   */
+  VOIDED = 5,
 }
 
 /**
@@ -426,36 +500,65 @@ export const ReservationStatusSchema: GenEnum<ReservationStatus> = /*@__PURE__*/
 /**
  * InventoryService holds the stock of every product.
  *
- * Every mutating RPC is idempotent by its idempotency_key. RestoreInventory may arrive
- * before UpdateInventory; it records that, and the late stock take is then refused.
+ * A stock take is a semantic lock in two phases. ReserveStock sets units aside (reserved
+ * grows, on_hand does not change, available falls), so no other saga can take them;
+ * CommitStock then removes them from on_hand, or ReleaseStock gives them back to available. A
+ * saga commits only after its pivot, and releases only before it.
+ *
+ * Rules shared by the mutating RPCs, all keyed by idempotency_key:
+ * - a repeat of a call changes nothing and returns the record as it stands (the first outcome,
+ *   or what a later confirmation or compensation made of it); a refused action fails again;
+ * - the same key with other lines is ALREADY_EXISTS;
+ * - a ReleaseStock that arrives first leaves a tombstone (VOIDED), and the late ReserveStock
+ *   is FAILED_PRECONDITION;
+ * - a commit needs a RESERVED (or already COMMITTED) reservation; a release of a COMMITTED
+ *   reservation is refused; a release of a REJECTED one is a no-op success.
  *
  * @generated from service saga.inventory.v1.InventoryService
  */
 export const InventoryService: GenService<{
   /**
-   * UpdateInventory takes the quantities of every line from stock, all or none.
-   * Codes: INVALID_ARGUMENT (a bad field, named in the message), NOT_FOUND (unknown product),
-   * FAILED_PRECONDITION (not enough stock, or restored before it arrived), ALREADY_EXISTS (the
-   * key was used with different lines).
+   * ReserveStock reserves the quantities of every line, all or none, against what is
+   * available (on_hand - reserved). Records the reservation RESERVED, or REJECTED when some
+   * product has too few available units (a repeat is rejected again, with the same message).
+   * Codes: INVALID_ARGUMENT (a bad field, named in the message), NOT_FOUND (unknown product;
+   * nothing is recorded), FAILED_PRECONDITION (not enough available stock, or released before it
+   * arrived), ALREADY_EXISTS (the key was used with different lines).
    *
-   * @generated from rpc saga.inventory.v1.InventoryService.UpdateInventory
+   * @generated from rpc saga.inventory.v1.InventoryService.ReserveStock
    */
-  updateInventory: {
+  reserveStock: {
     methodKind: "unary";
-    input: typeof UpdateInventoryRequestSchema;
-    output: typeof UpdateInventoryResponseSchema;
+    input: typeof ReserveStockRequestSchema;
+    output: typeof ReserveStockResponseSchema;
   },
   /**
-   * RestoreInventory puts back what UpdateInventory took under this key. Nothing to put back
-   * is a success.
-   * Codes: INVALID_ARGUMENT (empty idempotency_key).
+   * CommitStock takes the reserved units out of stock: on_hand and reserved both fall by each
+   * line's quantity; RESERVED → COMMITTED. A repeat is a no-op success.
+   * Codes: INVALID_ARGUMENT (empty or malformed idempotency_key), FAILED_PRECONDITION (no
+   * reservation under this key, or it is RELEASED, REJECTED or VOIDED; nothing changes).
    *
-   * @generated from rpc saga.inventory.v1.InventoryService.RestoreInventory
+   * @generated from rpc saga.inventory.v1.InventoryService.CommitStock
    */
-  restoreInventory: {
+  commitStock: {
     methodKind: "unary";
-    input: typeof RestoreInventoryRequestSchema;
-    output: typeof RestoreInventoryResponseSchema;
+    input: typeof CommitStockRequestSchema;
+    output: typeof CommitStockResponseSchema;
+  },
+  /**
+   * ReleaseStock gives the reserved units back: reserved falls by each line's quantity;
+   * RESERVED → RELEASED. With no reservation under the key it records a VOIDED tombstone that
+   * refuses the late reservation. A repeat, or a release of a REJECTED reservation, is a no-op
+   * success.
+   * Codes: INVALID_ARGUMENT (empty or malformed idempotency_key), FAILED_PRECONDITION (the
+   * reservation is COMMITTED; nothing changes).
+   *
+   * @generated from rpc saga.inventory.v1.InventoryService.ReleaseStock
+   */
+  releaseStock: {
+    methodKind: "unary";
+    input: typeof ReleaseStockRequestSchema;
+    output: typeof ReleaseStockResponseSchema;
   },
   /**
    * GetStock returns one product's stock.
@@ -470,6 +573,7 @@ export const InventoryService: GenService<{
   },
   /**
    * ListStock returns every product's stock, ordered by product_id.
+   * Codes: none beyond transport errors.
    *
    * @generated from rpc saga.inventory.v1.InventoryService.ListStock
    */
@@ -479,7 +583,7 @@ export const InventoryService: GenService<{
     output: typeof ListStockResponseSchema;
   },
   /**
-   * ListReservations pages through every stock take record, ordered by idempotency_key.
+   * ListReservations pages through every reservation record, ordered by idempotency_key.
    * Codes: INVALID_ARGUMENT (page_size outside 0..1000, or a bad page_token).
    *
    * @generated from rpc saga.inventory.v1.InventoryService.ListReservations

@@ -4,16 +4,17 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import { file_saga_options_v1_options } from "../../options/v1/options_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file saga/payments/v1/payments.proto.
  */
 export const file_saga_payments_v1_payments: GenFile = /*@__PURE__*/
-  fileDesc("Ch9zYWdhL3BheW1lbnRzL3YxL3BheW1lbnRzLnByb3RvEhBzYWdhLnBheW1lbnRzLnYxIjUKB0FjY291bnQSEwoLY3VzdG9tZXJfaWQYASABKAkSFQoNYmFsYW5jZV9jZW50cxgCIAEoAyJ+CgdQYXltZW50EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRITCgtjdXN0b21lcl9pZBgCIAEoCRIUCgxhbW91bnRfY2VudHMYAyABKAMSLwoGc3RhdHVzGAQgASgOMh8uc2FnYS5wYXltZW50cy52MS5QYXltZW50U3RhdHVzIlsKFVByb2Nlc3NQYXltZW50UmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkSFAoMYW1vdW50X2NlbnRzGAMgASgDIkQKFlByb2Nlc3NQYXltZW50UmVzcG9uc2USKgoHcGF5bWVudBgBIAEoCzIZLnNhZ2EucGF5bWVudHMudjEuUGF5bWVudCIvChRDYW5jZWxQYXltZW50UmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkiQwoVQ2FuY2VsUGF5bWVudFJlc3BvbnNlEioKB3BheW1lbnQYASABKAsyGS5zYWdhLnBheW1lbnRzLnYxLlBheW1lbnQiKAoRR2V0QWNjb3VudFJlcXVlc3QSEwoLY3VzdG9tZXJfaWQYASABKAkiQAoSR2V0QWNjb3VudFJlc3BvbnNlEioKB2FjY291bnQYASABKAsyGS5zYWdhLnBheW1lbnRzLnYxLkFjY291bnQiFQoTTGlzdEFjY291bnRzUmVxdWVzdCJDChRMaXN0QWNjb3VudHNSZXNwb25zZRIrCghhY2NvdW50cxgBIAMoCzIZLnNhZ2EucGF5bWVudHMudjEuQWNjb3VudCIsChFHZXRQYXltZW50UmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkiQAoSR2V0UGF5bWVudFJlc3BvbnNlEioKB3BheW1lbnQYASABKAsyGS5zYWdhLnBheW1lbnRzLnYxLlBheW1lbnQiPAoTTGlzdFBheW1lbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJcChRMaXN0UGF5bWVudHNSZXNwb25zZRIrCghwYXltZW50cxgBIAMoCzIZLnNhZ2EucGF5bWVudHMudjEuUGF5bWVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkixAEKD0V4Y2hhbmdlUmVxdWVzdBIPCgdjYWxsX2lkGAEgASgNEhIKCnRpbWVvdXRfbXMYAiABKA0SQgoPcHJvY2Vzc19wYXltZW50GAogASgLMicuc2FnYS5wYXltZW50cy52MS5Qcm9jZXNzUGF5bWVudFJlcXVlc3RIABJACg5jYW5jZWxfcGF5bWVudBgLIAEoCzImLnNhZ2EucGF5bWVudHMudjEuQ2FuY2VsUGF5bWVudFJlcXVlc3RIAEIGCgRjYWxsIuABChBFeGNoYW5nZVJlc3BvbnNlEg8KB2NhbGxfaWQYASABKA0SEgoKZXJyb3JfY29kZRgCIAEoDRIVCg1lcnJvcl9tZXNzYWdlGAMgASgJEkMKD3Byb2Nlc3NfcGF5bWVudBgKIAEoCzIoLnNhZ2EucGF5bWVudHMudjEuUHJvY2Vzc1BheW1lbnRSZXNwb25zZUgAEkEKDmNhbmNlbF9wYXltZW50GAsgASgLMicuc2FnYS5wYXltZW50cy52MS5DYW5jZWxQYXltZW50UmVzcG9uc2VIAEIICgZyZXN1bHQqowEKDVBheW1lbnRTdGF0dXMSHgoaUEFZTUVOVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIaChZQQVlNRU5UX1NUQVRVU19DSEFSR0VEEAESGwoXUEFZTUVOVF9TVEFUVVNfUkVGVU5ERUQQAhIbChdQQVlNRU5UX1NUQVRVU19ERUNMSU5FRBADEhwKGFBBWU1FTlRfU1RBVFVTX0NBTkNFTExFRBAEMp8FCg9QYXltZW50c1NlcnZpY2USYwoOUHJvY2Vzc1BheW1lbnQSJy5zYWdhLnBheW1lbnRzLnYxLlByb2Nlc3NQYXltZW50UmVxdWVzdBooLnNhZ2EucGF5bWVudHMudjEuUHJvY2Vzc1BheW1lbnRSZXNwb25zZRJgCg1DYW5jZWxQYXltZW50EiYuc2FnYS5wYXltZW50cy52MS5DYW5jZWxQYXltZW50UmVxdWVzdBonLnNhZ2EucGF5bWVudHMudjEuQ2FuY2VsUGF5bWVudFJlc3BvbnNlElcKCkdldEFjY291bnQSIy5zYWdhLnBheW1lbnRzLnYxLkdldEFjY291bnRSZXF1ZXN0GiQuc2FnYS5wYXltZW50cy52MS5HZXRBY2NvdW50UmVzcG9uc2USXQoMTGlzdEFjY291bnRzEiUuc2FnYS5wYXltZW50cy52MS5MaXN0QWNjb3VudHNSZXF1ZXN0GiYuc2FnYS5wYXltZW50cy52MS5MaXN0QWNjb3VudHNSZXNwb25zZRJXCgpHZXRQYXltZW50EiMuc2FnYS5wYXltZW50cy52MS5HZXRQYXltZW50UmVxdWVzdBokLnNhZ2EucGF5bWVudHMudjEuR2V0UGF5bWVudFJlc3BvbnNlEl0KDExpc3RQYXltZW50cxIlLnNhZ2EucGF5bWVudHMudjEuTGlzdFBheW1lbnRzUmVxdWVzdBomLnNhZ2EucGF5bWVudHMudjEuTGlzdFBheW1lbnRzUmVzcG9uc2USVQoIRXhjaGFuZ2USIS5zYWdhLnBheW1lbnRzLnYxLkV4Y2hhbmdlUmVxdWVzdBoiLnNhZ2EucGF5bWVudHMudjEuRXhjaGFuZ2VSZXNwb25zZSgBMAFiBnByb3RvMw");
+  fileDesc("Ch9zYWdhL3BheW1lbnRzL3YxL3BheW1lbnRzLnByb3RvEhBzYWdhLnBheW1lbnRzLnYxImIKB0FjY291bnQSEwoLY3VzdG9tZXJfaWQYASABKAkSFQoNYmFsYW5jZV9jZW50cxgCIAEoAxISCgpoZWxkX2NlbnRzGAMgASgDEhcKD2F2YWlsYWJsZV9jZW50cxgEIAEoAyJ+CgdQYXltZW50EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRITCgtjdXN0b21lcl9pZBgCIAEoCRIUCgxhbW91bnRfY2VudHMYAyABKAMSLwoGc3RhdHVzGAQgASgOMh8uc2FnYS5wYXltZW50cy52MS5QYXltZW50U3RhdHVzIl0KF0F1dGhvcml6ZVBheW1lbnRSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRITCgtjdXN0b21lcl9pZBgCIAEoCRIUCgxhbW91bnRfY2VudHMYAyABKAMiRgoYQXV0aG9yaXplUGF5bWVudFJlc3BvbnNlEioKB3BheW1lbnQYASABKAsyGS5zYWdhLnBheW1lbnRzLnYxLlBheW1lbnQiMAoVQ2FwdHVyZVBheW1lbnRSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCSJEChZDYXB0dXJlUGF5bWVudFJlc3BvbnNlEioKB3BheW1lbnQYASABKAsyGS5zYWdhLnBheW1lbnRzLnYxLlBheW1lbnQiLQoSVm9pZFBheW1lbnRSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCSJBChNWb2lkUGF5bWVudFJlc3BvbnNlEioKB3BheW1lbnQYASABKAsyGS5zYWdhLnBheW1lbnRzLnYxLlBheW1lbnQiKAoRR2V0QWNjb3VudFJlcXVlc3QSEwoLY3VzdG9tZXJfaWQYASABKAkiQAoSR2V0QWNjb3VudFJlc3BvbnNlEioKB2FjY291bnQYASABKAsyGS5zYWdhLnBheW1lbnRzLnYxLkFjY291bnQiFQoTTGlzdEFjY291bnRzUmVxdWVzdCJDChRMaXN0QWNjb3VudHNSZXNwb25zZRIrCghhY2NvdW50cxgBIAMoCzIZLnNhZ2EucGF5bWVudHMudjEuQWNjb3VudCIsChFHZXRQYXltZW50UmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkiQAoSR2V0UGF5bWVudFJlc3BvbnNlEioKB3BheW1lbnQYASABKAsyGS5zYWdhLnBheW1lbnRzLnYxLlBheW1lbnQiPAoTTGlzdFBheW1lbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJcChRMaXN0UGF5bWVudHNSZXNwb25zZRIrCghwYXltZW50cxgBIAMoCzIZLnNhZ2EucGF5bWVudHMudjEuUGF5bWVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiiAIKD0V4Y2hhbmdlUmVxdWVzdBIPCgdjYWxsX2lkGAEgASgNEhIKCnRpbWVvdXRfbXMYAiABKA0SRgoRYXV0aG9yaXplX3BheW1lbnQYCiABKAsyKS5zYWdhLnBheW1lbnRzLnYxLkF1dGhvcml6ZVBheW1lbnRSZXF1ZXN0SAASQgoPY2FwdHVyZV9wYXltZW50GAsgASgLMicuc2FnYS5wYXltZW50cy52MS5DYXB0dXJlUGF5bWVudFJlcXVlc3RIABI8Cgx2b2lkX3BheW1lbnQYDCABKAsyJC5zYWdhLnBheW1lbnRzLnYxLlZvaWRQYXltZW50UmVxdWVzdEgAQgYKBGNhbGwipQIKEEV4Y2hhbmdlUmVzcG9uc2USDwoHY2FsbF9pZBgBIAEoDRISCgplcnJvcl9jb2RlGAIgASgNEhUKDWVycm9yX21lc3NhZ2UYAyABKAkSRwoRYXV0aG9yaXplX3BheW1lbnQYCiABKAsyKi5zYWdhLnBheW1lbnRzLnYxLkF1dGhvcml6ZVBheW1lbnRSZXNwb25zZUgAEkMKD2NhcHR1cmVfcGF5bWVudBgLIAEoCzIoLnNhZ2EucGF5bWVudHMudjEuQ2FwdHVyZVBheW1lbnRSZXNwb25zZUgAEj0KDHZvaWRfcGF5bWVudBgMIAEoCzIlLnNhZ2EucGF5bWVudHMudjEuVm9pZFBheW1lbnRSZXNwb25zZUgAQggKBnJlc3VsdCrBAQoNUGF5bWVudFN0YXR1cxIeChpQQVlNRU5UX1NUQVRVU19VTlNQRUNJRklFRBAAEh0KGVBBWU1FTlRfU1RBVFVTX0FVVEhPUklaRUQQARIbChdQQVlNRU5UX1NUQVRVU19DQVBUVVJFRBACEhkKFVBBWU1FTlRfU1RBVFVTX1ZPSURFRBADEhsKF1BBWU1FTlRfU1RBVFVTX0RFQ0xJTkVEEAQSHAoYUEFZTUVOVF9TVEFUVVNfQ0FOQ0VMTEVEEAUylQcKD1BheW1lbnRzU2VydmljZRKfAQoQQXV0aG9yaXplUGF5bWVudBIpLnNhZ2EucGF5bWVudHMudjEuQXV0aG9yaXplUGF5bWVudFJlcXVlc3QaKi5zYWdhLnBheW1lbnRzLnYxLkF1dGhvcml6ZVBheW1lbnRSZXNwb25zZSI04scYMAgCEgtWb2lkUGF5bWVudBoOQ2FwdHVyZVBheW1lbnQiD2lkZW1wb3RlbmN5X2tleRJ8Cg5DYXB0dXJlUGF5bWVudBInLnNhZ2EucGF5bWVudHMudjEuQ2FwdHVyZVBheW1lbnRSZXF1ZXN0Giguc2FnYS5wYXltZW50cy52MS5DYXB0dXJlUGF5bWVudFJlc3BvbnNlIhfixxgTCAQiD2lkZW1wb3RlbmN5X2tleRJzCgtWb2lkUGF5bWVudBIkLnNhZ2EucGF5bWVudHMudjEuVm9pZFBheW1lbnRSZXF1ZXN0GiUuc2FnYS5wYXltZW50cy52MS5Wb2lkUGF5bWVudFJlc3BvbnNlIhfixxgTCAMiD2lkZW1wb3RlbmN5X2tleRJfCgpHZXRBY2NvdW50EiMuc2FnYS5wYXltZW50cy52MS5HZXRBY2NvdW50UmVxdWVzdBokLnNhZ2EucGF5bWVudHMudjEuR2V0QWNjb3VudFJlc3BvbnNlIgbixxgCCAESZQoMTGlzdEFjY291bnRzEiUuc2FnYS5wYXltZW50cy52MS5MaXN0QWNjb3VudHNSZXF1ZXN0GiYuc2FnYS5wYXltZW50cy52MS5MaXN0QWNjb3VudHNSZXNwb25zZSIG4scYAggBEl8KCkdldFBheW1lbnQSIy5zYWdhLnBheW1lbnRzLnYxLkdldFBheW1lbnRSZXF1ZXN0GiQuc2FnYS5wYXltZW50cy52MS5HZXRQYXltZW50UmVzcG9uc2UiBuLHGAIIARJlCgxMaXN0UGF5bWVudHMSJS5zYWdhLnBheW1lbnRzLnYxLkxpc3RQYXltZW50c1JlcXVlc3QaJi5zYWdhLnBheW1lbnRzLnYxLkxpc3RQYXltZW50c1Jlc3BvbnNlIgbixxgCCAESXQoIRXhjaGFuZ2USIS5zYWdhLnBheW1lbnRzLnYxLkV4Y2hhbmdlUmVxdWVzdBoiLnNhZ2EucGF5bWVudHMudjEuRXhjaGFuZ2VSZXNwb25zZSIG4scYAggFKAEwAWIGcHJvdG8z", [file_saga_options_v1_options]);
 
 /**
- * Account is one customer's balance.
+ * Account is one customer's money.
  *
  * @generated from message saga.payments.v1.Account
  */
@@ -24,9 +25,25 @@ export type Account = Message<"saga.payments.v1.Account"> & {
   customerId: string;
 
   /**
+   * What the customer owns, holds included.
+   *
    * @generated from field: int64 balance_cents = 2;
    */
   balanceCents: bigint;
+
+  /**
+   * The sum of the amounts of this customer's AUTHORIZED payments.
+   *
+   * @generated from field: int64 held_cents = 3;
+   */
+  heldCents: bigint;
+
+  /**
+   * What the customer may still authorize: balance_cents - held_cents.
+   *
+   * @generated from field: int64 available_cents = 4;
+   */
+  availableCents: bigint;
 };
 
 /**
@@ -37,7 +54,8 @@ export const AccountSchema: GenMessage<Account> = /*@__PURE__*/
   messageDesc(file_saga_payments_v1_payments, 0);
 
 /**
- * Payment is the record kept under one idempotency key.
+ * Payment is the record kept under one idempotency key. A tombstone (CANCELLED) has no
+ * customer and a zero amount.
  *
  * @generated from message saga.payments.v1.Payment
  */
@@ -71,9 +89,9 @@ export const PaymentSchema: GenMessage<Payment> = /*@__PURE__*/
   messageDesc(file_saga_payments_v1_payments, 1);
 
 /**
- * @generated from message saga.payments.v1.ProcessPaymentRequest
+ * @generated from message saga.payments.v1.AuthorizePaymentRequest
  */
-export type ProcessPaymentRequest = Message<"saga.payments.v1.ProcessPaymentRequest"> & {
+export type AuthorizePaymentRequest = Message<"saga.payments.v1.AuthorizePaymentRequest"> & {
   /**
    * @generated from field: string idempotency_key = 1;
    */
@@ -91,16 +109,16 @@ export type ProcessPaymentRequest = Message<"saga.payments.v1.ProcessPaymentRequ
 };
 
 /**
- * Describes the message saga.payments.v1.ProcessPaymentRequest.
- * Use `create(ProcessPaymentRequestSchema)` to create a new message.
+ * Describes the message saga.payments.v1.AuthorizePaymentRequest.
+ * Use `create(AuthorizePaymentRequestSchema)` to create a new message.
  */
-export const ProcessPaymentRequestSchema: GenMessage<ProcessPaymentRequest> = /*@__PURE__*/
+export const AuthorizePaymentRequestSchema: GenMessage<AuthorizePaymentRequest> = /*@__PURE__*/
   messageDesc(file_saga_payments_v1_payments, 2);
 
 /**
- * @generated from message saga.payments.v1.ProcessPaymentResponse
+ * @generated from message saga.payments.v1.AuthorizePaymentResponse
  */
-export type ProcessPaymentResponse = Message<"saga.payments.v1.ProcessPaymentResponse"> & {
+export type AuthorizePaymentResponse = Message<"saga.payments.v1.AuthorizePaymentResponse"> & {
   /**
    * @generated from field: saga.payments.v1.Payment payment = 1;
    */
@@ -108,33 +126,35 @@ export type ProcessPaymentResponse = Message<"saga.payments.v1.ProcessPaymentRes
 };
 
 /**
- * Describes the message saga.payments.v1.ProcessPaymentResponse.
- * Use `create(ProcessPaymentResponseSchema)` to create a new message.
+ * Describes the message saga.payments.v1.AuthorizePaymentResponse.
+ * Use `create(AuthorizePaymentResponseSchema)` to create a new message.
  */
-export const ProcessPaymentResponseSchema: GenMessage<ProcessPaymentResponse> = /*@__PURE__*/
+export const AuthorizePaymentResponseSchema: GenMessage<AuthorizePaymentResponse> = /*@__PURE__*/
   messageDesc(file_saga_payments_v1_payments, 3);
 
 /**
- * @generated from message saga.payments.v1.CancelPaymentRequest
+ * @generated from message saga.payments.v1.CapturePaymentRequest
  */
-export type CancelPaymentRequest = Message<"saga.payments.v1.CancelPaymentRequest"> & {
+export type CapturePaymentRequest = Message<"saga.payments.v1.CapturePaymentRequest"> & {
   /**
+   * The key of the AuthorizePayment to capture.
+   *
    * @generated from field: string idempotency_key = 1;
    */
   idempotencyKey: string;
 };
 
 /**
- * Describes the message saga.payments.v1.CancelPaymentRequest.
- * Use `create(CancelPaymentRequestSchema)` to create a new message.
+ * Describes the message saga.payments.v1.CapturePaymentRequest.
+ * Use `create(CapturePaymentRequestSchema)` to create a new message.
  */
-export const CancelPaymentRequestSchema: GenMessage<CancelPaymentRequest> = /*@__PURE__*/
+export const CapturePaymentRequestSchema: GenMessage<CapturePaymentRequest> = /*@__PURE__*/
   messageDesc(file_saga_payments_v1_payments, 4);
 
 /**
- * @generated from message saga.payments.v1.CancelPaymentResponse
+ * @generated from message saga.payments.v1.CapturePaymentResponse
  */
-export type CancelPaymentResponse = Message<"saga.payments.v1.CancelPaymentResponse"> & {
+export type CapturePaymentResponse = Message<"saga.payments.v1.CapturePaymentResponse"> & {
   /**
    * @generated from field: saga.payments.v1.Payment payment = 1;
    */
@@ -142,11 +162,47 @@ export type CancelPaymentResponse = Message<"saga.payments.v1.CancelPaymentRespo
 };
 
 /**
- * Describes the message saga.payments.v1.CancelPaymentResponse.
- * Use `create(CancelPaymentResponseSchema)` to create a new message.
+ * Describes the message saga.payments.v1.CapturePaymentResponse.
+ * Use `create(CapturePaymentResponseSchema)` to create a new message.
  */
-export const CancelPaymentResponseSchema: GenMessage<CancelPaymentResponse> = /*@__PURE__*/
+export const CapturePaymentResponseSchema: GenMessage<CapturePaymentResponse> = /*@__PURE__*/
   messageDesc(file_saga_payments_v1_payments, 5);
+
+/**
+ * @generated from message saga.payments.v1.VoidPaymentRequest
+ */
+export type VoidPaymentRequest = Message<"saga.payments.v1.VoidPaymentRequest"> & {
+  /**
+   * The key of the AuthorizePayment to void.
+   *
+   * @generated from field: string idempotency_key = 1;
+   */
+  idempotencyKey: string;
+};
+
+/**
+ * Describes the message saga.payments.v1.VoidPaymentRequest.
+ * Use `create(VoidPaymentRequestSchema)` to create a new message.
+ */
+export const VoidPaymentRequestSchema: GenMessage<VoidPaymentRequest> = /*@__PURE__*/
+  messageDesc(file_saga_payments_v1_payments, 6);
+
+/**
+ * @generated from message saga.payments.v1.VoidPaymentResponse
+ */
+export type VoidPaymentResponse = Message<"saga.payments.v1.VoidPaymentResponse"> & {
+  /**
+   * @generated from field: saga.payments.v1.Payment payment = 1;
+   */
+  payment?: Payment | undefined;
+};
+
+/**
+ * Describes the message saga.payments.v1.VoidPaymentResponse.
+ * Use `create(VoidPaymentResponseSchema)` to create a new message.
+ */
+export const VoidPaymentResponseSchema: GenMessage<VoidPaymentResponse> = /*@__PURE__*/
+  messageDesc(file_saga_payments_v1_payments, 7);
 
 /**
  * @generated from message saga.payments.v1.GetAccountRequest
@@ -163,7 +219,7 @@ export type GetAccountRequest = Message<"saga.payments.v1.GetAccountRequest"> & 
  * Use `create(GetAccountRequestSchema)` to create a new message.
  */
 export const GetAccountRequestSchema: GenMessage<GetAccountRequest> = /*@__PURE__*/
-  messageDesc(file_saga_payments_v1_payments, 6);
+  messageDesc(file_saga_payments_v1_payments, 8);
 
 /**
  * @generated from message saga.payments.v1.GetAccountResponse
@@ -180,7 +236,7 @@ export type GetAccountResponse = Message<"saga.payments.v1.GetAccountResponse"> 
  * Use `create(GetAccountResponseSchema)` to create a new message.
  */
 export const GetAccountResponseSchema: GenMessage<GetAccountResponse> = /*@__PURE__*/
-  messageDesc(file_saga_payments_v1_payments, 7);
+  messageDesc(file_saga_payments_v1_payments, 9);
 
 /**
  * @generated from message saga.payments.v1.ListAccountsRequest
@@ -193,7 +249,7 @@ export type ListAccountsRequest = Message<"saga.payments.v1.ListAccountsRequest"
  * Use `create(ListAccountsRequestSchema)` to create a new message.
  */
 export const ListAccountsRequestSchema: GenMessage<ListAccountsRequest> = /*@__PURE__*/
-  messageDesc(file_saga_payments_v1_payments, 8);
+  messageDesc(file_saga_payments_v1_payments, 10);
 
 /**
  * @generated from message saga.payments.v1.ListAccountsResponse
@@ -210,7 +266,7 @@ export type ListAccountsResponse = Message<"saga.payments.v1.ListAccountsRespons
  * Use `create(ListAccountsResponseSchema)` to create a new message.
  */
 export const ListAccountsResponseSchema: GenMessage<ListAccountsResponse> = /*@__PURE__*/
-  messageDesc(file_saga_payments_v1_payments, 9);
+  messageDesc(file_saga_payments_v1_payments, 11);
 
 /**
  * @generated from message saga.payments.v1.GetPaymentRequest
@@ -227,7 +283,7 @@ export type GetPaymentRequest = Message<"saga.payments.v1.GetPaymentRequest"> & 
  * Use `create(GetPaymentRequestSchema)` to create a new message.
  */
 export const GetPaymentRequestSchema: GenMessage<GetPaymentRequest> = /*@__PURE__*/
-  messageDesc(file_saga_payments_v1_payments, 10);
+  messageDesc(file_saga_payments_v1_payments, 12);
 
 /**
  * @generated from message saga.payments.v1.GetPaymentResponse
@@ -244,7 +300,7 @@ export type GetPaymentResponse = Message<"saga.payments.v1.GetPaymentResponse"> 
  * Use `create(GetPaymentResponseSchema)` to create a new message.
  */
 export const GetPaymentResponseSchema: GenMessage<GetPaymentResponse> = /*@__PURE__*/
-  messageDesc(file_saga_payments_v1_payments, 11);
+  messageDesc(file_saga_payments_v1_payments, 13);
 
 /**
  * @generated from message saga.payments.v1.ListPaymentsRequest
@@ -270,7 +326,7 @@ export type ListPaymentsRequest = Message<"saga.payments.v1.ListPaymentsRequest"
  * Use `create(ListPaymentsRequestSchema)` to create a new message.
  */
 export const ListPaymentsRequestSchema: GenMessage<ListPaymentsRequest> = /*@__PURE__*/
-  messageDesc(file_saga_payments_v1_payments, 12);
+  messageDesc(file_saga_payments_v1_payments, 14);
 
 /**
  * @generated from message saga.payments.v1.ListPaymentsResponse
@@ -294,7 +350,7 @@ export type ListPaymentsResponse = Message<"saga.payments.v1.ListPaymentsRespons
  * Use `create(ListPaymentsResponseSchema)` to create a new message.
  */
 export const ListPaymentsResponseSchema: GenMessage<ListPaymentsResponse> = /*@__PURE__*/
-  messageDesc(file_saga_payments_v1_payments, 13);
+  messageDesc(file_saga_payments_v1_payments, 15);
 
 /**
  * ExchangeRequest is one call on an Exchange stream.
@@ -323,16 +379,22 @@ export type ExchangeRequest = Message<"saga.payments.v1.ExchangeRequest"> & {
    */
   call: {
     /**
-     * @generated from field: saga.payments.v1.ProcessPaymentRequest process_payment = 10;
+     * @generated from field: saga.payments.v1.AuthorizePaymentRequest authorize_payment = 10;
      */
-    value: ProcessPaymentRequest;
-    case: "processPayment";
+    value: AuthorizePaymentRequest;
+    case: "authorizePayment";
   } | {
     /**
-     * @generated from field: saga.payments.v1.CancelPaymentRequest cancel_payment = 11;
+     * @generated from field: saga.payments.v1.CapturePaymentRequest capture_payment = 11;
      */
-    value: CancelPaymentRequest;
-    case: "cancelPayment";
+    value: CapturePaymentRequest;
+    case: "capturePayment";
+  } | {
+    /**
+     * @generated from field: saga.payments.v1.VoidPaymentRequest void_payment = 12;
+     */
+    value: VoidPaymentRequest;
+    case: "voidPayment";
   } | { case: undefined; value?: undefined };
 };
 
@@ -341,7 +403,7 @@ export type ExchangeRequest = Message<"saga.payments.v1.ExchangeRequest"> & {
  * Use `create(ExchangeRequestSchema)` to create a new message.
  */
 export const ExchangeRequestSchema: GenMessage<ExchangeRequest> = /*@__PURE__*/
-  messageDesc(file_saga_payments_v1_payments, 14);
+  messageDesc(file_saga_payments_v1_payments, 16);
 
 /**
  * ExchangeResponse answers one call of an Exchange stream.
@@ -377,16 +439,22 @@ export type ExchangeResponse = Message<"saga.payments.v1.ExchangeResponse"> & {
    */
   result: {
     /**
-     * @generated from field: saga.payments.v1.ProcessPaymentResponse process_payment = 10;
+     * @generated from field: saga.payments.v1.AuthorizePaymentResponse authorize_payment = 10;
      */
-    value: ProcessPaymentResponse;
-    case: "processPayment";
+    value: AuthorizePaymentResponse;
+    case: "authorizePayment";
   } | {
     /**
-     * @generated from field: saga.payments.v1.CancelPaymentResponse cancel_payment = 11;
+     * @generated from field: saga.payments.v1.CapturePaymentResponse capture_payment = 11;
      */
-    value: CancelPaymentResponse;
-    case: "cancelPayment";
+    value: CapturePaymentResponse;
+    case: "capturePayment";
+  } | {
+    /**
+     * @generated from field: saga.payments.v1.VoidPaymentResponse void_payment = 12;
+     */
+    value: VoidPaymentResponse;
+    case: "voidPayment";
   } | { case: undefined; value?: undefined };
 };
 
@@ -395,7 +463,7 @@ export type ExchangeResponse = Message<"saga.payments.v1.ExchangeResponse"> & {
  * Use `create(ExchangeResponseSchema)` to create a new message.
  */
 export const ExchangeResponseSchema: GenMessage<ExchangeResponse> = /*@__PURE__*/
-  messageDesc(file_saga_payments_v1_payments, 15);
+  messageDesc(file_saga_payments_v1_payments, 17);
 
 /**
  * PaymentStatus is where one payment record stands.
@@ -409,32 +477,39 @@ export enum PaymentStatus {
   UNSPECIFIED = 0,
 
   /**
-   * The amount was taken from the account.
+   * The amount is held on the account (counted in held_cents); not yet spent.
    *
-   * @generated from enum value: PAYMENT_STATUS_CHARGED = 1;
+   * @generated from enum value: PAYMENT_STATUS_AUTHORIZED = 1;
    */
-  CHARGED = 1,
+  AUTHORIZED = 1,
 
   /**
-   * The amount was charged, then given back.
+   * The hold became a charge: the amount left the balance. Final.
    *
-   * @generated from enum value: PAYMENT_STATUS_REFUNDED = 2;
+   * @generated from enum value: PAYMENT_STATUS_CAPTURED = 2;
    */
-  REFUNDED = 2,
+  CAPTURED = 2,
 
   /**
-   * The charge was refused (insufficient funds); nothing moved.
+   * The hold was released; nothing was spent. Final.
    *
-   * @generated from enum value: PAYMENT_STATUS_DECLINED = 3;
+   * @generated from enum value: PAYMENT_STATUS_VOIDED = 3;
    */
-  DECLINED = 3,
+  VOIDED = 3,
 
   /**
-   * The cancellation arrived first; a late charge with this key is refused.
+   * The authorization was refused (insufficient available funds); nothing moved. Final.
    *
-   * @generated from enum value: PAYMENT_STATUS_CANCELLED = 4;
+   * @generated from enum value: PAYMENT_STATUS_DECLINED = 4;
    */
-  CANCELLED = 4,
+  DECLINED = 4,
+
+  /**
+   * The void arrived first (a tombstone); a late authorization with this key is refused. Final.
+   *
+   * @generated from enum value: PAYMENT_STATUS_CANCELLED = 5;
+   */
+  CANCELLED = 5,
 }
 
 /**
@@ -444,38 +519,66 @@ export const PaymentStatusSchema: GenEnum<PaymentStatus> = /*@__PURE__*/
   enumDesc(file_saga_payments_v1_payments, 0);
 
 /**
- * PaymentsService holds customer accounts and charges them.
+ * PaymentsService holds customer accounts and the payments made against them.
  *
- * Every mutating RPC is idempotent by its idempotency_key: a repeat returns the first
- * outcome and changes nothing. CancelPayment may arrive before ProcessPayment (the charge
- * was lost or is late); it records that, and the late charge is then refused.
+ * A payment is a semantic lock in two phases. AuthorizePayment holds the amount on the
+ * account (it stays in balance_cents but leaves available_cents), so no other saga can spend
+ * it and no reader sees it as spent. CapturePayment then turns the hold into a charge, or
+ * VoidPayment releases it. A saga captures only after its pivot, and voids only before it.
+ *
+ * Rules shared by the mutating RPCs, all keyed by idempotency_key:
+ * - a repeat of a call changes nothing and returns the record as it stands (the first outcome,
+ *   or what a later confirmation or compensation made of it); a refused action fails again;
+ * - the same key with another customer or amount is ALREADY_EXISTS;
+ * - a VoidPayment that arrives first leaves a tombstone (CANCELLED), and the late
+ *   AuthorizePayment is FAILED_PRECONDITION;
+ * - a capture needs an AUTHORIZED (or already CAPTURED) payment; a void of a CAPTURED payment is
+ *   refused; a void of a DECLINED payment is a no-op success.
  *
  * @generated from service saga.payments.v1.PaymentsService
  */
 export const PaymentsService: GenService<{
   /**
-   * ProcessPayment charges amount_cents to the customer's account.
-   * Codes: INVALID_ARGUMENT (a bad field, named in the message), NOT_FOUND (unknown customer),
-   * FAILED_PRECONDITION (insufficient funds, or the payment was cancelled before it arrived),
-   * ALREADY_EXISTS (the key was used with a different customer or amount).
+   * AuthorizePayment holds amount_cents on the customer's account: held_cents grows by it,
+   * balance_cents does not change. Records the payment AUTHORIZED, or DECLINED when the
+   * available amount cannot cover it (a repeat is declined again, with the same message).
+   * Codes: INVALID_ARGUMENT (a bad field, named in the message), NOT_FOUND (unknown customer;
+   * nothing is recorded), FAILED_PRECONDITION (insufficient available funds, or the payment was
+   * voided before it arrived), ALREADY_EXISTS (the key was used with another customer or amount).
    *
-   * @generated from rpc saga.payments.v1.PaymentsService.ProcessPayment
+   * @generated from rpc saga.payments.v1.PaymentsService.AuthorizePayment
    */
-  processPayment: {
+  authorizePayment: {
     methodKind: "unary";
-    input: typeof ProcessPaymentRequestSchema;
-    output: typeof ProcessPaymentResponseSchema;
+    input: typeof AuthorizePaymentRequestSchema;
+    output: typeof AuthorizePaymentResponseSchema;
   },
   /**
-   * CancelPayment refunds the payment made with this key. Nothing to refund is a success.
-   * Codes: INVALID_ARGUMENT (empty idempotency_key).
+   * CapturePayment turns the hold made under this key into a charge: balance_cents and
+   * held_cents both fall by the amount; AUTHORIZED → CAPTURED. A repeat is a no-op success.
+   * Codes: INVALID_ARGUMENT (empty or malformed idempotency_key), FAILED_PRECONDITION (no
+   * payment under this key, or it is VOIDED, DECLINED or CANCELLED; nothing changes).
    *
-   * @generated from rpc saga.payments.v1.PaymentsService.CancelPayment
+   * @generated from rpc saga.payments.v1.PaymentsService.CapturePayment
    */
-  cancelPayment: {
+  capturePayment: {
     methodKind: "unary";
-    input: typeof CancelPaymentRequestSchema;
-    output: typeof CancelPaymentResponseSchema;
+    input: typeof CapturePaymentRequestSchema;
+    output: typeof CapturePaymentResponseSchema;
+  },
+  /**
+   * VoidPayment releases the hold made under this key: held_cents falls by the amount;
+   * AUTHORIZED → VOIDED. With no payment under the key it records a CANCELLED tombstone that
+   * refuses the late authorization. A repeat, or a void of a DECLINED payment, is a no-op success.
+   * Codes: INVALID_ARGUMENT (empty or malformed idempotency_key), FAILED_PRECONDITION (the
+   * payment is CAPTURED; nothing changes).
+   *
+   * @generated from rpc saga.payments.v1.PaymentsService.VoidPayment
+   */
+  voidPayment: {
+    methodKind: "unary";
+    input: typeof VoidPaymentRequestSchema;
+    output: typeof VoidPaymentResponseSchema;
   },
   /**
    * GetAccount returns one customer's account.
@@ -490,6 +593,7 @@ export const PaymentsService: GenService<{
   },
   /**
    * ListAccounts returns every account, ordered by customer_id.
+   * Codes: none beyond transport errors.
    *
    * @generated from rpc saga.payments.v1.PaymentsService.ListAccounts
    */

@@ -4,13 +4,14 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import { file_saga_options_v1_options } from "../../options/v1/options_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file saga/purchases/v1/purchases.proto.
  */
 export const file_saga_purchases_v1_purchases: GenFile = /*@__PURE__*/
-  fileDesc("CiFzYWdhL3B1cmNoYXNlcy92MS9wdXJjaGFzZXMucHJvdG8SEXNhZ2EucHVyY2hhc2VzLnYxIk4KDFB1cmNoYXNlTGluZRISCgpwcm9kdWN0X2lkGAEgASgJEhAKCHF1YW50aXR5GAIgASgFEhgKEHVuaXRfcHJpY2VfY2VudHMYAyABKAMisAEKCFB1cmNoYXNlEhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRITCgtjdXN0b21lcl9pZBgCIAEoCRIuCgVsaW5lcxgDIAMoCzIfLnNhZ2EucHVyY2hhc2VzLnYxLlB1cmNoYXNlTGluZRITCgt0b3RhbF9jZW50cxgEIAEoAxIxCgZzdGF0dXMYBSABKA4yIS5zYWdhLnB1cmNoYXNlcy52MS5QdXJjaGFzZVN0YXR1cyKLAQoWUHJvY2Vzc1B1cmNoYXNlUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkSLgoFbGluZXMYAyADKAsyHy5zYWdhLnB1cmNoYXNlcy52MS5QdXJjaGFzZUxpbmUSEwoLdG90YWxfY2VudHMYBCABKAMiSAoXUHJvY2Vzc1B1cmNoYXNlUmVzcG9uc2USLQoIcHVyY2hhc2UYASABKAsyGy5zYWdhLnB1cmNoYXNlcy52MS5QdXJjaGFzZSIwChVDYW5jZWxQdXJjaGFzZVJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJIkcKFkNhbmNlbFB1cmNoYXNlUmVzcG9uc2USLQoIcHVyY2hhc2UYASABKAsyGy5zYWdhLnB1cmNoYXNlcy52MS5QdXJjaGFzZSItChJHZXRQdXJjaGFzZVJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJIkQKE0dldFB1cmNoYXNlUmVzcG9uc2USLQoIcHVyY2hhc2UYASABKAsyGy5zYWdhLnB1cmNoYXNlcy52MS5QdXJjaGFzZSI9ChRMaXN0UHVyY2hhc2VzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJgChVMaXN0UHVyY2hhc2VzUmVzcG9uc2USLgoJcHVyY2hhc2VzGAEgAygLMhsuc2FnYS5wdXJjaGFzZXMudjEuUHVyY2hhc2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIsoBCg9FeGNoYW5nZVJlcXVlc3QSDwoHY2FsbF9pZBgBIAEoDRISCgp0aW1lb3V0X21zGAIgASgNEkUKEHByb2Nlc3NfcHVyY2hhc2UYCiABKAsyKS5zYWdhLnB1cmNoYXNlcy52MS5Qcm9jZXNzUHVyY2hhc2VSZXF1ZXN0SAASQwoPY2FuY2VsX3B1cmNoYXNlGAsgASgLMiguc2FnYS5wdXJjaGFzZXMudjEuQ2FuY2VsUHVyY2hhc2VSZXF1ZXN0SABCBgoEY2FsbCLmAQoQRXhjaGFuZ2VSZXNwb25zZRIPCgdjYWxsX2lkGAEgASgNEhIKCmVycm9yX2NvZGUYAiABKA0SFQoNZXJyb3JfbWVzc2FnZRgDIAEoCRJGChBwcm9jZXNzX3B1cmNoYXNlGAogASgLMiouc2FnYS5wdXJjaGFzZXMudjEuUHJvY2Vzc1B1cmNoYXNlUmVzcG9uc2VIABJECg9jYW5jZWxfcHVyY2hhc2UYCyABKAsyKS5zYWdhLnB1cmNoYXNlcy52MS5DYW5jZWxQdXJjaGFzZVJlc3BvbnNlSABCCAoGcmVzdWx0KqkBCg5QdXJjaGFzZVN0YXR1cxIfChtQVVJDSEFTRV9TVEFUVVNfVU5TUEVDSUZJRUQQABIdChlQVVJDSEFTRV9TVEFUVVNfQ09ORklSTUVEEAESHQoZUFVSQ0hBU0VfU1RBVFVTX0NBTkNFTExFRBACEhwKGFBVUkNIQVNFX1NUQVRVU19SRUpFQ1RFRBADEhoKFlBVUkNIQVNFX1NUQVRVU19WT0lERUQQBDL+AwoQUHVyY2hhc2VzU2VydmljZRJoCg9Qcm9jZXNzUHVyY2hhc2USKS5zYWdhLnB1cmNoYXNlcy52MS5Qcm9jZXNzUHVyY2hhc2VSZXF1ZXN0Giouc2FnYS5wdXJjaGFzZXMudjEuUHJvY2Vzc1B1cmNoYXNlUmVzcG9uc2USZQoOQ2FuY2VsUHVyY2hhc2USKC5zYWdhLnB1cmNoYXNlcy52MS5DYW5jZWxQdXJjaGFzZVJlcXVlc3QaKS5zYWdhLnB1cmNoYXNlcy52MS5DYW5jZWxQdXJjaGFzZVJlc3BvbnNlElwKC0dldFB1cmNoYXNlEiUuc2FnYS5wdXJjaGFzZXMudjEuR2V0UHVyY2hhc2VSZXF1ZXN0GiYuc2FnYS5wdXJjaGFzZXMudjEuR2V0UHVyY2hhc2VSZXNwb25zZRJiCg1MaXN0UHVyY2hhc2VzEicuc2FnYS5wdXJjaGFzZXMudjEuTGlzdFB1cmNoYXNlc1JlcXVlc3QaKC5zYWdhLnB1cmNoYXNlcy52MS5MaXN0UHVyY2hhc2VzUmVzcG9uc2USVwoIRXhjaGFuZ2USIi5zYWdhLnB1cmNoYXNlcy52MS5FeGNoYW5nZVJlcXVlc3QaIy5zYWdhLnB1cmNoYXNlcy52MS5FeGNoYW5nZVJlc3BvbnNlKAEwAWIGcHJvdG8z");
+  fileDesc("CiFzYWdhL3B1cmNoYXNlcy92MS9wdXJjaGFzZXMucHJvdG8SEXNhZ2EucHVyY2hhc2VzLnYxIk4KDFB1cmNoYXNlTGluZRISCgpwcm9kdWN0X2lkGAEgASgJEhAKCHF1YW50aXR5GAIgASgFEhgKEHVuaXRfcHJpY2VfY2VudHMYAyABKAMisAEKCFB1cmNoYXNlEhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRITCgtjdXN0b21lcl9pZBgCIAEoCRIuCgVsaW5lcxgDIAMoCzIfLnNhZ2EucHVyY2hhc2VzLnYxLlB1cmNoYXNlTGluZRITCgt0b3RhbF9jZW50cxgEIAEoAxIxCgZzdGF0dXMYBSABKA4yIS5zYWdhLnB1cmNoYXNlcy52MS5QdXJjaGFzZVN0YXR1cyKLAQoWUHJvY2Vzc1B1cmNoYXNlUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkSLgoFbGluZXMYAyADKAsyHy5zYWdhLnB1cmNoYXNlcy52MS5QdXJjaGFzZUxpbmUSEwoLdG90YWxfY2VudHMYBCABKAMiSAoXUHJvY2Vzc1B1cmNoYXNlUmVzcG9uc2USLQoIcHVyY2hhc2UYASABKAsyGy5zYWdhLnB1cmNoYXNlcy52MS5QdXJjaGFzZSIxChZDb25maXJtUHVyY2hhc2VSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCSJIChdDb25maXJtUHVyY2hhc2VSZXNwb25zZRItCghwdXJjaGFzZRgBIAEoCzIbLnNhZ2EucHVyY2hhc2VzLnYxLlB1cmNoYXNlIjAKFUNhbmNlbFB1cmNoYXNlUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkiRwoWQ2FuY2VsUHVyY2hhc2VSZXNwb25zZRItCghwdXJjaGFzZRgBIAEoCzIbLnNhZ2EucHVyY2hhc2VzLnYxLlB1cmNoYXNlIi0KEkdldFB1cmNoYXNlUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkiRAoTR2V0UHVyY2hhc2VSZXNwb25zZRItCghwdXJjaGFzZRgBIAEoCzIbLnNhZ2EucHVyY2hhc2VzLnYxLlB1cmNoYXNlIj0KFExpc3RQdXJjaGFzZXNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJImAKFUxpc3RQdXJjaGFzZXNSZXNwb25zZRIuCglwdXJjaGFzZXMYASADKAsyGy5zYWdhLnB1cmNoYXNlcy52MS5QdXJjaGFzZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkikQIKD0V4Y2hhbmdlUmVxdWVzdBIPCgdjYWxsX2lkGAEgASgNEhIKCnRpbWVvdXRfbXMYAiABKA0SRQoQcHJvY2Vzc19wdXJjaGFzZRgKIAEoCzIpLnNhZ2EucHVyY2hhc2VzLnYxLlByb2Nlc3NQdXJjaGFzZVJlcXVlc3RIABJFChBjb25maXJtX3B1cmNoYXNlGAsgASgLMikuc2FnYS5wdXJjaGFzZXMudjEuQ29uZmlybVB1cmNoYXNlUmVxdWVzdEgAEkMKD2NhbmNlbF9wdXJjaGFzZRgMIAEoCzIoLnNhZ2EucHVyY2hhc2VzLnYxLkNhbmNlbFB1cmNoYXNlUmVxdWVzdEgAQgYKBGNhbGwirgIKEEV4Y2hhbmdlUmVzcG9uc2USDwoHY2FsbF9pZBgBIAEoDRISCgplcnJvcl9jb2RlGAIgASgNEhUKDWVycm9yX21lc3NhZ2UYAyABKAkSRgoQcHJvY2Vzc19wdXJjaGFzZRgKIAEoCzIqLnNhZ2EucHVyY2hhc2VzLnYxLlByb2Nlc3NQdXJjaGFzZVJlc3BvbnNlSAASRgoQY29uZmlybV9wdXJjaGFzZRgLIAEoCzIqLnNhZ2EucHVyY2hhc2VzLnYxLkNvbmZpcm1QdXJjaGFzZVJlc3BvbnNlSAASRAoPY2FuY2VsX3B1cmNoYXNlGAwgASgLMikuc2FnYS5wdXJjaGFzZXMudjEuQ2FuY2VsUHVyY2hhc2VSZXNwb25zZUgAQggKBnJlc3VsdCrGAQoOUHVyY2hhc2VTdGF0dXMSHwobUFVSQ0hBU0VfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGwoXUFVSQ0hBU0VfU1RBVFVTX1BFTkRJTkcQARIdChlQVVJDSEFTRV9TVEFUVVNfQ09ORklSTUVEEAISHQoZUFVSQ0hBU0VfU1RBVFVTX0NBTkNFTExFRBADEhwKGFBVUkNIQVNFX1NUQVRVU19SRUpFQ1RFRBAEEhoKFlBVUkNIQVNFX1NUQVRVU19WT0lERUQQBTLuBQoQUHVyY2hhc2VzU2VydmljZRKiAQoPUHJvY2Vzc1B1cmNoYXNlEikuc2FnYS5wdXJjaGFzZXMudjEuUHJvY2Vzc1B1cmNoYXNlUmVxdWVzdBoqLnNhZ2EucHVyY2hhc2VzLnYxLlByb2Nlc3NQdXJjaGFzZVJlc3BvbnNlIjjixxg0CAISDkNhbmNlbFB1cmNoYXNlGg9Db25maXJtUHVyY2hhc2UiD2lkZW1wb3RlbmN5X2tleRKBAQoPQ29uZmlybVB1cmNoYXNlEikuc2FnYS5wdXJjaGFzZXMudjEuQ29uZmlybVB1cmNoYXNlUmVxdWVzdBoqLnNhZ2EucHVyY2hhc2VzLnYxLkNvbmZpcm1QdXJjaGFzZVJlc3BvbnNlIhfixxgTCAQiD2lkZW1wb3RlbmN5X2tleRJ+Cg5DYW5jZWxQdXJjaGFzZRIoLnNhZ2EucHVyY2hhc2VzLnYxLkNhbmNlbFB1cmNoYXNlUmVxdWVzdBopLnNhZ2EucHVyY2hhc2VzLnYxLkNhbmNlbFB1cmNoYXNlUmVzcG9uc2UiF+LHGBMIAyIPaWRlbXBvdGVuY3lfa2V5EmQKC0dldFB1cmNoYXNlEiUuc2FnYS5wdXJjaGFzZXMudjEuR2V0UHVyY2hhc2VSZXF1ZXN0GiYuc2FnYS5wdXJjaGFzZXMudjEuR2V0UHVyY2hhc2VSZXNwb25zZSIG4scYAggBEmoKDUxpc3RQdXJjaGFzZXMSJy5zYWdhLnB1cmNoYXNlcy52MS5MaXN0UHVyY2hhc2VzUmVxdWVzdBooLnNhZ2EucHVyY2hhc2VzLnYxLkxpc3RQdXJjaGFzZXNSZXNwb25zZSIG4scYAggBEl8KCEV4Y2hhbmdlEiIuc2FnYS5wdXJjaGFzZXMudjEuRXhjaGFuZ2VSZXF1ZXN0GiMuc2FnYS5wdXJjaGFzZXMudjEuRXhjaGFuZ2VSZXNwb25zZSIG4scYAggFKAEwAWIGcHJvdG8z", [file_saga_options_v1_options]);
 
 /**
  * PurchaseLine is one product and quantity of a purchase.
@@ -42,7 +43,8 @@ export const PurchaseLineSchema: GenMessage<PurchaseLine> = /*@__PURE__*/
   messageDesc(file_saga_purchases_v1_purchases, 0);
 
 /**
- * Purchase is the record kept under one idempotency key.
+ * Purchase is the record kept under one idempotency key. A tombstone (VOIDED) has no
+ * customer, lines or total.
  *
  * @generated from message saga.purchases.v1.Purchase
  */
@@ -130,10 +132,48 @@ export const ProcessPurchaseResponseSchema: GenMessage<ProcessPurchaseResponse> 
   messageDesc(file_saga_purchases_v1_purchases, 3);
 
 /**
+ * @generated from message saga.purchases.v1.ConfirmPurchaseRequest
+ */
+export type ConfirmPurchaseRequest = Message<"saga.purchases.v1.ConfirmPurchaseRequest"> & {
+  /**
+   * The key of the ProcessPurchase to confirm.
+   *
+   * @generated from field: string idempotency_key = 1;
+   */
+  idempotencyKey: string;
+};
+
+/**
+ * Describes the message saga.purchases.v1.ConfirmPurchaseRequest.
+ * Use `create(ConfirmPurchaseRequestSchema)` to create a new message.
+ */
+export const ConfirmPurchaseRequestSchema: GenMessage<ConfirmPurchaseRequest> = /*@__PURE__*/
+  messageDesc(file_saga_purchases_v1_purchases, 4);
+
+/**
+ * @generated from message saga.purchases.v1.ConfirmPurchaseResponse
+ */
+export type ConfirmPurchaseResponse = Message<"saga.purchases.v1.ConfirmPurchaseResponse"> & {
+  /**
+   * @generated from field: saga.purchases.v1.Purchase purchase = 1;
+   */
+  purchase?: Purchase | undefined;
+};
+
+/**
+ * Describes the message saga.purchases.v1.ConfirmPurchaseResponse.
+ * Use `create(ConfirmPurchaseResponseSchema)` to create a new message.
+ */
+export const ConfirmPurchaseResponseSchema: GenMessage<ConfirmPurchaseResponse> = /*@__PURE__*/
+  messageDesc(file_saga_purchases_v1_purchases, 5);
+
+/**
  * @generated from message saga.purchases.v1.CancelPurchaseRequest
  */
 export type CancelPurchaseRequest = Message<"saga.purchases.v1.CancelPurchaseRequest"> & {
   /**
+   * The key of the ProcessPurchase to cancel.
+   *
    * @generated from field: string idempotency_key = 1;
    */
   idempotencyKey: string;
@@ -144,7 +184,7 @@ export type CancelPurchaseRequest = Message<"saga.purchases.v1.CancelPurchaseReq
  * Use `create(CancelPurchaseRequestSchema)` to create a new message.
  */
 export const CancelPurchaseRequestSchema: GenMessage<CancelPurchaseRequest> = /*@__PURE__*/
-  messageDesc(file_saga_purchases_v1_purchases, 4);
+  messageDesc(file_saga_purchases_v1_purchases, 6);
 
 /**
  * @generated from message saga.purchases.v1.CancelPurchaseResponse
@@ -161,7 +201,7 @@ export type CancelPurchaseResponse = Message<"saga.purchases.v1.CancelPurchaseRe
  * Use `create(CancelPurchaseResponseSchema)` to create a new message.
  */
 export const CancelPurchaseResponseSchema: GenMessage<CancelPurchaseResponse> = /*@__PURE__*/
-  messageDesc(file_saga_purchases_v1_purchases, 5);
+  messageDesc(file_saga_purchases_v1_purchases, 7);
 
 /**
  * @generated from message saga.purchases.v1.GetPurchaseRequest
@@ -178,7 +218,7 @@ export type GetPurchaseRequest = Message<"saga.purchases.v1.GetPurchaseRequest">
  * Use `create(GetPurchaseRequestSchema)` to create a new message.
  */
 export const GetPurchaseRequestSchema: GenMessage<GetPurchaseRequest> = /*@__PURE__*/
-  messageDesc(file_saga_purchases_v1_purchases, 6);
+  messageDesc(file_saga_purchases_v1_purchases, 8);
 
 /**
  * @generated from message saga.purchases.v1.GetPurchaseResponse
@@ -195,7 +235,7 @@ export type GetPurchaseResponse = Message<"saga.purchases.v1.GetPurchaseResponse
  * Use `create(GetPurchaseResponseSchema)` to create a new message.
  */
 export const GetPurchaseResponseSchema: GenMessage<GetPurchaseResponse> = /*@__PURE__*/
-  messageDesc(file_saga_purchases_v1_purchases, 7);
+  messageDesc(file_saga_purchases_v1_purchases, 9);
 
 /**
  * @generated from message saga.purchases.v1.ListPurchasesRequest
@@ -221,7 +261,7 @@ export type ListPurchasesRequest = Message<"saga.purchases.v1.ListPurchasesReque
  * Use `create(ListPurchasesRequestSchema)` to create a new message.
  */
 export const ListPurchasesRequestSchema: GenMessage<ListPurchasesRequest> = /*@__PURE__*/
-  messageDesc(file_saga_purchases_v1_purchases, 8);
+  messageDesc(file_saga_purchases_v1_purchases, 10);
 
 /**
  * @generated from message saga.purchases.v1.ListPurchasesResponse
@@ -245,7 +285,7 @@ export type ListPurchasesResponse = Message<"saga.purchases.v1.ListPurchasesResp
  * Use `create(ListPurchasesResponseSchema)` to create a new message.
  */
 export const ListPurchasesResponseSchema: GenMessage<ListPurchasesResponse> = /*@__PURE__*/
-  messageDesc(file_saga_purchases_v1_purchases, 9);
+  messageDesc(file_saga_purchases_v1_purchases, 11);
 
 /**
  * ExchangeRequest is one call on an Exchange stream.
@@ -280,7 +320,13 @@ export type ExchangeRequest = Message<"saga.purchases.v1.ExchangeRequest"> & {
     case: "processPurchase";
   } | {
     /**
-     * @generated from field: saga.purchases.v1.CancelPurchaseRequest cancel_purchase = 11;
+     * @generated from field: saga.purchases.v1.ConfirmPurchaseRequest confirm_purchase = 11;
+     */
+    value: ConfirmPurchaseRequest;
+    case: "confirmPurchase";
+  } | {
+    /**
+     * @generated from field: saga.purchases.v1.CancelPurchaseRequest cancel_purchase = 12;
      */
     value: CancelPurchaseRequest;
     case: "cancelPurchase";
@@ -292,7 +338,7 @@ export type ExchangeRequest = Message<"saga.purchases.v1.ExchangeRequest"> & {
  * Use `create(ExchangeRequestSchema)` to create a new message.
  */
 export const ExchangeRequestSchema: GenMessage<ExchangeRequest> = /*@__PURE__*/
-  messageDesc(file_saga_purchases_v1_purchases, 10);
+  messageDesc(file_saga_purchases_v1_purchases, 12);
 
 /**
  * ExchangeResponse answers one call of an Exchange stream.
@@ -334,7 +380,13 @@ export type ExchangeResponse = Message<"saga.purchases.v1.ExchangeResponse"> & {
     case: "processPurchase";
   } | {
     /**
-     * @generated from field: saga.purchases.v1.CancelPurchaseResponse cancel_purchase = 11;
+     * @generated from field: saga.purchases.v1.ConfirmPurchaseResponse confirm_purchase = 11;
+     */
+    value: ConfirmPurchaseResponse;
+    case: "confirmPurchase";
+  } | {
+    /**
+     * @generated from field: saga.purchases.v1.CancelPurchaseResponse cancel_purchase = 12;
      */
     value: CancelPurchaseResponse;
     case: "cancelPurchase";
@@ -346,7 +398,7 @@ export type ExchangeResponse = Message<"saga.purchases.v1.ExchangeResponse"> & {
  * Use `create(ExchangeResponseSchema)` to create a new message.
  */
 export const ExchangeResponseSchema: GenMessage<ExchangeResponse> = /*@__PURE__*/
-  messageDesc(file_saga_purchases_v1_purchases, 11);
+  messageDesc(file_saga_purchases_v1_purchases, 13);
 
 /**
  * PurchaseStatus is where one purchase record stands.
@@ -360,32 +412,39 @@ export enum PurchaseStatus {
   UNSPECIFIED = 0,
 
   /**
-   * The purchase is recorded and stands.
+   * The purchase is recorded and may still be cancelled.
    *
-   * @generated from enum value: PURCHASE_STATUS_CONFIRMED = 1;
+   * @generated from enum value: PURCHASE_STATUS_PENDING = 1;
    */
-  CONFIRMED = 1,
+  PENDING = 1,
 
   /**
-   * The purchase was confirmed, then cancelled.
+   * The purchase stands. Final.
    *
-   * @generated from enum value: PURCHASE_STATUS_CANCELLED = 2;
+   * @generated from enum value: PURCHASE_STATUS_CONFIRMED = 2;
    */
-  CANCELLED = 2,
+  CONFIRMED = 2,
 
   /**
-   * The purchase broke a rule; nothing was recorded but the refusal.
+   * The purchase was pending, then cancelled. Final.
    *
-   * @generated from enum value: PURCHASE_STATUS_REJECTED = 3;
+   * @generated from enum value: PURCHASE_STATUS_CANCELLED = 3;
    */
-  REJECTED = 3,
+  CANCELLED = 3,
 
   /**
-   * The cancellation arrived first; a late purchase with this key is refused.
+   * The purchase broke a rule; nothing was recorded but the refusal. Final.
    *
-   * @generated from enum value: PURCHASE_STATUS_VOIDED = 4;
+   * @generated from enum value: PURCHASE_STATUS_REJECTED = 4;
    */
-  VOIDED = 4,
+  REJECTED = 4,
+
+  /**
+   * The cancellation arrived first (a tombstone); a late purchase with this key is refused. Final.
+   *
+   * @generated from enum value: PURCHASE_STATUS_VOIDED = 5;
+   */
+  VOIDED = 5,
 }
 
 /**
@@ -395,19 +454,30 @@ export const PurchaseStatusSchema: GenEnum<PurchaseStatus> = /*@__PURE__*/
   enumDesc(file_saga_purchases_v1_purchases, 0);
 
 /**
- * PurchasesService records confirmed purchases.
+ * PurchasesService records purchases.
  *
  * Rule: one order may hold at most 10 units in all (MAX_UNITS_PER_ORDER, configurable);
- * a larger order is refused with FAILED_PRECONDITION.
+ * a larger order is recorded REJECTED and refused with FAILED_PRECONDITION.
  *
- * Every mutating RPC is idempotent by its idempotency_key. CancelPurchase may arrive before
- * ProcessPurchase; it records that, and the late purchase is then refused.
+ * A purchase is a semantic lock in two phases: ProcessPurchase records it PENDING (readers
+ * can tell it may still be cancelled); ConfirmPurchase makes it CONFIRMED, or CancelPurchase
+ * makes it CANCELLED. A saga confirms only after its pivot, and cancels only before it.
+ *
+ * Rules shared by the mutating RPCs, all keyed by idempotency_key:
+ * - a repeat of a call changes nothing and returns the record as it stands (the first outcome,
+ *   or what a later confirmation or compensation made of it); a refused action fails again;
+ * - the same key with another purchase is ALREADY_EXISTS;
+ * - a CancelPurchase that arrives first leaves a tombstone (VOIDED), and the late
+ *   ProcessPurchase is FAILED_PRECONDITION;
+ * - a confirmation needs a PENDING (or already CONFIRMED) purchase; a cancellation of a
+ *   CONFIRMED purchase is refused; a cancellation of a REJECTED purchase is a no-op success.
  *
  * @generated from service saga.purchases.v1.PurchasesService
  */
 export const PurchasesService: GenService<{
   /**
-   * ProcessPurchase records a confirmed purchase.
+   * ProcessPurchase records a PENDING purchase, or a REJECTED one over the unit limit (a
+   * repeat is rejected again, with the same message).
    * Codes: INVALID_ARGUMENT (a bad field, named in the message), FAILED_PRECONDITION (over the
    * per-order unit limit, or cancelled before it arrived), ALREADY_EXISTS (the key was used with
    * a different purchase).
@@ -420,8 +490,24 @@ export const PurchasesService: GenService<{
     output: typeof ProcessPurchaseResponseSchema;
   },
   /**
-   * CancelPurchase cancels the purchase made with this key. Nothing to cancel is a success.
-   * Codes: INVALID_ARGUMENT (empty idempotency_key).
+   * ConfirmPurchase makes the purchase made with this key final: PENDING → CONFIRMED. A
+   * repeat is a no-op success.
+   * Codes: INVALID_ARGUMENT (empty or malformed idempotency_key), FAILED_PRECONDITION (no
+   * purchase under this key, or it is CANCELLED, REJECTED or VOIDED; nothing changes).
+   *
+   * @generated from rpc saga.purchases.v1.PurchasesService.ConfirmPurchase
+   */
+  confirmPurchase: {
+    methodKind: "unary";
+    input: typeof ConfirmPurchaseRequestSchema;
+    output: typeof ConfirmPurchaseResponseSchema;
+  },
+  /**
+   * CancelPurchase cancels the purchase made with this key: PENDING → CANCELLED. With no
+   * purchase under the key it records a VOIDED tombstone that refuses the late purchase. A
+   * repeat, or a cancellation of a REJECTED purchase, is a no-op success.
+   * Codes: INVALID_ARGUMENT (empty or malformed idempotency_key), FAILED_PRECONDITION (the
+   * purchase is CONFIRMED; nothing changes).
    *
    * @generated from rpc saga.purchases.v1.PurchasesService.CancelPurchase
    */
