@@ -8,18 +8,12 @@ import { execFile } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { createFileRegistry, fromBinary, type FileRegistry } from "@bufbuild/protobuf";
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
+import { BUF, ROOT } from "./repository-root.js";
 
 const run = promisify(execFile);
-
-/** The repository's root. */
-export const ROOT = fileURLToPath(new URL("..", import.meta.url));
-
-/** The buf CLI of the repository's install (what `npx buf` runs). */
-export const BUF = join(ROOT, "node_modules", ".bin", "buf");
 
 /** A temp directory holding `saga/options/v1/options.proto`, `valid/*.proto` and `broken/*.proto`. */
 export interface FixtureTree {
