@@ -68,7 +68,8 @@ export function formatProblem(problem: ContractProblem): string {
   return `${problem.file}: ${problem.service}.${problem.rpc}: ${problem.message} [${problem.rule}]`;
 }
 
-function checkService(service: DescService): ContractProblem[] {
+/** The problems of one service (none when no RPC of it carries the option). */
+export function checkService(service: DescService): ContractProblem[] {
   const options = new Map<DescMethod, SagaMethod>();
   for (const method of service.methods) {
     const option = sagaMethodOf(method);
