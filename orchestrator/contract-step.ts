@@ -12,8 +12,7 @@ import { checkService, formatProblem } from "../contracts/check-contracts.js";
 import { roleName, sagaMethodOf, siblingMethod } from "../contracts/saga-method.js";
 import { SagaDefinitionError } from "./engine/errors.js";
 import type { Json } from "./engine/json.js";
-import type { CompensationRetryPolicy, RetryPolicy } from "./engine/retry.js";
-import { step, type SagaStep, type StepContext } from "./engine/saga.js";
+import { step, type SagaStep, type StepContext, type StepOptions } from "./engine/saga.js";
 
 /**
  * A Connect-style client of the method's service (`Client<typeof Service>`, or the platform's
@@ -22,14 +21,15 @@ import { step, type SagaStep, type StepContext } from "./engine/saga.js";
  */
 export type ContractClient = { readonly [localName: string]: unknown };
 
-/** How a contract step builds its request and journals its response. */
-export interface ContractStepOptions<I, In extends DescMessage, Out extends DescMessage> {
+/**
+ * How a contract step builds its request and journals its response, plus the retry policies
+ * of {@link step} (every option of it but `compensate` and `confirm`, which the contract gives).
+ */
+export interface ContractStepOptions<I, In extends DescMessage, Out extends DescMessage> extends Omit<StepOptions<I>, "compensate" | "confirm"> {
   /** The action's request, without the idempotency key: the step puts `ctx.key` in the key field the contract names. */
   request(ctx: StepContext<I>): MessageInitShape<In>;
   /** What the step journals from the response (plain JSON, kept in the saga log); null when left out. */
   output?(response: MessageShape<Out>, ctx: StepContext<I>): Json;
-  retry?: Partial<RetryPolicy>;
-  compensationRetry?: Partial<CompensationRetryPolicy>;
 }
 
 type UnaryCall = (request: unknown, options: CallOptions) => Promise<unknown>;
@@ -75,10 +75,11 @@ export function contractStep<I, In extends DescMessage, Out extends DescMessage>
   const action = call(method.name);
   // The checker has made sure the key field exists and is a string wherever one is declared.
   const actionKey = option.idempotencyKeyField ? keyOf(method.name, option.idempotencyKeyField) : undefined;
+  const { request: buildRequest, output, ...policies } = options;
   const run = async (ctx: StepContext<I>): Promise<Json> => {
-    const request = { ...(options.request(ctx) as object), ...(actionKey ? { [actionKey]: ctx.key } : {}) };
+    const request = { ...(buildRequest(ctx) as object), ...(actionKey ? { [actionKey]: ctx.key } : {}) };
     const response = (await action(request, callOptions(ctx))) as MessageShape<Out>;
-    return options.output ? options.output(response, ctx) : null;
+    return output ? output(response, ctx) : null;
   };
 
   /** The compensation or confirmation named `rpcName`, called with only the key. */
@@ -90,9 +91,8 @@ export function contractStep<I, In extends DescMessage, Out extends DescMessage>
   };
   const acts = option.role === Role.ACTION;
   return step<I>(name, run, {
+    ...policies,
     ...(acts && option.compensation ? { compensate: follower(option.compensation) } : {}),
     ...(acts && option.confirmation ? { confirm: follower(option.confirmation) } : {}),
-    ...(options.retry ? { retry: options.retry } : {}),
-    ...(options.compensationRetry ? { compensationRetry: options.compensationRetry } : {}),
   });
 }
