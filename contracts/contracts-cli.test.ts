@@ -75,7 +75,7 @@ describe("saga options through server reflection", () => {
     expect(reflected.services.map((s) => s.typeName)).toEqual(expect.arrayContaining(["saga.catalog.v1.CatalogService", "grpc.health.v1.Health"]));
   });
 
-  it("npm run contracts prints each RPC's role, compensation, confirmation and key field", async () => {
+  it("npm run contracts prints each RPC's role, compensation, confirmation and key field", { timeout: 120_000 }, async () => {
     const { code, stdout } = await cli(address);
     expect(code).toBe(0);
     const lines = stdout.split("\n");
@@ -96,15 +96,16 @@ describe("saga options through server reflection", () => {
     expect(stdout).toMatch(/No saga option on any RPC of: .*saga\.catalog\.v1\.CatalogService/);
   });
 
-  it("npm run contracts says what is wrong with a bad address or an unreachable server, and exits 1", async () => {
-    expect(await cli("localhost")).toMatchObject({ code: 1, stderr: 'contracts: "localhost" is not a server address; give host:port, e.g. 127.0.0.1:5002 (plaintext HTTP/2 only)\n' });
-    const down = await cli("127.0.0.1:1");
+  it("npm run contracts says what is wrong with a bad address or an unreachable server, and exits 1", { timeout: 120_000 }, async () => {
+    // Three processes at once: each spends most of its time starting node and tsx.
+    const [bad, down, usage] = await Promise.all([cli("localhost"), cli("127.0.0.1:1"), cli("a", "b")]);
+    expect(bad).toMatchObject({ code: 1, stderr: 'contracts: "localhost" is not a server address; give host:port, e.g. 127.0.0.1:5002 (plaintext HTTP/2 only)\n' });
     expect(down.code).toBe(1);
     expect(down.stderr).toContain("contracts: [unavailable]");
-    expect(await cli("a", "b")).toMatchObject({ code: 2, stderr: expect.stringContaining("usage: npm run contracts -- [host:port]") });
+    expect(usage).toMatchObject({ code: 2, stderr: expect.stringContaining("usage: npm run contracts -- [host:port]") });
   });
 
-  it("buf curl lists the methods and answers a raw reflection request for the options file", async () => {
+  it("buf curl lists the methods and answers a raw reflection request for the options file", { timeout: 120_000 }, async () => {
     const curl = (...args: string[]) => run(BUF, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", ...args], { cwd: ROOT });
     const { stdout: methods } = await curl("--list-methods", `http://${address}`);
     expect(methods.trim().split("\n")).toEqual(expect.arrayContaining(["saga.fixture.ledger.v1.LedgerService/HoldFunds", "saga.fixture.ledger.v1.LedgerService/Exchange"]));

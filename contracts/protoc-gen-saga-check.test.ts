@@ -41,7 +41,7 @@ function requestFor(...names: string[]) {
 }
 
 describe("protoc-gen-saga-check", () => {
-  it("fails buf generate on a broken contract, naming file, service, RPC and what is wrong", async () => {
+  it("fails buf generate on a broken contract, naming file, service, RPC and what is wrong", { timeout: 120_000 }, async () => {
     const { ok, stderr } = await generate("broken/wrong-role.proto");
     expect(ok).toBe(false);
     expect(stderr).toContain("1 saga contract problem:");
@@ -51,7 +51,7 @@ describe("protoc-gen-saga-check", () => {
     expect(existsSync(join(tree.dir, "out"))).toBe(false);
   });
 
-  it("lets buf generate pass on a contract that keeps the rules, and writes no file", async () => {
+  it("lets buf generate pass on a contract that keeps the rules, and writes no file", { timeout: 120_000 }, async () => {
     const { ok, stderr } = await generate("valid/ledger.proto");
     expect({ ok, stderr }).toEqual({ ok: true, stderr: "" });
     expect(existsSync(join(tree.dir, "out")) ? readdirSync(join(tree.dir, "out")) : []).toEqual([]);
@@ -69,7 +69,7 @@ describe("protoc-gen-saga-check", () => {
     ]);
   });
 
-  it("answers on stdout when run as a process", async () => {
+  it("answers on stdout when run as a process", { timeout: 120_000 }, async () => {
     const request = requestFor("broken/unknown-method.proto");
     const child = execFile("node", ["--import", "tsx", PLUGIN], { cwd: ROOT, encoding: "buffer" });
     child.stdin!.end(Buffer.from(toBinary(CodeGeneratorRequestSchema, request)));
