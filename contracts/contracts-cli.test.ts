@@ -96,13 +96,17 @@ describe("saga options through server reflection", () => {
     expect(stdout).toMatch(/No saga option on any RPC of: .*saga\.catalog\.v1\.CatalogService/);
   });
 
-  it("npm run contracts says what is wrong with a bad address or an unreachable server, and exits 1", { timeout: 120_000 }, async () => {
+  it("npm run contracts says what is wrong with a bad address or an unreachable server, and exits 1; alone, it reads gen/", { timeout: 120_000 }, async () => {
     // Three processes at once: each spends most of its time starting node and tsx.
-    const [bad, down, usage] = await Promise.all([cli("localhost"), cli("127.0.0.1:1"), cli("a", "b")]);
+    const [bad, down, usage, generated] = await Promise.all([cli("localhost"), cli("127.0.0.1:1"), cli("a", "b"), cli()]);
     expect(bad).toMatchObject({ code: 1, stderr: 'contracts: "localhost" is not a server address; give host:port, e.g. 127.0.0.1:5002 (plaintext HTTP/2 only)\n' });
     expect(down.code).toBe(1);
     expect(down.stderr).toContain("contracts: [unavailable]");
     expect(usage).toMatchObject({ code: 2, stderr: expect.stringContaining("usage: npm run contracts -- [host:port]") });
+    // Without an address it describes the generated code, and finds no problem there.
+    expect(generated.code).toBe(0);
+    expect(generated.stdout.split("\n")[0]).toBe("# saga contracts of gen/ (generated code)");
+    expect(generated.stdout).toContain("saga.payments.v1.PaymentsService");
   });
 
   it("buf curl lists the methods and answers a raw reflection request for the options file", { timeout: 120_000 }, async () => {
