@@ -9,6 +9,8 @@ COPY gen ./gen
 COPY platform ./platform
 COPY services ./services
 COPY orchestrator ./orchestrator
+# orchestrator/contract-step.ts reads the saga option through contracts/.
+COPY contracts ./contracts
 COPY gateway ./gateway
 ENV NODE_ENV=production DATA_DIR=/data HOST=0.0.0.0
 VOLUME ["/data"]

@@ -69,7 +69,10 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     health.setStatus(binding.service.typeName, "SERVING");
   }
   health.addToServer(server);
-  new ReflectionService(reflectionPackage(options.services)).addToServer(server);
+  const served = reflectionFiles(options.services);
+  const reflection = new ReflectionService(reflectionPackage(served));
+  serveFilesAsGiven(reflection, served);
+  reflection.addToServer(server);
 
   const host = options.host ?? "127.0.0.1";
   const port = await new Promise<number>((resolve, reject) => {
@@ -181,7 +184,13 @@ function unimplemented(method: DescMethod): Partial<grpc.StatusObject> {
  * files needed at run time): each served file with its dependencies, plus health and
  * reflection themselves so that clients see every service.
  */
-function reflectionPackage(services: readonly ServiceBinding[]) {
+function reflectionPackage(served: ReadonlyMap<string, Buffer>) {
+  const fileDescriptorProtos = [...served.values()];
+  return { all: { fileDescriptorProtos } } as unknown as ConstructorParameters<typeof ReflectionService>[0];
+}
+
+/** Each served file with its dependencies, encoded, by file name. */
+function reflectionFiles(services: readonly ServiceBinding[]): Map<string, Buffer> {
   const files = new Map<string, DescFile>();
   const add = (file: DescFile): void => {
     if (files.has(file.name)) return;
@@ -192,6 +201,22 @@ function reflectionPackage(services: readonly ServiceBinding[]) {
   add(file_grpc_health_v1_health);
   add(file_grpc_reflection_v1_reflection);
   add(file_grpc_reflection_v1alpha_reflection);
-  const fileDescriptorProtos = [...files.values()].map((f) => Buffer.from(toBinary(FileDescriptorProtoSchema, f.proto)));
-  return { all: { fileDescriptorProtos } } as unknown as ConstructorParameters<typeof ReflectionService>[0];
+  return new Map([...files.values()].map((f) => [f.proto.name, Buffer.from(toBinary(FileDescriptorProtoSchema, f.proto))]));
+}
+
+/**
+ * @grpc/reflection (1.0.x) decodes each file with protobufjs and serves its re-encoding, which
+ * drops every field protobufjs does not know, custom options such as (saga.options.v1.saga)
+ * among them. This puts back the bytes it was given, so clients see the options.
+ * @throws when the library no longer keeps its encodings where this expects them (an upgrade).
+ */
+function serveFilesAsGiven(reflection: ReflectionService, given: ReadonlyMap<string, Buffer>): void {
+  for (const version of [reflection["v1"], reflection["v1Alpha"]]) {
+    const encodings = (version as unknown as { fileEncodings?: unknown }).fileEncodings;
+    if (!(encodings instanceof Map)) throw new Error("@grpc/reflection no longer keeps fileEncodings: serveFilesAsGiven needs updating");
+    for (const file of (encodings as Map<{ name?: string }, Uint8Array>).keys()) {
+      const bytes = file.name === undefined ? undefined : given.get(file.name);
+      if (bytes) encodings.set(file, bytes);
+    }
+  }
 }
