@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DescMethodUnary, DescService, FileRegistry } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, createRouterTransport, type HandlerContext } from "@connectrpc/connect";
 import { CatalogService } from "#gen/saga/catalog/v1/catalog_pb.js";
+import { Health } from "#gen/grpc/health/v1/health_pb.js";
 import { buildImage, copyFixtures, type FixtureTree } from "../contracts/fixture-image.js";
 import { contractStep, type ContractClient } from "./contract-step.js";
 import { SagaDefinitionError } from "./engine/errors.js";
@@ -170,9 +171,9 @@ describe("contractStep", () => {
   });
 
   it("refuses an RPC whose contract carries no saga option", () => {
-    const catalog = createClient(CatalogService, createRouterTransport(() => {})) as unknown as ContractClient;
-    expect(() => contractStep("price", catalog, CatalogService.method.priceOrder, { request: () => ({}) })).toThrow(
-      'step "price": saga.catalog.v1.CatalogService.PriceOrder carries no (saga.options.v1.saga) option',
+    const health = createClient(Health, createRouterTransport(() => {})) as unknown as ContractClient;
+    expect(() => contractStep("check", health, Health.method.check, { request: () => ({}) })).toThrow(
+      'step "check": grpc.health.v1.Health.Check carries no (saga.options.v1.saga) option',
     );
   });
 

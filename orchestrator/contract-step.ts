@@ -36,8 +36,7 @@ type UnaryCall = (request: unknown, options: CallOptions) => Promise<unknown>;
 
 /**
  * A step whose action calls `method` and whose compensation and confirmation are the RPCs its
- * contract names, each called with `{ [keyField]: ctx.key }` under the call's deadline and
- * abort signal. A READ, or an ACTION with `no_side_effect`, gets neither.
+ * contract names, each called with `{ [keyField]: ctx.key }` under the call's deadline. A READ, or an ACTION with `no_side_effect`, gets neither.
  * @throws SagaDefinitionError at definition time when the method is not unary, carries no saga
  *   option, is not READ or ACTION, its service breaks a rule of the option, or the client
  *   lacks one of the RPCs the step calls.
@@ -70,7 +69,9 @@ export function contractStep<I, In extends DescMessage, Out extends DescMessage>
     const rpc = siblingMethod(method, rpcName)!;
     return rpc.input.fields.find((f) => f.name === keyField)!.localName;
   };
-  const callOptions = (ctx: StepContext<I>): CallOptions => ({ timeoutMs: ctx.timeoutMs, signal: ctx.signal });
+  // Only the deadline: the engine makes a step's abort signal when the step reads it, and a
+  // call bounded by its deadline needs none.
+  const callOptions = (ctx: StepContext<I>): CallOptions => ({ timeoutMs: ctx.timeoutMs });
 
   const action = call(method.name);
   // The checker has made sure the key field exists and is a string wherever one is declared.

@@ -11,17 +11,20 @@
  * | record-purchase | purchases | ProcessPurchase  | CancelPurchase | ConfirmPurchase | FAILED_PRECONDITION over the unit limit       |
  * | take-stock      | inventory | ReserveStock     | ReleaseStock   | CommitStock     | FAILED_PRECONDITION not enough stock          |
  *
+ * The compensation and confirmation columns are not written here: each step names its action's
+ * method descriptor, and `contractStep` takes the other two from the contract's
+ * `(saga.options.v1.saga)` option (docs/contracts.md), so they cannot be paired wrongly.
  * Step names are persisted keys: renaming one is a migration. Each mutating call carries the
  * engine's idempotency key `${sagaId}:${step}`, the same on every retry and after a crash, and
  * the step's compensation and confirmation carry the same key.
  */
 import type { Client } from "@connectrpc/connect";
-import type { CatalogService } from "#gen/saga/catalog/v1/catalog_pb.js";
-import type { PaymentsService } from "#gen/saga/payments/v1/payments_pb.js";
-import type { PurchasesService } from "#gen/saga/purchases/v1/purchases_pb.js";
-import type { InventoryService } from "#gen/saga/inventory/v1/inventory_pb.js";
-import { defineSaga, step, type SagaDefinition } from "../engine/saga.js";
-import type { Json } from "../engine/json.js";
+import { CatalogService } from "#gen/saga/catalog/v1/catalog_pb.js";
+import { PaymentsService } from "#gen/saga/payments/v1/payments_pb.js";
+import { PurchasesService } from "#gen/saga/purchases/v1/purchases_pb.js";
+import { InventoryService } from "#gen/saga/inventory/v1/inventory_pb.js";
+import { contractStep } from "../contract-step.js";
+import { defineSaga, type SagaDefinition } from "../engine/saga.js";
 import type { CompensationRetryPolicy, RetryPolicy } from "../engine/retry.js";
 import type { OrderInput } from "./order-input.js";
 
@@ -58,7 +61,7 @@ export interface OrderSagaOptions {
   readonly deadlineMs?: number;
 }
 
-/** The order saga on top of the generic engine. */
+/** The order saga on top of the generic engine: its steps and how each builds its request. */
 export function orderSaga(c: OrderClients, options: OrderSagaOptions = {}): SagaDefinition<OrderInput> {
   const policy = { retry: options.retry, compensationRetry: options.compensationRetry };
   const priced = (results: Readonly<Record<string, unknown>>): PricedOrder => results[ORDER_STEPS.price] as PricedOrder;
@@ -67,66 +70,33 @@ export function orderSaga(c: OrderClients, options: OrderSagaOptions = {}): Saga
     // Version 2: pending states (authorize/capture, pending/confirm, reserve/commit).
     2,
     [
-      step(
-        ORDER_STEPS.price,
-        async ({ input, timeoutMs }) => {
-          const res = await c.catalog.priceOrder({ lines: input.items.map((i) => ({ ...i })) }, { timeoutMs });
-          const out: PricedOrder = {
-            totalCents: Number(res.totalCents),
-            lines: res.lines.map((l) => ({ productId: l.productId, quantity: l.quantity, unitPriceCents: Number(l.unitPriceCents) })),
-          };
-          return out as unknown as Json;
-        },
-        policy,
-      ),
-      step(
-        ORDER_STEPS.charge,
-        async ({ key, input, results, timeoutMs }) => {
-          await c.payments.authorizePayment(
-            { idempotencyKey: key, customerId: input.customerId, amountCents: BigInt(priced(results).totalCents) },
-            { timeoutMs },
-          );
-          return null;
-        },
-        {
-          ...policy,
-          compensate: async ({ key, timeoutMs }) => void (await c.payments.voidPayment({ idempotencyKey: key }, { timeoutMs })),
-          confirm: async ({ key, timeoutMs }) => void (await c.payments.capturePayment({ idempotencyKey: key }, { timeoutMs })),
-        },
-      ),
-      step(
-        ORDER_STEPS.purchase,
-        async ({ key, input, results, timeoutMs }) => {
+      contractStep(ORDER_STEPS.price, c.catalog, CatalogService.method.priceOrder, {
+        ...policy,
+        request: ({ input }) => ({ lines: input.items.map((i) => ({ ...i })) }),
+        output: (res) => ({
+          totalCents: Number(res.totalCents),
+          lines: res.lines.map((l) => ({ productId: l.productId, quantity: l.quantity, unitPriceCents: Number(l.unitPriceCents) })),
+        }),
+      }),
+      contractStep(ORDER_STEPS.charge, c.payments, PaymentsService.method.authorizePayment, {
+        ...policy,
+        request: ({ input, results }) => ({ customerId: input.customerId, amountCents: BigInt(priced(results).totalCents) }),
+      }),
+      contractStep(ORDER_STEPS.purchase, c.purchases, PurchasesService.method.processPurchase, {
+        ...policy,
+        request: ({ input, results }) => {
           const order = priced(results);
-          await c.purchases.processPurchase(
-            {
-              idempotencyKey: key,
-              customerId: input.customerId,
-              lines: order.lines.map((l) => ({ productId: l.productId, quantity: l.quantity, unitPriceCents: BigInt(l.unitPriceCents) })),
-              totalCents: BigInt(order.totalCents),
-            },
-            { timeoutMs },
-          );
-          return null;
+          return {
+            customerId: input.customerId,
+            lines: order.lines.map((l) => ({ productId: l.productId, quantity: l.quantity, unitPriceCents: BigInt(l.unitPriceCents) })),
+            totalCents: BigInt(order.totalCents),
+          };
         },
-        {
-          ...policy,
-          compensate: async ({ key, timeoutMs }) => void (await c.purchases.cancelPurchase({ idempotencyKey: key }, { timeoutMs })),
-          confirm: async ({ key, timeoutMs }) => void (await c.purchases.confirmPurchase({ idempotencyKey: key }, { timeoutMs })),
-        },
-      ),
-      step(
-        ORDER_STEPS.stock,
-        async ({ key, input, timeoutMs }) => {
-          await c.inventory.reserveStock({ idempotencyKey: key, lines: input.items.map((i) => ({ ...i })) }, { timeoutMs });
-          return null;
-        },
-        {
-          ...policy,
-          compensate: async ({ key, timeoutMs }) => void (await c.inventory.releaseStock({ idempotencyKey: key }, { timeoutMs })),
-          confirm: async ({ key, timeoutMs }) => void (await c.inventory.commitStock({ idempotencyKey: key }, { timeoutMs })),
-        },
-      ),
+      }),
+      contractStep(ORDER_STEPS.stock, c.inventory, InventoryService.method.reserveStock, {
+        ...policy,
+        request: ({ input }) => ({ lines: input.items.map((i) => ({ ...i })) }),
+      }),
     ],
     { deadlineMs: options.deadlineMs },
   );
