@@ -47,7 +47,7 @@ describe("the order saga end to end, six processes", () => {
       [{ customerId: "customer-1", items: [{ productId: "mouse", quantity: 0 }] }, "items[0].quantity"],
       [{ customerId: "customer-1", items: [{ productId: "mouse", quantity: 1.5 }] }, "items[0].quantity"],
       [{ customerId: "customer-1", items: [] }, "items"],
-      [{ customerId: "", items: [{ productId: "mouse", quantity: 1 }] }, "customer_id"],
+      [{ customerId: "", items: [{ productId: "mouse", quantity: 1 }] }, "customerId"],
       ["{not json", "body"],
     ];
     for (const [body, field] of cases) {
