@@ -54,7 +54,15 @@ export async function listenHttp(app: RequestListener, options: HttpServerOption
   server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
     if (err.code === "ECONNRESET" || !socket.writable) return void socket.destroy();
     const fault = clientFault(err);
-    socket.end(rawJsonAnswer(fault.status, fault.reason, fault.error));
+    const refuse = () => (socket.writable ? socket.end(rawJsonAnswer(fault.status, fault.reason, fault.error)) : socket.destroy());
+    // Bytes that do not parse after a complete request on the same connection: that request
+    // is answered first (its saga may have started), then the rest is refused and the
+    // connection closed, in order, so neither answer corrupts the other.
+    // A fault in the in-flight request itself (its body timed out or broke off) is answered at once.
+    const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (inFlight && !inFlight.writableFinished && inFlight.req.complete) return void inFlight.once("close", refuse);
+    if (inFlight?.headersSent) return void socket.destroy();
+    refuse();
   });
   server.on("checkExpectation", (req: IncomingMessage, res: ServerResponse) => {
     const body = JSON.stringify({ error: `Expect: ${JSON.stringify(req.headers.expect ?? "")} is not supported (only 100-continue is)` });
