@@ -153,8 +153,26 @@ const noBody = fc.constant(Buffer.alloc(0));
 
 const anyMethod = fc.constantFrom("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "TRACE", "FOO", "get", "PROPFIND", "M-SEARCH");
 
+/** Well-formed orders (each runs a saga, completed or compensated), so the accounting of sagas has something to count. */
+const wellFormedOrder = fc.record({
+  customerId: fc.constantFrom("customer-1", "customer-2", "customer-3", "customer-404"),
+  items: fc.array(fc.record({ productId: fc.constantFrom("mouse", "keyboard", "monitor", "unicorn", "webcam"), quantity: fc.integer({ min: 1, max: 3 }) }), { minLength: 1, maxLength: 3 }),
+});
+
 /** Any request at all, weighted towards the gateway's endpoints so most of them reach its handlers. */
 const anyRequest: fc.Arbitrary<FuzzRequest> = fc.oneof(
+  {
+    // POST /saga with a well-formed order, with or without an Idempotency-Key.
+    arbitrary: fc.record({
+      method: fc.constant("POST"),
+      target: fc.constant("/saga"),
+      headers: fc.option(word, { nil: undefined }).map((key): Array<[string, string]> => [["Content-Type", "application/json"], ...(key ? [["Idempotency-Key", key] as [string, string]] : [])]),
+      body: wellFormedOrder.map((o) => Buffer.from(JSON.stringify(o))),
+      lengthSkew: fc.constant(0),
+      chunked: fc.constant(false),
+    }),
+    weight: 2,
+  },
   {
     // POST /saga: mostly JSON, any order-like body, any other headers.
     arbitrary: fc.record({
