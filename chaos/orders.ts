@@ -2,6 +2,8 @@
  * The orders a chaos run sends, drawn from the demo data (DESIGN.md "Seed demo mode"): a
  * seeded mix that succeeds, and that fails on purpose at each step of the order saga.
  */
+import { ORDER_STEPS } from "../orchestrator/order-saga/order-saga.js";
+import { DEFAULT_MAX_UNITS_PER_ORDER } from "../services/purchases/purchases.js";
 import type { Prng } from "./prng.js";
 
 /** What an order is built to do. `default` posts no body (the seed's default order). */
@@ -10,10 +12,10 @@ export type Intent = (typeof INTENTS)[number];
 
 /** The saga step at which each failing intent must stop (persisted step names of the order saga). */
 export const FAILING_STEP: Readonly<Partial<Record<Intent, string>>> = {
-  catalog: "price-order",
-  payments: "charge-payment",
-  purchases: "record-purchase",
-  inventory: "take-stock",
+  catalog: ORDER_STEPS.price,
+  payments: ORDER_STEPS.charge,
+  purchases: ORDER_STEPS.purchase,
+  inventory: ORDER_STEPS.stock,
 };
 
 export interface OrderBody {
@@ -38,8 +40,8 @@ export const DEFAULT_MIX: Readonly<Record<Intent, number>> = {
 };
 
 const IN_STOCK = ["notebook", "mouse", "keyboard", "monitor"] as const;
-/** The purchases service refuses more than this many units in one order. */
-export const MAX_UNITS_PER_ORDER = 10;
+/** The purchases service refuses more than this many units in one order (its default; chaos runs leave it unset). */
+export const MAX_UNITS_PER_ORDER = DEFAULT_MAX_UNITS_PER_ORDER;
 
 /**
  * One order for `intent`:

@@ -3,6 +3,7 @@
  * acknowledged saga is lost or changes its outcome, failing orders never complete, and a
  * repeated POST names the same saga.
  */
+import { ORDER_STEPS } from "../orchestrator/order-saga/order-saga.js";
 import { TERMINAL, type ClientRecord } from "./client.js";
 import { FAILING_STEP } from "./orders.js";
 
@@ -24,7 +25,8 @@ export interface ClientCheck {
   readonly unacknowledged: number;
 }
 
-const STEP_ORDER = ["price-order", "charge-payment", "record-purchase", "take-stock"];
+/** The order saga's steps in the order they run (ORDER_STEPS lists them so). */
+const STEP_ORDER: readonly string[] = Object.values(ORDER_STEPS);
 
 /** Outcome class of an HTTP acknowledgement: 200 → COMPLETED, 409 → COMPENSATED, 202 → whatever the client then saw. */
 function expectedClass(r: ClientRecord): string | undefined {

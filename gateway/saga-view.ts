@@ -1,15 +1,18 @@
 import { timestampMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { SagaStatus, StepPhase, StepStatus, type Saga } from "#gen/saga/orchestrator/v1/orchestrator_pb.js";
+// The step names are the saga definition's, imported rather than typed out again; this is the
+// gateway's one import from the orchestrator's code, a table of constants.
+import { ORDER_STEPS } from "../orchestrator/order-saga/order-saga.js";
 
 /** The seed's answer when every step succeeded. */
 export const SUCCESS_MESSAGE = "Saga completada con éxito";
 
-/** The seed's answer for each failing step (persisted step names of the order saga). */
+/** The seed's answer for each failing step, keyed by the order saga's persisted step names. */
 export const FAILURE_MESSAGES: Readonly<Record<string, string>> = {
-  "price-order": "Fallo en el catálogo",
-  "charge-payment": "Fallo en el pago",
-  "record-purchase": "Fallo en la compra, pago compensado",
-  "take-stock": "Fallo en inventario, compra y pago compensados",
+  [ORDER_STEPS.price]: "Fallo en el catálogo",
+  [ORDER_STEPS.charge]: "Fallo en el pago",
+  [ORDER_STEPS.purchase]: "Fallo en la compra, pago compensado",
+  [ORDER_STEPS.stock]: "Fallo en inventario, compra y pago compensados",
 };
 
 const iso = (t: Timestamp | undefined): string | undefined => (t ? new Date(timestampMs(t)).toISOString() : undefined);

@@ -14,7 +14,8 @@ import {
 import type { Runner } from "./engine/runner.js";
 import type { SagaEvent as EngineEvent, SagaRecord, SagaStatus as EngineStatus } from "./engine/saga-record.js";
 import { IdempotencyConflictError, InvalidPageTokenError, SagaLimitError, SagaStateError } from "./engine/errors.js";
-import { checkId, normaliseOrder, orderFingerprint, OrderFieldError, ORDER_LIMITS, type OrderInput } from "./order-saga/order-input.js";
+import { checkId, checkPageSize, invalidArgument, MAX_KEY_LENGTH } from "#platform/field-rules.js";
+import { normaliseOrder, orderFingerprint, type OrderInput } from "./order-saga/order-input.js";
 import { ORDER_SAGA, ORDER_STEPS, type PricedOrder } from "./order-saga/order-saga.js";
 
 /** Longest a StartSaga call may wait for its outcome. */
@@ -28,8 +29,8 @@ export function orchestratorHandlers(runner: Runner): ServiceHandlers<typeof Orc
   return {
     async startSaga(req) {
       return guard(async () => {
-        if (req.idempotencyKey !== "") checkId("idempotency_key", req.idempotencyKey, ORDER_LIMITS.maxKeyLength);
-        if (!req.order) throw new OrderFieldError("order", "is required");
+        if (req.idempotencyKey !== "") checkId(req.idempotencyKey, "idempotency_key", MAX_KEY_LENGTH);
+        if (!req.order) throw invalidArgument("order", "is required");
         const input = normaliseOrder(req.order);
         const { saga, created } = await runner.start(ORDER_SAGA, {
           idempotencyKey: req.idempotencyKey || undefined,
@@ -42,18 +43,18 @@ export function orchestratorHandlers(runner: Runner): ServiceHandlers<typeof Orc
     },
     async getSaga(req) {
       return guard(async () => {
-        checkId("saga_id", req.sagaId, ORDER_LIMITS.maxKeyLength);
+        checkId(req.sagaId, "saga_id", MAX_KEY_LENGTH);
         return { saga: toSaga(await found(runner, req.sagaId)) };
       });
     },
     async listSagas(req) {
       return guard(async () => {
-        if (req.pageSize < 0 || req.pageSize > 1000) throw new OrderFieldError("page_size", "must be from 0 to 1000");
+        const pageSize = checkPageSize(req.pageSize);
         const page = await runner.list({
           statuses: req.statuses.map(fromStatus),
           createdAfter: req.createdAfter ? timestampDate(req.createdAfter).getTime() : undefined,
           createdBefore: req.createdBefore ? timestampDate(req.createdBefore).getTime() : undefined,
-          pageSize: req.pageSize || 100,
+          pageSize,
           pageToken: req.pageToken || undefined,
         });
         return { sagas: page.sagas.map((s) => toSaga(s)), nextPageToken: page.nextPageToken };
@@ -84,7 +85,7 @@ export function orchestratorHandlers(runner: Runner): ServiceHandlers<typeof Orc
     },
     async retrySaga(req) {
       return guard(async () => {
-        checkId("saga_id", req.sagaId, ORDER_LIMITS.maxKeyLength);
+        checkId(req.sagaId, "saga_id", MAX_KEY_LENGTH);
         await found(runner, req.sagaId);
         return { saga: toSaga(await runner.retry(req.sagaId)) };
       });
@@ -104,7 +105,6 @@ async function guard<T>(work: () => Promise<T>): Promise<T> {
     return await work();
   } catch (err) {
     if (err instanceof ConnectError) throw err;
-    if (err instanceof OrderFieldError) throw new ConnectError(err.message, Code.InvalidArgument);
     if (err instanceof InvalidPageTokenError) throw new ConnectError(`page_token: ${err.message}`, Code.InvalidArgument);
     if (err instanceof IdempotencyConflictError) throw new ConnectError(err.message, Code.AlreadyExists);
     if (err instanceof SagaLimitError) throw new ConnectError(err.message, Code.ResourceExhausted);
@@ -123,7 +123,7 @@ const STATUS: Record<EngineStatus, SagaStatus> = {
 
 function fromStatus(status: SagaStatus, i: number): EngineStatus {
   const found = (Object.keys(STATUS) as EngineStatus[]).find((k) => STATUS[k] === status);
-  if (!found) throw new OrderFieldError(`statuses[${i}]`, "must be a saga status other than UNSPECIFIED");
+  if (!found) throw invalidArgument(`statuses[${i}]`, "must be a saga status other than UNSPECIFIED");
   return found;
 }
 

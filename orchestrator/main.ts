@@ -5,81 +5,88 @@ import { PurchasesService } from "#gen/saga/purchases/v1/purchases_pb.js";
 import { InventoryService } from "#gen/saga/inventory/v1/inventory_pb.js";
 import { OrchestratorService } from "#gen/saga/orchestrator/v1/orchestrator_pb.js";
 import { integer, oneOf, readEnv, text } from "#platform/config.js";
-import { createLogger, logListening } from "#platform/logger.js";
 import { createServiceClient } from "#platform/grpc-client.js";
 import { serve, startGrpcServer } from "#platform/grpc-server.js";
+import { runProcess } from "#platform/run-service.js";
 import { describeError, isRetryable } from "#platform/rpc-errors.js";
-import { onShutdown } from "#platform/shutdown.js";
 import { DURABILITIES, type Durability } from "#platform/sqlite.js";
 import { createRunner } from "./engine/runner.js";
 import { SqliteSagaStore } from "./engine/sql-saga-store.js";
 import { orderSaga } from "./order-saga/order-saga.js";
 import { orchestratorHandlers } from "./handlers.js";
 
-const env = readEnv({
-  HOST: text("127.0.0.1"),
-  PORT: integer(5000, 0, 65535),
-  DATA_DIR: text("./data"),
-  DURABILITY: oneOf<Durability>("process", DURABILITIES),
-  LOG_LEVEL: oneOf("info", ["trace", "debug", "info", "warn", "error", "fatal", "silent"]),
-  CATALOG_URL: text("http://127.0.0.1:5001"),
-  PAYMENTS_URL: text("http://127.0.0.1:5002"),
-  PURCHASES_URL: text("http://127.0.0.1:5003"),
-  INVENTORY_URL: text("http://127.0.0.1:5004"),
-  STEP_TIMEOUT_MS: integer(2_000, 1, 600_000),
-  STEP_MAX_ATTEMPTS: integer(8, 1, 1_000),
-  SAGA_DEADLINE_MS: integer(60_000, 1, 86_400_000),
-  MAX_SAGAS_IN_FLIGHT: integer(10_000, 1, 1_000_000),
-});
-
-const log = createLogger("orchestrator", env.LOG_LEVEL);
-// waitForReady: while a service restarts, a call waits for it (within its deadline) instead
-// of failing at once and using up the step's attempts in a second.
-const clients = {
-  catalog: createServiceClient(CatalogService, env.CATALOG_URL, { waitForReady: true, exchange: true }),
-  payments: createServiceClient(PaymentsService, env.PAYMENTS_URL, { waitForReady: true, exchange: true }),
-  purchases: createServiceClient(PurchasesService, env.PURCHASES_URL, { waitForReady: true, exchange: true }),
-  inventory: createServiceClient(InventoryService, env.INVENTORY_URL, { waitForReady: true, exchange: true }),
-};
-const store = new SqliteSagaStore(env.DATA_DIR === ":memory:" ? ":memory:" : join(env.DATA_DIR, "orchestrator.db"), {
-  durability: env.DURABILITY,
-});
-const runner = createRunner({
-  store,
-  definitions: [
-    orderSaga(clients, {
-      retry: { timeoutMs: env.STEP_TIMEOUT_MS, maxAttempts: env.STEP_MAX_ATTEMPTS },
-      compensationRetry: { timeoutMs: env.STEP_TIMEOUT_MS },
-      deadlineMs: env.SAGA_DEADLINE_MS,
-    }),
-  ],
-  isRetryable,
-  describeError,
-  maxInFlight: env.MAX_SAGAS_IN_FLIGHT,
-  log,
-});
-
-// One JSON line per finished saga, carrying its id (off below info, so the hot path pays nothing).
-if (log.isLevelEnabled("info")) {
-  const outcomes = new Set(["saga-completed", "saga-compensated", "saga-needs-attention"]);
-  runner.subscribe(undefined, (e) => {
-    if (outcomes.has(e.kind)) log.info({ sagaId: e.sagaId, status: e.status, step: e.step, error: e.error }, e.kind);
+const readConfig = () => {
+  const env = readEnv({
+    HOST: text("127.0.0.1"),
+    PORT: integer(5000, 0, 65535),
+    DATA_DIR: text("./data"),
+    DURABILITY: oneOf<Durability>("process", DURABILITIES),
+    LOG_LEVEL: oneOf("info", ["trace", "debug", "info", "warn", "error", "fatal", "silent"]),
+    CATALOG_URL: text("http://127.0.0.1:5001"),
+    PAYMENTS_URL: text("http://127.0.0.1:5002"),
+    PURCHASES_URL: text("http://127.0.0.1:5003"),
+    INVENTORY_URL: text("http://127.0.0.1:5004"),
+    STEP_TIMEOUT_MS: integer(2_000, 1, 600_000),
+    STEP_MAX_ATTEMPTS: integer(8, 1, 1_000),
+    SAGA_DEADLINE_MS: integer(60_000, 1, 86_400_000),
+    MAX_SAGAS_IN_FLIGHT: integer(10_000, 1, 1_000_000),
   });
-}
+  return { ...env, logLevel: env.LOG_LEVEL };
+};
 
-const server = await startGrpcServer({
-  services: [serve(OrchestratorService, orchestratorHandlers(runner))],
-  host: env.HOST,
-  port: env.PORT,
-  log,
-});
-const startedAt = Date.now();
-const resumed = await runner.resumePending();
-logListening(log, { url: server.url, resumed, resumeMs: Date.now() - startedAt, durability: env.DURABILITY });
+// The same life as every service (platform/run-service.ts); the log is resumed before the
+// "listening" line, so a launcher that waits for it waits for the resumption too.
+await runProcess("orchestrator", readConfig, async ({ config: env, log }) => {
+  // waitForReady: while a service restarts, a call waits for it (within its deadline) instead
+  // of failing at once and using up the step's attempts in a second.
+  const clients = {
+    catalog: createServiceClient(CatalogService, env.CATALOG_URL, { waitForReady: true, exchange: true }),
+    payments: createServiceClient(PaymentsService, env.PAYMENTS_URL, { waitForReady: true, exchange: true }),
+    purchases: createServiceClient(PurchasesService, env.PURCHASES_URL, { waitForReady: true, exchange: true }),
+    inventory: createServiceClient(InventoryService, env.INVENTORY_URL, { waitForReady: true, exchange: true }),
+  };
+  const store = new SqliteSagaStore(env.DATA_DIR === ":memory:" ? ":memory:" : join(env.DATA_DIR, "orchestrator.db"), {
+    durability: env.DURABILITY,
+  });
+  const runner = createRunner({
+    store,
+    definitions: [
+      orderSaga(clients, {
+        retry: { timeoutMs: env.STEP_TIMEOUT_MS, maxAttempts: env.STEP_MAX_ATTEMPTS },
+        compensationRetry: { timeoutMs: env.STEP_TIMEOUT_MS },
+        deadlineMs: env.SAGA_DEADLINE_MS,
+      }),
+    ],
+    isRetryable,
+    describeError,
+    maxInFlight: env.MAX_SAGAS_IN_FLIGHT,
+    log,
+  });
 
-onShutdown(log, async () => {
-  await server.close();
-  await runner.close();
-  await store.close();
-  for (const c of Object.values(clients)) c.close();
+  // One JSON line per finished saga, carrying its id (off below info, so the hot path pays nothing).
+  if (log.isLevelEnabled("info")) {
+    const outcomes = new Set(["saga-completed", "saga-compensated", "saga-needs-attention"]);
+    runner.subscribe(undefined, (e) => {
+      if (outcomes.has(e.kind)) log.info({ sagaId: e.sagaId, status: e.status, step: e.step, error: e.error }, e.kind);
+    });
+  }
+
+  const server = await startGrpcServer({
+    services: [serve(OrchestratorService, orchestratorHandlers(runner))],
+    host: env.HOST,
+    port: env.PORT,
+    log,
+  });
+  const startedAt = Date.now();
+  const resumed = await runner.resumePending();
+  return {
+    url: server.url,
+    startFields: { resumed, resumeMs: Date.now() - startedAt, durability: env.DURABILITY },
+    async close() {
+      await server.close();
+      await runner.close();
+      await store.close();
+      for (const c of Object.values(clients)) c.close();
+    },
+  };
 });

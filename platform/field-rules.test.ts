@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { checkCents, checkId, checkLineCount, checkPageSize, checkQuantity } from "./field-rules.js";
+import { checkCents, checkId, checkLineCount, checkPageSize, checkQuantity, checkQuantityLines, MAX_KEY_LENGTH, mergeQuantityLines } from "./field-rules.js";
 
 const messageOf = (f: () => unknown) => {
   try {
@@ -34,5 +34,36 @@ describe("field rules", () => {
     expect(checkPageSize(0)).toBe(100);
     expect(checkPageSize(1000)).toBe(1000);
     expect(messageOf(() => checkPageSize(-1))).toBe("page_size: must be between 0 and 1000");
+  });
+
+  it("take a longer bound for saga-level keys, with the argument order of every other check", () => {
+    expect(checkId("k".repeat(MAX_KEY_LENGTH), "Idempotency-Key", MAX_KEY_LENGTH)).toHaveLength(200);
+    expect(messageOf(() => checkId("k".repeat(201), "Idempotency-Key", MAX_KEY_LENGTH))).toBe("Idempotency-Key: must be at most 200 characters");
+  });
+
+  it("name a line's fields as the caller's clients spell them", () => {
+    const json = { productId: "productId", quantity: "quantity" };
+    expect(messageOf(() => checkQuantityLines([{ productId: "a", quantity: 1 }, { productId: "", quantity: 1 }], "items", json))).toBe(
+      "items[1].productId: must not be empty",
+    );
+    expect(messageOf(() => checkQuantityLines([{ productId: "a", quantity: 0 }], "items"))).toBe("items[0].quantity: must be between 1 and 10000");
+    expect(messageOf(() => checkQuantityLines([], "items"))).toBe("items: must not be empty");
+  });
+
+  it("merge the lines of one product, in order of first appearance, within the quantity bound", () => {
+    const lines = [
+      { productId: "mouse", quantity: 2 },
+      { productId: "webcam", quantity: 1 },
+      { productId: "mouse", quantity: 3 },
+    ];
+    expect(mergeQuantityLines(lines, "items")).toEqual([
+      { productId: "mouse", quantity: 5 },
+      { productId: "webcam", quantity: 1 },
+    ]);
+    const over = [
+      { productId: "mouse", quantity: 6000 },
+      { productId: "mouse", quantity: 6000 },
+    ];
+    expect(messageOf(() => mergeQuantityLines(over, "items"))).toBe("items (mouse): total quantity must be at most 10000");
   });
 });

@@ -5,6 +5,48 @@ import { readServiceConfig, type ServiceConfig } from "./service-config.js";
 import { onShutdown } from "./shutdown.js";
 import { openDatabase, type SqliteDatabase } from "./sqlite.js";
 
+/** What any process's `start` gets: its configuration and its logger. */
+export interface ProcessParts<C> {
+  readonly config: C;
+  readonly log: Logger;
+}
+
+/** What any process's `start` returns once it serves: where, what else to log at start, and how to stop. */
+export interface RunningProcess {
+  readonly url: string;
+  readonly startFields?: Record<string, unknown>;
+  /** Stops serving (draining what is in flight) and closes what the process opened. */
+  close(): Promise<void> | void;
+}
+
+/**
+ * The life of every process, the same for the four services, the orchestrator and the
+ * gateway: configuration (a bad variable stops it here) → logger → `start` (compose and
+ * listen) → one "listening" line with the URL (launchers read it) → on SIGTERM or SIGINT,
+ * `close`, bounded. A `start` that throws stops the process (exit 1) with its message logged.
+ */
+export async function runProcess<C extends { readonly logLevel: string }>(
+  name: string,
+  readConfig: () => C,
+  start: (parts: ProcessParts<C>) => Promise<RunningProcess>,
+): Promise<void> {
+  const config = readConfig();
+  const log = createLogger(name, config.logLevel);
+  let running: RunningProcess;
+  try {
+    running = await start({ config, log });
+  } catch (err) {
+    // What cannot start (a database of a newer schema, a failed migration, a port in use)
+    // stops the process with one log line naming why, before anything listens.
+    log.fatal({ err }, `cannot start: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  logListening(log, { url: running.url, ...running.startFields });
+  onShutdown(log, async () => {
+    await running.close();
+  });
+}
+
 /** What a service's composition root gets: its configuration, logger, database and demo mode. */
 export interface ServiceParts {
   readonly config: ServiceConfig;
@@ -21,29 +63,28 @@ export interface ComposedService {
 }
 
 /**
- * The life of one service process, the same for the four: config → logger → database →
- * `compose` (store and its schema or migration, domain, handlers) → gRPC server → "listening";
- * on SIGTERM or SIGINT the server drains (bounded), then the store commits what is queued and
- * closes. A `compose` that throws stops the process (exit 1) with its message logged.
+ * A service process ({@link runProcess}): config → logger → database → `compose` (store,
+ * domain, handlers) → gRPC server → "listening"; on SIGTERM or SIGINT the server drains
+ * (bounded), then the store commits what is queued and closes.
  */
 export async function runService(name: string, defaultPort: number, compose: (parts: ServiceParts) => ComposedService): Promise<void> {
-  const config = readServiceConfig(name, defaultPort);
-  const log = createLogger(name, config.logLevel);
-  const db = openDatabase(config.databasePath, config.durability);
-  let service: ComposedService;
-  try {
-    service = compose({ config, log, db, demo: createDemoMode(config.demo) });
-  } catch (err) {
-    // A database this build cannot use (a newer schema, a failed migration) stops the process
-    // with one log line that names the file, before anything listens.
-    log.fatal({ err }, `cannot start: ${(err as Error).message}`);
-    db.close();
-    process.exit(1);
-  }
-  const server = await startGrpcServer({ services: [service.binding], host: config.host, port: config.port, log });
-  logListening(log, { url: server.url, database: config.databasePath, durability: config.durability, ...service.startFields });
-  onShutdown(log, async () => {
-    await server.close();
-    service.close();
+  await runProcess(name, () => readServiceConfig(name, defaultPort), async ({ config, log }) => {
+    const db = openDatabase(config.databasePath, config.durability);
+    let service: ComposedService;
+    try {
+      service = compose({ config, log, db, demo: createDemoMode(config.demo) });
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    const server = await startGrpcServer({ services: [service.binding], host: config.host, port: config.port, log });
+    return {
+      url: server.url,
+      startFields: { database: config.databasePath, durability: config.durability, ...service.startFields },
+      async close() {
+        await server.close();
+        service.close();
+      },
+    };
   });
 }

@@ -56,13 +56,8 @@ export class UnknownDefinitionError extends Error {
   }
 }
 
-/** A page token that this engine did not issue (or that is corrupt). Maps to INVALID_ARGUMENT. */
-export class InvalidPageTokenError extends Error {
-  override name = "InvalidPageTokenError";
-  constructor(readonly pageToken: string) {
-    super("invalid page token");
-  }
-}
+/** A page token that this engine did not issue (or that is corrupt); defined with the one token format. Maps to INVALID_ARGUMENT. */
+export { InvalidPageTokenError } from "#platform/page-token.js";
 
 /** A saga definition or step is malformed (duplicate step names, bad retry numbers…). Thrown at definition time, i.e. at boot. */
 export class SagaDefinitionError extends Error {

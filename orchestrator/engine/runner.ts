@@ -16,7 +16,7 @@ import {
   UnknownDefinitionError,
 } from "./errors.js";
 import { isJson, type Json } from "./json.js";
-import { decodePageToken, encodePageToken } from "./page-token.js";
+import { decodePageToken, encodePageToken } from "#platform/page-token.js";
 import { backoffDelay, MAX_TIMER_MS, sleep as realSleep } from "./retry.js";
 import { newSagaId } from "./saga-id.js";
 import type { SagaDefinition, SagaStep, StepContext } from "./saga.js";

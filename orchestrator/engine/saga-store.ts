@@ -3,7 +3,7 @@
  * it later; `InMemorySagaStore` (tests, simulation) and `SqliteSagaStore` (embedded
  * default) implement it now and pass the same contract tests.
  */
-import type { SagaCursor } from "./page-token.js";
+import type { SagaCursor } from "#platform/page-token.js";
 import {
   type SagaEvent,
   type SagaHeader,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { InvalidPageTokenError, SagaDefinitionError } from "./errors.js";
-import { decodePageToken, encodePageToken } from "./page-token.js";
+import { decodePageToken, encodePageToken } from "#platform/page-token.js";
 import { backoffDelay, DEFAULT_COMPENSATION_RETRY, DEFAULT_RETRY } from "./retry.js";
 import { DEFAULT_DEADLINE_MS, defineSaga, step } from "./saga.js";
 

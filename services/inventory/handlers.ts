@@ -10,7 +10,7 @@ import { failIfDemoSaysSo } from "#platform/demo-failure.js";
 import type { DemoMode } from "#platform/demo-mode.js";
 import { checkId, checkPageSize, checkQuantityLines } from "#platform/field-rules.js";
 import { mapHandlerErrors } from "#platform/map-handler-errors.js";
-import { decodePageToken, toPage } from "#platform/page-token.js";
+import { decodePageKey, toPage } from "#platform/page-token.js";
 import type { Inventory, Reservation, Stock } from "./inventory.js";
 
 const STATUS: Record<Reservation["status"], ReservationStatus> = {
@@ -65,7 +65,7 @@ export function inventoryHandlers(inventory: Inventory, demo: DemoMode): Service
     },
     async listReservations(req) {
       const pageSize = checkPageSize(req.pageSize);
-      const after = decodePageToken(req.pageToken);
+      const after = decodePageKey(req.pageToken);
       const page = toPage(inventory.listReservations(after, pageSize + 1), pageSize, (r) => r.key);
       return { reservations: page.items.map(toReservationMessage), nextPageToken: page.nextPageToken };
     },

@@ -5,7 +5,7 @@ import { failIfDemoSaysSo } from "#platform/demo-failure.js";
 import type { DemoMode } from "#platform/demo-mode.js";
 import { checkCents, checkId, checkPageSize } from "#platform/field-rules.js";
 import { mapHandlerErrors } from "#platform/map-handler-errors.js";
-import { decodePageToken, toPage } from "#platform/page-token.js";
+import { decodePageKey, toPage } from "#platform/page-token.js";
 import type { Account, PaymentRecord, Payments } from "./payments.js";
 
 const STATUS: Record<PaymentRecord["status"], PaymentStatus> = {
@@ -65,7 +65,7 @@ export function paymentsHandlers(payments: Payments, demo: DemoMode): ServiceHan
     },
     async listPayments(req) {
       const pageSize = checkPageSize(req.pageSize);
-      const after = decodePageToken(req.pageToken);
+      const after = decodePageKey(req.pageToken);
       const page = toPage(payments.listPayments(after, pageSize + 1), pageSize, (p) => p.key);
       return { payments: page.items.map(toPaymentMessage), nextPageToken: page.nextPageToken };
     },

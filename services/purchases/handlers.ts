@@ -10,7 +10,7 @@ import { failIfDemoSaysSo } from "#platform/demo-failure.js";
 import type { DemoMode } from "#platform/demo-mode.js";
 import { checkCents, checkId, checkPageSize, checkQuantityLines, invalidArgument } from "#platform/field-rules.js";
 import { mapHandlerErrors } from "#platform/map-handler-errors.js";
-import { decodePageToken, toPage } from "#platform/page-token.js";
+import { decodePageKey, toPage } from "#platform/page-token.js";
 import type { PurchaseLine, PurchaseRecord, Purchases } from "./purchases.js";
 
 const STATUS: Record<PurchaseRecord["status"], PurchaseStatus> = {
@@ -80,7 +80,7 @@ export function purchasesHandlers(purchases: Purchases, demo: DemoMode): Service
     },
     async listPurchases(req) {
       const pageSize = checkPageSize(req.pageSize);
-      const after = decodePageToken(req.pageToken);
+      const after = decodePageKey(req.pageToken);
       const page = toPage(purchases.listPurchases(after, pageSize + 1), pageSize, (p) => p.key);
       return { purchases: page.items.map(toPurchaseMessage), nextPageToken: page.nextPageToken };
     },

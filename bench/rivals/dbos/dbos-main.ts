@@ -10,7 +10,8 @@
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { DBOS } from "@dbos-inc/dbos-sdk";
-import { normaliseOrder, OrderFieldError, type OrderInput } from "../../../orchestrator/order-saga/order-input.js";
+import { ConnectError } from "@connectrpc/connect";
+import { normaliseOrder, type OrderInput } from "../../../orchestrator/order-saga/order-input.js";
 import { orderClientsFromEnv } from "../order-clients.js";
 import { orderSteps } from "../order-steps.js";
 import { OutcomeLedger } from "../saga-outcome.js";
@@ -44,7 +45,8 @@ const server = createServer((req, res) => {
     try {
       order = normaliseOrder(JSON.parse(await readBody(req)) as OrderInput);
     } catch (err) {
-      if (err instanceof OrderFieldError || err instanceof SyntaxError || err instanceof TypeError) return answer(400, { error: err.message });
+      if (err instanceof ConnectError) return answer(400, { error: err.rawMessage });
+      if (err instanceof SyntaxError || err instanceof TypeError) return answer(400, { error: err.message });
       throw err;
     }
     const outcome = await orderSaga(order);

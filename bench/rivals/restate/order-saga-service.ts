@@ -10,7 +10,8 @@
  * run — a `TerminalError` with HTTP code 409, as TP-SAGA's gateway answers a compensated saga.
  */
 import * as restate from "@restatedev/restate-sdk";
-import { normaliseOrder, OrderFieldError, type OrderInput } from "../../../orchestrator/order-saga/order-input.js";
+import { ConnectError } from "@connectrpc/connect";
+import { normaliseOrder, type OrderInput } from "../../../orchestrator/order-saga/order-input.js";
 import { COMPENSATION_STEPS, CONFIRMATION_STEPS, ORDER_STEPS, type OrderSteps, type PricedOrder } from "../order-steps.js";
 import { codeName, isBusinessFailure } from "../failure-kind.js";
 import type { OutcomeLedger } from "../saga-outcome.js";
@@ -52,7 +53,8 @@ export function orderSagaService(steps: OrderSteps, ledger: OutcomeLedger) {
         try {
           order = normaliseOrder(body as OrderInput);
         } catch (err) {
-          if (err instanceof OrderFieldError || err instanceof TypeError) throw new restate.TerminalError(err.message, { errorCode: 400 });
+          if (err instanceof ConnectError) throw new restate.TerminalError(err.rawMessage, { errorCode: 400 });
+          if (err instanceof TypeError) throw new restate.TerminalError(err.message, { errorCode: 400 });
           throw err;
         }
         const sagaId = ctx.request().id;
