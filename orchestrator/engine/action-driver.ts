@@ -1,0 +1,107 @@
+/**
+ * Drives a saga's actions forward, in order: each step is started (carried), called with
+ * retries and backoff under the saga's deadline, and its success carried; a business
+ * failure, an unknown outcome past the retries, or the deadline turns the saga to
+ * compensation.
+ */
+import { backoffDelay } from "./retry.js";
+import { isJson } from "./json.js";
+import type { Execution } from "./execution.js";
+import { type RunnerState, STOPPED } from "./runner-state.js";
+import { type ErrorInfo, findStep } from "./saga-record.js";
+import { carry, emit } from "./saga-log-writer.js";
+import { callStep, describeFailure, isRetryableFailure, pause } from "./step-call.js";
+
+/** Runs every action not yet succeeded, then logs COMPLETED, or turns the saga to compensation. */
+export async function runActions(state: RunnerState, execution: Execution): Promise<void> {
+  const { definition, record } = execution;
+  const deadline = record.createdAt + definition.deadlineMs;
+  const deadlineError = (): ErrorInfo => ({
+    code: "DEADLINE_EXCEEDED",
+    message: `saga deadline of ${definition.deadlineMs} ms passed`,
+  });
+  for (const step of definition.steps) {
+    const stepRecord = findStep(record, step.name, "action");
+    if (stepRecord?.status === "SUCCEEDED") continue; // replayed from the log, never called again
+    let attempt: number;
+    if (stepRecord === undefined) {
+      if (state.now() >= deadline) {
+        await turnToCompensation(state, execution, "saga-deadline-exceeded", undefined, undefined, deadlineError());
+        return;
+      }
+      carry(state, execution, "step-started", "RUNNING", step.name, 1);
+      attempt = 1;
+    } else {
+      // Started, outcome unknown (crash): call again with the same key.
+      attempt = stepRecord.lastError ? stepRecord.attempts + 1 : stepRecord.attempts;
+      if (state.now() >= deadline) {
+        await turnToCompensation(state, execution, "step-failed", step.name, stepRecord.attempts, deadlineError());
+        return;
+      }
+    }
+    for (;;) {
+      const outcome = await callStep(state, execution, step.action, step.name, attempt, step.retry.timeoutMs);
+      if (state.closed) throw STOPPED;
+      if (outcome.ok) {
+        const output = outcome.value === undefined ? null : outcome.value;
+        if (!isJson(output)) {
+          const error = { code: "INTERNAL", message: `step "${step.name}" returned a value that is not plain JSON` };
+          state.log.error({ sagaId: record.sagaId, step: step.name }, error.message);
+          await turnToCompensation(state, execution, "step-failed", step.name, attempt, error);
+          return;
+        }
+        carry(state, execution, "step-succeeded", "RUNNING", step.name, attempt, undefined, output);
+        break;
+      }
+      const error = describeFailure(state, outcome);
+      if (!isRetryableFailure(state, outcome)) {
+        await turnToCompensation(state, execution, "step-failed", step.name, attempt, error);
+        return;
+      }
+      if (attempt >= step.retry.maxAttempts) {
+        const message = `outcome unknown after ${attempt} attempts: ${error.message}`;
+        await turnToCompensation(state, execution, "step-failed", step.name, attempt, { code: error.code, message });
+        return;
+      }
+      if (state.now() >= deadline) {
+        await turnToCompensation(state, execution, "step-failed", step.name, attempt, deadlineError());
+        return;
+      }
+      await emit(state, execution, "step-attempt-failed", "RUNNING", step.name, attempt, error);
+      await pause(state, Math.min(backoffDelay(step.retry, attempt, state.random), Math.max(0, deadline - state.now())));
+      attempt++;
+    }
+  }
+  await emit(state, execution, "saga-completed", "COMPLETED");
+}
+
+/**
+ * Logs the decision to compensate (a step's failure or the saga's deadline). A resumed saga
+ * first arms every step after the last action it knows of: the run before the crash may
+ * have sent them while their starts were still carried. The arms are logged with the
+ * decision, so every later run (after another crash, or an operator retry) compensates
+ * them too; a compensation that reaches a step never sent is recorded by the service and
+ * refuses the late action.
+ */
+export async function turnToCompensation(
+  state: RunnerState,
+  execution: Execution,
+  kind: "step-failed" | "saga-deadline-exceeded",
+  stepName: string | undefined,
+  attempt: number | undefined,
+  error: ErrorInfo,
+): Promise<void> {
+  if (execution.resumed) {
+    const known = new Set<string>();
+    for (const stepRecord of execution.record.steps) if (stepRecord.phase === "action") known.add(stepRecord.name);
+    for (const event of execution.carried) if (event.kind === "step-started" && event.step !== undefined) known.add(event.step);
+    let lastKnown = -1;
+    execution.definition.steps.forEach((step, index) => {
+      if (known.has(step.name)) lastKnown = index;
+    });
+    for (const step of execution.definition.steps.slice(lastKnown + 1)) {
+      if (step.compensate) carry(state, execution, "step-started", "RUNNING", step.name, 1);
+    }
+  }
+  await emit(state, execution, kind, "COMPENSATING", stepName, attempt, error);
+}

@@ -1,0 +1,37 @@
+/**
+ * One saga being driven by this runner: its definition, its record as far as the log goes,
+ * and the transitions held back to ride along with its next durable write.
+ */
+import type { Json } from "./json.js";
+import type { SagaDefinition } from "./saga.js";
+import type { ErrorInfo, SagaEvent, SagaEventKind, SagaRecord, SagaStatus } from "./saga-record.js";
+
+/** The in-memory state of a saga while a drive (or an operator action) works on it. */
+export interface Execution {
+  readonly definition: SagaDefinition<unknown>;
+  /** The record folded from every durable event; updated as each write lands. */
+  readonly record: SagaRecord;
+  /** Sequence number of the last durable event applied to `record`. */
+  sequence: number;
+  /** Transitions held back to be logged with the next one, in the same group commit. */
+  carried: SagaEvent[];
+  /**
+   * Resumed from the log after a crash or restart. Its log may end before steps that were
+   * sent (starts and successes are carried), so if it turns to compensation, it arms those
+   * steps first (see `turnToCompensation` in action-driver.ts).
+   */
+  readonly resumed: boolean;
+}
+
+/** What one transition says: kind, the saga status after it, and its step, attempt, error and output where it has them. */
+export type Transition = [kind: SagaEventKind, status: SagaStatus, step?: string, attempt?: number, error?: ErrorInfo, output?: Json];
+
+/** An execution over a record folded from `loggedEvents` durable events. */
+export function newExecution(
+  definition: SagaDefinition<unknown>,
+  record: SagaRecord,
+  loggedEvents: number,
+  resumed: boolean,
+): Execution {
+  return { definition, record, sequence: loggedEvents, carried: [], resumed };
+}
