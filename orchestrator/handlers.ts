@@ -36,7 +36,8 @@ export function orchestratorHandlers(runner: Runner): ServiceHandlers<typeof Orc
           input: input as unknown as Parameters<Runner["start"]>[1]["input"],
           fingerprint: orderFingerprint(input),
         });
-        const waited = req.waitMs > 0 ? await runner.wait(saga.sagaId, Math.min(req.waitMs, MAX_WAIT_MS)) : saga;
+        // Answered once the outcome is decided: a CONFIRMING saga will complete.
+        const waited = req.waitMs > 0 ? await runner.wait(saga.sagaId, Math.min(req.waitMs, MAX_WAIT_MS), "decided") : saga;
         return { saga: toSaga(waited ?? saga, false), created };
       });
     },
@@ -115,6 +116,7 @@ async function guard<T>(work: () => Promise<T>): Promise<T> {
 
 const STATUS: Record<EngineStatus, SagaStatus> = {
   RUNNING: SagaStatus.RUNNING,
+  CONFIRMING: SagaStatus.CONFIRMING,
   COMPLETED: SagaStatus.COMPLETED,
   COMPENSATING: SagaStatus.COMPENSATING,
   COMPENSATED: SagaStatus.COMPENSATED,
@@ -126,6 +128,12 @@ function fromStatus(status: SagaStatus, i: number): EngineStatus {
   if (!found) throw new OrderFieldError(`statuses[${i}]`, "must be a saga status other than UNSPECIFIED");
   return found;
 }
+
+const STEP_PHASE = {
+  action: StepPhase.ACTION,
+  compensation: StepPhase.COMPENSATION,
+  confirmation: StepPhase.CONFIRMATION,
+} as const satisfies Record<SagaRecord["steps"][number]["phase"], StepPhase>;
 
 const STEP_STATUS = { RUNNING: StepStatus.RUNNING, SUCCEEDED: StepStatus.SUCCEEDED, FAILED: StepStatus.FAILED } as const;
 
@@ -147,7 +155,7 @@ export function toSaga(r: SagaRecord, withSteps = true): Saga {
     error: r.error?.message ?? "",
     steps: (withSteps ? r.steps : []).map((s) => ({
       name: s.name,
-      phase: s.phase === "action" ? StepPhase.ACTION : StepPhase.COMPENSATION,
+      phase: STEP_PHASE[s.phase],
       status: STEP_STATUS[s.status],
       attempts: s.attempts,
       startedAt: timestampFromMs(s.startedAt),

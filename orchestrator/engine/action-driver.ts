@@ -2,9 +2,11 @@
  * Drives a saga's actions forward, in order: each step is started (carried), called with
  * retries and backoff under the saga's deadline, and its success carried; a business
  * failure, an unknown outcome past the retries, or the deadline turns the saga to
- * compensation.
+ * compensation. Once the last action succeeds the saga is decided and the deadline no
+ * longer applies.
  */
 import { backoffDelay } from "./retry.js";
+import { hasConfirmations } from "./confirmation-driver.js";
 import { isJson } from "./json.js";
 import type { Execution } from "./execution.js";
 import { type RunnerState, STOPPED } from "./runner-state.js";
@@ -12,7 +14,10 @@ import { type ErrorInfo, findStep } from "./saga-record.js";
 import { carry, emit } from "./saga-log-writer.js";
 import { callStep, describeFailure, isRetryableFailure, pause } from "./step-call.js";
 
-/** Runs every action not yet succeeded, then logs COMPLETED, or turns the saga to compensation. */
+/**
+ * Runs every action not yet succeeded, then logs the decision (CONFIRMING, or COMPLETED when
+ * no step confirms), or turns the saga to compensation.
+ */
 export async function runActions(state: RunnerState, execution: Execution): Promise<void> {
   const { definition, record } = execution;
   const deadline = record.createdAt + definition.deadlineMs;
@@ -72,7 +77,10 @@ export async function runActions(state: RunnerState, execution: Execution): Prom
       attempt++;
     }
   }
-  await emit(state, execution, "saga-completed", "COMPLETED");
+  // Every action succeeded: the saga is past its pivot. With confirmations to apply, the
+  // decision is logged first (the drive then confirms); without, the saga is complete.
+  if (hasConfirmations(definition.steps)) await emit(state, execution, "saga-decided", "CONFIRMING");
+  else await emit(state, execution, "saga-completed", "COMPLETED");
 }
 
 /**

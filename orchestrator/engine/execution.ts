@@ -12,9 +12,15 @@ export interface Execution {
   /** The record folded from every durable event; updated as each write lands. */
   readonly record: SagaRecord;
   /** Sequence number of the last durable event applied to `record`. */
-  sequence: number;
+  loggedSequence: number;
+  /** Sequence number of the last event made (carried, being written, or logged). */
+  assignedSequence: number;
   /** Transitions held back to be logged with the next one, in the same group commit. */
   carried: SagaEvent[];
+  /** The write of this saga in flight, if any: writes go one at a time, in sequence order. */
+  writing: Promise<void> | undefined;
+  /** Set when a write failed: the log may now lack events, so nothing more is written. */
+  writeFailure: { error: unknown } | undefined;
   /**
    * Resumed from the log after a crash or restart. Its log may end before steps that were
    * sent (starts and successes are carried), so if it turns to compensation, it arms those
@@ -33,5 +39,14 @@ export function newExecution(
   loggedEvents: number,
   resumed: boolean,
 ): Execution {
-  return { definition, record, sequence: loggedEvents, carried: [], resumed };
+  return {
+    definition,
+    record,
+    loggedSequence: loggedEvents,
+    assignedSequence: loggedEvents,
+    carried: [],
+    writing: undefined,
+    writeFailure: undefined,
+    resumed,
+  };
 }

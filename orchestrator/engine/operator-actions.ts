@@ -9,8 +9,9 @@ import { emit } from "./saga-log-writer.js";
 import { launch, wakeIdleIfIdle } from "./saga-lifecycle.js";
 
 /**
- * A NEEDS_ATTENTION saga goes back to COMPENSATING with a fresh compensation budget, and is
- * driven again. Resolves once that is durable.
+ * A NEEDS_ATTENTION saga is driven again with a fresh budget: back to CONFIRMING if it was
+ * decided (a confirmation ran out of attempts), else back to COMPENSATING. Resolves once
+ * that is durable.
  * @throws SagaNotFoundError, SagaStateError (not NEEDS_ATTENTION, or runner closed), UnknownDefinitionError.
  */
 export async function retrySaga(state: RunnerState, sagaId: string): Promise<SagaRecord> {
@@ -30,13 +31,13 @@ export async function retrySaga(state: RunnerState, sagaId: string): Promise<Sag
   const execution = newExecution(definition, record, stored.events.length, false);
   state.executions.set(sagaId, execution);
   try {
-    await emit(state, execution, "saga-retried", "COMPENSATING");
+    await emit(state, execution, "saga-retried", record.decidedAt === undefined ? "COMPENSATING" : "CONFIRMING");
   } catch (error) {
     state.executions.delete(sagaId);
     wakeIdleIfIdle(state);
     throw error;
   }
-  state.log.info({ sagaId }, "saga retried by operator: compensating again");
+  state.log.info({ sagaId, status: record.status }, "saga retried by operator");
   const snapshot = copyRecord(record);
   state.executions.delete(sagaId);
   if (!state.closed) launch(state, execution);

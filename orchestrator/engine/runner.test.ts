@@ -24,6 +24,9 @@ class Script {
   readonly applied = new Map<string, number>();
   readonly actions = new Map<string, Outcome[]>();
   readonly compensations = new Map<string, Outcome[]>();
+  readonly confirmations = new Map<string, Outcome[]>();
+  /** Confirmations that took effect, by key (a confirm is idempotent: a repeat still counts here). */
+  readonly confirmed = new Map<string, number>();
 
   next(map: Map<string, Outcome[]>, name: string): Outcome {
     const list = map.get(name);
@@ -31,7 +34,12 @@ class Script {
     return list.length > 1 ? list.shift()! : list[0]!;
   }
 
-  definition(name = "order", version = 1, options: { deadlineMs?: number; tag?: string } = {}): SagaDefinition<{ n: number }> {
+  /** The test saga; with `confirms`, every compensable step also has a confirmation. */
+  definition(
+    name = "order",
+    version = 1,
+    options: { deadlineMs?: number; tag?: string; confirms?: boolean } = {},
+  ): SagaDefinition<{ n: number }> {
     const tag = options.tag ?? "";
     const make = (s: string, compensable: boolean) =>
       step<{ n: number }>(
@@ -55,8 +63,21 @@ class Script {
               if (o === "business") throw new Business(`${s} undo refused`);
             },
           }),
+          ...(compensable &&
+            options.confirms && {
+              confirm: async (ctx) => {
+                this.calls.push(`${tag}confirm:${s}:${ctx.attempt}`);
+                if (Object.keys(ctx.results).length !== 4) throw new Error(`confirm of ${s} saw ${Object.keys(ctx.results).length} results`);
+                const o = this.next(this.confirmations, s);
+                if (o === "hang") return new Promise<void>(() => {});
+                if (o === "business") throw new Business(`${s} confirm refused`);
+                this.confirmed.set(ctx.key, (this.confirmed.get(ctx.key) ?? 0) + 1);
+                if (o === "transient") throw new Transient(`${s} confirm reply lost`);
+              },
+            }),
           retry: { maxAttempts: 3, initialDelayMs: 0, timeoutMs: 1_000 },
           compensationRetry: { attentionAfter: 3, initialDelayMs: 0, timeoutMs: 1_000 },
+          confirmationRetry: { attentionAfter: 3, initialDelayMs: 0, timeoutMs: 1_000 },
         },
       );
     return defineSaga(name, version, [make("lookup", false), make("charge", true), make("reserve", true), make("ship", true)], options);
@@ -546,6 +567,217 @@ describe("crash and recovery", () => {
         }
         if (expected === "COMPLETED") expect(Object.keys(saga.results)).toEqual(STEPS);
       }
+    });
+  }
+});
+
+/**
+ * Counts durable writes as the runner makes them: the appends one emit issues together (in
+ * one synchronous run, so one group commit in a real store) count as one write.
+ */
+class WriteCountingStore extends InMemorySagaStore {
+  writes = 0;
+  #open = false;
+  #count(): void {
+    if (this.#open) return;
+    this.#open = true;
+    this.writes++;
+    queueMicrotask(() => (this.#open = false));
+  }
+  override create(header: SagaHeader, first: SagaEvent): Promise<CreateResult> {
+    this.#count();
+    return super.create(header, first);
+  }
+  override append(event: SagaEvent): Promise<void> {
+    this.#count();
+    return super.append(event);
+  }
+}
+
+const CONFIRMED_STEPS = ["charge", "reserve", "ship"];
+
+describe("confirmations (after the pivot)", () => {
+  it("decides once every action succeeded, then confirms every step: three durable writes", async () => {
+    const script = new Script();
+    const store = new WriteCountingStore();
+    const runner = runnerOn(store, [script.definition("order", 1, { confirms: true })]);
+    const saga = await run(runner);
+    expect(saga.status).toBe("COMPLETED");
+    expect(saga.decidedAt).toBeDefined();
+    expect(store.writes).toBe(3); // created; decided (actions carried); completed (confirmations carried)
+    expect(script.calls.slice(0, 4)).toEqual(STEPS.map((s) => `do:${s}:1`));
+    expect(script.calls.slice(4).sort()).toEqual(CONFIRMED_STEPS.map((s) => `confirm:${s}:1`).sort());
+    expect([...script.confirmed.values()]).toEqual([1, 1, 1]);
+    const kinds = (await store.load(saga.sagaId))!.events.map((e) => `${e.kind}/${e.status}`);
+    expect(kinds.slice(0, 10)).toEqual([
+      "saga-created/RUNNING",
+      ...STEPS.flatMap((s) => ["step-started/RUNNING", "step-succeeded/RUNNING"].map((k) => k)),
+      "saga-decided/CONFIRMING",
+    ]);
+    expect(kinds.at(-1)).toBe("saga-completed/COMPLETED");
+    expect(kinds.filter((k) => k.startsWith("confirmation-succeeded"))).toHaveLength(3);
+    expect(saga.steps.filter((s) => s.phase === "confirmation").map((s) => [s.name, s.status, s.attempts])).toEqual(
+      expect.arrayContaining(CONFIRMED_STEPS.map((s) => [s, "SUCCEEDED", 1])),
+    );
+
+    const plain = new WriteCountingStore();
+    const without = await run(runnerOn(plain, [new Script().definition()]));
+    expect(without.status).toBe("COMPLETED");
+    expect(without.decidedAt).toBeUndefined();
+    expect(plain.writes).toBe(2); // no confirmation: created; completed
+  });
+
+  it("retries a confirmation on any error, transient or not, and never compensates", async () => {
+    const script = new Script();
+    script.confirmations.set("reserve", ["transient", "business", "ok"]);
+    const runner = runnerOn(new InMemorySagaStore(), [script.definition("order", 1, { confirms: true })]);
+    const saga = await run(runner);
+    expect(saga.status).toBe("COMPLETED");
+    expect(script.calls.filter((c) => c.startsWith("confirm:reserve"))).toEqual([
+      "confirm:reserve:1",
+      "confirm:reserve:2",
+      "confirm:reserve:3",
+    ]);
+    expect(script.calls.filter((c) => c.startsWith("undo:"))).toEqual([]);
+    expect(saga.steps.find((s) => s.phase === "confirmation" && s.name === "reserve")).toMatchObject({
+      status: "SUCCEEDED",
+      attempts: 3,
+      lastError: { code: "FAILED_PRECONDITION" },
+    });
+  });
+
+  it("a saga that compensates never confirms", async () => {
+    const script = new Script();
+    script.actions.set("ship", ["business"]);
+    const saga = await run(runnerOn(new InMemorySagaStore(), [script.definition("order", 1, { confirms: true })]));
+    expect(saga.status).toBe("COMPENSATED");
+    expect(saga.decidedAt).toBeUndefined();
+    expect(script.calls.filter((c) => c.startsWith("confirm:"))).toEqual([]);
+  });
+
+  it("a confirmation past its budget leaves the saga NEEDS_ATTENTION, still decided; retry() confirms again", async () => {
+    const script = new Script();
+    script.confirmations.set("reserve", ["transient"]);
+    const store = new InMemorySagaStore();
+    const runner = runnerOn(store, [script.definition("order", 1, { confirms: true })]);
+    const saga = await run(runner);
+    expect(saga.status).toBe("NEEDS_ATTENTION");
+    expect(saga.decidedAt).toBeDefined();
+    const confirmations = saga.steps.filter((s) => s.phase === "confirmation");
+    expect(confirmations.find((s) => s.name === "reserve")).toMatchObject({ status: "FAILED", attempts: 3 });
+    // The others were let finish before the saga stopped: none is left RUNNING.
+    expect(confirmations.filter((s) => s.name !== "reserve").map((s) => s.status)).toEqual(["SUCCEEDED", "SUCCEEDED"]);
+    expect(script.calls.filter((c) => c.startsWith("undo:"))).toEqual([]);
+    expect(await store.unfinished()).toEqual([]);
+
+    script.confirmations.set("reserve", ["ok"]);
+    const callsBefore = script.calls.length;
+    const retried = await runner.retry(saga.sagaId);
+    expect(retried.status).toBe("CONFIRMING");
+    await runner.idle();
+    const done = (await runner.get(saga.sagaId))!;
+    expect(done.status).toBe("COMPLETED");
+    expect(script.calls.slice(callsBefore)).toEqual(["confirm:reserve:1"]); // only the one that had failed
+    expect(script.calls.filter((c) => c.startsWith("undo:"))).toEqual([]);
+  });
+
+  it("does not apply the saga deadline once decided", async () => {
+    let clock = 1_000;
+    const script = new Script();
+    const def = script.definition("order", 1, { deadlineMs: 500, confirms: true });
+    const ship = def.steps[3]!;
+    const confirm = ship.confirm!;
+    ship.confirm = async (ctx) => {
+      clock += 10_000; // far past the deadline
+      return confirm(ctx);
+    };
+    script.confirmations.set("ship", ["transient", "ok"]);
+    const saga = await run(runnerOn(new InMemorySagaStore(), [def], { now: () => clock }));
+    expect(saga.status).toBe("COMPLETED");
+    expect(script.calls.filter((c) => c.startsWith("undo:"))).toEqual([]);
+  });
+
+  it("wait() answers at the decision ('decided') and keeps a wait for the end ('terminal')", async () => {
+    const script = new Script();
+    script.confirmations.set("ship", ["hang"]);
+    const runner = runnerOn(new InMemorySagaStore(), [script.definition("order", 1, { confirms: true })]);
+    const { saga } = await runner.start("order", { input: { n: 1 } });
+    const decided = await runner.wait(saga.sagaId, 60_000, "decided");
+    expect(decided?.status).toBe("CONFIRMING");
+    expect(decided?.results["ship"]).toBeDefined();
+    // Already decided when asked: answered at once, from the saga being driven.
+    expect((await runner.wait(saga.sagaId, 60_000, "decided"))?.status).toBe("CONFIRMING");
+    // A wait for the end times out with the saga as it stands.
+    expect((await runner.wait(saga.sagaId, 5))?.status).toBe("CONFIRMING");
+    await runner.close();
+    // From the log, after the runner let go of it: still decided.
+    expect((await runner.wait(saga.sagaId, 60_000, "decided"))?.status).toBe("CONFIRMING");
+  });
+
+  /** Where a crash cut a confirming saga, from what its durable log holds. */
+  function crashPoint(events: readonly SagaEvent[]): string {
+    if (!events.some((e) => e.kind === "saga-decided")) return "before decided";
+    const confirmed = events.filter((e) => e.kind === "confirmation-succeeded").length;
+    if (confirmed === 0) return "after decided, before any confirmation";
+    if (confirmed < CONFIRMED_STEPS.length) return "between confirmations";
+    if (!events.some((e) => e.kind === "saga-completed")) return "after confirmations, before COMPLETED";
+    return "completed";
+  }
+
+  const scenarios: [string, (s: Script) => void][] = [
+    ["every confirmation succeeds", () => {}],
+    ["a confirmation fails twice first", (s) => s.confirmations.set("reserve", ["transient", "business", "ok"])],
+  ];
+  for (const [name, setup] of scenarios) {
+    it(`${name}: a crash after every write loses no action or confirmation and compensates nothing`, async () => {
+      const clean = new Script();
+      setup(clean);
+      const cleanStore = new InMemorySagaStore();
+      const cleanSaga = await run(runnerOn(cleanStore, [clean.definition("order", 1, { confirms: true })]));
+      expect(cleanSaga.status).toBe("COMPLETED");
+      const total = (await cleanStore.load(cleanSaga.sagaId))!.events.length;
+
+      const points = new Set<string>();
+      for (let n = 1; n < total; n++) {
+        const script = new Script();
+        setup(script);
+        const store = new CrashingStore(new InMemorySagaStore(), n);
+        const old = runnerOn(store, [script.definition("order", 1, { confirms: true })]);
+        const started = old.start("order", { idempotencyKey: "order-1", input: { n: 1 } });
+        await store.crashed;
+        await new Promise((r) => setImmediate(r));
+        const sagaId = (await started).saga.sagaId;
+        const logged = (await store.inner.load(sagaId))!.events;
+        points.add(crashPoint(logged));
+        const durable = (kind: string) => new Set(logged.filter((e) => e.kind === kind).map((e) => e.step));
+        const actionsDone = durable("step-succeeded");
+        const confirmationsDone = durable("confirmation-succeeded");
+        const callsBefore = script.calls.length;
+
+        const next = runnerOn(store.inner, [script.definition("order", 1, { confirms: true })]);
+        expect(await next.resumePending()).toBe(1);
+        await next.idle();
+        const saga = (await next.get(sagaId))!;
+        expect(saga.status, `crash after write ${n}`).toBe("COMPLETED");
+        const after = script.calls.slice(callsBefore);
+        for (const s of actionsDone) expect(after.filter((c) => c.startsWith(`do:${s}:`)), `action ${s} again, crash at ${n}`).toEqual([]);
+        for (const s of confirmationsDone) {
+          expect(after.filter((c) => c.startsWith(`confirm:${s}:`)), `confirmation ${s} again, crash at ${n}`).toEqual([]);
+        }
+        expect(script.calls.filter((c) => c.startsWith("undo:")), `compensated, crash at ${n}`).toEqual([]);
+        for (const s of CONFIRMED_STEPS) expect(script.confirmed.get(`${sagaId}:${s}`), `${s} never confirmed, crash at ${n}`).toBeGreaterThan(0);
+        expect(Object.keys(saga.results)).toEqual(STEPS);
+        const events = (await store.inner.load(sagaId))!.events;
+        expect(events.filter((e) => e.kind === "saga-decided"), `decided twice, crash at ${n}`).toHaveLength(1);
+      }
+      expect([...points].sort()).toEqual(
+        [
+          "before decided",
+          "after decided, before any confirmation",
+          "between confirmations",
+          "after confirmations, before COMPLETED",
+        ].sort(),
+      );
     });
   }
 });

@@ -3,7 +3,7 @@
  * from the log after a crash. This file is its public face; each concern lives in its own
  * file over one shared state (runner-state.ts):
  * - saga-start.ts: idempotent starts; saga-lifecycle.ts: drives, resume at boot, idle, close;
- * - action-driver.ts, compensation-driver.ts: the two directions a saga runs in;
+ * - action-driver.ts, then confirmation-driver.ts or compensation-driver.ts;
  * - step-call.ts: one call under its timeout; saga-log-writer.ts: carried and durable writes;
  * - saga-queries.ts, saga-waits.ts, saga-events.ts: reads, waits and live events;
  * - operator-actions.ts: what an operator may do; definition-registry.ts: names and versions.
@@ -18,7 +18,9 @@ import type { SagaStore } from "./saga-store.js";
 import { createRunnerState } from "./runner-state.js";
 import { close, idle, inFlight, resumePending } from "./saga-lifecycle.js";
 import { getSaga, listSagas } from "./saga-queries.js";
-import { waitForSaga } from "./saga-waits.js";
+import { waitForSaga, type WaitUntil } from "./saga-waits.js";
+
+export type { WaitUntil };
 import { startSaga } from "./saga-start.js";
 import { retrySaga } from "./operator-actions.js";
 
@@ -78,8 +80,12 @@ export interface Runner {
    * SagaLimitError (maxInFlight reached), SagaStateError (runner closed), or the store's error.
    */
   start(definitionName: string, request: StartRequest): Promise<{ saga: SagaRecord; created: boolean }>;
-  /** Resolves with the record once the saga is terminal, or at the timeout with its current record; undefined if unknown. */
-  wait(sagaId: string, timeoutMs: number): Promise<SagaRecord | undefined>;
+  /**
+   * Resolves with the record once the saga is terminal (or, with `until` = "decided", once its
+   * outcome is decided: CONFIRMING or terminal), or at the timeout with its current record;
+   * undefined if unknown.
+   */
+  wait(sagaId: string, timeoutMs: number, until?: WaitUntil): Promise<SagaRecord | undefined>;
   /** The saga as its durable log describes it, or undefined. */
   get(sagaId: string): Promise<SagaRecord | undefined>;
   /**
@@ -90,12 +96,12 @@ export interface Runner {
   /** Live events of one saga (or of all when `sagaId` is undefined), each after it is durable. Returns the unsubscribe function. */
   subscribe(sagaId: string | undefined, listener: (e: SagaEvent) => void): () => void;
   /**
-   * Operator action: a NEEDS_ATTENTION saga goes back to COMPENSATING with a fresh
-   * compensation budget. Resolves once that is durable.
+   * Operator action: a NEEDS_ATTENTION saga goes back to CONFIRMING (if it was decided) or
+   * COMPENSATING with a fresh budget. Resolves once that is durable.
    * @throws SagaNotFoundError, SagaStateError (not NEEDS_ATTENTION, or runner closed), UnknownDefinitionError.
    */
   retry(sagaId: string): Promise<SagaRecord>;
-  /** At boot: resumes every RUNNING/COMPENSATING saga of the store from its log; returns how many. */
+  /** At boot: resumes every RUNNING/CONFIRMING/COMPENSATING saga of the store from its log; returns how many. */
   resumePending(): Promise<number>;
   /** Sagas being driven now (including starts not yet durable). */
   inFlight(): number;
@@ -114,7 +120,7 @@ export function createRunner(options: RunnerOptions): Runner {
   const state = createRunnerState(options);
   return {
     start: (definitionName, request) => startSaga(state, definitionName, request),
-    wait: (sagaId, timeoutMs) => waitForSaga(state, sagaId, timeoutMs),
+    wait: (sagaId, timeoutMs, until) => waitForSaga(state, sagaId, timeoutMs, until),
     get: (sagaId) => getSaga(state, sagaId),
     list: (query) => listSagas(state, query),
     subscribe: (sagaId, listener) => state.events.subscribe(sagaId, listener),

@@ -1,10 +1,11 @@
 /**
- * A saga's drive from launch to its end (actions, then compensations), and the runner's own
+ * A saga's drive from launch to its end (actions, then confirmations or compensations), and the runner's own
  * lifecycle around the drives: resuming unfinished sagas at boot, telling when it is idle,
  * and closing without losing anything the log does not already hold.
  */
 import { runActions } from "./action-driver.js";
 import { runCompensations } from "./compensation-driver.js";
+import { runConfirmations } from "./confirmation-driver.js";
 import { type Execution, newExecution } from "./execution.js";
 import { type RunnerState, STOPPED } from "./runner-state.js";
 import { foldSaga, isTerminal } from "./saga-record.js";
@@ -13,6 +14,7 @@ import { foldSaga, isTerminal } from "./saga-record.js";
 async function drive(state: RunnerState, execution: Execution): Promise<void> {
   try {
     if (execution.record.status === "RUNNING") await runActions(state, execution);
+    if (execution.record.status === "CONFIRMING") await runConfirmations(state, execution);
     if (execution.record.status === "COMPENSATING") await runCompensations(state, execution);
   } catch (error) {
     if (error !== STOPPED) {

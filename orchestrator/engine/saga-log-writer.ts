@@ -12,7 +12,7 @@ import { applyEvent, type SagaEvent } from "./saga-record.js";
 export function carry(state: RunnerState, execution: Execution, ...[kind, status, step, attempt, error, output]: Transition): void {
   const event: SagaEvent = {
     sagaId: execution.record.sagaId,
-    sequence: execution.sequence + execution.carried.length + 1,
+    sequence: ++execution.assignedSequence,
     kind,
     status,
     at: state.now(),
@@ -33,20 +33,51 @@ export function carry(state: RunnerState, execution: Execution, ...[kind, status
  *   the service answers with the first outcome;
  * - a step's start: the step may have been sent without its start in the log, so a resumed
  *   saga that turns to compensation arms every step after the last one it knows of
- *   (`turnToCompensation`).
+ *   (`turnToCompensation`);
+ * - a confirmation's start and success: after a crash every confirmation not logged as
+ *   succeeded is sent again with its key, and confirmations are idempotent.
  * Every decision that is not replayed the same way is awaited: the saga's creation (before
  * any step), a failure or deadline that turns it to compensation, each compensation's
- * start and end, and the final status (before anyone is told). A saga that succeeds thus
- * costs two durable writes: its creation, and its completion with every step carried.
+ * start and end, the decision after the pivot (before anyone is told and before any
+ * confirmation is sent), and the final status (before anyone is told). So a saga that
+ * succeeds costs two durable writes (created; completed, with every step carried), or three
+ * when its steps have confirmations (created; decided, with every action carried;
+ * completed, with every confirmation carried).
+ *
+ * Concurrent confirmations of one saga may emit at once: writes of one saga go one at a
+ * time, so the log keeps sequence order; an emit whose transition an earlier write already
+ * carried only waits for it.
  */
 export async function emit(state: RunnerState, execution: Execution, ...transition: Transition): Promise<void> {
   carry(state, execution, ...transition);
+  const sequence = execution.assignedSequence;
+  while (execution.writing !== undefined) await execution.writing;
+  if (execution.writeFailure) throw execution.writeFailure.error;
+  if (execution.loggedSequence >= sequence) return; // a write since then carried it
+  await flush(state, execution);
+}
+
+/** Writes everything carried as one write in flight; on failure the saga writes nothing more. */
+function flush(state: RunnerState, execution: Execution): Promise<void> {
   const events = execution.carried;
   execution.carried = [];
+  const writing = writeEvents(state, execution, events);
+  execution.writing = writing;
+  const settle = (): void => {
+    if (execution.writing === writing) execution.writing = undefined;
+  };
+  writing.then(settle, (error: unknown) => {
+    execution.writeFailure ??= { error };
+    settle();
+  });
+  return writing;
+}
+
+async function writeEvents(state: RunnerState, execution: Execution, events: SagaEvent[]): Promise<void> {
   if (events.length === 1) await state.store.append(events[0]!);
   else await Promise.all(events.map((event) => state.store.append(event)));
   for (const done of events) {
-    execution.sequence = done.sequence;
+    execution.loggedSequence = done.sequence;
     applyEvent(execution.record, done);
     state.events.publish(done);
   }

@@ -5,18 +5,31 @@
  */
 import type { Json } from "./json.js";
 
-/** RUNNING → COMPLETED, or RUNNING → COMPENSATING → COMPENSATED | NEEDS_ATTENTION (→ COMPENSATING on retry). */
-export type SagaStatus = "RUNNING" | "COMPLETED" | "COMPENSATING" | "COMPENSATED" | "NEEDS_ATTENTION";
+/**
+ * RUNNING → COMPLETED, or RUNNING → CONFIRMING → COMPLETED | NEEDS_ATTENTION (→ CONFIRMING on
+ * retry) when steps have confirmations, or RUNNING → COMPENSATING → COMPENSATED |
+ * NEEDS_ATTENTION (→ COMPENSATING on retry). CONFIRMING means decided: every action
+ * succeeded, the saga will complete and never compensates.
+ */
+export type SagaStatus = "RUNNING" | "CONFIRMING" | "COMPLETED" | "COMPENSATING" | "COMPENSATED" | "NEEDS_ATTENTION";
 
 /** Statuses in which the runner does no more work on its own. */
 export const TERMINAL_STATUSES: ReadonlySet<SagaStatus> = new Set<SagaStatus>(["COMPLETED", "COMPENSATED", "NEEDS_ATTENTION"]);
 
 /** Statuses that `resumePending()` picks up. */
-export const UNFINISHED_STATUSES: readonly SagaStatus[] = ["RUNNING", "COMPENSATING"];
+export const UNFINISHED_STATUSES: readonly SagaStatus[] = ["RUNNING", "CONFIRMING", "COMPENSATING"];
 
 /** Whether the runner is done with a saga in this status (NEEDS_ATTENTION waits for `retry()`). */
 export function isTerminal(status: SagaStatus): boolean {
   return TERMINAL_STATUSES.has(status);
+}
+
+/**
+ * Whether a saga's outcome is known in this status: CONFIRMING (it will complete) or
+ * terminal. That is when a caller waiting for the outcome may be answered.
+ */
+export function isDecided(status: SagaStatus): boolean {
+  return status === "CONFIRMING" || TERMINAL_STATUSES.has(status);
 }
 
 /** A failure as logged: a stable code (e.g. "FAILED_PRECONDITION") and a human message. */
@@ -25,10 +38,10 @@ export interface ErrorInfo {
   message: string;
 }
 
-/** One action or compensation of one step, as it happened. */
+/** One action, compensation or confirmation of one step, as it happened. */
 export interface StepRecord {
   name: string;
-  phase: "action" | "compensation";
+  phase: "action" | "compensation" | "confirmation";
   status: "RUNNING" | "SUCCEEDED" | "FAILED";
   /** Calls made whose outcome is logged (1 while the first call runs). */
   attempts: number;
@@ -52,8 +65,13 @@ export interface SagaRecord {
   failedStep?: string;
   /** Why the saga compensates. */
   error?: ErrorInfo;
-  /** Actions and compensations in the order they happened. */
+  /** Actions, compensations and confirmations in the order they happened. */
   steps: StepRecord[];
+  /**
+   * When the saga passed its pivot (every action succeeded) and its outcome was decided;
+   * absent before, and for a saga without confirmations. A decided saga never compensates.
+   */
+  decidedAt?: number;
   createdAt: number;
   updatedAt: number;
 }
@@ -66,6 +84,11 @@ export type SagaEventKind =
   | "step-succeeded"
   | "step-failed"
   | "saga-deadline-exceeded"
+  | "saga-decided"
+  | "confirmation-started"
+  | "confirmation-attempt-failed"
+  | "confirmation-succeeded"
+  | "confirmation-failed"
   | "saga-completed"
   | "compensation-started"
   | "compensation-attempt-failed"
@@ -133,17 +156,13 @@ export function applyEvent(record: SagaRecord, e: SagaEvent): void {
   switch (e.kind) {
     case "step-started":
     case "compensation-started":
-      record.steps.push({
-        name: e.step ?? "",
-        phase: e.kind === "step-started" ? "action" : "compensation",
-        status: "RUNNING",
-        attempts: 1,
-        startedAt: e.at,
-      });
+    case "confirmation-started":
+      record.steps.push({ name: e.step ?? "", phase: PHASE_OF[e.kind], status: "RUNNING", attempts: 1, startedAt: e.at });
       break;
     case "step-attempt-failed":
-    case "compensation-attempt-failed": {
-      const s = findStep(record, e.step, e.kind === "step-attempt-failed" ? "action" : "compensation");
+    case "compensation-attempt-failed":
+    case "confirmation-attempt-failed": {
+      const s = findStep(record, e.step, PHASE_OF[e.kind]);
       if (s) {
         s.attempts = e.attempt ?? s.attempts;
         if (e.error) s.lastError = e.error;
@@ -151,12 +170,21 @@ export function applyEvent(record: SagaRecord, e: SagaEvent): void {
       break;
     }
     case "step-succeeded":
-    case "compensation-succeeded": {
-      const s = findStep(record, e.step, e.kind === "step-succeeded" ? "action" : "compensation");
+    case "compensation-succeeded":
+    case "confirmation-succeeded": {
+      const s = findStep(record, e.step, PHASE_OF[e.kind]);
       if (s) finish(s, "SUCCEEDED", e);
       if (e.kind === "step-succeeded" && e.step !== undefined) record.results[e.step] = e.output ?? null;
       break;
     }
+    case "confirmation-failed": {
+      const s = findStep(record, e.step, "confirmation");
+      if (s) finish(s, "FAILED", e);
+      break;
+    }
+    case "saga-decided":
+      record.decidedAt = e.at;
+      break;
     case "step-failed": {
       const s = findStep(record, e.step, "action");
       if (s) finish(s, "FAILED", e);
@@ -165,8 +193,9 @@ export function applyEvent(record: SagaRecord, e: SagaEvent): void {
       break;
     }
     case "saga-needs-attention": {
-      const s = findStep(record, e.step, "compensation");
-      if (s) finish(s, "FAILED", e);
+      // Past the pivot only confirmations run; before it, only compensations get here.
+      const s = findStep(record, e.step, record.decidedAt === undefined ? "compensation" : "confirmation");
+      if (s && s.status === "RUNNING") finish(s, "FAILED", e);
       break;
     }
     case "saga-deadline-exceeded":
@@ -176,6 +205,18 @@ export function applyEvent(record: SagaRecord, e: SagaEvent): void {
       break;
   }
 }
+
+const PHASE_OF = {
+  "step-started": "action",
+  "step-attempt-failed": "action",
+  "step-succeeded": "action",
+  "compensation-started": "compensation",
+  "compensation-attempt-failed": "compensation",
+  "compensation-succeeded": "compensation",
+  "confirmation-started": "confirmation",
+  "confirmation-attempt-failed": "confirmation",
+  "confirmation-succeeded": "confirmation",
+} as const satisfies Partial<Record<SagaEventKind, StepRecord["phase"]>>;
 
 /** The latest record of `name` in `phase`, if any. */
 export function findStep(record: SagaRecord, name: string | undefined, phase: StepRecord["phase"]): StepRecord | undefined {

@@ -2,13 +2,28 @@
  * Waiting for a saga to reach a status: resolves on the durable event that gets it there,
  * or at the timeout with the saga as it stands.
  */
+import type { SagaStatus } from "./saga-record.js";
 import { MAX_TIMER_MS } from "./retry.js";
 import type { RunnerState } from "./runner-state.js";
-import { copyRecord, isTerminal, type SagaRecord } from "./saga-record.js";
+import { copyRecord, isDecided, isTerminal, type SagaRecord } from "./saga-record.js";
 import { getSaga } from "./saga-queries.js";
 
-/** Resolves with the record once the saga is terminal, or at the timeout with its current record; undefined if unknown. */
-export function waitForSaga(state: RunnerState, sagaId: string, timeoutMs: number): Promise<SagaRecord | undefined> {
+/**
+ * What a wait waits for: "terminal" (the runner is done with the saga), or "decided" (its
+ * outcome is known: CONFIRMING or terminal; a caller may be answered then).
+ */
+export type WaitUntil = "terminal" | "decided";
+
+/** Resolves with the record once the saga reaches `until`, or at the timeout with its current record; undefined if unknown. */
+export function waitForSaga(
+  state: RunnerState,
+  sagaId: string,
+  timeoutMs: number,
+  until: WaitUntil = "terminal",
+): Promise<SagaRecord | undefined> {
+  const reached: (status: SagaStatus) => boolean = until === "decided" ? isDecided : isTerminal;
+  const running = state.executions.get(sagaId);
+  if (running && reached(running.record.status)) return Promise.resolve(copyRecord(running.record));
   return new Promise<SagaRecord | undefined>((resolve, reject) => {
     let done = false;
     let timer: NodeJS.Timeout | undefined;
@@ -20,7 +35,7 @@ export function waitForSaga(state: RunnerState, sagaId: string, timeoutMs: numbe
       getSaga(state, sagaId).then(resolve, reject);
     };
     const unsubscribe = state.events.subscribe(sagaId, (event) => {
-      if (!isTerminal(event.status)) return;
+      if (!reached(event.status)) return;
       const execution = state.executions.get(sagaId);
       if (!execution || done) return finish();
       // The event is durable and already applied to the record: no need to read it back.
@@ -30,9 +45,9 @@ export function waitForSaga(state: RunnerState, sagaId: string, timeoutMs: numbe
       resolve(copyRecord(execution.record));
     });
     timer = setTimeout(finish, Math.min(Math.max(0, timeoutMs), MAX_TIMER_MS));
-    if (state.executions.has(sagaId)) return; // running here: not terminal yet
+    if (state.executions.has(sagaId)) return; // running here and not there yet: its event will come
     getSaga(state, sagaId).then((record) => {
-      if (done || (record && !isTerminal(record.status))) return;
+      if (done || (record && !reached(record.status))) return;
       done = true;
       clearTimeout(timer);
       unsubscribe();

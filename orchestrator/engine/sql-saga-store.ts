@@ -10,7 +10,7 @@ import type Database from "better-sqlite3";
 import { openDatabase, type Durability } from "../../platform/sqlite.js";
 import { createWriteBatcher, type WriteBatcher } from "../../platform/write-batcher.js";
 import type { Json } from "./json.js";
-import type { ErrorInfo, SagaEvent, SagaEventKind, SagaHeader, SagaStatus } from "./saga-record.js";
+import { type ErrorInfo, type SagaEvent, type SagaEventKind, type SagaHeader, type SagaStatus, UNFINISHED_STATUSES } from "./saga-record.js";
 import type { CreateResult, SagaListQuery, SagaStore, StoredSaga } from "./saga-store.js";
 
 export type { Durability };
@@ -118,7 +118,7 @@ export class SqliteSagaStore implements SagaStore {
     this.#sagaByKey = db.prepare("SELECT * FROM saga WHERE idempotency_key = ?");
     this.#eventsOf = db.prepare("SELECT * FROM saga_event WHERE saga_id = ? ORDER BY sequence");
     this.#unfinished = db.prepare(
-      "SELECT saga_id FROM saga WHERE status IN ('RUNNING', 'COMPENSATING') ORDER BY created_at, saga_id",
+      `SELECT saga_id FROM saga WHERE status IN (${UNFINISHED_STATUSES.map((status) => `'${status}'`).join(", ")}) ORDER BY created_at, saga_id`,
     );
     this.#list = db.prepare(
       `SELECT * FROM saga
@@ -197,7 +197,7 @@ export class SqliteSagaStore implements SagaStore {
   }
 
   #noteStatus(e: SagaEvent): void {
-    if (e.status === "RUNNING" || e.status === "COMPENSATING") this.#rowStatus.set(e.sagaId, e.status);
+    if (UNFINISHED_STATUSES.includes(e.status)) this.#rowStatus.set(e.sagaId, e.status);
     else this.#rowStatus.delete(e.sagaId);
   }
 
