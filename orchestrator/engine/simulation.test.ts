@@ -33,6 +33,9 @@ describe("seeded simulation", () => {
       expect(report.deadlineCompensations + report.unknownOutcomeCompensations).toBeGreaterThan(0);
       expect(report.resentStarts).toBeGreaterThan(0);
       expect(report.duplicateStarts).toBeGreaterThan(0);
+      expect(report.decided).toBe(report.completed);
+      expect(report.confirmationsApplied).toBe(report.completed * 3);
+      expect(report.confirmationsExhausted).toBeGreaterThan(0);
     }
   });
 
@@ -52,7 +55,8 @@ describe("seeded simulation", () => {
   });
 
   it("has crashed at each kind of transition", () => {
-    for (const kind of ["saga-created", "step-started", "step-succeeded", "step-attempt-failed", "saga-completed"]) {
+    const kinds = ["saga-created", "step-started", "step-succeeded", "step-attempt-failed", "saga-decided", "confirmation-started"];
+    for (const kind of [...kinds, "confirmation-succeeded", "confirmation-attempt-failed", "saga-completed"]) {
       expect(crashKinds, kind).toContain(kind);
     }
   });

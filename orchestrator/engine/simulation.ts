@@ -5,9 +5,11 @@
  *
  * Fake services are idempotent key → state maps, like the real ones: an action applies
  * once per key; a compensation before its action leaves a tombstone, so a late action is
- * refused; compensations are idempotent. Injected faults: transient errors, lost replies
- * (applied, answer dropped), duplicate deliveries, actions delayed until after their
- * compensation, business failures, stalls past the saga deadline, compensation failures
+ * refused; compensations and confirmations are idempotent, and a service notes a
+ * confirmation of something not applied, or a compensation of something confirmed, as a
+ * broken invariant. Injected faults: transient errors, lost replies (applied, answer
+ * dropped), duplicate deliveries, actions delayed until after their compensation, business
+ * failures, stalls past the saga deadline, compensation and confirmation failures
  * (→ NEEDS_ATTENTION, then an operator retry), and process crashes at any write: the store
  * stops acknowledging writes (the crashing write is durable or not, at random), the old
  * runner is abandoned with its in-flight calls still landing, and a fresh runner on the
@@ -27,6 +29,7 @@ export interface Faults {
   delayed: number;
   business: number;
   compensationFailure: number;
+  confirmationFailure: number;
   stall: number;
   crash: number;
 }
@@ -39,6 +42,7 @@ export const DEFAULT_FAULTS: Readonly<Faults> = Object.freeze({
   delayed: 0.03,
   business: 0.04,
   compensationFailure: 0.2,
+  confirmationFailure: 0.15,
   stall: 0.00002,
   crash: 0.6,
 });
@@ -77,6 +81,12 @@ export interface SimulationReport {
   deadlineCompensations: number;
   unknownOutcomeCompensations: number;
   operatorRetries: number;
+  /** Sagas that passed their pivot (logged "saga-decided"). */
+  decided: number;
+  /** Confirmations that took effect in a service. */
+  confirmationsApplied: number;
+  /** Confirmations that ran out of attempts (their saga went NEEDS_ATTENTION, still decided). */
+  confirmationsExhausted: number;
   duplicateStarts: number;
   resentStarts: number;
   violations: string[];
@@ -102,16 +112,18 @@ class SimBusiness extends Error {
   override name = "SimBusiness";
 }
 
-type KeyState = "applied" | "rejected" | "undone" | "tombstone";
+type KeyState = "applied" | "confirmed" | "rejected" | "undone" | "tombstone";
 
 /** An idempotent fake service: key → state, as the real services keep it. */
 class FakeService {
   readonly state = new Map<string, KeyState>();
   readonly applies = new Map<string, number>();
   readonly undos = new Map<string, number>();
+  readonly confirms = new Map<string, number>();
   constructor(
     readonly name: string,
     private readonly decideBusiness: () => boolean,
+    private readonly violate: (message: string) => void,
   ) {}
 
   /** Applies the action once per key; refuses after a compensation (tombstone) or a business failure. */
@@ -126,17 +138,30 @@ class FakeService {
       this.applies.set(key, (this.applies.get(key) ?? 0) + 1);
       return true;
     }
-    return s === "applied";
+    return s === "applied" || s === "confirmed";
   }
 
-  /** Undoes once; with nothing to undo, leaves a tombstone that refuses a late action. */
+  /** Undoes once; with nothing to undo, leaves a tombstone that refuses a late action. Refuses to undo a confirmed action. */
   undo(key: string): void {
     const s = this.state.get(key);
     if (s === undefined) this.state.set(key, "tombstone");
     else if (s === "applied") {
       this.state.set(key, "undone");
       this.undos.set(key, (this.undos.get(key) ?? 0) + 1);
+    } else if (s === "confirmed") this.violate(`${this.name}: compensation of ${key} after its confirmation`);
+  }
+
+  /** Confirms once (a repeat changes nothing); true when this call took effect. Only an applied action can be confirmed. */
+  confirm(key: string): boolean {
+    const s = this.state.get(key);
+    if (s === "confirmed") return false;
+    if (s !== "applied") {
+      this.violate(`${this.name}: confirmation of ${key}, which is ${s ?? "unknown"}`);
+      return false;
     }
+    this.state.set(key, "confirmed");
+    this.confirms.set(key, (this.confirms.get(key) ?? 0) + 1);
+    return true;
   }
 }
 
@@ -182,6 +207,9 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     deadlineCompensations: 0,
     unknownOutcomeCompensations: 0,
     operatorRetries: 0,
+    decided: 0,
+    confirmationsApplied: 0,
+    confirmationsExhausted: 0,
     duplicateStarts: 0,
     resentStarts: 0,
     violations: [],
@@ -192,10 +220,11 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   };
 
   const services = new Map<string, FakeService>();
-  for (const name of STEPS.slice(1)) services.set(name, new FakeService(name, () => chance(f.business)));
-  /** Keys whose step-succeeded / compensation-succeeded is durable: calling them again is a bug. */
+  for (const name of STEPS.slice(1)) services.set(name, new FakeService(name, () => chance(f.business), violate));
+  /** Keys whose step-succeeded / compensation-succeeded / confirmation-succeeded is durable: calling them again is a bug. */
   const doneActions = new Set<string>();
   const doneCompensations = new Set<string>();
+  const doneConfirmations = new Set<string>();
   const delayed: { service: FakeService; key: string }[] = [];
 
   const deliverDelayed = (): void => {
@@ -263,9 +292,32 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     if (chance(f.lostReply)) throw new SimTransient(`${name} undo reply lost`);
   }
 
+  async function callConfirmation(epoch: Epoch, name: string, key: string): Promise<void> {
+    if (epoch.dead) throw new SimTransient("process is dead");
+    report.calls++;
+    if (doneConfirmations.has(key)) violate(`confirmation ${key} called again after its success was logged`);
+    for (let i = Math.floor(prng() * 3); i > 0; i--) await tick();
+    if (chance(f.stall)) clock += deadlineMs; // a decided saga has no deadline: this must change nothing
+    if (chance(f.confirmationFailure)) {
+      throw chance(0.5) ? new SimTransient(`${name} confirm unavailable`) : new SimBusiness(`${name} confirm: internal error`);
+    }
+    const service = services.get(name)!;
+    if (service.confirm(key)) report.confirmationsApplied++;
+    if (chance(f.duplicate)) {
+      report.duplicateDeliveries++;
+      if (service.confirm(key)) report.confirmationsApplied++;
+    }
+    await tick();
+    if (chance(f.lostReply)) {
+      report.lostReplies++;
+      throw new SimTransient(`${name} confirm reply lost`);
+    }
+  }
+
   function definition(epoch: Epoch): SagaDefinition<{ order: number }> {
     const retry = { maxAttempts: 4, initialDelayMs: 1, maxDelayMs: 20, backoffRate: 2, timeoutMs: 1_000_000_000 };
     const compensationRetry = { ...retry, attentionAfter: 3 };
+    const confirmationRetry = { ...retry, attentionAfter: 4 };
     return defineSaga(
       "sim-order",
       1,
@@ -281,7 +333,16 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
           {
             retry,
             compensationRetry,
-            ...(i > 0 && { compensate: (ctx) => callCompensation(epoch, name, ctx.key) }),
+            confirmationRetry,
+            ...(i > 0 && {
+              compensate: (ctx) => callCompensation(epoch, name, ctx.key),
+              confirm: async (ctx) => {
+                for (const other of STEPS) {
+                  if (ctx.results[other] === undefined) violate(`${ctx.key}: confirmation without the result of ${other}`);
+                }
+                return callConfirmation(epoch, name, ctx.key);
+              },
+            }),
           },
         ),
       ),
@@ -325,6 +386,9 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       report.events++;
       if (e.kind === "step-succeeded") doneActions.add(`${e.sagaId}:${e.step}`);
       if (e.kind === "compensation-succeeded") doneCompensations.add(`${e.sagaId}:${e.step}`);
+      if (e.kind === "confirmation-succeeded") doneConfirmations.add(`${e.sagaId}:${e.step}`);
+      if (e.kind === "saga-decided") report.decided++;
+      if (e.kind === "confirmation-failed") report.confirmationsExhausted++;
       if (e.kind === "saga-retried") report.operatorRetries++;
     });
     const runner = createRunner({
@@ -418,12 +482,23 @@ async function check(
     const succeeded = new Map<string, number>();
     for (const e of stored.events) if (e.kind === "step-succeeded") succeeded.set(e.step!, (succeeded.get(e.step!) ?? 0) + 1);
     for (const [s, n] of succeeded) if (n > 1) violate(`${id}: step ${s} succeeded ${n} times in the log`);
+    // Past the pivot nothing compensates, and a saga that compensates never confirms.
+    const decidedAt = stored.events.findIndex((e) => e.kind === "saga-decided");
+    const compensating = stored.events.some((e) => e.status === "COMPENSATING" || e.kind.startsWith("compensation-"));
+    const confirming = stored.events.some((e) => e.kind.startsWith("confirmation-"));
+    if (decidedAt >= 0 && compensating) violate(`${id}: decided, yet its log shows compensation`);
+    if (confirming && decidedAt < 0) violate(`${id}: confirmations without a decision in its log`);
+    if (stored.events.filter((e) => e.kind === "saga-decided").length > 1) violate(`${id}: decided twice`);
+    if (decidedAt >= 0 && saga.status !== "COMPLETED") violate(`${id}: decided but ended ${saga.status}`);
     if (saga.status === "COMPLETED") {
       report.completed++;
+      if (decidedAt < 0) violate(`${id} COMPLETED without a decision in its log`);
       for (const [name, svc] of services) {
         const key = `${id}:${name}`;
-        if (svc.state.get(key) !== "applied" || svc.applies.get(key) !== 1 || svc.undos.has(key)) {
-          violate(`${id} COMPLETED but ${name} is ${svc.state.get(key)} (applied ${svc.applies.get(key) ?? 0}×)`);
+        if (svc.state.get(key) !== "confirmed" || svc.applies.get(key) !== 1 || svc.confirms.get(key) !== 1 || svc.undos.has(key)) {
+          violate(
+            `${id} COMPLETED but ${name} is ${svc.state.get(key)} (applied ${svc.applies.get(key) ?? 0}×, confirmed ${svc.confirms.get(key) ?? 0}×)`,
+          );
         }
         const r = saga.results[name] as { key?: string } | undefined;
         if (r?.key !== key) violate(`${id}: result of ${name} is ${JSON.stringify(r)}`);
@@ -435,6 +510,7 @@ async function check(
       for (const [name, svc] of services) {
         const key = `${id}:${name}`;
         if (svc.state.get(key) === "applied") violate(`${id} COMPENSATED but ${name} is still applied`);
+        if (svc.confirms.has(key)) violate(`${id} COMPENSATED but ${name} was confirmed`);
         if ((svc.undos.get(key) ?? 0) > 1) violate(`${id}: ${name} undone twice`);
       }
     } else {
