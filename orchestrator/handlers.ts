@@ -12,8 +12,16 @@ import {
   type SagaEvent,
 } from "#gen/saga/orchestrator/v1/orchestrator_pb.js";
 import type { Runner } from "./engine/runner.js";
-import type { SagaEvent as EngineEvent, SagaRecord, SagaStatus as EngineStatus } from "./engine/saga-record.js";
-import { IdempotencyConflictError, InvalidPageTokenError, SagaLimitError, SagaStateError } from "./engine/errors.js";
+import type { SagaEvent as EngineEvent, OperatorNote, SagaRecord, SagaStatus as EngineStatus } from "./engine/saga-record.js";
+import {
+  IdempotencyConflictError,
+  InvalidOperatorNoteError,
+  InvalidPageTokenError,
+  SagaLimitError,
+  SagaStateError,
+  UnknownDefinitionError,
+} from "./engine/errors.js";
+import { checkOperatorNote } from "./engine/operator-actions.js";
 import { checkId, normaliseOrder, orderFingerprint, OrderFieldError, ORDER_LIMITS, type OrderInput } from "./order-saga/order-input.js";
 import { ORDER_SAGA, ORDER_STEPS, type PricedOrder } from "./order-saga/order-saga.js";
 
@@ -85,12 +93,32 @@ export function orchestratorHandlers(runner: Runner): ServiceHandlers<typeof Orc
     },
     async retrySaga(req) {
       return guard(async () => {
-        checkId("saga_id", req.sagaId, ORDER_LIMITS.maxKeyLength);
+        const note = operatorRequest(req);
         await found(runner, req.sagaId);
-        return { saga: toSaga(await runner.retry(req.sagaId)) };
+        return { saga: toSaga(await runner.retry(req.sagaId, note)) };
+      });
+    },
+    async forceCompensateSaga(req) {
+      return guard(async () => {
+        const note = operatorRequest(req);
+        await found(runner, req.sagaId);
+        return { saga: toSaga(await runner.forceCompensate(req.sagaId, note)) };
+      });
+    },
+    async resolveSaga(req) {
+      return guard(async () => {
+        const note = operatorRequest(req);
+        await found(runner, req.sagaId);
+        return { saga: toSaga(await runner.resolve(req.sagaId, note)) };
       });
     },
   };
+}
+
+/** The fields every operator RPC checks before anything else: saga_id, actor and reason. */
+function operatorRequest(req: { sagaId: string; actor: string; reason: string }): OperatorNote {
+  checkId("saga_id", req.sagaId, ORDER_LIMITS.maxKeyLength);
+  return checkOperatorNote(req);
 }
 
 async function found(runner: Runner, sagaId: string): Promise<SagaRecord> {
@@ -106,10 +134,13 @@ async function guard<T>(work: () => Promise<T>): Promise<T> {
   } catch (err) {
     if (err instanceof ConnectError) throw err;
     if (err instanceof OrderFieldError) throw new ConnectError(err.message, Code.InvalidArgument);
+    if (err instanceof InvalidOperatorNoteError) throw new ConnectError(err.message, Code.InvalidArgument);
     if (err instanceof InvalidPageTokenError) throw new ConnectError(`page_token: ${err.message}`, Code.InvalidArgument);
     if (err instanceof IdempotencyConflictError) throw new ConnectError(err.message, Code.AlreadyExists);
     if (err instanceof SagaLimitError) throw new ConnectError(err.message, Code.ResourceExhausted);
     if (err instanceof SagaStateError) throw new ConnectError(err.message, Code.FailedPrecondition);
+    // A saga whose definition version this orchestrator does not have: an operator cannot act on it here.
+    if (err instanceof UnknownDefinitionError) throw new ConnectError(err.message, Code.FailedPrecondition);
     throw err;
   }
 }
@@ -121,6 +152,7 @@ const STATUS: Record<EngineStatus, SagaStatus> = {
   COMPENSATING: SagaStatus.COMPENSATING,
   COMPENSATED: SagaStatus.COMPENSATED,
   NEEDS_ATTENTION: SagaStatus.NEEDS_ATTENTION,
+  RESOLVED: SagaStatus.RESOLVED,
 };
 
 function fromStatus(status: SagaStatus, i: number): EngineStatus {
@@ -165,6 +197,13 @@ export function toSaga(r: SagaRecord, withSteps = true): Saga {
     })),
     createdAt: timestampFromMs(r.createdAt),
     updatedAt: timestampFromMs(r.updatedAt),
+    operatorActions: r.operatorActions.map((a) => ({
+      kind: a.kind,
+      actor: a.actor,
+      reason: a.reason,
+      at: timestampFromMs(a.at),
+      status: STATUS[a.status],
+    })),
   });
 }
 
@@ -178,5 +217,7 @@ function toEvent(e: EngineEvent): SagaEvent {
     status: STATUS[e.status],
     at: timestampFromMs(e.at),
     error: e.error?.message ?? "",
+    actor: e.operator?.actor ?? "",
+    reason: e.operator?.reason ?? "",
   };
 }

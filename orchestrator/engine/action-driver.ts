@@ -10,7 +10,7 @@ import { hasConfirmations } from "./confirmation-driver.js";
 import { isJson } from "./json.js";
 import type { Execution } from "./execution.js";
 import { type RunnerState, STOPPED } from "./runner-state.js";
-import { type ErrorInfo, findStep } from "./saga-record.js";
+import { copyRecord, type ErrorInfo, findStep, type OperatorNote } from "./saga-record.js";
 import { carry, emit } from "./saga-log-writer.js";
 import { callStep, describeFailure, isRetryableFailure, pause } from "./step-call.js";
 
@@ -28,6 +28,7 @@ export async function runActions(state: RunnerState, execution: Execution): Prom
   for (const step of definition.steps) {
     const stepRecord = findStep(record, step.name, "action");
     if (stepRecord?.status === "SUCCEEDED") continue; // replayed from the log, never called again
+    if (execution.compensationRequest) return turnByOperator(state, execution, undefined, undefined);
     let attempt: number;
     if (stepRecord === undefined) {
       if (state.now() >= deadline) {
@@ -58,6 +59,7 @@ export async function runActions(state: RunnerState, execution: Execution): Prom
         carry(state, execution, "step-succeeded", "RUNNING", step.name, attempt, undefined, output);
         break;
       }
+      if (execution.compensationRequest) return turnByOperator(state, execution, step.name, attempt);
       const error = describeFailure(state, outcome);
       if (!isRetryableFailure(state, outcome)) {
         await turnToCompensation(state, execution, "step-failed", step.name, attempt, error);
@@ -73,12 +75,16 @@ export async function runActions(state: RunnerState, execution: Execution): Prom
         return;
       }
       await emit(state, execution, "step-attempt-failed", "RUNNING", step.name, attempt, error);
-      await pause(state, Math.min(backoffDelay(step.retry, attempt, state.random), Math.max(0, deadline - state.now())));
+      await pause(state, execution, Math.min(backoffDelay(step.retry, attempt, state.random), Math.max(0, deadline - state.now())));
+      if (execution.compensationRequest) return turnByOperator(state, execution, step.name, attempt);
       attempt++;
     }
   }
   // Every action succeeded: the saga is past its pivot. With confirmations to apply, the
   // decision is logged first (the drive then confirms); without, the saga is complete.
+  // From here on an operator can no longer force it to compensate.
+  if (execution.compensationRequest) return turnByOperator(state, execution, undefined, undefined);
+  execution.deciding = true;
   if (hasConfirmations(definition.steps)) await emit(state, execution, "saga-decided", "CONFIRMING");
   else await emit(state, execution, "saga-completed", "COMPLETED");
 }
@@ -94,10 +100,11 @@ export async function runActions(state: RunnerState, execution: Execution): Prom
 export async function turnToCompensation(
   state: RunnerState,
   execution: Execution,
-  kind: "step-failed" | "saga-deadline-exceeded",
+  kind: "step-failed" | "saga-deadline-exceeded" | "saga-compensation-forced",
   stepName: string | undefined,
   attempt: number | undefined,
   error: ErrorInfo,
+  operator?: OperatorNote,
 ): Promise<void> {
   if (execution.resumed) {
     const known = new Set<string>();
@@ -111,5 +118,32 @@ export async function turnToCompensation(
       if (step.compensate) carry(state, execution, "step-started", "RUNNING", step.name, 1);
     }
   }
-  await emit(state, execution, kind, "COMPENSATING", stepName, attempt, error);
+  await emit(state, execution, kind, "COMPENSATING", stepName, attempt, error, undefined, operator);
+}
+
+/** Why a saga forced by an operator compensates, as its record's error says. */
+export function forcedCompensationError(note: OperatorNote): ErrorInfo {
+  return { code: "ABORTED", message: `compensation forced by ${note.actor}: ${note.reason}` };
+}
+
+/**
+ * Logs the compensation an operator forced on this driven saga (the step in flight, if any,
+ * is compensated like any started step), and answers the operator once that is durable.
+ */
+async function turnByOperator(
+  state: RunnerState,
+  execution: Execution,
+  stepName: string | undefined,
+  attempt: number | undefined,
+): Promise<void> {
+  const request = execution.compensationRequest!;
+  execution.compensationRequest = undefined;
+  try {
+    await turnToCompensation(state, execution, "saga-compensation-forced", stepName, attempt, forcedCompensationError(request.note), request.note);
+  } catch (error) {
+    request.reject(error);
+    throw error;
+  }
+  state.log.info({ sagaId: execution.record.sagaId, step: stepName, actor: request.note.actor }, "compensation forced by operator");
+  request.resolve(copyRecord(execution.record));
 }

@@ -50,7 +50,7 @@ export async function runCompensations(state: RunnerState, execution: Execution)
       }
       await emit(state, execution, "compensation-attempt-failed", "COMPENSATING", name, attempt, error);
       state.log.warn({ sagaId: record.sagaId, step: name, attempt, error }, "compensation attempt failed; retrying");
-      await pause(state, backoffDelay(policy, attempt, state.random));
+      await pause(state, execution, backoffDelay(policy, attempt, state.random));
       attempt++;
     }
   }

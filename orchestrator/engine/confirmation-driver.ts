@@ -83,7 +83,7 @@ async function confirmStep(
     }
     await emit(state, execution, "confirmation-attempt-failed", "CONFIRMING", name, attempt, error);
     state.log.warn({ sagaId: execution.record.sagaId, step: name, attempt, error }, "confirmation attempt failed; retrying");
-    await pause(state, backoffDelay(policy, attempt, state.random));
+    await pause(state, execution, backoffDelay(policy, attempt, state.random));
     attempt++;
   }
 }

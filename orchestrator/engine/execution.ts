@@ -4,7 +4,15 @@
  */
 import type { Json } from "./json.js";
 import type { SagaDefinition } from "./saga.js";
-import type { ErrorInfo, SagaEvent, SagaEventKind, SagaRecord, SagaStatus } from "./saga-record.js";
+import type { ErrorInfo, OperatorNote, SagaEvent, SagaEventKind, SagaRecord, SagaStatus } from "./saga-record.js";
+import type { CallOutcome } from "./runner-state.js";
+
+/** An operator's request to force a driven saga to compensate, answered once the turn is durable (or refused). */
+export interface CompensationRequest {
+  readonly note: OperatorNote;
+  resolve(record: SagaRecord): void;
+  reject(error: unknown): void;
+}
 
 /** The in-memory state of a saga while a drive (or an operator action) works on it. */
 export interface Execution {
@@ -27,10 +35,28 @@ export interface Execution {
    * steps first (see `turnToCompensation` in action-driver.ts).
    */
   readonly resumed: boolean;
+  /** Set once the saga is about to log its decision (or completion): too late to force compensation. */
+  deciding: boolean;
+  /** A forced compensation the action driver has yet to log. */
+  compensationRequest: CompensationRequest | undefined;
+  /** Ends the call in flight, if any (for a forced compensation; the call's outcome stays unknown). */
+  finishCall: ((outcome: CallOutcome) => void) | undefined;
+  /** Aborts the signal of the call in flight, if the step asked for one. */
+  abortCall: ((reason: Error) => void) | undefined;
+  /** Ends the backoff under way, if any (for a forced compensation). */
+  wakeFromPause: (() => void) | undefined;
 }
 
-/** What one transition says: kind, the saga status after it, and its step, attempt, error and output where it has them. */
-export type Transition = [kind: SagaEventKind, status: SagaStatus, step?: string, attempt?: number, error?: ErrorInfo, output?: Json];
+/** What one transition says: kind, the saga status after it, and its step, attempt, error, output and operator note where it has them. */
+export type Transition = [
+  kind: SagaEventKind,
+  status: SagaStatus,
+  step?: string,
+  attempt?: number,
+  error?: ErrorInfo,
+  output?: Json,
+  operator?: OperatorNote,
+];
 
 /** An execution over a record folded from `loggedEvents` durable events. */
 export function newExecution(
@@ -48,5 +74,10 @@ export function newExecution(
     writing: undefined,
     writeFailure: undefined,
     resumed,
+    deciding: false,
+    compensationRequest: undefined,
+    finishCall: undefined,
+    abortCall: undefined,
+    wakeFromPause: undefined,
   };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   IdempotencyConflictError,
+  InvalidOperatorNoteError,
   InvalidPageTokenError,
   SagaLimitError,
   SagaNotFoundError,
@@ -59,6 +60,7 @@ class Script {
             compensate: async (ctx) => {
               this.calls.push(`${tag}undo:${s}:${ctx.attempt}`);
               const o = this.next(this.compensations, s);
+              if (o === "hang") return new Promise<void>(() => {});
               if (o === "transient") throw new Transient(`${s} undo failed`);
               if (o === "business") throw new Business(`${s} undo refused`);
             },
@@ -106,6 +108,7 @@ async function run(runner: Runner, input: Json = { n: 1 }) {
 }
 
 const STEPS = ["lookup", "charge", "reserve", "ship"];
+const OPERATOR = { actor: "ops@example.com", reason: "the payments service is back" };
 
 describe("runner", () => {
   it("completes a saga whose steps all succeed, passing earlier results on", async () => {
@@ -196,14 +199,14 @@ describe("runner", () => {
     expect(await store.unfinished()).toEqual([]);
 
     script.compensations.set("reserve", ["ok"]);
-    const retried = await runner.retry(saga.sagaId);
+    const retried = await runner.retry(saga.sagaId, OPERATOR);
     expect(retried.status).toBe("COMPENSATING");
     await runner.idle();
     const done = (await runner.get(saga.sagaId))!;
     expect(done.status).toBe("COMPENSATED");
     expect(script.calls.slice(-2)).toEqual(["undo:reserve:1", "undo:charge:1"]);
-    await expect(runner.retry(saga.sagaId)).rejects.toBeInstanceOf(SagaStateError);
-    await expect(runner.retry("nope")).rejects.toBeInstanceOf(SagaNotFoundError);
+    await expect(runner.retry(saga.sagaId, OPERATOR)).rejects.toBeInstanceOf(SagaStateError);
+    await expect(runner.retry("nope", OPERATOR)).rejects.toBeInstanceOf(SagaNotFoundError);
   });
 
   it("lets an operator retry a saga the moment it turns NEEDS_ATTENTION, while its drive winds down", async () => {
@@ -213,7 +216,7 @@ describe("runner", () => {
     const runner = runnerOn(new InMemorySagaStore(), [script.definition()]);
     const retried = new Promise<string>((resolve, reject) => {
       runner.subscribe(undefined, (e) => {
-        if (e.kind === "saga-needs-attention") runner.retry(e.sagaId).then((r) => resolve(r.status), reject);
+        if (e.kind === "saga-needs-attention") runner.retry(e.sagaId, OPERATOR).then((r) => resolve(r.status), reject);
       });
     });
     const { saga } = await runner.start("order", { input: { n: 1 } });
@@ -452,7 +455,7 @@ describe("runner", () => {
 
     // An operator retry (in yet another runner) still compensates charge, whose arm is logged.
     const third = runnerOn(store, [def()], { now: () => clock });
-    await third.retry(saga.sagaId);
+    await third.retry(saga.sagaId, OPERATOR);
     await third.idle();
     expect((await third.get(saga.sagaId))?.status).toBe("COMPENSATED");
     expect(script.calls.slice(3)).toEqual(["undo:ship:1", "undo:reserve:1", "undo:charge:1", "undo:charge:2", "undo:charge:3", "undo:charge:1"]);
@@ -672,7 +675,7 @@ describe("confirmations (after the pivot)", () => {
 
     script.confirmations.set("reserve", ["ok"]);
     const callsBefore = script.calls.length;
-    const retried = await runner.retry(saga.sagaId);
+    const retried = await runner.retry(saga.sagaId, OPERATOR);
     expect(retried.status).toBe("CONFIRMING");
     await runner.idle();
     const done = (await runner.get(saga.sagaId))!;
@@ -780,4 +783,161 @@ describe("confirmations (after the pivot)", () => {
       );
     });
   }
+});
+
+describe("operator actions", () => {
+  const FORCE = { actor: "ops@example.com", reason: "customer cancelled by phone" };
+
+  it("forceCompensate() stops a RUNNING saga mid-call and compensates every started step", async () => {
+    const script = new Script();
+    script.actions.set("reserve", ["hang"]);
+    const store = new InMemorySagaStore();
+    const runner = runnerOn(store, [script.definition("order", 1, { confirms: true })]);
+    const { saga } = await runner.start("order", { input: { n: 1 } });
+    await new Promise((r) => setImmediate(r)); // reserve is in flight (hanging)
+    expect(script.calls).toEqual(["do:lookup:1", "do:charge:1", "do:reserve:1"]);
+    const turned = await runner.forceCompensate(saga.sagaId, FORCE);
+    expect(turned.status).toBe("COMPENSATING");
+    expect(turned.error).toEqual({ code: "ABORTED", message: `compensation forced by ${FORCE.actor}: ${FORCE.reason}` });
+    expect(turned.failedStep).toBeUndefined();
+    await runner.idle();
+    const done = (await runner.get(saga.sagaId))!;
+    expect(done.status).toBe("COMPENSATED");
+    expect(script.calls.slice(3)).toEqual(["undo:reserve:1", "undo:charge:1"]);
+    expect(script.calls.filter((c) => c.startsWith("confirm:") || c.startsWith("do:ship"))).toEqual([]);
+    expect(done.steps.find((s) => s.name === "reserve" && s.phase === "action")).toMatchObject({ status: "FAILED" });
+    expect(done.operatorActions).toEqual([
+      { ...FORCE, kind: "saga-compensation-forced", status: "COMPENSATING", at: expect.any(Number) },
+    ]);
+    const logged = (await store.load(saga.sagaId))!.events.find((e) => e.kind === "saga-compensation-forced");
+    expect(logged?.operator).toEqual(FORCE);
+  });
+
+  it("forceCompensate() of a NEEDS_ATTENTION saga in compensation runs its compensations again", async () => {
+    const script = new Script();
+    script.actions.set("ship", ["business"]);
+    script.compensations.set("reserve", ["transient", "transient", "transient", "ok"]);
+    const runner = runnerOn(new InMemorySagaStore(), [script.definition()]);
+    const stuck = await run(runner);
+    expect(stuck.status).toBe("NEEDS_ATTENTION");
+    const turned = await runner.forceCompensate(stuck.sagaId, FORCE);
+    expect(turned.status).toBe("COMPENSATING");
+    expect(turned.error?.code).toBe("FAILED_PRECONDITION"); // why it compensates is unchanged
+    await runner.idle();
+    expect((await runner.get(stuck.sagaId))?.status).toBe("COMPENSATED");
+  });
+
+  it("refuses forceCompensate() once the saga is decided, and on finished sagas, changing nothing", async () => {
+    const script = new Script();
+    script.confirmations.set("ship", ["hang"]);
+    const store = new InMemorySagaStore();
+    const runner = runnerOn(store, [script.definition("order", 1, { confirms: true })]);
+    const { saga } = await runner.start("order", { input: { n: 1 } });
+    expect((await runner.wait(saga.sagaId, 60_000, "decided"))?.status).toBe("CONFIRMING");
+    const before = (await store.load(saga.sagaId))!.events.length;
+    await expect(runner.forceCompensate(saga.sagaId, FORCE)).rejects.toThrow(/decided.*can no longer compensate/);
+    expect((await store.load(saga.sagaId))!.events.length).toBe(before);
+    await runner.close();
+
+    // Decided and out of confirmation attempts: NEEDS_ATTENTION, still never compensable.
+    const failing = new Script();
+    failing.confirmations.set("ship", ["transient"]);
+    const second = runnerOn(new InMemorySagaStore(), [failing.definition("order", 1, { confirms: true })]);
+    const stuck = await run(second);
+    expect(stuck.status).toBe("NEEDS_ATTENTION");
+    await expect(second.forceCompensate(stuck.sagaId, FORCE)).rejects.toBeInstanceOf(SagaStateError);
+    const completed = await run(runnerOn(new InMemorySagaStore(), [new Script().definition()]));
+    expect(completed.status).toBe("COMPLETED");
+    await expect(second.forceCompensate("nope", FORCE)).rejects.toBeInstanceOf(SagaNotFoundError);
+  });
+
+  it("resolve() marks a NEEDS_ATTENTION saga RESOLVED (terminal), and nothing more is called", async () => {
+    const script = new Script();
+    script.actions.set("ship", ["business"]);
+    script.compensations.set("charge", ["transient"]);
+    const store = new InMemorySagaStore();
+    const runner = runnerOn(store, [script.definition()]);
+    const stuck = await run(runner);
+    expect(stuck.status).toBe("NEEDS_ATTENTION");
+    const callsBefore = script.calls.length;
+    const note = { actor: "ops@example.com", reason: "refunded by hand in the bank's portal" };
+    const resolved = await runner.resolve(stuck.sagaId, note);
+    expect(resolved.status).toBe("RESOLVED");
+    expect(resolved.operatorActions).toEqual([{ ...note, kind: "saga-resolved", status: "RESOLVED", at: expect.any(Number) }]);
+    await runner.idle();
+    expect(script.calls.length).toBe(callsBefore);
+    expect((await runner.list({ statuses: ["RESOLVED"] })).sagas.map((s) => s.sagaId)).toEqual([stuck.sagaId]);
+    expect(await runner.resumePending()).toBe(0);
+    expect((await runner.wait(stuck.sagaId, 60_000))?.status).toBe("RESOLVED");
+    await expect(runner.resolve(stuck.sagaId, note)).rejects.toThrow(/is RESOLVED, not NEEDS_ATTENTION/);
+    await expect(runner.retry(stuck.sagaId, note)).rejects.toBeInstanceOf(SagaStateError);
+  });
+
+  it("needs a non-empty actor and reason for every action, and changes nothing without them", async () => {
+    const script = new Script();
+    script.actions.set("ship", ["business"]);
+    script.compensations.set("charge", ["transient"]);
+    const store = new InMemorySagaStore();
+    const runner = runnerOn(store, [script.definition()]);
+    const stuck = await run(runner);
+    const before = (await store.load(stuck.sagaId))!.events;
+    const bad: [Partial<typeof FORCE>, RegExp][] = [
+      [{ actor: "ops", reason: "" }, /^reason: is required/],
+      [{ actor: "ops", reason: "   " }, /^reason: is required/],
+      [{ actor: "", reason: "why" }, /^actor: is required/],
+      [{ reason: "why" }, /^actor: is required/],
+      [{ actor: "x".repeat(201), reason: "why" }, /^actor: is longer than 200/],
+      [{ actor: "ops", reason: "x".repeat(2_001) }, /^reason: is longer than 2000/],
+    ];
+    for (const [note, message] of bad) {
+      for (const act of [runner.retry, runner.forceCompensate, runner.resolve]) {
+        await expect(act(stuck.sagaId, note as typeof FORCE)).rejects.toSatisfy(
+          (e: unknown) => e instanceof InvalidOperatorNoteError && message.test((e as Error).message),
+        );
+      }
+    }
+    expect((await store.load(stuck.sagaId))!.events).toEqual(before);
+    const retried = await runner.retry(stuck.sagaId, { actor: "  ops  ", reason: " payments is back " });
+    expect(retried.operatorActions).toEqual([
+      { actor: "ops", reason: "payments is back", kind: "saga-retried", status: "COMPENSATING", at: expect.any(Number) },
+    ]);
+  });
+
+  it("forceCompensate() of a RUNNING saga no runner drives (cut off by a crash) arms the steps its log may lack", async () => {
+    const script = new Script();
+    script.actions.set("reserve", ["hang"]);
+    const store = new InMemorySagaStore();
+    const first = runnerOn(store, [script.definition()]);
+    const { saga } = await first.start("order", { input: { n: 1 } });
+    await new Promise((r) => setImmediate(r));
+    await first.close(); // only the creation is durable: starts are carried
+    const second = runnerOn(store, [script.definition()]);
+    const turned = await second.forceCompensate(saga.sagaId, FORCE);
+    expect(turned.status).toBe("COMPENSATING");
+    await second.idle();
+    expect((await second.get(saga.sagaId))?.status).toBe("COMPENSATED");
+    // The log knew of no step: every compensable one is compensated, the never-sent ship too.
+    expect(script.calls.slice(3)).toEqual(["undo:ship:1", "undo:reserve:1", "undo:charge:1"]);
+  });
+
+  it("a forced compensation survives a crash right after it is logged", async () => {
+    const script = new Script();
+    script.actions.set("reserve", ["hang"]);
+    const store = new InMemorySagaStore();
+    const first = runnerOn(store, [script.definition()]);
+    const { saga } = await first.start("order", { input: { n: 1 } });
+    await new Promise((r) => setImmediate(r));
+    script.compensations.set("reserve", ["hang"]); // the first runner stops mid-compensation
+    await first.forceCompensate(saga.sagaId, FORCE);
+    await new Promise((r) => setImmediate(r));
+    await first.close();
+    expect((await store.load(saga.sagaId))?.events.at(-1)?.kind).toBe("compensation-started");
+    script.compensations.set("reserve", ["ok"]);
+    const second = runnerOn(store, [script.definition()]);
+    expect(await second.resumePending()).toBe(1);
+    await second.idle();
+    const done = (await second.get(saga.sagaId))!;
+    expect(done.status).toBe("COMPENSATED");
+    expect(done.operatorActions.map((a) => a.kind)).toEqual(["saga-compensation-forced"]);
+  });
 });

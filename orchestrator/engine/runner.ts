@@ -13,7 +13,7 @@
  */
 import type { Json } from "./json.js";
 import type { SagaDefinition } from "./saga.js";
-import type { ErrorInfo, SagaEvent, SagaRecord, SagaStatus } from "./saga-record.js";
+import type { ErrorInfo, OperatorNote, SagaEvent, SagaRecord, SagaStatus } from "./saga-record.js";
 import type { SagaStore } from "./saga-store.js";
 import { createRunnerState } from "./runner-state.js";
 import { close, idle, inFlight, resumePending } from "./saga-lifecycle.js";
@@ -22,7 +22,7 @@ import { waitForSaga, type WaitUntil } from "./saga-waits.js";
 
 export type { WaitUntil };
 import { startSaga } from "./saga-start.js";
-import { retrySaga } from "./operator-actions.js";
+import { forceCompensation, resolveSaga, retrySaga } from "./operator-actions.js";
 
 /** Where the runner reports what it does; pino's logger fits. */
 export interface RunnerLog {
@@ -97,10 +97,22 @@ export interface Runner {
   subscribe(sagaId: string | undefined, listener: (e: SagaEvent) => void): () => void;
   /**
    * Operator action: a NEEDS_ATTENTION saga goes back to CONFIRMING (if it was decided) or
-   * COMPENSATING with a fresh budget. Resolves once that is durable.
-   * @throws SagaNotFoundError, SagaStateError (not NEEDS_ATTENTION, or runner closed), UnknownDefinitionError.
+   * COMPENSATING with a fresh budget. Resolves once that is durable; `note` (who, why) is logged.
+   * @throws InvalidOperatorNoteError, SagaNotFoundError, SagaStateError (not NEEDS_ATTENTION, or runner closed), UnknownDefinitionError.
    */
-  retry(sagaId: string): Promise<SagaRecord>;
+  retry(sagaId: string, note: OperatorNote): Promise<SagaRecord>;
+  /**
+   * Operator action: a saga not yet decided (RUNNING, or NEEDS_ATTENTION during compensation)
+   * compensates. Resolves once the turn is durable; `note` (who, why) is logged.
+   * @throws InvalidOperatorNoteError, SagaNotFoundError, SagaStateError (decided, compensating, finished, or runner closed), UnknownDefinitionError.
+   */
+  forceCompensate(sagaId: string, note: OperatorNote): Promise<SagaRecord>;
+  /**
+   * Operator action: a NEEDS_ATTENTION saga was settled by hand and becomes RESOLVED
+   * (terminal). Resolves once that is durable; `note` (who, why) is logged.
+   * @throws InvalidOperatorNoteError, SagaNotFoundError, SagaStateError (not NEEDS_ATTENTION, or runner closed), UnknownDefinitionError.
+   */
+  resolve(sagaId: string, note: OperatorNote): Promise<SagaRecord>;
   /** At boot: resumes every RUNNING/CONFIRMING/COMPENSATING saga of the store from its log; returns how many. */
   resumePending(): Promise<number>;
   /** Sagas being driven now (including starts not yet durable). */
@@ -124,7 +136,9 @@ export function createRunner(options: RunnerOptions): Runner {
     get: (sagaId) => getSaga(state, sagaId),
     list: (query) => listSagas(state, query),
     subscribe: (sagaId, listener) => state.events.subscribe(sagaId, listener),
-    retry: (sagaId) => retrySaga(state, sagaId),
+    retry: (sagaId, note) => retrySaga(state, sagaId, note),
+    forceCompensate: (sagaId, note) => forceCompensation(state, sagaId, note),
+    resolve: (sagaId, note) => resolveSaga(state, sagaId, note),
     resumePending: () => resumePending(state),
     inFlight: () => inFlight(state),
     idle: () => idle(state),

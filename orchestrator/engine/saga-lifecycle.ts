@@ -9,11 +9,14 @@ import { runConfirmations } from "./confirmation-driver.js";
 import { type Execution, newExecution } from "./execution.js";
 import { type RunnerState, STOPPED } from "./runner-state.js";
 import { foldSaga, isTerminal } from "./saga-record.js";
+import { SagaStateError } from "./errors.js";
 
 /** Drives one saga as far as it goes; never rejects (a failed write leaves it for the next boot). */
 async function drive(state: RunnerState, execution: Execution): Promise<void> {
   try {
     if (execution.record.status === "RUNNING") await runActions(state, execution);
+    // A compensation forced while the saga was already turning (or deciding) on its own.
+    refuseCompensationRequest(execution, `saga ${execution.record.sagaId} had already turned ${execution.record.status}`);
     if (execution.record.status === "CONFIRMING") await runConfirmations(state, execution);
     if (execution.record.status === "COMPENSATING") await runCompensations(state, execution);
   } catch (error) {
@@ -24,9 +27,16 @@ async function drive(state: RunnerState, execution: Execution): Promise<void> {
       );
     }
   } finally {
-    state.executions.delete(execution.record.sagaId);
+    const sagaId = execution.record.sagaId;
+    refuseCompensationRequest(execution, `saga ${sagaId} stopped before the forced compensation was logged`);
+    state.executions.delete(sagaId);
     wakeIdleIfIdle(state);
   }
+}
+
+function refuseCompensationRequest(execution: Execution, why: string): void {
+  execution.compensationRequest?.reject(new SagaStateError(execution.record.sagaId, why));
+  execution.compensationRequest = undefined;
 }
 
 /** Starts driving an execution in the background. */

@@ -9,7 +9,7 @@ import type { RunnerState } from "./runner-state.js";
 import { applyEvent, type SagaEvent } from "./saga-record.js";
 
 /** Holds a transition back to be logged with the next one (see {@link emit}). */
-export function carry(state: RunnerState, execution: Execution, ...[kind, status, step, attempt, error, output]: Transition): void {
+export function carry(state: RunnerState, execution: Execution, ...[kind, status, step, attempt, error, output, operator]: Transition): void {
   const event: SagaEvent = {
     sagaId: execution.record.sagaId,
     sequence: ++execution.assignedSequence,
@@ -21,6 +21,7 @@ export function carry(state: RunnerState, execution: Execution, ...[kind, status
   if (attempt !== undefined) event.attempt = attempt;
   if (error !== undefined) event.error = error;
   if (output !== undefined) event.output = output;
+  if (operator !== undefined) event.operator = operator;
   execution.carried.push(event);
 }
 

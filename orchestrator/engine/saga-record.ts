@@ -9,12 +9,26 @@ import type { Json } from "./json.js";
  * RUNNING → COMPLETED, or RUNNING → CONFIRMING → COMPLETED | NEEDS_ATTENTION (→ CONFIRMING on
  * retry) when steps have confirmations, or RUNNING → COMPENSATING → COMPENSATED |
  * NEEDS_ATTENTION (→ COMPENSATING on retry). CONFIRMING means decided: every action
- * succeeded, the saga will complete and never compensates.
+ * succeeded, the saga will complete and never compensates. An operator may force a RUNNING
+ * saga to COMPENSATING, and mark a NEEDS_ATTENTION saga RESOLVED (settled by hand: the
+ * engine vouches neither that it was undone nor that it was confirmed).
  */
-export type SagaStatus = "RUNNING" | "CONFIRMING" | "COMPLETED" | "COMPENSATING" | "COMPENSATED" | "NEEDS_ATTENTION";
+export type SagaStatus =
+  | "RUNNING"
+  | "CONFIRMING"
+  | "COMPLETED"
+  | "COMPENSATING"
+  | "COMPENSATED"
+  | "NEEDS_ATTENTION"
+  | "RESOLVED";
 
 /** Statuses in which the runner does no more work on its own. */
-export const TERMINAL_STATUSES: ReadonlySet<SagaStatus> = new Set<SagaStatus>(["COMPLETED", "COMPENSATED", "NEEDS_ATTENTION"]);
+export const TERMINAL_STATUSES: ReadonlySet<SagaStatus> = new Set<SagaStatus>([
+  "COMPLETED",
+  "COMPENSATED",
+  "NEEDS_ATTENTION",
+  "RESOLVED",
+]);
 
 /** Statuses that `resumePending()` picks up. */
 export const UNFINISHED_STATUSES: readonly SagaStatus[] = ["RUNNING", "CONFIRMING", "COMPENSATING"];
@@ -36,6 +50,19 @@ export function isDecided(status: SagaStatus): boolean {
 export interface ErrorInfo {
   code: string;
   message: string;
+}
+
+/** Who took an operator action on a saga, and why; both non-empty, kept in the saga's log. */
+export interface OperatorNote {
+  actor: string;
+  reason: string;
+}
+
+/** An operator action in a saga's history: the event's kind, the status it led to, who, why and when. */
+export interface OperatorAction extends OperatorNote {
+  kind: SagaEventKind;
+  status: SagaStatus;
+  at: number;
 }
 
 /** One action, compensation or confirmation of one step, as it happened. */
@@ -72,6 +99,8 @@ export interface SagaRecord {
    * absent before, and for a saga without confirmations. A decided saga never compensates.
    */
   decidedAt?: number;
+  /** Operator actions (retries, forced compensations, resolutions), oldest first. */
+  operatorActions: OperatorAction[];
   createdAt: number;
   updatedAt: number;
 }
@@ -95,7 +124,9 @@ export type SagaEventKind =
   | "compensation-succeeded"
   | "saga-compensated"
   | "saga-needs-attention"
-  | "saga-retried";
+  | "saga-retried"
+  | "saga-compensation-forced"
+  | "saga-resolved";
 
 /**
  * One logged transition. `status` is the saga's status after it; `sequence` counts from 1
@@ -113,6 +144,8 @@ export interface SagaEvent {
   /** The step's output, on "step-succeeded". */
   output?: Json;
   error?: ErrorInfo;
+  /** Who took the operator action this event records, and why. */
+  operator?: OperatorNote;
 }
 
 /** What a saga is, apart from its log: written once, at creation. */
@@ -142,6 +175,7 @@ export function foldSaga(header: SagaHeader, events: readonly SagaEvent[]): Saga
     input: header.input,
     results: {},
     steps: [],
+    operatorActions: [],
     createdAt: header.createdAt,
     updatedAt: header.createdAt,
   };
@@ -153,6 +187,7 @@ export function foldSaga(header: SagaHeader, events: readonly SagaEvent[]): Saga
 export function applyEvent(record: SagaRecord, e: SagaEvent): void {
   record.status = e.status;
   record.updatedAt = e.at;
+  if (e.operator) record.operatorActions.push({ ...e.operator, kind: e.kind, status: e.status, at: e.at });
   switch (e.kind) {
     case "step-started":
     case "compensation-started":
@@ -201,6 +236,13 @@ export function applyEvent(record: SagaRecord, e: SagaEvent): void {
     case "saga-deadline-exceeded":
       if (e.error) record.error = e.error;
       break;
+    case "saga-compensation-forced": {
+      // The action in flight when the operator forced compensation: its outcome is unknown.
+      const s = findStep(record, e.step, "action");
+      if (s && s.status === "RUNNING") finish(s, "FAILED", e);
+      if (e.error) record.error = e.error;
+      break;
+    }
     default:
       break;
   }
@@ -229,7 +271,12 @@ export function findStep(record: SagaRecord, name: string | undefined, phase: St
 
 /** A copy of a record that later transitions do not change (results and steps copied one level deep). */
 export function copyRecord(record: SagaRecord): SagaRecord {
-  return { ...record, results: { ...record.results }, steps: record.steps.map((s) => ({ ...s })) };
+  return {
+    ...record,
+    results: { ...record.results },
+    steps: record.steps.map((s) => ({ ...s })),
+    operatorActions: record.operatorActions.slice(),
+  };
 }
 
 function finish(s: StepRecord, status: StepRecord["status"], e: SagaEvent): void {

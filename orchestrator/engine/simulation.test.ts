@@ -6,6 +6,9 @@ import { runSimulation, type SimulationReport } from "./simulation.js";
 import { SqliteSagaStore } from "./sql-saga-store.js";
 
 // SIM_SEED=… reruns a failing seed exactly; the CLI (simulate.ts) does the long runs.
+// Each run is CPU-bound: on a shared two-core machine it may take many times its usual
+// second or two, so the slices get room beyond the suite's default timeout.
+const SLICE_TIMEOUT_MS = 180_000;
 const seed = Number(process.env["SIM_SEED"] ?? 20_240_601);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "saga-sim-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -37,7 +40,7 @@ describe("seeded simulation", () => {
       expect(report.confirmationsApplied).toBe(report.completed * 3);
       expect(report.confirmationsExhausted).toBeGreaterThan(0);
     }
-  });
+  }, SLICE_TIMEOUT_MS);
 
   it("keeps every invariant on a SQLite file that is closed and reopened at every crash", async () => {
     const file = path.join(dir, "sim.db");
@@ -52,7 +55,7 @@ describe("seeded simulation", () => {
     expect(report.completed + report.compensated).toBe(1_000);
     expect(report.crashes).toBeGreaterThan(5);
     for (const k of Object.keys(report.crashedAt)) crashKinds.add(k);
-  });
+  }, SLICE_TIMEOUT_MS);
 
   it("has crashed at each kind of transition", () => {
     const kinds = ["saga-created", "step-started", "step-succeeded", "step-attempt-failed", "saga-decided", "confirmation-started"];
@@ -67,5 +70,5 @@ describe("seeded simulation", () => {
     expect(withoutTiming(b)).toEqual(withoutTiming(a));
     const c = await runSimulation({ seed: seed + 8, sagas: 400, concurrency: 40 });
     expect(withoutTiming(c)).not.toEqual(withoutTiming(a));
-  });
+  }, SLICE_TIMEOUT_MS);
 });

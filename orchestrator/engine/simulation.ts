@@ -414,7 +414,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     }
     const work = (async () => {
       await runner.resumePending();
-      for (const s of await listAll(inner, ["NEEDS_ATTENTION"])) await runner.retry(s);
+      for (const s of await listAll(inner, ["NEEDS_ATTENTION"])) await runner.retry(s, { actor: "simulation", reason: "retrying every saga that needs attention" });
       await Promise.all(batch.map((o) => startOrder(runner, o).catch((err: unknown) => violate(`start ${o.key}: ${String(err)}`))));
       await runner.idle();
       return false;

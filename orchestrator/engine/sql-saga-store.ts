@@ -47,9 +47,14 @@ CREATE TABLE IF NOT EXISTS saga_event (
   output        TEXT,
   error_code    TEXT,
   error_message TEXT,
+  actor         TEXT, -- operator actions: who
+  reason        TEXT, -- and why
   PRIMARY KEY (saga_id, sequence)
 ) WITHOUT ROWID;
 `;
+
+/** Columns added to `saga_event` after its first release, added in place to an older file when it is opened. */
+const ADDED_EVENT_COLUMNS = ["actor", "reason"] as const;
 
 interface SagaRow {
   saga_id: string;
@@ -74,6 +79,8 @@ interface EventRow {
   output: string | null;
   error_code: string | null;
   error_message: string | null;
+  actor: string | null;
+  reason: string | null;
 }
 
 /**
@@ -105,14 +112,18 @@ export class SqliteSagaStore implements SagaStore {
     this.#db = db;
     this.#batcher = createWriteBatcher(db, options.maxBatch ?? 10_000);
     db.exec(SCHEMA);
+    const eventColumns = new Set(db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('saga_event')").all().map((c) => c.name));
+    for (const column of ADDED_EVENT_COLUMNS) {
+      if (!eventColumns.has(column)) db.exec(`ALTER TABLE saga_event ADD COLUMN ${column} TEXT`);
+    }
     this.#insertSaga = db.prepare(
       `INSERT INTO saga (saga_id, idempotency_key, fingerprint, definition_name, definition_version, status, input, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING`,
     );
     this.#updateSaga = db.prepare("UPDATE saga SET status = ?, updated_at = ? WHERE saga_id = ?");
     this.#insertEvent = db.prepare(
-      `INSERT INTO saga_event (saga_id, sequence, kind, step, status, at, attempt, output, error_code, error_message)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO saga_event (saga_id, sequence, kind, step, status, at, attempt, output, error_code, error_message, actor, reason)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#sagaById = db.prepare("SELECT * FROM saga WHERE saga_id = ?");
     this.#sagaByKey = db.prepare("SELECT * FROM saga WHERE idempotency_key = ?");
@@ -235,6 +246,8 @@ export class SqliteSagaStore implements SagaStore {
       e.output === undefined ? null : JSON.stringify(e.output),
       e.error?.code ?? null,
       e.error?.message ?? null,
+      e.operator?.actor ?? null,
+      e.operator?.reason ?? null,
     );
   }
 
@@ -264,6 +277,7 @@ function toEvent(r: EventRow): SagaEvent {
   if (r.attempt !== null) e.attempt = r.attempt;
   if (r.output !== null) e.output = JSON.parse(r.output) as Json;
   if (r.error_code !== null) e.error = { code: r.error_code, message: r.error_message ?? "" } satisfies ErrorInfo;
+  if (r.actor !== null) e.operator = { actor: r.actor, reason: r.reason ?? "" };
   return e;
 }
 

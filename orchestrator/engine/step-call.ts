@@ -32,6 +32,10 @@ export function callStep<I>(
       settled = true;
       clearTimeout(timer);
       state.callsInFlight.delete(abort);
+      if (execution.finishCall === finish) {
+        execution.finishCall = undefined;
+        execution.abortCall = undefined;
+      }
       resolve(outcome);
     };
     const abort = (reason: Error): void => controller?.abort(reason);
@@ -41,6 +45,8 @@ export function callStep<I>(
       finish({ ok: false, error, timedOut: true });
     }, Math.min(timeoutMs, MAX_TIMER_MS));
     state.callsInFlight.set(abort, finish);
+    execution.finishCall = finish;
+    execution.abortCall = abort;
     const record = execution.record;
     const ctx: StepContext<I> = {
       sagaId: record.sagaId,
@@ -87,8 +93,26 @@ export function isRetryableFailure(state: RunnerState, failure: FailedCall): boo
   }
 }
 
-/** Backs off for `ms`; throws STOPPED if the runner closed meanwhile. */
-export async function pause(state: RunnerState, ms: number): Promise<void> {
-  if (ms > 0) await state.sleep(ms, state.stop.signal);
+/** Backs off for `ms` (less if the runner closes or an operator interrupts); throws STOPPED if the runner closed meanwhile. */
+export async function pause(state: RunnerState, execution: Execution, ms: number): Promise<void> {
+  if (ms > 0) {
+    await new Promise<void>((resolve, reject) => {
+      execution.wakeFromPause = resolve;
+      state.sleep(ms, state.stop.signal).then(resolve, reject);
+    });
+    execution.wakeFromPause = undefined;
+  }
   if (state.closed) throw STOPPED;
+}
+
+/**
+ * Cuts short what the saga's driver is waiting for (its call in flight, or its backoff), so
+ * it notices a forced compensation now rather than after the call's timeout. The call's
+ * outcome is unknown: its step is compensated like any started step.
+ */
+export function interruptExecution(execution: Execution): void {
+  const error = new Error("interrupted: an operator forced the saga to compensate");
+  execution.abortCall?.(error);
+  execution.finishCall?.({ ok: false, error, timedOut: false });
+  execution.wakeFromPause?.();
 }
