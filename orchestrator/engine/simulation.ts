@@ -10,13 +10,15 @@
  * broken invariant. Injected faults: transient errors, lost replies (applied, answer
  * dropped), duplicate deliveries, actions delayed until after their compensation, business
  * failures, stalls past the saga deadline, compensation and confirmation failures
- * (→ NEEDS_ATTENTION, then an operator retry), and process crashes at any write: the store
+ * (→ NEEDS_ATTENTION, then an operator retry, or a resolution by hand), operators forcing
+ * sagas to compensate at random moments (refused once decided), and process crashes at any write: the store
  * stops acknowledging writes (the crashing write is durable or not, at random), the old
  * runner is abandoned with its in-flight calls still landing, and a fresh runner on the
  * same store runs `resumePending()` while clients re-send unacknowledged starts.
  */
 import { foldSaga, type SagaEvent, type SagaHeader } from "./saga-record.js";
 import type { Json } from "./json.js";
+import { SagaStateError } from "./errors.js";
 import { createRunner, type Runner } from "./runner.js";
 import { defineSaga, type SagaDefinition, step } from "./saga.js";
 import { type CreateResult, InMemorySagaStore, type SagaListQuery, type SagaStore, type StoredSaga } from "./saga-store.js";
@@ -30,6 +32,10 @@ export interface Faults {
   business: number;
   compensationFailure: number;
   confirmationFailure: number;
+  /** Per saga: an operator forces it to compensate, a few ticks after its start. */
+  forcedCompensation: number;
+  /** Per NEEDS_ATTENTION saga and epoch: the operator resolves it by hand instead of retrying. */
+  resolution: number;
   stall: number;
   crash: number;
 }
@@ -43,6 +49,8 @@ export const DEFAULT_FAULTS: Readonly<Faults> = Object.freeze({
   business: 0.04,
   compensationFailure: 0.2,
   confirmationFailure: 0.15,
+  forcedCompensation: 0.02,
+  resolution: 0.2,
   stall: 0.00002,
   crash: 0.6,
 });
@@ -66,6 +74,8 @@ export interface SimulationReport {
   sagas: number;
   completed: number;
   compensated: number;
+  /** Sagas an operator resolved by hand (from NEEDS_ATTENTION). */
+  resolved: number;
   epochs: number;
   crashes: number;
   /** Crashes by the kind of write that was cut. */
@@ -81,6 +91,10 @@ export interface SimulationReport {
   deadlineCompensations: number;
   unknownOutcomeCompensations: number;
   operatorRetries: number;
+  /** Forced compensations acknowledged: each of those sagas must end COMPENSATED. */
+  forcedCompensations: number;
+  /** Forced compensations refused (the saga was decided, or finished). */
+  forcedRefused: number;
   /** Sagas that passed their pivot (logged "saga-decided"). */
   decided: number;
   /** Confirmations that took effect in a service. */
@@ -193,6 +207,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     sagas: options.sagas,
     completed: 0,
     compensated: 0,
+    resolved: 0,
     epochs: 0,
     crashes: 0,
     crashedAt: {},
@@ -207,6 +222,8 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     deadlineCompensations: 0,
     unknownOutcomeCompensations: 0,
     operatorRetries: 0,
+    forcedCompensations: 0,
+    forcedRefused: 0,
     decided: 0,
     confirmationsApplied: 0,
     confirmationsExhausted: 0,
@@ -225,6 +242,13 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const doneActions = new Set<string>();
   const doneCompensations = new Set<string>();
   const doneConfirmations = new Set<string>();
+  /** Sagas whose resolution by an operator is durable: nothing may be called for them again. */
+  const resolvedSagas = new Set<string>();
+  /** Sagas whose forced compensation was acknowledged. */
+  const forcedSagas = new Set<string>();
+  const checkNotResolved = (key: string): void => {
+    if (resolvedSagas.has(key.slice(0, key.lastIndexOf(":")))) violate(`${key} called after its saga was resolved`);
+  };
   const delayed: { service: FakeService; key: string }[] = [];
 
   const deliverDelayed = (): void => {
@@ -240,6 +264,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   async function callAction(epoch: Epoch, name: string, key: string): Promise<Json> {
     if (epoch.dead) throw new SimTransient("process is dead"); // a killed process sends nothing
     report.calls++;
+    checkNotResolved(key);
     if (doneActions.has(key)) violate(`action ${key} called again after its success was logged`);
     if (delayed.length > 0 && chance(0.05)) deliverDelayed();
     for (let i = Math.floor(prng() * 3); i > 0; i--) await tick();
@@ -281,6 +306,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   async function callCompensation(epoch: Epoch, name: string, key: string): Promise<void> {
     if (epoch.dead) throw new SimTransient("process is dead");
     report.calls++;
+    checkNotResolved(key);
     if (doneCompensations.has(key)) violate(`compensation ${key} called again after its success was logged`);
     for (let i = Math.floor(prng() * 3); i > 0; i--) await tick();
     if (chance(f.compensationFailure)) {
@@ -295,6 +321,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   async function callConfirmation(epoch: Epoch, name: string, key: string): Promise<void> {
     if (epoch.dead) throw new SimTransient("process is dead");
     report.calls++;
+    checkNotResolved(key);
     if (doneConfirmations.has(key)) violate(`confirmation ${key} called again after its success was logged`);
     for (let i = Math.floor(prng() * 3); i > 0; i--) await tick();
     if (chance(f.stall)) clock += deadlineMs; // a decided saga has no deadline: this must change nothing
@@ -374,6 +401,23 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     }
   }
 
+  const operator = { actor: "simulation", reason: "a simulated operator acting on a saga" };
+
+  /** An operator forces the saga to compensate a few ticks from now; refused if it is decided or finished. */
+  async function forceLater(epoch: Epoch, runner: Runner, sagaId: string): Promise<void> {
+    for (let i = Math.floor(prng() * 40); i > 0; i--) await tick();
+    if (epoch.dead) return; // the process crashed: nobody answers the operator
+    try {
+      await runner.forceCompensate(sagaId, operator);
+      forcedSagas.add(sagaId);
+      report.forcedCompensations++;
+    } catch (err) {
+      if (epoch.dead) return;
+      if (err instanceof SagaStateError) report.forcedRefused++;
+      else violate(`forceCompensate ${sagaId}: ${String(err)}`);
+    }
+  }
+
   for (;;) {
     report.epochs++;
     if (report.epochs > maxEpochs) {
@@ -390,6 +434,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       if (e.kind === "saga-decided") report.decided++;
       if (e.kind === "confirmation-failed") report.confirmationsExhausted++;
       if (e.kind === "saga-retried") report.operatorRetries++;
+      if (e.kind === "saga-resolved") resolvedSagas.add(e.sagaId);
     });
     const runner = createRunner({
       store,
@@ -414,8 +459,20 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     }
     const work = (async () => {
       await runner.resumePending();
-      for (const s of await listAll(inner, ["NEEDS_ATTENTION"])) await runner.retry(s, { actor: "simulation", reason: "retrying every saga that needs attention" });
-      await Promise.all(batch.map((o) => startOrder(runner, o).catch((err: unknown) => violate(`start ${o.key}: ${String(err)}`))));
+      for (const s of await listAll(inner, ["NEEDS_ATTENTION"])) {
+        if (chance(f.resolution)) await runner.resolve(s, operator);
+        else await runner.retry(s, operator);
+      }
+      const forced: Promise<void>[] = [];
+      await Promise.all(
+        batch.map((o) =>
+          startOrder(runner, o).then(
+            () => void (chance(f.forcedCompensation) && forced.push(forceLater(epoch, runner, o.sagaId!))),
+            (err: unknown) => violate(`start ${o.key}: ${String(err)}`),
+          ),
+        ),
+      );
+      await Promise.all(forced); // before the epoch ends: an operator acts on this runner only
       await runner.idle();
       return false;
     })();
@@ -440,7 +497,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
 
   // Late deliveries still in the network arrive now; they must change nothing.
   while (delayed.length > 0) deliverDelayed();
-  await check(inner, orders, services, report, violate);
+  await check(inner, orders, services, forcedSagas, report, violate);
   await inner.close();
   report.elapsedMs = Math.round(performance.now() - started);
   return report;
@@ -462,6 +519,7 @@ async function check(
   store: SagaStore,
   orders: { key: string; sagaId?: string }[],
   services: Map<string, FakeService>,
+  forcedSagas: ReadonlySet<string>,
   report: SimulationReport,
   violate: (m: string) => void,
 ): Promise<void> {
@@ -489,7 +547,11 @@ async function check(
     if (decidedAt >= 0 && compensating) violate(`${id}: decided, yet its log shows compensation`);
     if (confirming && decidedAt < 0) violate(`${id}: confirmations without a decision in its log`);
     if (stored.events.filter((e) => e.kind === "saga-decided").length > 1) violate(`${id}: decided twice`);
-    if (decidedAt >= 0 && saga.status !== "COMPLETED") violate(`${id}: decided but ended ${saga.status}`);
+    if (decidedAt >= 0 && saga.status !== "COMPLETED" && saga.status !== "RESOLVED") violate(`${id}: decided but ended ${saga.status}`);
+    if (forcedSagas.has(id) && saga.status !== "COMPENSATED" && saga.status !== "RESOLVED") {
+      violate(`${id}: its forced compensation was acknowledged, yet it ended ${saga.status}`);
+    }
+    if (forcedSagas.has(id) && decidedAt >= 0) violate(`${id}: its forced compensation was acknowledged, yet it was decided`);
     if (saga.status === "COMPLETED") {
       report.completed++;
       if (decidedAt < 0) violate(`${id} COMPLETED without a decision in its log`);
@@ -513,6 +575,8 @@ async function check(
         if (svc.confirms.has(key)) violate(`${id} COMPENSATED but ${name} was confirmed`);
         if ((svc.undos.get(key) ?? 0) > 1) violate(`${id}: ${name} undone twice`);
       }
+    } else if (saga.status === "RESOLVED") {
+      report.resolved++; // settled by hand: the engine vouches for neither outcome
     } else {
       violate(`${id} ended ${saga.status}`);
     }
