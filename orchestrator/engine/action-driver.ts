@@ -75,6 +75,7 @@ export async function runActions(state: RunnerState, execution: Execution): Prom
         return;
       }
       await emit(state, execution, "step-attempt-failed", "RUNNING", step.name, attempt, error);
+      if (execution.compensationRequest) return turnByOperator(state, execution, step.name, attempt);
       await pause(state, execution, Math.min(backoffDelay(step.retry, attempt, state.random), Math.max(0, deadline - state.now())));
       if (execution.compensationRequest) return turnByOperator(state, execution, step.name, attempt);
       attempt++;
@@ -90,7 +91,8 @@ export async function runActions(state: RunnerState, execution: Execution): Prom
 }
 
 /**
- * Logs the decision to compensate (a step's failure or the saga's deadline). A resumed saga
+ * Logs the decision to compensate (a step's failure, the saga's deadline, or an operator's
+ * request). A resumed saga
  * first arms every step after the last action it knows of: the run before the crash may
  * have sent them while their starts were still carried. The arms are logged with the
  * decision, so every later run (after another crash, or an operator retry) compensates
