@@ -14,7 +14,11 @@ import { orchestratorHandlers } from "./handlers.js";
 type Behaviour = "ok" | "hang" | "fail";
 
 function orchestrator() {
-  const behaviour = { action: new Map<string, Behaviour>(), compensation: new Map<string, Behaviour>(), confirmation: new Map<string, Behaviour>() };
+  const behaviour = {
+    action: new Map<string, Behaviour>(),
+    compensation: new Map<string, Behaviour>(),
+    confirmation: new Map<string, Behaviour>(),
+  };
   const act = async (kind: keyof typeof behaviour, name: string): Promise<void> => {
     const b = behaviour[kind].get(name) ?? "ok";
     if (b === "hang") await new Promise<never>(() => {});
@@ -43,7 +47,10 @@ function orchestrator() {
     isRetryable: () => false,
     describeError: (e) => ({ code: "FAILED_PRECONDITION", message: (e as Error).message }),
   });
-  const client = createClient(OrchestratorService, createRouterTransport((r) => r.service(OrchestratorService, orchestratorHandlers(runner))));
+  const client = createClient(
+    OrchestratorService,
+    createRouterTransport((r) => r.service(OrchestratorService, orchestratorHandlers(runner))),
+  );
   return { client, runner, behaviour };
 }
 
@@ -102,12 +109,21 @@ describe("orchestrator API: confirmations and operator actions", () => {
     await runner.idle();
     const completed = (await client.getSaga({ sagaId: saga!.sagaId })).saga!;
     expect(completed.status).toBe(SagaStatus.COMPLETED);
-    expect(completed.steps.filter((s) => s.phase === StepPhase.CONFIRMATION).map((s) => s.name).sort()).toEqual(
-      Object.values(ORDER_STEPS).sort(),
-    );
+    expect(
+      completed.steps
+        .filter((s) => s.phase === StepPhase.CONFIRMATION)
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual(Object.values(ORDER_STEPS).sort());
     for (const call of [client.retrySaga, client.forceCompensateSaga, client.resolveSaga]) {
-      expect(await codeOf(call({ sagaId: saga!.sagaId, actor: who.actor }))).toEqual([Code.InvalidArgument, expect.stringMatching(/^reason: /)]);
-      expect(await codeOf(call({ sagaId: saga!.sagaId, reason: who.reason }))).toEqual([Code.InvalidArgument, expect.stringMatching(/^actor: /)]);
+      expect(await codeOf(call({ sagaId: saga!.sagaId, actor: who.actor }))).toEqual([
+        Code.InvalidArgument,
+        expect.stringMatching(/^reason: /),
+      ]);
+      expect(await codeOf(call({ sagaId: saga!.sagaId, reason: who.reason }))).toEqual([
+        Code.InvalidArgument,
+        expect.stringMatching(/^actor: /),
+      ]);
       expect(await codeOf(call({ sagaId: "", ...who }))).toEqual([Code.InvalidArgument, expect.stringMatching(/^saga_id: /)]);
       expect(await codeOf(call({ sagaId: "unknown-saga", ...who }))).toEqual([Code.NotFound, expect.any(String)]);
       expect((await codeOf(call({ sagaId: saga!.sagaId, ...who })))[0]).toBe(Code.FailedPrecondition);

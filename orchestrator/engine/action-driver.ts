@@ -141,7 +141,15 @@ async function turnByOperator(
   const request = execution.compensationRequest!;
   execution.compensationRequest = undefined;
   try {
-    await turnToCompensation(state, execution, "saga-compensation-forced", stepName, attempt, forcedCompensationError(request.note), request.note);
+    await turnToCompensation(
+      state,
+      execution,
+      "saga-compensation-forced",
+      stepName,
+      attempt,
+      forcedCompensationError(request.note),
+      request.note,
+    );
   } catch (error) {
     request.reject(error);
     throw error;

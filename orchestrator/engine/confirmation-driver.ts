@@ -52,11 +52,7 @@ export async function runConfirmations(state: RunnerState, execution: Execution)
 }
 
 /** Confirms one step until it succeeds (undefined) or runs out of its budget (returned). */
-async function confirmStep(
-  state: RunnerState,
-  execution: Execution,
-  step: SagaStep<unknown>,
-): Promise<ExhaustedConfirmation | undefined> {
+async function confirmStep(state: RunnerState, execution: Execution, step: SagaStep<unknown>): Promise<ExhaustedConfirmation | undefined> {
   const confirm = step.confirm!;
   const name = step.name;
   const stepRecord = findStep(execution.record, name, "confirmation");

@@ -59,12 +59,7 @@ export type Transition = [
 ];
 
 /** An execution over a record folded from `loggedEvents` durable events. */
-export function newExecution(
-  definition: SagaDefinition<unknown>,
-  record: SagaRecord,
-  loggedEvents: number,
-  resumed: boolean,
-): Execution {
+export function newExecution(definition: SagaDefinition<unknown>, record: SagaRecord, loggedEvents: number, resumed: boolean): Execution {
   return {
     definition,
     record,

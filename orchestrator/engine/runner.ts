@@ -1,12 +1,13 @@
 /**
- * The saga runner: starts sagas, drives them step by step, compensates, and resumes them
- * from the log after a crash. This file is its public face; each concern lives in its own
+ * The saga runner: starts sagas, drives them step by step, confirms them past their pivot or
+ * compensates them, and resumes them from the log after a crash. This file is its public face; each concern lives in its own
  * file over one shared state (runner-state.ts):
  * - saga-start.ts: idempotent starts; saga-lifecycle.ts: drives, resume at boot, idle, close;
  * - action-driver.ts, then confirmation-driver.ts or compensation-driver.ts;
  * - step-call.ts: one call under its timeout; saga-log-writer.ts: carried and durable writes;
  * - saga-queries.ts, saga-waits.ts, saga-events.ts: reads, waits and live events;
- * - operator-actions.ts: what an operator may do; definition-registry.ts: names and versions.
+ * - operator-actions.ts: retry, forced compensation, resolution by hand;
+ * - definition-registry.ts: definitions by name and version; execution.ts: one driven saga.
  * Every transition is logged; the runner waits for durability before acting wherever a crash
  * could change what happens, so a kill -9 at any instant loses nothing that a resumed run
  * would not redo the same way.
@@ -19,10 +20,10 @@ import { createRunnerState } from "./runner-state.js";
 import { close, idle, inFlight, resumePending } from "./saga-lifecycle.js";
 import { getSaga, listSagas } from "./saga-queries.js";
 import { waitForSaga, type WaitUntil } from "./saga-waits.js";
-
-export type { WaitUntil };
 import { startSaga } from "./saga-start.js";
 import { forceCompensation, resolveSaga, retrySaga } from "./operator-actions.js";
+
+export type { WaitUntil };
 
 /** Where the runner reports what it does; pino's logger fits. */
 export interface RunnerLog {

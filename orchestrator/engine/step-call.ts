@@ -39,11 +39,14 @@ export function callStep<I>(
       resolve(outcome);
     };
     const abort = (reason: Error): void => controller?.abort(reason);
-    const timer = setTimeout(() => {
-      const error = new StepTimeoutError(stepName, timeoutMs);
-      abort(error);
-      finish({ ok: false, error, timedOut: true });
-    }, Math.min(timeoutMs, MAX_TIMER_MS));
+    const timer = setTimeout(
+      () => {
+        const error = new StepTimeoutError(stepName, timeoutMs);
+        abort(error);
+        finish({ ok: false, error, timedOut: true });
+      },
+      Math.min(timeoutMs, MAX_TIMER_MS),
+    );
     state.callsInFlight.set(abort, finish);
     execution.finishCall = finish;
     execution.abortCall = abort;
