@@ -27,9 +27,9 @@ export type { WaitUntil };
 
 /** Where the runner reports what it does; pino's logger fits. */
 export interface RunnerLog {
-  info(o: object, msg?: string): void;
-  warn(o: object, msg?: string): void;
-  error(o: object, msg?: string): void;
+  info(fields: object, message?: string): void;
+  warn(fields: object, message?: string): void;
+  error(fields: object, message?: string): void;
 }
 
 /** Everything the runner depends on, injected. */

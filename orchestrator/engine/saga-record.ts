@@ -179,68 +179,68 @@ export function foldSaga(header: SagaHeader, events: readonly SagaEvent[]): Saga
     createdAt: header.createdAt,
     updatedAt: header.createdAt,
   };
-  for (const e of events) applyEvent(record, e);
+  for (const event of events) applyEvent(record, event);
   return record;
 }
 
 /** Applies one event to a record in place (the runner does this after the event is durable). */
-export function applyEvent(record: SagaRecord, e: SagaEvent): void {
-  record.status = e.status;
-  record.updatedAt = e.at;
-  if (e.operator) record.operatorActions.push({ ...e.operator, kind: e.kind, status: e.status, at: e.at });
-  switch (e.kind) {
+export function applyEvent(record: SagaRecord, event: SagaEvent): void {
+  record.status = event.status;
+  record.updatedAt = event.at;
+  if (event.operator) record.operatorActions.push({ ...event.operator, kind: event.kind, status: event.status, at: event.at });
+  switch (event.kind) {
     case "step-started":
     case "compensation-started":
     case "confirmation-started":
-      record.steps.push({ name: e.step ?? "", phase: PHASE_OF[e.kind], status: "RUNNING", attempts: 1, startedAt: e.at });
+      record.steps.push({ name: event.step ?? "", phase: PHASE_OF[event.kind], status: "RUNNING", attempts: 1, startedAt: event.at });
       break;
     case "step-attempt-failed":
     case "compensation-attempt-failed":
     case "confirmation-attempt-failed": {
-      const s = findStep(record, e.step, PHASE_OF[e.kind]);
-      if (s) {
-        s.attempts = e.attempt ?? s.attempts;
-        if (e.error) s.lastError = e.error;
+      const stepRecord = findStep(record, event.step, PHASE_OF[event.kind]);
+      if (stepRecord) {
+        stepRecord.attempts = event.attempt ?? stepRecord.attempts;
+        if (event.error) stepRecord.lastError = event.error;
       }
       break;
     }
     case "step-succeeded":
     case "compensation-succeeded":
     case "confirmation-succeeded": {
-      const s = findStep(record, e.step, PHASE_OF[e.kind]);
-      if (s) finish(s, "SUCCEEDED", e);
-      if (e.kind === "step-succeeded" && e.step !== undefined) record.results[e.step] = e.output ?? null;
+      const stepRecord = findStep(record, event.step, PHASE_OF[event.kind]);
+      if (stepRecord) finish(stepRecord, "SUCCEEDED", event);
+      if (event.kind === "step-succeeded" && event.step !== undefined) record.results[event.step] = event.output ?? null;
       break;
     }
     case "confirmation-failed": {
-      const s = findStep(record, e.step, "confirmation");
-      if (s) finish(s, "FAILED", e);
+      const stepRecord = findStep(record, event.step, "confirmation");
+      if (stepRecord) finish(stepRecord, "FAILED", event);
       break;
     }
     case "saga-decided":
-      record.decidedAt = e.at;
+      record.decidedAt = event.at;
       break;
     case "step-failed": {
-      const s = findStep(record, e.step, "action");
-      if (s) finish(s, "FAILED", e);
-      if (e.step !== undefined) record.failedStep = e.step;
-      if (e.error) record.error = e.error;
+      const stepRecord = findStep(record, event.step, "action");
+      if (stepRecord) finish(stepRecord, "FAILED", event);
+      if (event.step !== undefined) record.failedStep = event.step;
+      if (event.error) record.error = event.error;
       break;
     }
     case "saga-needs-attention": {
       // Past the pivot only confirmations run; before it, only compensations get here.
-      const s = findStep(record, e.step, record.decidedAt === undefined ? "compensation" : "confirmation");
-      if (s && s.status === "RUNNING") finish(s, "FAILED", e);
+      const stepRecord = findStep(record, event.step, record.decidedAt === undefined ? "compensation" : "confirmation");
+      if (stepRecord && stepRecord.status === "RUNNING") finish(stepRecord, "FAILED", event);
       break;
     }
     case "saga-deadline-exceeded":
-      if (e.error) record.error = e.error;
+      if (event.error) record.error = event.error;
       break;
     case "saga-compensation-forced": {
       // The action in flight when the operator forced compensation: its outcome is unknown.
-      const s = findStep(record, e.step, "action");
-      if (s && s.status === "RUNNING") finish(s, "FAILED", e);
-      if (e.error) record.error = e.error;
+      const stepRecord = findStep(record, event.step, "action");
+      if (stepRecord && stepRecord.status === "RUNNING") finish(stepRecord, "FAILED", event);
+      if (event.error) record.error = event.error;
       break;
     }
     default:
@@ -263,8 +263,8 @@ const PHASE_OF = {
 /** The latest record of `name` in `phase`, if any. */
 export function findStep(record: SagaRecord, name: string | undefined, phase: StepRecord["phase"]): StepRecord | undefined {
   for (let i = record.steps.length - 1; i >= 0; i--) {
-    const s = record.steps[i]!;
-    if (s.name === name && s.phase === phase) return s;
+    const stepRecord = record.steps[i]!;
+    if (stepRecord.name === name && stepRecord.phase === phase) return stepRecord;
   }
   return undefined;
 }
@@ -274,14 +274,14 @@ export function copyRecord(record: SagaRecord): SagaRecord {
   return {
     ...record,
     results: { ...record.results },
-    steps: record.steps.map((s) => ({ ...s })),
+    steps: record.steps.map((stepRecord) => ({ ...stepRecord })),
     operatorActions: record.operatorActions.slice(),
   };
 }
 
-function finish(s: StepRecord, status: StepRecord["status"], e: SagaEvent): void {
-  s.status = status;
-  s.attempts = e.attempt ?? s.attempts;
-  s.finishedAt = e.at;
-  if (e.error) s.lastError = e.error;
+function finish(stepRecord: StepRecord, status: StepRecord["status"], event: SagaEvent): void {
+  stepRecord.status = status;
+  stepRecord.attempts = event.attempt ?? stepRecord.attempts;
+  stepRecord.finishedAt = event.at;
+  if (event.error) stepRecord.lastError = event.error;
 }
