@@ -31,7 +31,7 @@ export function sagaJson(s: Saga) {
     error: s.error ? { code: s.errorCode, message: s.error } : undefined,
     steps: s.steps.map((st) => ({
       name: st.name,
-      phase: st.phase === StepPhase.COMPENSATION ? "compensation" : "action",
+      phase: st.phase === StepPhase.COMPENSATION ? "compensation" : st.phase === StepPhase.CONFIRMATION ? "confirmation" : "action",
       status: StepStatus[st.status] ?? "UNSPECIFIED",
       attempts: st.attempts,
       startedAt: iso(st.startedAt),
@@ -45,12 +45,13 @@ export function sagaJson(s: Saga) {
 
 /**
  * The answer of `POST /saga` for a saga, as the seed gave it: 200 with "mensaje" when it
- * completed, 409 with the failing step's "error" when it was compensated, and 202 (with a
+ * completed (or is confirming, which is decided), 409 with the failing step's "error" when it was compensated, and 202 (with a
  * Location to poll) while it is still running or waits for an operator.
  */
 export function sagaOutcome(s: Saga): { status: number; body: Record<string, unknown> } {
   const summary = { sagaId: s.sagaId, status: statusName(s.status), totalCents: Number(s.totalCents) };
-  if (s.status === SagaStatus.COMPLETED) return { status: 200, body: { mensaje: SUCCESS_MESSAGE, ...summary } };
+  // CONFIRMING is decided: the saga will complete, so it is answered as COMPLETED is.
+  if (s.status === SagaStatus.COMPLETED || s.status === SagaStatus.CONFIRMING) return { status: 200, body: { mensaje: SUCCESS_MESSAGE, ...summary } };
   if (s.status === SagaStatus.COMPENSATED) {
     const error = FAILURE_MESSAGES[s.failedStep] ?? "Fallo en la saga, pasos compensados";
     return { status: 409, body: { error, ...summary, failedStep: s.failedStep, motivo: s.error, code: s.errorCode } };

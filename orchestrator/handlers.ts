@@ -12,8 +12,16 @@ import {
   type SagaEvent,
 } from "#gen/saga/orchestrator/v1/orchestrator_pb.js";
 import type { Runner } from "./engine/runner.js";
-import type { SagaEvent as EngineEvent, SagaRecord, SagaStatus as EngineStatus } from "./engine/saga-record.js";
-import { IdempotencyConflictError, InvalidPageTokenError, SagaLimitError, SagaStateError } from "./engine/errors.js";
+import type { SagaEvent as EngineEvent, OperatorNote, SagaRecord, SagaStatus as EngineStatus } from "./engine/saga-record.js";
+import {
+  IdempotencyConflictError,
+  InvalidOperatorNoteError,
+  InvalidPageTokenError,
+  SagaLimitError,
+  SagaStateError,
+  UnknownDefinitionError,
+} from "./engine/errors.js";
+import { checkOperatorNote } from "./engine/operator-actions.js";
 import { checkId, checkPageSize, invalidArgument, MAX_KEY_LENGTH } from "#platform/field-rules.js";
 import { normaliseOrder, orderFingerprint, type OrderInput } from "./order-saga/order-input.js";
 import { ORDER_SAGA, ORDER_STEPS, type PricedOrder } from "./order-saga/order-saga.js";
@@ -37,7 +45,8 @@ export function orchestratorHandlers(runner: Runner): ServiceHandlers<typeof Orc
           input: input as unknown as Parameters<Runner["start"]>[1]["input"],
           fingerprint: orderFingerprint(input),
         });
-        const waited = req.waitMs > 0 ? await runner.wait(saga.sagaId, Math.min(req.waitMs, MAX_WAIT_MS)) : saga;
+        // Answered once the outcome is decided: a CONFIRMING saga will complete.
+        const waited = req.waitMs > 0 ? await runner.wait(saga.sagaId, Math.min(req.waitMs, MAX_WAIT_MS), "decided") : saga;
         return { saga: toSaga(waited ?? saga, false), created };
       });
     },
@@ -85,12 +94,32 @@ export function orchestratorHandlers(runner: Runner): ServiceHandlers<typeof Orc
     },
     async retrySaga(req) {
       return guard(async () => {
-        checkId(req.sagaId, "saga_id", MAX_KEY_LENGTH);
+        const note = operatorRequest(req);
         await found(runner, req.sagaId);
-        return { saga: toSaga(await runner.retry(req.sagaId)) };
+        return { saga: toSaga(await runner.retry(req.sagaId, note)) };
+      });
+    },
+    async forceCompensateSaga(req) {
+      return guard(async () => {
+        const note = operatorRequest(req);
+        await found(runner, req.sagaId);
+        return { saga: toSaga(await runner.forceCompensate(req.sagaId, note)) };
+      });
+    },
+    async resolveSaga(req) {
+      return guard(async () => {
+        const note = operatorRequest(req);
+        await found(runner, req.sagaId);
+        return { saga: toSaga(await runner.resolve(req.sagaId, note)) };
       });
     },
   };
+}
+
+/** The fields every operator RPC checks before anything else: saga_id, actor and reason. */
+function operatorRequest(req: { sagaId: string; actor: string; reason: string }): OperatorNote {
+  checkId(req.sagaId, "saga_id", MAX_KEY_LENGTH);
+  return checkOperatorNote(req);
 }
 
 async function found(runner: Runner, sagaId: string): Promise<SagaRecord> {
@@ -105,20 +134,25 @@ async function guard<T>(work: () => Promise<T>): Promise<T> {
     return await work();
   } catch (err) {
     if (err instanceof ConnectError) throw err;
+    if (err instanceof InvalidOperatorNoteError) throw new ConnectError(err.message, Code.InvalidArgument);
     if (err instanceof InvalidPageTokenError) throw new ConnectError(`page_token: ${err.message}`, Code.InvalidArgument);
     if (err instanceof IdempotencyConflictError) throw new ConnectError(err.message, Code.AlreadyExists);
     if (err instanceof SagaLimitError) throw new ConnectError(err.message, Code.ResourceExhausted);
     if (err instanceof SagaStateError) throw new ConnectError(err.message, Code.FailedPrecondition);
+    // A saga whose definition version this orchestrator does not have: an operator cannot act on it here.
+    if (err instanceof UnknownDefinitionError) throw new ConnectError(err.message, Code.FailedPrecondition);
     throw err;
   }
 }
 
 const STATUS: Record<EngineStatus, SagaStatus> = {
   RUNNING: SagaStatus.RUNNING,
+  CONFIRMING: SagaStatus.CONFIRMING,
   COMPLETED: SagaStatus.COMPLETED,
   COMPENSATING: SagaStatus.COMPENSATING,
   COMPENSATED: SagaStatus.COMPENSATED,
   NEEDS_ATTENTION: SagaStatus.NEEDS_ATTENTION,
+  RESOLVED: SagaStatus.RESOLVED,
 };
 
 function fromStatus(status: SagaStatus, i: number): EngineStatus {
@@ -126,6 +160,12 @@ function fromStatus(status: SagaStatus, i: number): EngineStatus {
   if (!found) throw invalidArgument(`statuses[${i}]`, "must be a saga status other than UNSPECIFIED");
   return found;
 }
+
+const STEP_PHASE = {
+  action: StepPhase.ACTION,
+  compensation: StepPhase.COMPENSATION,
+  confirmation: StepPhase.CONFIRMATION,
+} as const satisfies Record<SagaRecord["steps"][number]["phase"], StepPhase>;
 
 const STEP_STATUS = { RUNNING: StepStatus.RUNNING, SUCCEEDED: StepStatus.SUCCEEDED, FAILED: StepStatus.FAILED } as const;
 
@@ -147,7 +187,7 @@ export function toSaga(r: SagaRecord, withSteps = true): Saga {
     error: r.error?.message ?? "",
     steps: (withSteps ? r.steps : []).map((s) => ({
       name: s.name,
-      phase: s.phase === "action" ? StepPhase.ACTION : StepPhase.COMPENSATION,
+      phase: STEP_PHASE[s.phase],
       status: STEP_STATUS[s.status],
       attempts: s.attempts,
       startedAt: timestampFromMs(s.startedAt),
@@ -157,6 +197,13 @@ export function toSaga(r: SagaRecord, withSteps = true): Saga {
     })),
     createdAt: timestampFromMs(r.createdAt),
     updatedAt: timestampFromMs(r.updatedAt),
+    operatorActions: r.operatorActions.map((a) => ({
+      kind: a.kind,
+      actor: a.actor,
+      reason: a.reason,
+      at: timestampFromMs(a.at),
+      status: STATUS[a.status],
+    })),
   });
 }
 
@@ -170,5 +217,7 @@ function toEvent(e: EngineEvent): SagaEvent {
     status: STATUS[e.status],
     at: timestampFromMs(e.at),
     error: e.error?.message ?? "",
+    actor: e.operator?.actor ?? "",
+    reason: e.operator?.reason ?? "",
   };
 }

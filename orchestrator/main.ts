@@ -65,7 +65,7 @@ await runProcess("orchestrator", readConfig, async ({ config: env, log }) => {
 
   // One JSON line per finished saga, carrying its id (off below info, so the hot path pays nothing).
   if (log.isLevelEnabled("info")) {
-    const outcomes = new Set(["saga-completed", "saga-compensated", "saga-needs-attention"]);
+    const outcomes = new Set(["saga-completed", "saga-compensated", "saga-needs-attention", "saga-resolved"]);
     runner.subscribe(undefined, (e) => {
       if (outcomes.has(e.kind)) log.info({ sagaId: e.sagaId, status: e.status, step: e.step, error: e.error }, e.kind);
     });

@@ -113,6 +113,6 @@ describe("interop: proto-loader grpc-js clients against every service", () => {
     // The answer and the watched events travel on different streams: wait for the last event.
     await vi.waitFor(() => expect(events.map((e) => e.kind)).toEqual(expect.arrayContaining(["saga-created", "saga-completed"])));
     stream.cancel();
-    await expect(call(o, "RetrySaga", { sagaId: started.saga.sagaId })).rejects.toMatchObject({ code: grpc.status.FAILED_PRECONDITION });
+    await expect(call(o, "RetrySaga", { sagaId: started.saga.sagaId, actor: "interop", reason: "a completed saga cannot be retried" })).rejects.toMatchObject({ code: grpc.status.FAILED_PRECONDITION });
   });
 });

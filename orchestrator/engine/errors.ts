@@ -33,6 +33,20 @@ export class SagaStateError extends Error {
   }
 }
 
+/**
+ * An operator action (retry, forced compensation, resolution) without a usable actor or
+ * reason: every such action is recorded with who took it and why. Maps to INVALID_ARGUMENT.
+ */
+export class InvalidOperatorNoteError extends Error {
+  override name = "InvalidOperatorNoteError";
+  constructor(
+    readonly field: "actor" | "reason",
+    problem: string,
+  ) {
+    super(`${field}: ${problem}`);
+  }
+}
+
 /** No saga with this id exists. A `SagaStateError` too; maps to NOT_FOUND. */
 export class SagaNotFoundError extends SagaStateError {
   override name = "SagaNotFoundError";

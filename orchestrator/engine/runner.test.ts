@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   IdempotencyConflictError,
+  InvalidOperatorNoteError,
   InvalidPageTokenError,
   SagaLimitError,
   SagaNotFoundError,
@@ -24,6 +25,9 @@ class Script {
   readonly applied = new Map<string, number>();
   readonly actions = new Map<string, Outcome[]>();
   readonly compensations = new Map<string, Outcome[]>();
+  readonly confirmations = new Map<string, Outcome[]>();
+  /** Confirmations that took effect, by key (a confirm is idempotent: a repeat still counts here). */
+  readonly confirmed = new Map<string, number>();
 
   next(map: Map<string, Outcome[]>, name: string): Outcome {
     const list = map.get(name);
@@ -31,7 +35,12 @@ class Script {
     return list.length > 1 ? list.shift()! : list[0]!;
   }
 
-  definition(name = "order", version = 1, options: { deadlineMs?: number; tag?: string } = {}): SagaDefinition<{ n: number }> {
+  /** The test saga; with `confirms`, every compensable step also has a confirmation. */
+  definition(
+    name = "order",
+    version = 1,
+    options: { deadlineMs?: number; tag?: string; confirms?: boolean } = {},
+  ): SagaDefinition<{ n: number }> {
     const tag = options.tag ?? "";
     const make = (s: string, compensable: boolean) =>
       step<{ n: number }>(
@@ -51,12 +60,26 @@ class Script {
             compensate: async (ctx) => {
               this.calls.push(`${tag}undo:${s}:${ctx.attempt}`);
               const o = this.next(this.compensations, s);
+              if (o === "hang") return new Promise<void>(() => {});
               if (o === "transient") throw new Transient(`${s} undo failed`);
               if (o === "business") throw new Business(`${s} undo refused`);
             },
           }),
+          ...(compensable &&
+            options.confirms && {
+              confirm: async (ctx) => {
+                this.calls.push(`${tag}confirm:${s}:${ctx.attempt}`);
+                if (Object.keys(ctx.results).length !== 4) throw new Error(`confirm of ${s} saw ${Object.keys(ctx.results).length} results`);
+                const o = this.next(this.confirmations, s);
+                if (o === "hang") return new Promise<void>(() => {});
+                if (o === "business") throw new Business(`${s} confirm refused`);
+                this.confirmed.set(ctx.key, (this.confirmed.get(ctx.key) ?? 0) + 1);
+                if (o === "transient") throw new Transient(`${s} confirm reply lost`);
+              },
+            }),
           retry: { maxAttempts: 3, initialDelayMs: 0, timeoutMs: 1_000 },
           compensationRetry: { attentionAfter: 3, initialDelayMs: 0, timeoutMs: 1_000 },
+          confirmationRetry: { attentionAfter: 3, initialDelayMs: 0, timeoutMs: 1_000 },
         },
       );
     return defineSaga(name, version, [make("lookup", false), make("charge", true), make("reserve", true), make("ship", true)], options);
@@ -85,6 +108,7 @@ async function run(runner: Runner, input: Json = { n: 1 }) {
 }
 
 const STEPS = ["lookup", "charge", "reserve", "ship"];
+const OPERATOR = { actor: "ops@example.com", reason: "the payments service is back" };
 
 describe("runner", () => {
   it("completes a saga whose steps all succeed, passing earlier results on", async () => {
@@ -175,14 +199,14 @@ describe("runner", () => {
     expect(await store.unfinished()).toEqual([]);
 
     script.compensations.set("reserve", ["ok"]);
-    const retried = await runner.retry(saga.sagaId);
+    const retried = await runner.retry(saga.sagaId, OPERATOR);
     expect(retried.status).toBe("COMPENSATING");
     await runner.idle();
     const done = (await runner.get(saga.sagaId))!;
     expect(done.status).toBe("COMPENSATED");
     expect(script.calls.slice(-2)).toEqual(["undo:reserve:1", "undo:charge:1"]);
-    await expect(runner.retry(saga.sagaId)).rejects.toBeInstanceOf(SagaStateError);
-    await expect(runner.retry("nope")).rejects.toBeInstanceOf(SagaNotFoundError);
+    await expect(runner.retry(saga.sagaId, OPERATOR)).rejects.toBeInstanceOf(SagaStateError);
+    await expect(runner.retry("nope", OPERATOR)).rejects.toBeInstanceOf(SagaNotFoundError);
   });
 
   it("lets an operator retry a saga the moment it turns NEEDS_ATTENTION, while its drive winds down", async () => {
@@ -192,7 +216,7 @@ describe("runner", () => {
     const runner = runnerOn(new InMemorySagaStore(), [script.definition()]);
     const retried = new Promise<string>((resolve, reject) => {
       runner.subscribe(undefined, (e) => {
-        if (e.kind === "saga-needs-attention") runner.retry(e.sagaId).then((r) => resolve(r.status), reject);
+        if (e.kind === "saga-needs-attention") runner.retry(e.sagaId, OPERATOR).then((r) => resolve(r.status), reject);
       });
     });
     const { saga } = await runner.start("order", { input: { n: 1 } });
@@ -349,11 +373,10 @@ describe("runner", () => {
     const all: SagaEvent[] = [];
     const stopAll = runner.subscribe(undefined, (e) => all.push(e));
     const { saga } = await runner.start("order", { input: { n: 1 } });
-    const mine: string[] = [];
-    runner.subscribe(saga.sagaId, (e) => {
-      mine.push(e.kind);
-      expect(e.sequence).toBeGreaterThan(0);
-    });
+    // Collected here and checked below: an expect() inside a listener would throw into the
+    // runner, which logs and drops listener errors, so it could never fail the test.
+    const mine: SagaEvent[] = [];
+    runner.subscribe(saga.sagaId, (e) => void mine.push(e));
     await runner.idle();
     stopAll();
     expect(all.map((e) => e.kind)).toEqual([
@@ -373,7 +396,10 @@ describe("runner", () => {
     ]);
     // Subscribed after start() resolved: a suffix of the whole stream, ending at the terminal event.
     expect(mine.length).toBeGreaterThan(0);
-    expect(mine).toEqual(all.slice(all.length - mine.length).map((e) => e.kind));
+    expect(mine).toEqual(all.slice(all.length - mine.length));
+    const firstSequence = mine[0]!.sequence;
+    expect(firstSequence).toBeGreaterThan(1); // the creation was published before subscribe()
+    expect(mine.map((e) => e.sequence)).toEqual(mine.map((_, i) => firstSequence + i));
     const logged = (await store.load(saga.sagaId))!.events;
     expect(logged).toEqual(all);
   });
@@ -429,7 +455,7 @@ describe("runner", () => {
 
     // An operator retry (in yet another runner) still compensates charge, whose arm is logged.
     const third = runnerOn(store, [def()], { now: () => clock });
-    await third.retry(saga.sagaId);
+    await third.retry(saga.sagaId, OPERATOR);
     await third.idle();
     expect((await third.get(saga.sagaId))?.status).toBe("COMPENSATED");
     expect(script.calls.slice(3)).toEqual(["undo:ship:1", "undo:reserve:1", "undo:charge:1", "undo:charge:2", "undo:charge:3", "undo:charge:1"]);
@@ -546,4 +572,372 @@ describe("crash and recovery", () => {
       }
     });
   }
+});
+
+/**
+ * Counts durable writes as the runner makes them: the appends one emit issues together (in
+ * one synchronous run, so one group commit in a real store) count as one write.
+ */
+class WriteCountingStore extends InMemorySagaStore {
+  writes = 0;
+  #open = false;
+  #count(): void {
+    if (this.#open) return;
+    this.#open = true;
+    this.writes++;
+    queueMicrotask(() => (this.#open = false));
+  }
+  override create(header: SagaHeader, first: SagaEvent): Promise<CreateResult> {
+    this.#count();
+    return super.create(header, first);
+  }
+  override append(event: SagaEvent): Promise<void> {
+    this.#count();
+    return super.append(event);
+  }
+}
+
+const CONFIRMED_STEPS = ["charge", "reserve", "ship"];
+
+describe("confirmations (after the pivot)", () => {
+  it("decides once every action succeeded, then confirms every step: three durable writes", async () => {
+    const script = new Script();
+    const store = new WriteCountingStore();
+    const runner = runnerOn(store, [script.definition("order", 1, { confirms: true })]);
+    const saga = await run(runner);
+    expect(saga.status).toBe("COMPLETED");
+    expect(saga.decidedAt).toBeDefined();
+    expect(store.writes).toBe(3); // created; decided (actions carried); completed (confirmations carried)
+    expect(script.calls.slice(0, 4)).toEqual(STEPS.map((s) => `do:${s}:1`));
+    expect(script.calls.slice(4).sort()).toEqual(CONFIRMED_STEPS.map((s) => `confirm:${s}:1`).sort());
+    expect([...script.confirmed.values()]).toEqual([1, 1, 1]);
+    const kinds = (await store.load(saga.sagaId))!.events.map((e) => `${e.kind}/${e.status}`);
+    expect(kinds.slice(0, 10)).toEqual([
+      "saga-created/RUNNING",
+      ...STEPS.flatMap((s) => ["step-started/RUNNING", "step-succeeded/RUNNING"].map((k) => k)),
+      "saga-decided/CONFIRMING",
+    ]);
+    expect(kinds.at(-1)).toBe("saga-completed/COMPLETED");
+    expect(kinds.filter((k) => k.startsWith("confirmation-succeeded"))).toHaveLength(3);
+    expect(saga.steps.filter((s) => s.phase === "confirmation").map((s) => [s.name, s.status, s.attempts])).toEqual(
+      expect.arrayContaining(CONFIRMED_STEPS.map((s) => [s, "SUCCEEDED", 1])),
+    );
+
+    const plain = new WriteCountingStore();
+    const without = await run(runnerOn(plain, [new Script().definition()]));
+    expect(without.status).toBe("COMPLETED");
+    expect(without.decidedAt).toBeUndefined();
+    expect(plain.writes).toBe(2); // no confirmation: created; completed
+  });
+
+  it("retries a confirmation on any error, transient or not, and never compensates", async () => {
+    const script = new Script();
+    script.confirmations.set("reserve", ["transient", "business", "ok"]);
+    const runner = runnerOn(new InMemorySagaStore(), [script.definition("order", 1, { confirms: true })]);
+    const saga = await run(runner);
+    expect(saga.status).toBe("COMPLETED");
+    expect(script.calls.filter((c) => c.startsWith("confirm:reserve"))).toEqual([
+      "confirm:reserve:1",
+      "confirm:reserve:2",
+      "confirm:reserve:3",
+    ]);
+    expect(script.calls.filter((c) => c.startsWith("undo:"))).toEqual([]);
+    expect(saga.steps.find((s) => s.phase === "confirmation" && s.name === "reserve")).toMatchObject({
+      status: "SUCCEEDED",
+      attempts: 3,
+      lastError: { code: "FAILED_PRECONDITION" },
+    });
+  });
+
+  it("a saga that compensates never confirms", async () => {
+    const script = new Script();
+    script.actions.set("ship", ["business"]);
+    const saga = await run(runnerOn(new InMemorySagaStore(), [script.definition("order", 1, { confirms: true })]));
+    expect(saga.status).toBe("COMPENSATED");
+    expect(saga.decidedAt).toBeUndefined();
+    expect(script.calls.filter((c) => c.startsWith("confirm:"))).toEqual([]);
+  });
+
+  it("a confirmation past its budget leaves the saga NEEDS_ATTENTION, still decided; retry() confirms again", async () => {
+    const script = new Script();
+    script.confirmations.set("reserve", ["transient"]);
+    const store = new InMemorySagaStore();
+    const runner = runnerOn(store, [script.definition("order", 1, { confirms: true })]);
+    const saga = await run(runner);
+    expect(saga.status).toBe("NEEDS_ATTENTION");
+    expect(saga.decidedAt).toBeDefined();
+    const confirmations = saga.steps.filter((s) => s.phase === "confirmation");
+    expect(confirmations.find((s) => s.name === "reserve")).toMatchObject({ status: "FAILED", attempts: 3 });
+    // The others were let finish before the saga stopped: none is left RUNNING.
+    expect(confirmations.filter((s) => s.name !== "reserve").map((s) => s.status)).toEqual(["SUCCEEDED", "SUCCEEDED"]);
+    expect(script.calls.filter((c) => c.startsWith("undo:"))).toEqual([]);
+    expect(await store.unfinished()).toEqual([]);
+
+    script.confirmations.set("reserve", ["ok"]);
+    const callsBefore = script.calls.length;
+    const retried = await runner.retry(saga.sagaId, OPERATOR);
+    expect(retried.status).toBe("CONFIRMING");
+    await runner.idle();
+    const done = (await runner.get(saga.sagaId))!;
+    expect(done.status).toBe("COMPLETED");
+    expect(script.calls.slice(callsBefore)).toEqual(["confirm:reserve:1"]); // only the one that had failed
+    expect(script.calls.filter((c) => c.startsWith("undo:"))).toEqual([]);
+  });
+
+  it("does not apply the saga deadline once decided", async () => {
+    let clock = 1_000;
+    const script = new Script();
+    const def = script.definition("order", 1, { deadlineMs: 500, confirms: true });
+    const ship = def.steps[3]!;
+    const confirm = ship.confirm!;
+    ship.confirm = async (ctx) => {
+      clock += 10_000; // far past the deadline
+      return confirm(ctx);
+    };
+    script.confirmations.set("ship", ["transient", "ok"]);
+    const saga = await run(runnerOn(new InMemorySagaStore(), [def], { now: () => clock }));
+    expect(saga.status).toBe("COMPLETED");
+    expect(script.calls.filter((c) => c.startsWith("undo:"))).toEqual([]);
+  });
+
+  it("wait() answers at the decision ('decided') and keeps a wait for the end ('terminal')", async () => {
+    const script = new Script();
+    script.confirmations.set("ship", ["hang"]);
+    const runner = runnerOn(new InMemorySagaStore(), [script.definition("order", 1, { confirms: true })]);
+    const { saga } = await runner.start("order", { input: { n: 1 } });
+    const decided = await runner.wait(saga.sagaId, 60_000, "decided");
+    expect(decided?.status).toBe("CONFIRMING");
+    expect(decided?.results["ship"]).toBeDefined();
+    // Already decided when asked: answered at once, from the saga being driven.
+    expect((await runner.wait(saga.sagaId, 60_000, "decided"))?.status).toBe("CONFIRMING");
+    // A wait for the end times out with the saga as it stands.
+    expect((await runner.wait(saga.sagaId, 5))?.status).toBe("CONFIRMING");
+    await runner.close();
+    // From the log, after the runner let go of it: still decided.
+    expect((await runner.wait(saga.sagaId, 60_000, "decided"))?.status).toBe("CONFIRMING");
+  });
+
+  /** Where a crash cut a confirming saga, from what its durable log holds. */
+  function crashPoint(events: readonly SagaEvent[]): string {
+    if (!events.some((e) => e.kind === "saga-decided")) return "before decided";
+    const confirmed = events.filter((e) => e.kind === "confirmation-succeeded").length;
+    if (confirmed === 0) return "after decided, before any confirmation";
+    if (confirmed < CONFIRMED_STEPS.length) return "between confirmations";
+    if (!events.some((e) => e.kind === "saga-completed")) return "after confirmations, before COMPLETED";
+    return "completed";
+  }
+
+  const scenarios: [string, (s: Script) => void][] = [
+    ["every confirmation succeeds", () => {}],
+    ["a confirmation fails twice first", (s) => s.confirmations.set("reserve", ["transient", "business", "ok"])],
+  ];
+  for (const [name, setup] of scenarios) {
+    it(`${name}: a crash after every write loses no action or confirmation and compensates nothing`, async () => {
+      const clean = new Script();
+      setup(clean);
+      const cleanStore = new InMemorySagaStore();
+      const cleanSaga = await run(runnerOn(cleanStore, [clean.definition("order", 1, { confirms: true })]));
+      expect(cleanSaga.status).toBe("COMPLETED");
+      const total = (await cleanStore.load(cleanSaga.sagaId))!.events.length;
+
+      const points = new Set<string>();
+      for (let n = 1; n < total; n++) {
+        const script = new Script();
+        setup(script);
+        const store = new CrashingStore(new InMemorySagaStore(), n);
+        const old = runnerOn(store, [script.definition("order", 1, { confirms: true })]);
+        const started = old.start("order", { idempotencyKey: "order-1", input: { n: 1 } });
+        await store.crashed;
+        await new Promise((r) => setImmediate(r));
+        const sagaId = (await started).saga.sagaId;
+        const logged = (await store.inner.load(sagaId))!.events;
+        points.add(crashPoint(logged));
+        const durable = (kind: string) => new Set(logged.filter((e) => e.kind === kind).map((e) => e.step));
+        const actionsDone = durable("step-succeeded");
+        const confirmationsDone = durable("confirmation-succeeded");
+        const callsBefore = script.calls.length;
+
+        const next = runnerOn(store.inner, [script.definition("order", 1, { confirms: true })]);
+        expect(await next.resumePending()).toBe(1);
+        await next.idle();
+        const saga = (await next.get(sagaId))!;
+        expect(saga.status, `crash after write ${n}`).toBe("COMPLETED");
+        const after = script.calls.slice(callsBefore);
+        for (const s of actionsDone) expect(after.filter((c) => c.startsWith(`do:${s}:`)), `action ${s} again, crash at ${n}`).toEqual([]);
+        for (const s of confirmationsDone) {
+          expect(after.filter((c) => c.startsWith(`confirm:${s}:`)), `confirmation ${s} again, crash at ${n}`).toEqual([]);
+        }
+        expect(script.calls.filter((c) => c.startsWith("undo:")), `compensated, crash at ${n}`).toEqual([]);
+        for (const s of CONFIRMED_STEPS) expect(script.confirmed.get(`${sagaId}:${s}`), `${s} never confirmed, crash at ${n}`).toBeGreaterThan(0);
+        expect(Object.keys(saga.results)).toEqual(STEPS);
+        const events = (await store.inner.load(sagaId))!.events;
+        expect(events.filter((e) => e.kind === "saga-decided"), `decided twice, crash at ${n}`).toHaveLength(1);
+      }
+      expect([...points].sort()).toEqual(
+        [
+          "before decided",
+          "after decided, before any confirmation",
+          "between confirmations",
+          "after confirmations, before COMPLETED",
+        ].sort(),
+      );
+    });
+  }
+});
+
+describe("operator actions", () => {
+  const FORCE = { actor: "ops@example.com", reason: "customer cancelled by phone" };
+
+  it("forceCompensate() stops a RUNNING saga mid-call and compensates every started step", async () => {
+    const script = new Script();
+    script.actions.set("reserve", ["hang"]);
+    const store = new InMemorySagaStore();
+    const runner = runnerOn(store, [script.definition("order", 1, { confirms: true })]);
+    const { saga } = await runner.start("order", { input: { n: 1 } });
+    await new Promise((r) => setImmediate(r)); // reserve is in flight (hanging)
+    expect(script.calls).toEqual(["do:lookup:1", "do:charge:1", "do:reserve:1"]);
+    const turned = await runner.forceCompensate(saga.sagaId, FORCE);
+    expect(turned.status).toBe("COMPENSATING");
+    expect(turned.error).toEqual({ code: "ABORTED", message: `compensation forced by ${FORCE.actor}: ${FORCE.reason}` });
+    expect(turned.failedStep).toBeUndefined();
+    await runner.idle();
+    const done = (await runner.get(saga.sagaId))!;
+    expect(done.status).toBe("COMPENSATED");
+    expect(script.calls.slice(3)).toEqual(["undo:reserve:1", "undo:charge:1"]);
+    expect(script.calls.filter((c) => c.startsWith("confirm:") || c.startsWith("do:ship"))).toEqual([]);
+    expect(done.steps.find((s) => s.name === "reserve" && s.phase === "action")).toMatchObject({ status: "FAILED" });
+    expect(done.operatorActions).toEqual([
+      { ...FORCE, kind: "saga-compensation-forced", status: "COMPENSATING", at: expect.any(Number) },
+    ]);
+    const logged = (await store.load(saga.sagaId))!.events.find((e) => e.kind === "saga-compensation-forced");
+    expect(logged?.operator).toEqual(FORCE);
+  });
+
+  it("forceCompensate() of a NEEDS_ATTENTION saga in compensation runs its compensations again", async () => {
+    const script = new Script();
+    script.actions.set("ship", ["business"]);
+    script.compensations.set("reserve", ["transient", "transient", "transient", "ok"]);
+    const runner = runnerOn(new InMemorySagaStore(), [script.definition()]);
+    const stuck = await run(runner);
+    expect(stuck.status).toBe("NEEDS_ATTENTION");
+    const turned = await runner.forceCompensate(stuck.sagaId, FORCE);
+    expect(turned.status).toBe("COMPENSATING");
+    expect(turned.error?.code).toBe("FAILED_PRECONDITION"); // why it compensates is unchanged
+    await runner.idle();
+    expect((await runner.get(stuck.sagaId))?.status).toBe("COMPENSATED");
+  });
+
+  it("refuses forceCompensate() once the saga is decided, and on finished sagas, changing nothing", async () => {
+    const script = new Script();
+    script.confirmations.set("ship", ["hang"]);
+    const store = new InMemorySagaStore();
+    const runner = runnerOn(store, [script.definition("order", 1, { confirms: true })]);
+    const { saga } = await runner.start("order", { input: { n: 1 } });
+    expect((await runner.wait(saga.sagaId, 60_000, "decided"))?.status).toBe("CONFIRMING");
+    const before = (await store.load(saga.sagaId))!.events.length;
+    await expect(runner.forceCompensate(saga.sagaId, FORCE)).rejects.toThrow(/decided.*can no longer compensate/);
+    expect((await store.load(saga.sagaId))!.events.length).toBe(before);
+    await runner.close();
+
+    // Decided and out of confirmation attempts: NEEDS_ATTENTION, still never compensable.
+    const failing = new Script();
+    failing.confirmations.set("ship", ["transient"]);
+    const second = runnerOn(new InMemorySagaStore(), [failing.definition("order", 1, { confirms: true })]);
+    const stuck = await run(second);
+    expect(stuck.status).toBe("NEEDS_ATTENTION");
+    await expect(second.forceCompensate(stuck.sagaId, FORCE)).rejects.toBeInstanceOf(SagaStateError);
+    const completed = await run(runnerOn(new InMemorySagaStore(), [new Script().definition()]));
+    expect(completed.status).toBe("COMPLETED");
+    await expect(second.forceCompensate("nope", FORCE)).rejects.toBeInstanceOf(SagaNotFoundError);
+  });
+
+  it("resolve() marks a NEEDS_ATTENTION saga RESOLVED (terminal), and nothing more is called", async () => {
+    const script = new Script();
+    script.actions.set("ship", ["business"]);
+    script.compensations.set("charge", ["transient"]);
+    const store = new InMemorySagaStore();
+    const runner = runnerOn(store, [script.definition()]);
+    const stuck = await run(runner);
+    expect(stuck.status).toBe("NEEDS_ATTENTION");
+    const callsBefore = script.calls.length;
+    const note = { actor: "ops@example.com", reason: "refunded by hand in the bank's portal" };
+    const resolved = await runner.resolve(stuck.sagaId, note);
+    expect(resolved.status).toBe("RESOLVED");
+    expect(resolved.operatorActions).toEqual([{ ...note, kind: "saga-resolved", status: "RESOLVED", at: expect.any(Number) }]);
+    await runner.idle();
+    expect(script.calls.length).toBe(callsBefore);
+    expect((await runner.list({ statuses: ["RESOLVED"] })).sagas.map((s) => s.sagaId)).toEqual([stuck.sagaId]);
+    expect(await runner.resumePending()).toBe(0);
+    expect((await runner.wait(stuck.sagaId, 60_000))?.status).toBe("RESOLVED");
+    await expect(runner.resolve(stuck.sagaId, note)).rejects.toThrow(/is RESOLVED, not NEEDS_ATTENTION/);
+    await expect(runner.retry(stuck.sagaId, note)).rejects.toBeInstanceOf(SagaStateError);
+  });
+
+  it("needs a non-empty actor and reason for every action, and changes nothing without them", async () => {
+    const script = new Script();
+    script.actions.set("ship", ["business"]);
+    script.compensations.set("charge", ["transient"]);
+    const store = new InMemorySagaStore();
+    const runner = runnerOn(store, [script.definition()]);
+    const stuck = await run(runner);
+    const before = (await store.load(stuck.sagaId))!.events;
+    const bad: [Partial<typeof FORCE>, RegExp][] = [
+      [{ actor: "ops", reason: "" }, /^reason: is required/],
+      [{ actor: "ops", reason: "   " }, /^reason: is required/],
+      [{ actor: "", reason: "why" }, /^actor: is required/],
+      [{ reason: "why" }, /^actor: is required/],
+      [{ actor: "x".repeat(201), reason: "why" }, /^actor: is longer than 200/],
+      [{ actor: "ops", reason: "x".repeat(2_001) }, /^reason: is longer than 2000/],
+    ];
+    for (const [note, message] of bad) {
+      for (const act of [runner.retry, runner.forceCompensate, runner.resolve]) {
+        await expect(act(stuck.sagaId, note as typeof FORCE)).rejects.toSatisfy(
+          (e: unknown) => e instanceof InvalidOperatorNoteError && message.test((e as Error).message),
+        );
+      }
+    }
+    expect((await store.load(stuck.sagaId))!.events).toEqual(before);
+    const retried = await runner.retry(stuck.sagaId, { actor: "  ops  ", reason: " payments is back " });
+    expect(retried.operatorActions).toEqual([
+      { actor: "ops", reason: "payments is back", kind: "saga-retried", status: "COMPENSATING", at: expect.any(Number) },
+    ]);
+  });
+
+  it("forceCompensate() of a RUNNING saga no runner drives (cut off by a crash) arms the steps its log may lack", async () => {
+    const script = new Script();
+    script.actions.set("reserve", ["hang"]);
+    const store = new InMemorySagaStore();
+    const first = runnerOn(store, [script.definition()]);
+    const { saga } = await first.start("order", { input: { n: 1 } });
+    await new Promise((r) => setImmediate(r));
+    await first.close(); // only the creation is durable: starts are carried
+    const second = runnerOn(store, [script.definition()]);
+    const turned = await second.forceCompensate(saga.sagaId, FORCE);
+    expect(turned.status).toBe("COMPENSATING");
+    await second.idle();
+    expect((await second.get(saga.sagaId))?.status).toBe("COMPENSATED");
+    // The log knew of no step: every compensable one is compensated, the never-sent ship too.
+    expect(script.calls.slice(3)).toEqual(["undo:ship:1", "undo:reserve:1", "undo:charge:1"]);
+  });
+
+  it("a forced compensation survives a crash right after it is logged", async () => {
+    const script = new Script();
+    script.actions.set("reserve", ["hang"]);
+    const store = new InMemorySagaStore();
+    const first = runnerOn(store, [script.definition()]);
+    const { saga } = await first.start("order", { input: { n: 1 } });
+    await new Promise((r) => setImmediate(r));
+    script.compensations.set("reserve", ["hang"]); // the first runner stops mid-compensation
+    await first.forceCompensate(saga.sagaId, FORCE);
+    await new Promise((r) => setImmediate(r));
+    await first.close();
+    expect((await store.load(saga.sagaId))?.events.at(-1)?.kind).toBe("compensation-started");
+    script.compensations.set("reserve", ["ok"]);
+    const second = runnerOn(store, [script.definition()]);
+    expect(await second.resumePending()).toBe(1);
+    await second.idle();
+    const done = (await second.get(saga.sagaId))!;
+    expect(done.status).toBe("COMPENSATED");
+    expect(done.operatorActions.map((a) => a.kind)).toEqual(["saga-compensation-forced"]);
+  });
 });

@@ -5,18 +5,45 @@
  */
 import type { Json } from "./json.js";
 
-/** RUNNING → COMPLETED, or RUNNING → COMPENSATING → COMPENSATED | NEEDS_ATTENTION (→ COMPENSATING on retry). */
-export type SagaStatus = "RUNNING" | "COMPLETED" | "COMPENSATING" | "COMPENSATED" | "NEEDS_ATTENTION";
+/**
+ * RUNNING → COMPLETED, or RUNNING → CONFIRMING → COMPLETED | NEEDS_ATTENTION (→ CONFIRMING on
+ * retry) when steps have confirmations, or RUNNING → COMPENSATING → COMPENSATED |
+ * NEEDS_ATTENTION (→ COMPENSATING on retry). CONFIRMING means decided: every action
+ * succeeded, the saga will complete and never compensates. An operator may force a RUNNING
+ * saga to COMPENSATING, and mark a NEEDS_ATTENTION saga RESOLVED (settled by hand: the
+ * engine vouches neither that it was undone nor that it was confirmed).
+ */
+export type SagaStatus =
+  | "RUNNING"
+  | "CONFIRMING"
+  | "COMPLETED"
+  | "COMPENSATING"
+  | "COMPENSATED"
+  | "NEEDS_ATTENTION"
+  | "RESOLVED";
 
 /** Statuses in which the runner does no more work on its own. */
-export const TERMINAL_STATUSES: ReadonlySet<SagaStatus> = new Set<SagaStatus>(["COMPLETED", "COMPENSATED", "NEEDS_ATTENTION"]);
+export const TERMINAL_STATUSES: ReadonlySet<SagaStatus> = new Set<SagaStatus>([
+  "COMPLETED",
+  "COMPENSATED",
+  "NEEDS_ATTENTION",
+  "RESOLVED",
+]);
 
 /** Statuses that `resumePending()` picks up. */
-export const UNFINISHED_STATUSES: readonly SagaStatus[] = ["RUNNING", "COMPENSATING"];
+export const UNFINISHED_STATUSES: readonly SagaStatus[] = ["RUNNING", "CONFIRMING", "COMPENSATING"];
 
 /** Whether the runner is done with a saga in this status (NEEDS_ATTENTION waits for `retry()`). */
 export function isTerminal(status: SagaStatus): boolean {
   return TERMINAL_STATUSES.has(status);
+}
+
+/**
+ * Whether a saga's outcome is known in this status: CONFIRMING (it will complete) or
+ * terminal. That is when a caller waiting for the outcome may be answered.
+ */
+export function isDecided(status: SagaStatus): boolean {
+  return status === "CONFIRMING" || TERMINAL_STATUSES.has(status);
 }
 
 /** A failure as logged: a stable code (e.g. "FAILED_PRECONDITION") and a human message. */
@@ -25,10 +52,23 @@ export interface ErrorInfo {
   message: string;
 }
 
-/** One action or compensation of one step, as it happened. */
+/** Who took an operator action on a saga, and why; both non-empty, kept in the saga's log. */
+export interface OperatorNote {
+  actor: string;
+  reason: string;
+}
+
+/** An operator action in a saga's history: the event's kind, the status it led to, who, why and when. */
+export interface OperatorAction extends OperatorNote {
+  kind: SagaEventKind;
+  status: SagaStatus;
+  at: number;
+}
+
+/** One action, compensation or confirmation of one step, as it happened. */
 export interface StepRecord {
   name: string;
-  phase: "action" | "compensation";
+  phase: "action" | "compensation" | "confirmation";
   status: "RUNNING" | "SUCCEEDED" | "FAILED";
   /** Calls made whose outcome is logged (1 while the first call runs). */
   attempts: number;
@@ -52,8 +92,15 @@ export interface SagaRecord {
   failedStep?: string;
   /** Why the saga compensates. */
   error?: ErrorInfo;
-  /** Actions and compensations in the order they happened. */
+  /** Actions, compensations and confirmations in the order they happened. */
   steps: StepRecord[];
+  /**
+   * When the saga passed its pivot (every action succeeded) and its outcome was decided;
+   * absent before, and for a saga without confirmations. A decided saga never compensates.
+   */
+  decidedAt?: number;
+  /** Operator actions (retries, forced compensations, resolutions), oldest first. */
+  operatorActions: OperatorAction[];
   createdAt: number;
   updatedAt: number;
 }
@@ -66,13 +113,20 @@ export type SagaEventKind =
   | "step-succeeded"
   | "step-failed"
   | "saga-deadline-exceeded"
+  | "saga-decided"
+  | "confirmation-started"
+  | "confirmation-attempt-failed"
+  | "confirmation-succeeded"
+  | "confirmation-failed"
   | "saga-completed"
   | "compensation-started"
   | "compensation-attempt-failed"
   | "compensation-succeeded"
   | "saga-compensated"
   | "saga-needs-attention"
-  | "saga-retried";
+  | "saga-retried"
+  | "saga-compensation-forced"
+  | "saga-resolved";
 
 /**
  * One logged transition. `status` is the saga's status after it; `sequence` counts from 1
@@ -90,6 +144,8 @@ export interface SagaEvent {
   /** The step's output, on "step-succeeded". */
   output?: Json;
   error?: ErrorInfo;
+  /** Who took the operator action this event records, and why. */
+  operator?: OperatorNote;
 }
 
 /** What a saga is, apart from its log: written once, at creation. */
@@ -119,81 +175,113 @@ export function foldSaga(header: SagaHeader, events: readonly SagaEvent[]): Saga
     input: header.input,
     results: {},
     steps: [],
+    operatorActions: [],
     createdAt: header.createdAt,
     updatedAt: header.createdAt,
   };
-  for (const e of events) applyEvent(record, e);
+  for (const event of events) applyEvent(record, event);
   return record;
 }
 
 /** Applies one event to a record in place (the runner does this after the event is durable). */
-export function applyEvent(record: SagaRecord, e: SagaEvent): void {
-  record.status = e.status;
-  record.updatedAt = e.at;
-  switch (e.kind) {
+export function applyEvent(record: SagaRecord, event: SagaEvent): void {
+  record.status = event.status;
+  record.updatedAt = event.at;
+  if (event.operator) record.operatorActions.push({ ...event.operator, kind: event.kind, status: event.status, at: event.at });
+  switch (event.kind) {
     case "step-started":
     case "compensation-started":
-      record.steps.push({
-        name: e.step ?? "",
-        phase: e.kind === "step-started" ? "action" : "compensation",
-        status: "RUNNING",
-        attempts: 1,
-        startedAt: e.at,
-      });
+    case "confirmation-started":
+      record.steps.push({ name: event.step ?? "", phase: PHASE_OF[event.kind], status: "RUNNING", attempts: 1, startedAt: event.at });
       break;
     case "step-attempt-failed":
-    case "compensation-attempt-failed": {
-      const s = findStep(record, e.step, e.kind === "step-attempt-failed" ? "action" : "compensation");
-      if (s) {
-        s.attempts = e.attempt ?? s.attempts;
-        if (e.error) s.lastError = e.error;
+    case "compensation-attempt-failed":
+    case "confirmation-attempt-failed": {
+      const stepRecord = findStep(record, event.step, PHASE_OF[event.kind]);
+      if (stepRecord) {
+        stepRecord.attempts = event.attempt ?? stepRecord.attempts;
+        if (event.error) stepRecord.lastError = event.error;
       }
       break;
     }
     case "step-succeeded":
-    case "compensation-succeeded": {
-      const s = findStep(record, e.step, e.kind === "step-succeeded" ? "action" : "compensation");
-      if (s) finish(s, "SUCCEEDED", e);
-      if (e.kind === "step-succeeded" && e.step !== undefined) record.results[e.step] = e.output ?? null;
+    case "compensation-succeeded":
+    case "confirmation-succeeded": {
+      const stepRecord = findStep(record, event.step, PHASE_OF[event.kind]);
+      if (stepRecord) finish(stepRecord, "SUCCEEDED", event);
+      if (event.kind === "step-succeeded" && event.step !== undefined) record.results[event.step] = event.output ?? null;
       break;
     }
+    case "confirmation-failed": {
+      const stepRecord = findStep(record, event.step, "confirmation");
+      if (stepRecord) finish(stepRecord, "FAILED", event);
+      break;
+    }
+    case "saga-decided":
+      record.decidedAt = event.at;
+      break;
     case "step-failed": {
-      const s = findStep(record, e.step, "action");
-      if (s) finish(s, "FAILED", e);
-      if (e.step !== undefined) record.failedStep = e.step;
-      if (e.error) record.error = e.error;
+      const stepRecord = findStep(record, event.step, "action");
+      if (stepRecord) finish(stepRecord, "FAILED", event);
+      if (event.step !== undefined) record.failedStep = event.step;
+      if (event.error) record.error = event.error;
       break;
     }
     case "saga-needs-attention": {
-      const s = findStep(record, e.step, "compensation");
-      if (s) finish(s, "FAILED", e);
+      // Past the pivot only confirmations run; before it, only compensations get here.
+      const stepRecord = findStep(record, event.step, record.decidedAt === undefined ? "compensation" : "confirmation");
+      if (stepRecord && stepRecord.status === "RUNNING") finish(stepRecord, "FAILED", event);
       break;
     }
     case "saga-deadline-exceeded":
-      if (e.error) record.error = e.error;
+      if (event.error) record.error = event.error;
       break;
+    case "saga-compensation-forced": {
+      // The action in flight when the operator forced compensation: its outcome is unknown.
+      const stepRecord = findStep(record, event.step, "action");
+      if (stepRecord && stepRecord.status === "RUNNING") finish(stepRecord, "FAILED", event);
+      if (event.error) record.error = event.error;
+      break;
+    }
     default:
       break;
   }
 }
 
+const PHASE_OF = {
+  "step-started": "action",
+  "step-attempt-failed": "action",
+  "step-succeeded": "action",
+  "compensation-started": "compensation",
+  "compensation-attempt-failed": "compensation",
+  "compensation-succeeded": "compensation",
+  "confirmation-started": "confirmation",
+  "confirmation-attempt-failed": "confirmation",
+  "confirmation-succeeded": "confirmation",
+} as const satisfies Partial<Record<SagaEventKind, StepRecord["phase"]>>;
+
 /** The latest record of `name` in `phase`, if any. */
 export function findStep(record: SagaRecord, name: string | undefined, phase: StepRecord["phase"]): StepRecord | undefined {
   for (let i = record.steps.length - 1; i >= 0; i--) {
-    const s = record.steps[i]!;
-    if (s.name === name && s.phase === phase) return s;
+    const stepRecord = record.steps[i]!;
+    if (stepRecord.name === name && stepRecord.phase === phase) return stepRecord;
   }
   return undefined;
 }
 
 /** A copy of a record that later transitions do not change (results and steps copied one level deep). */
 export function copyRecord(record: SagaRecord): SagaRecord {
-  return { ...record, results: { ...record.results }, steps: record.steps.map((s) => ({ ...s })) };
+  return {
+    ...record,
+    results: { ...record.results },
+    steps: record.steps.map((stepRecord) => ({ ...stepRecord })),
+    operatorActions: record.operatorActions.slice(),
+  };
 }
 
-function finish(s: StepRecord, status: StepRecord["status"], e: SagaEvent): void {
-  s.status = status;
-  s.attempts = e.attempt ?? s.attempts;
-  s.finishedAt = e.at;
-  if (e.error) s.lastError = e.error;
+function finish(stepRecord: StepRecord, status: StepRecord["status"], event: SagaEvent): void {
+  stepRecord.status = status;
+  stepRecord.attempts = event.attempt ?? stepRecord.attempts;
+  stepRecord.finishedAt = event.at;
+  if (event.error) stepRecord.lastError = event.error;
 }

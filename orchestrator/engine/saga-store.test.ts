@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import type { SagaEvent, SagaHeader, SagaStatus } from "./saga-record.js";
 import { InMemorySagaStore, type SagaStore } from "./saga-store.js";
@@ -106,6 +107,20 @@ describe.each(stores)("%s: the SagaStore contract", (_name, open) => {
     await store.close();
   });
 
+  it("counts CONFIRMING as unfinished, and keeps an operator's note on its event", async () => {
+    const { store } = open();
+    const operator = { actor: "ops@example.com", reason: "stock counted by hand; nothing to undo" };
+    await store.create(header("c1", 10), ev("c1", 1, "saga-created", "RUNNING"));
+    await store.append(ev("c1", 2, "saga-decided", "CONFIRMING"));
+    await store.create(header("n1", 20), ev("n1", 1, "saga-created", "RUNNING"));
+    await store.append(ev("n1", 2, "saga-needs-attention", "NEEDS_ATTENTION", { step: "x", attempt: 3 }));
+    await store.append(ev("n1", 3, "saga-resolved", "RESOLVED", { operator }));
+    expect(await store.unfinished()).toEqual(["c1"]);
+    expect((await store.load("n1"))?.events[2]).toEqual(ev("n1", 3, "saga-resolved", "RESOLVED", { operator }));
+    expect((await store.list({ limit: 10, statuses: ["RESOLVED"] })).map((r) => r.header.sagaId)).toEqual(["n1"]);
+    await store.close();
+  });
+
   it("survives close and reopen with every acknowledged write", async () => {
     const { store, reopen } = open();
     if (!reopen) return;
@@ -141,6 +156,37 @@ describe("SqliteSagaStore", () => {
     await Promise.all(all);
     expect(settled).toBe(n);
     await store.close();
+  });
+
+  it("adds the operator columns to a log written before they existed, keeping its events", async () => {
+    const file = path.join(dir, "old-schema.db");
+    const old = new Database(file);
+    old.exec(`
+      CREATE TABLE saga (saga_id TEXT PRIMARY KEY, idempotency_key TEXT NOT NULL UNIQUE, fingerprint TEXT NOT NULL,
+        definition_name TEXT NOT NULL, definition_version INTEGER NOT NULL, status TEXT NOT NULL, input TEXT NOT NULL,
+        created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+      CREATE TABLE saga_event (saga_id TEXT NOT NULL, sequence INTEGER NOT NULL, kind TEXT NOT NULL, step TEXT,
+        status TEXT NOT NULL, at INTEGER NOT NULL, attempt INTEGER, output TEXT, error_code TEXT, error_message TEXT,
+        PRIMARY KEY (saga_id, sequence)) WITHOUT ROWID;
+      INSERT INTO saga VALUES ('o1', 'key-o1', 'fp', 'order', 2, 'NEEDS_ATTENTION', '{}', 5, 6);
+      INSERT INTO saga_event (saga_id, sequence, kind, status, at) VALUES ('o1', 1, 'saga-created', 'RUNNING', 5);
+      INSERT INTO saga_event (saga_id, sequence, kind, step, status, at, attempt, error_code, error_message)
+        VALUES ('o1', 2, 'saga-needs-attention', 'charge', 'NEEDS_ATTENTION', 6, 20, 'UNAVAILABLE', 'down');`);
+    old.close();
+    const store = new SqliteSagaStore(file);
+    const operator = { actor: "ops", reason: "refund made by hand" };
+    await store.append(ev("o1", 3, "saga-resolved", "RESOLVED", { operator }));
+    const events = (await store.load("o1"))!.events;
+    expect(events.map((e) => [e.kind, e.operator])).toEqual([
+      ["saga-created", undefined],
+      ["saga-needs-attention", undefined],
+      ["saga-resolved", operator],
+    ]);
+    expect(events[1]?.error).toEqual({ code: "UNAVAILABLE", message: "down" });
+    await store.close();
+    const again = new SqliteSagaStore(file); // opening an up-to-date file changes nothing
+    expect((await again.load("o1"))!.events).toEqual(events);
+    await again.close();
   });
 
   it("uses WAL on a file", async () => {

@@ -49,7 +49,7 @@ export interface SagaStore {
   load(sagaId: string): Promise<StoredSaga | undefined>;
   /** One page of sagas, newest first. */
   list(query: SagaListQuery): Promise<StoredSaga[]>;
-  /** Ids of sagas whose status is RUNNING or COMPENSATING, oldest first. */
+  /** Ids of sagas whose status is unfinished (RUNNING, CONFIRMING or COMPENSATING: `UNFINISHED_STATUSES`), oldest first. */
   unfinished(): Promise<string[]>;
   /** Finishes pending writes and releases the store; later calls reject. */
   close(): Promise<void>;

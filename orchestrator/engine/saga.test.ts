@@ -11,6 +11,8 @@ describe("defineSaga and step", () => {
     const s = step("charge-payment", ok, { retry: { maxAttempts: 2 }, compensationRetry: { maxAttempts: 7 } });
     expect(s.retry).toEqual({ ...DEFAULT_RETRY, maxAttempts: 2 });
     expect(s.compensationRetry).toEqual({ ...DEFAULT_COMPENSATION_RETRY, maxAttempts: 7, attentionAfter: 7 });
+    expect(s.confirmationRetry).toEqual(DEFAULT_COMPENSATION_RETRY);
+    expect(step("a", ok, { confirmationRetry: { maxAttempts: 4 } }).confirmationRetry).toMatchObject({ maxAttempts: 4, attentionAfter: 4 });
     expect(s.compensate).toBeUndefined();
     const def = defineSaga("order", 3, [s]);
     expect(def).toMatchObject({ name: "order", version: 3, deadlineMs: DEFAULT_DEADLINE_MS });
@@ -21,6 +23,7 @@ describe("defineSaga and step", () => {
     expect(() => step("a", ok, { retry: { maxAttempts: 0 } })).toThrow(SagaDefinitionError);
     expect(() => step("a", ok, { retry: { backoffRate: 0.5 } })).toThrow(SagaDefinitionError);
     expect(() => step("a", ok, { compensationRetry: { attentionAfter: 0 } })).toThrow(SagaDefinitionError);
+    expect(() => step("a", ok, { confirmationRetry: { attentionAfter: 0 } })).toThrow(/confirmationRetry/);
     expect(() => defineSaga("order", 0, [step("a", ok)])).toThrow(SagaDefinitionError);
     expect(() => defineSaga("order", 1, [])).toThrow(SagaDefinitionError);
     expect(() => defineSaga("order", 1, [step("a", ok), step("a", ok)])).toThrow(SagaDefinitionError);

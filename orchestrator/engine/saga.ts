@@ -12,13 +12,13 @@ import {
   type RetryPolicy,
 } from "./retry.js";
 
-/** What an action or compensation receives. */
+/** What an action, compensation or confirmation receives. */
 export interface StepContext<I> {
   readonly sagaId: string;
   /** `${sagaId}:${stepName}`: the same on every retry, after recovery, and for the compensation. Pass it as the RPC's idempotency key. */
   readonly key: string;
   readonly input: I;
-  /** Outputs of the steps that succeeded before this one, by step name (replayed from the log after recovery). */
+  /** Outputs of the steps that succeeded before this one (for a confirmation: of every step), by step name (replayed from the log after recovery). */
   readonly results: Readonly<Record<string, Json>>;
   /** 1 for the first call, then 2, 3… (a call cut short by a crash is made again with the same number). */
   readonly attempt: number;
@@ -42,6 +42,11 @@ export interface SagaStep<I> {
   confirm?: (ctx: StepContext<I>) => Promise<void>;
   retry: RetryPolicy;
   compensationRetry: CompensationRetryPolicy;
+  /**
+   * How the confirmation is retried: on any error, with capped backoff; past `attentionAfter`
+   * failed calls the saga is NEEDS_ATTENTION (still decided: it can only be confirmed).
+   */
+  confirmationRetry: CompensationRetryPolicy;
 }
 
 /** A named, versioned list of steps. A saga finishes on the version it started with. */
@@ -62,30 +67,32 @@ export interface StepOptions<I> {
   confirm?: SagaStep<I>["confirm"];
   retry?: Partial<RetryPolicy>;
   compensationRetry?: Partial<CompensationRetryPolicy>;
+  confirmationRetry?: Partial<CompensationRetryPolicy>;
 }
 
 /**
- * Declares a step. Compensations default to `attentionAfter` = 20 attempts; a given
- * `compensationRetry.maxAttempts` without `attentionAfter` is taken as `attentionAfter`.
+ * Declares a step. Compensations and confirmations default to `attentionAfter` = 20
+ * attempts; a given `maxAttempts` without `attentionAfter` is taken as `attentionAfter`.
  * @throws SagaDefinitionError on an empty name or retry numbers out of range.
  */
 export function step<I>(name: string, action: SagaStep<I>["action"], options: StepOptions<I> = {}): SagaStep<I> {
   if (typeof name !== "string" || name.length === 0) throw new SagaDefinitionError("a step needs a non-empty name");
   const retry: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
-  const given = options.compensationRetry ?? {};
-  const attentionAfter = given.attentionAfter ?? given.maxAttempts ?? DEFAULT_COMPENSATION_RETRY.attentionAfter;
-  const compensationRetry: CompensationRetryPolicy = {
-    ...DEFAULT_COMPENSATION_RETRY,
-    ...given,
-    attentionAfter,
-    maxAttempts: attentionAfter,
-  };
+  const compensationRetry = attentionPolicy(options.compensationRetry);
+  const confirmationRetry = attentionPolicy(options.confirmationRetry);
   checkPolicy(name, "retry", retry);
   checkPolicy(name, "compensationRetry", compensationRetry);
-  const s: SagaStep<I> = { name, action, retry, compensationRetry };
+  checkPolicy(name, "confirmationRetry", confirmationRetry);
+  const s: SagaStep<I> = { name, action, retry, compensationRetry, confirmationRetry };
   if (options.compensate) s.compensate = options.compensate;
   if (options.confirm) s.confirm = options.confirm;
   return s;
+}
+
+/** A policy retried on any error until `attentionAfter`, which is also its `maxAttempts`. */
+function attentionPolicy(given: Partial<CompensationRetryPolicy> = {}): CompensationRetryPolicy {
+  const attentionAfter = given.attentionAfter ?? given.maxAttempts ?? DEFAULT_COMPENSATION_RETRY.attentionAfter;
+  return { ...DEFAULT_COMPENSATION_RETRY, ...given, attentionAfter, maxAttempts: attentionAfter };
 }
 
 /**

@@ -5,16 +5,20 @@
  *
  * Fake services are idempotent key → state maps, like the real ones: an action applies
  * once per key; a compensation before its action leaves a tombstone, so a late action is
- * refused; compensations are idempotent. Injected faults: transient errors, lost replies
- * (applied, answer dropped), duplicate deliveries, actions delayed until after their
- * compensation, business failures, stalls past the saga deadline, compensation failures
- * (→ NEEDS_ATTENTION, then an operator retry), and process crashes at any write: the store
+ * refused; compensations and confirmations are idempotent, and a service notes a
+ * confirmation of something not applied, or a compensation of something confirmed, as a
+ * broken invariant. Injected faults: transient errors, lost replies (applied, answer
+ * dropped), duplicate deliveries, actions delayed until after their compensation, business
+ * failures, stalls past the saga deadline, compensation and confirmation failures
+ * (→ NEEDS_ATTENTION, then an operator retry, or a resolution by hand), operators forcing
+ * sagas to compensate at random moments (refused once decided), and process crashes at any write: the store
  * stops acknowledging writes (the crashing write is durable or not, at random), the old
  * runner is abandoned with its in-flight calls still landing, and a fresh runner on the
  * same store runs `resumePending()` while clients re-send unacknowledged starts.
  */
 import { foldSaga, type SagaEvent, type SagaHeader } from "./saga-record.js";
 import type { Json } from "./json.js";
+import { SagaStateError } from "./errors.js";
 import { createRunner, type Runner } from "./runner.js";
 import { defineSaga, type SagaDefinition, step } from "./saga.js";
 import { type CreateResult, InMemorySagaStore, type SagaListQuery, type SagaStore, type StoredSaga } from "./saga-store.js";
@@ -27,6 +31,11 @@ export interface Faults {
   delayed: number;
   business: number;
   compensationFailure: number;
+  confirmationFailure: number;
+  /** Per saga: an operator forces it to compensate, a few ticks after its start. */
+  forcedCompensation: number;
+  /** Per NEEDS_ATTENTION saga and epoch: the operator resolves it by hand instead of retrying. */
+  resolution: number;
   stall: number;
   crash: number;
 }
@@ -39,6 +48,9 @@ export const DEFAULT_FAULTS: Readonly<Faults> = Object.freeze({
   delayed: 0.03,
   business: 0.04,
   compensationFailure: 0.2,
+  confirmationFailure: 0.15,
+  forcedCompensation: 0.02,
+  resolution: 0.2,
   stall: 0.00002,
   crash: 0.6,
 });
@@ -62,6 +74,8 @@ export interface SimulationReport {
   sagas: number;
   completed: number;
   compensated: number;
+  /** Sagas an operator resolved by hand (from NEEDS_ATTENTION). */
+  resolved: number;
   epochs: number;
   crashes: number;
   /** Crashes by the kind of write that was cut. */
@@ -77,6 +91,16 @@ export interface SimulationReport {
   deadlineCompensations: number;
   unknownOutcomeCompensations: number;
   operatorRetries: number;
+  /** Forced compensations acknowledged: each of those sagas must end COMPENSATED. */
+  forcedCompensations: number;
+  /** Forced compensations refused (the saga was decided, or finished). */
+  forcedRefused: number;
+  /** Sagas that passed their pivot (logged "saga-decided"). */
+  decided: number;
+  /** Confirmations that took effect in a service. */
+  confirmationsApplied: number;
+  /** Confirmations that ran out of attempts (their saga went NEEDS_ATTENTION, still decided). */
+  confirmationsExhausted: number;
   duplicateStarts: number;
   resentStarts: number;
   violations: string[];
@@ -102,16 +126,18 @@ class SimBusiness extends Error {
   override name = "SimBusiness";
 }
 
-type KeyState = "applied" | "rejected" | "undone" | "tombstone";
+type KeyState = "applied" | "confirmed" | "rejected" | "undone" | "tombstone";
 
 /** An idempotent fake service: key → state, as the real services keep it. */
 class FakeService {
   readonly state = new Map<string, KeyState>();
   readonly applies = new Map<string, number>();
   readonly undos = new Map<string, number>();
+  readonly confirms = new Map<string, number>();
   constructor(
     readonly name: string,
     private readonly decideBusiness: () => boolean,
+    private readonly violate: (message: string) => void,
   ) {}
 
   /** Applies the action once per key; refuses after a compensation (tombstone) or a business failure. */
@@ -126,17 +152,30 @@ class FakeService {
       this.applies.set(key, (this.applies.get(key) ?? 0) + 1);
       return true;
     }
-    return s === "applied";
+    return s === "applied" || s === "confirmed";
   }
 
-  /** Undoes once; with nothing to undo, leaves a tombstone that refuses a late action. */
+  /** Undoes once; with nothing to undo, leaves a tombstone that refuses a late action. Refuses to undo a confirmed action. */
   undo(key: string): void {
     const s = this.state.get(key);
     if (s === undefined) this.state.set(key, "tombstone");
     else if (s === "applied") {
       this.state.set(key, "undone");
       this.undos.set(key, (this.undos.get(key) ?? 0) + 1);
+    } else if (s === "confirmed") this.violate(`${this.name}: compensation of ${key} after its confirmation`);
+  }
+
+  /** Confirms once (a repeat changes nothing); true when this call took effect. Only an applied action can be confirmed. */
+  confirm(key: string): boolean {
+    const s = this.state.get(key);
+    if (s === "confirmed") return false;
+    if (s !== "applied") {
+      this.violate(`${this.name}: confirmation of ${key}, which is ${s ?? "unknown"}`);
+      return false;
     }
+    this.state.set(key, "confirmed");
+    this.confirms.set(key, (this.confirms.get(key) ?? 0) + 1);
+    return true;
   }
 }
 
@@ -168,6 +207,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     sagas: options.sagas,
     completed: 0,
     compensated: 0,
+    resolved: 0,
     epochs: 0,
     crashes: 0,
     crashedAt: {},
@@ -182,6 +222,11 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     deadlineCompensations: 0,
     unknownOutcomeCompensations: 0,
     operatorRetries: 0,
+    forcedCompensations: 0,
+    forcedRefused: 0,
+    decided: 0,
+    confirmationsApplied: 0,
+    confirmationsExhausted: 0,
     duplicateStarts: 0,
     resentStarts: 0,
     violations: [],
@@ -192,10 +237,18 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   };
 
   const services = new Map<string, FakeService>();
-  for (const name of STEPS.slice(1)) services.set(name, new FakeService(name, () => chance(f.business)));
-  /** Keys whose step-succeeded / compensation-succeeded is durable: calling them again is a bug. */
+  for (const name of STEPS.slice(1)) services.set(name, new FakeService(name, () => chance(f.business), violate));
+  /** Keys whose step-succeeded / compensation-succeeded / confirmation-succeeded is durable: calling them again is a bug. */
   const doneActions = new Set<string>();
   const doneCompensations = new Set<string>();
+  const doneConfirmations = new Set<string>();
+  /** Sagas whose resolution by an operator is durable: nothing may be called for them again. */
+  const resolvedSagas = new Set<string>();
+  /** Sagas whose forced compensation was acknowledged. */
+  const forcedSagas = new Set<string>();
+  const checkNotResolved = (key: string): void => {
+    if (resolvedSagas.has(key.slice(0, key.lastIndexOf(":")))) violate(`${key} called after its saga was resolved`);
+  };
   const delayed: { service: FakeService; key: string }[] = [];
 
   const deliverDelayed = (): void => {
@@ -211,6 +264,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   async function callAction(epoch: Epoch, name: string, key: string): Promise<Json> {
     if (epoch.dead) throw new SimTransient("process is dead"); // a killed process sends nothing
     report.calls++;
+    checkNotResolved(key);
     if (doneActions.has(key)) violate(`action ${key} called again after its success was logged`);
     if (delayed.length > 0 && chance(0.05)) deliverDelayed();
     for (let i = Math.floor(prng() * 3); i > 0; i--) await tick();
@@ -252,6 +306,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   async function callCompensation(epoch: Epoch, name: string, key: string): Promise<void> {
     if (epoch.dead) throw new SimTransient("process is dead");
     report.calls++;
+    checkNotResolved(key);
     if (doneCompensations.has(key)) violate(`compensation ${key} called again after its success was logged`);
     for (let i = Math.floor(prng() * 3); i > 0; i--) await tick();
     if (chance(f.compensationFailure)) {
@@ -263,9 +318,33 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     if (chance(f.lostReply)) throw new SimTransient(`${name} undo reply lost`);
   }
 
+  async function callConfirmation(epoch: Epoch, name: string, key: string): Promise<void> {
+    if (epoch.dead) throw new SimTransient("process is dead");
+    report.calls++;
+    checkNotResolved(key);
+    if (doneConfirmations.has(key)) violate(`confirmation ${key} called again after its success was logged`);
+    for (let i = Math.floor(prng() * 3); i > 0; i--) await tick();
+    if (chance(f.stall)) clock += deadlineMs; // a decided saga has no deadline: this must change nothing
+    if (chance(f.confirmationFailure)) {
+      throw chance(0.5) ? new SimTransient(`${name} confirm unavailable`) : new SimBusiness(`${name} confirm: internal error`);
+    }
+    const service = services.get(name)!;
+    if (service.confirm(key)) report.confirmationsApplied++;
+    if (chance(f.duplicate)) {
+      report.duplicateDeliveries++;
+      if (service.confirm(key)) report.confirmationsApplied++;
+    }
+    await tick();
+    if (chance(f.lostReply)) {
+      report.lostReplies++;
+      throw new SimTransient(`${name} confirm reply lost`);
+    }
+  }
+
   function definition(epoch: Epoch): SagaDefinition<{ order: number }> {
     const retry = { maxAttempts: 4, initialDelayMs: 1, maxDelayMs: 20, backoffRate: 2, timeoutMs: 1_000_000_000 };
     const compensationRetry = { ...retry, attentionAfter: 3 };
+    const confirmationRetry = { ...retry, attentionAfter: 4 };
     return defineSaga(
       "sim-order",
       1,
@@ -281,7 +360,16 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
           {
             retry,
             compensationRetry,
-            ...(i > 0 && { compensate: (ctx) => callCompensation(epoch, name, ctx.key) }),
+            confirmationRetry,
+            ...(i > 0 && {
+              compensate: (ctx) => callCompensation(epoch, name, ctx.key),
+              confirm: async (ctx) => {
+                for (const other of STEPS) {
+                  if (ctx.results[other] === undefined) violate(`${ctx.key}: confirmation without the result of ${other}`);
+                }
+                return callConfirmation(epoch, name, ctx.key);
+              },
+            }),
           },
         ),
       ),
@@ -313,6 +401,23 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     }
   }
 
+  const operator = { actor: "simulation", reason: "a simulated operator acting on a saga" };
+
+  /** An operator forces the saga to compensate a few ticks from now; refused if it is decided or finished. */
+  async function forceLater(epoch: Epoch, runner: Runner, sagaId: string): Promise<void> {
+    for (let i = Math.floor(prng() * 40); i > 0; i--) await tick();
+    if (epoch.dead) return; // the process crashed: nobody answers the operator
+    try {
+      await runner.forceCompensate(sagaId, operator);
+      forcedSagas.add(sagaId);
+      report.forcedCompensations++;
+    } catch (err) {
+      if (epoch.dead) return;
+      if (err instanceof SagaStateError) report.forcedRefused++;
+      else violate(`forceCompensate ${sagaId}: ${String(err)}`);
+    }
+  }
+
   for (;;) {
     report.epochs++;
     if (report.epochs > maxEpochs) {
@@ -325,7 +430,11 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       report.events++;
       if (e.kind === "step-succeeded") doneActions.add(`${e.sagaId}:${e.step}`);
       if (e.kind === "compensation-succeeded") doneCompensations.add(`${e.sagaId}:${e.step}`);
+      if (e.kind === "confirmation-succeeded") doneConfirmations.add(`${e.sagaId}:${e.step}`);
+      if (e.kind === "saga-decided") report.decided++;
+      if (e.kind === "confirmation-failed") report.confirmationsExhausted++;
       if (e.kind === "saga-retried") report.operatorRetries++;
+      if (e.kind === "saga-resolved") resolvedSagas.add(e.sagaId);
     });
     const runner = createRunner({
       store,
@@ -350,8 +459,20 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     }
     const work = (async () => {
       await runner.resumePending();
-      for (const s of await listAll(inner, ["NEEDS_ATTENTION"])) await runner.retry(s);
-      await Promise.all(batch.map((o) => startOrder(runner, o).catch((err: unknown) => violate(`start ${o.key}: ${String(err)}`))));
+      for (const s of await listAll(inner, ["NEEDS_ATTENTION"])) {
+        if (chance(f.resolution)) await runner.resolve(s, operator);
+        else await runner.retry(s, operator);
+      }
+      const forced: Promise<void>[] = [];
+      await Promise.all(
+        batch.map((o) =>
+          startOrder(runner, o).then(
+            () => void (chance(f.forcedCompensation) && forced.push(forceLater(epoch, runner, o.sagaId!))),
+            (err: unknown) => violate(`start ${o.key}: ${String(err)}`),
+          ),
+        ),
+      );
+      await Promise.all(forced); // before the epoch ends: an operator acts on this runner only
       await runner.idle();
       return false;
     })();
@@ -376,7 +497,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
 
   // Late deliveries still in the network arrive now; they must change nothing.
   while (delayed.length > 0) deliverDelayed();
-  await check(inner, orders, services, report, violate);
+  await check(inner, orders, services, forcedSagas, report, violate);
   await inner.close();
   report.elapsedMs = Math.round(performance.now() - started);
   return report;
@@ -398,6 +519,7 @@ async function check(
   store: SagaStore,
   orders: { key: string; sagaId?: string }[],
   services: Map<string, FakeService>,
+  forcedSagas: ReadonlySet<string>,
   report: SimulationReport,
   violate: (m: string) => void,
 ): Promise<void> {
@@ -418,12 +540,27 @@ async function check(
     const succeeded = new Map<string, number>();
     for (const e of stored.events) if (e.kind === "step-succeeded") succeeded.set(e.step!, (succeeded.get(e.step!) ?? 0) + 1);
     for (const [s, n] of succeeded) if (n > 1) violate(`${id}: step ${s} succeeded ${n} times in the log`);
+    // Past the pivot nothing compensates, and a saga that compensates never confirms.
+    const decidedAt = stored.events.findIndex((e) => e.kind === "saga-decided");
+    const compensating = stored.events.some((e) => e.status === "COMPENSATING" || e.kind.startsWith("compensation-"));
+    const confirming = stored.events.some((e) => e.kind.startsWith("confirmation-"));
+    if (decidedAt >= 0 && compensating) violate(`${id}: decided, yet its log shows compensation`);
+    if (confirming && decidedAt < 0) violate(`${id}: confirmations without a decision in its log`);
+    if (stored.events.filter((e) => e.kind === "saga-decided").length > 1) violate(`${id}: decided twice`);
+    if (decidedAt >= 0 && saga.status !== "COMPLETED" && saga.status !== "RESOLVED") violate(`${id}: decided but ended ${saga.status}`);
+    if (forcedSagas.has(id) && saga.status !== "COMPENSATED" && saga.status !== "RESOLVED") {
+      violate(`${id}: its forced compensation was acknowledged, yet it ended ${saga.status}`);
+    }
+    if (forcedSagas.has(id) && decidedAt >= 0) violate(`${id}: its forced compensation was acknowledged, yet it was decided`);
     if (saga.status === "COMPLETED") {
       report.completed++;
+      if (decidedAt < 0) violate(`${id} COMPLETED without a decision in its log`);
       for (const [name, svc] of services) {
         const key = `${id}:${name}`;
-        if (svc.state.get(key) !== "applied" || svc.applies.get(key) !== 1 || svc.undos.has(key)) {
-          violate(`${id} COMPLETED but ${name} is ${svc.state.get(key)} (applied ${svc.applies.get(key) ?? 0}×)`);
+        if (svc.state.get(key) !== "confirmed" || svc.applies.get(key) !== 1 || svc.confirms.get(key) !== 1 || svc.undos.has(key)) {
+          violate(
+            `${id} COMPLETED but ${name} is ${svc.state.get(key)} (applied ${svc.applies.get(key) ?? 0}×, confirmed ${svc.confirms.get(key) ?? 0}×)`,
+          );
         }
         const r = saga.results[name] as { key?: string } | undefined;
         if (r?.key !== key) violate(`${id}: result of ${name} is ${JSON.stringify(r)}`);
@@ -435,8 +572,11 @@ async function check(
       for (const [name, svc] of services) {
         const key = `${id}:${name}`;
         if (svc.state.get(key) === "applied") violate(`${id} COMPENSATED but ${name} is still applied`);
+        if (svc.confirms.has(key)) violate(`${id} COMPENSATED but ${name} was confirmed`);
         if ((svc.undos.get(key) ?? 0) > 1) violate(`${id}: ${name} undone twice`);
       }
+    } else if (saga.status === "RESOLVED") {
+      report.resolved++; // settled by hand: the engine vouches for neither outcome
     } else {
       violate(`${id} ended ${saga.status}`);
     }

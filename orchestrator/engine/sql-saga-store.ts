@@ -10,7 +10,7 @@ import type Database from "better-sqlite3";
 import { openDatabase, type Durability } from "../../platform/sqlite.js";
 import { createWriteBatcher, type WriteBatcher } from "../../platform/write-batcher.js";
 import type { Json } from "./json.js";
-import type { ErrorInfo, SagaEvent, SagaEventKind, SagaHeader, SagaStatus } from "./saga-record.js";
+import { type ErrorInfo, type SagaEvent, type SagaEventKind, type SagaHeader, type SagaStatus, UNFINISHED_STATUSES } from "./saga-record.js";
 import type { CreateResult, SagaListQuery, SagaStore, StoredSaga } from "./saga-store.js";
 
 export type { Durability };
@@ -47,9 +47,14 @@ CREATE TABLE IF NOT EXISTS saga_event (
   output        TEXT,
   error_code    TEXT,
   error_message TEXT,
+  actor         TEXT, -- operator actions: who
+  reason        TEXT, -- and why
   PRIMARY KEY (saga_id, sequence)
 ) WITHOUT ROWID;
 `;
+
+/** Columns added to `saga_event` after its first release, added in place to an older file when it is opened. */
+const ADDED_EVENT_COLUMNS = ["actor", "reason"] as const;
 
 interface SagaRow {
   saga_id: string;
@@ -74,6 +79,8 @@ interface EventRow {
   output: string | null;
   error_code: string | null;
   error_message: string | null;
+  actor: string | null;
+  reason: string | null;
 }
 
 /**
@@ -105,20 +112,24 @@ export class SqliteSagaStore implements SagaStore {
     this.#db = db;
     this.#batcher = createWriteBatcher(db, options.maxBatch ?? 10_000);
     db.exec(SCHEMA);
+    const eventColumns = new Set(db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('saga_event')").all().map((c) => c.name));
+    for (const column of ADDED_EVENT_COLUMNS) {
+      if (!eventColumns.has(column)) db.exec(`ALTER TABLE saga_event ADD COLUMN ${column} TEXT`);
+    }
     this.#insertSaga = db.prepare(
       `INSERT INTO saga (saga_id, idempotency_key, fingerprint, definition_name, definition_version, status, input, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING`,
     );
     this.#updateSaga = db.prepare("UPDATE saga SET status = ?, updated_at = ? WHERE saga_id = ?");
     this.#insertEvent = db.prepare(
-      `INSERT INTO saga_event (saga_id, sequence, kind, step, status, at, attempt, output, error_code, error_message)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO saga_event (saga_id, sequence, kind, step, status, at, attempt, output, error_code, error_message, actor, reason)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#sagaById = db.prepare("SELECT * FROM saga WHERE saga_id = ?");
     this.#sagaByKey = db.prepare("SELECT * FROM saga WHERE idempotency_key = ?");
     this.#eventsOf = db.prepare("SELECT * FROM saga_event WHERE saga_id = ? ORDER BY sequence");
     this.#unfinished = db.prepare(
-      "SELECT saga_id FROM saga WHERE status IN ('RUNNING', 'COMPENSATING') ORDER BY created_at, saga_id",
+      `SELECT saga_id FROM saga WHERE status IN (${UNFINISHED_STATUSES.map((status) => `'${status}'`).join(", ")}) ORDER BY created_at, saga_id`,
     );
     this.#list = db.prepare(
       `SELECT * FROM saga
@@ -197,7 +208,7 @@ export class SqliteSagaStore implements SagaStore {
   }
 
   #noteStatus(e: SagaEvent): void {
-    if (e.status === "RUNNING" || e.status === "COMPENSATING") this.#rowStatus.set(e.sagaId, e.status);
+    if (UNFINISHED_STATUSES.includes(e.status)) this.#rowStatus.set(e.sagaId, e.status);
     else this.#rowStatus.delete(e.sagaId);
   }
 
@@ -235,6 +246,8 @@ export class SqliteSagaStore implements SagaStore {
       e.output === undefined ? null : JSON.stringify(e.output),
       e.error?.code ?? null,
       e.error?.message ?? null,
+      e.operator?.actor ?? null,
+      e.operator?.reason ?? null,
     );
   }
 
@@ -264,6 +277,7 @@ function toEvent(r: EventRow): SagaEvent {
   if (r.attempt !== null) e.attempt = r.attempt;
   if (r.output !== null) e.output = JSON.parse(r.output) as Json;
   if (r.error_code !== null) e.error = { code: r.error_code, message: r.error_message ?? "" } satisfies ErrorInfo;
+  if (r.actor !== null) e.operator = { actor: r.actor, reason: r.reason ?? "" };
   return e;
 }
 

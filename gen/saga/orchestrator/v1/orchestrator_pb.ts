@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file saga/orchestrator/v1/orchestrator.proto.
  */
 export const file_saga_orchestrator_v1_orchestrator: GenFile = /*@__PURE__*/
-  fileDesc("CidzYWdhL29yY2hlc3RyYXRvci92MS9vcmNoZXN0cmF0b3IucHJvdG8SFHNhZ2Eub3JjaGVzdHJhdG9yLnYxIjEKCU9yZGVySXRlbRISCgpwcm9kdWN0X2lkGAEgASgJEhAKCHF1YW50aXR5GAIgASgFIkwKBU9yZGVyEhMKC2N1c3RvbWVyX2lkGAEgASgJEi4KBWl0ZW1zGAIgAygLMh8uc2FnYS5vcmNoZXN0cmF0b3IudjEuT3JkZXJJdGVtIqACCg5TYWdhU3RlcFJlY29yZBIMCgRuYW1lGAEgASgJEi4KBXBoYXNlGAIgASgOMh8uc2FnYS5vcmNoZXN0cmF0b3IudjEuU3RlcFBoYXNlEjAKBnN0YXR1cxgDIAEoDjIgLnNhZ2Eub3JjaGVzdHJhdG9yLnYxLlN0ZXBTdGF0dXMSEAoIYXR0ZW1wdHMYBCABKAUSLgoKc3RhcnRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKD2xhc3RfZXJyb3JfY29kZRgHIAEoCRISCgpsYXN0X2Vycm9yGAggASgJIqUDCgRTYWdhEg8KB3NhZ2FfaWQYASABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAIgASgJEhcKD2RlZmluaXRpb25fbmFtZRgDIAEoCRIaChJkZWZpbml0aW9uX3ZlcnNpb24YBCABKAUSMAoGc3RhdHVzGAUgASgOMiAuc2FnYS5vcmNoZXN0cmF0b3IudjEuU2FnYVN0YXR1cxIqCgVvcmRlchgGIAEoCzIbLnNhZ2Eub3JjaGVzdHJhdG9yLnYxLk9yZGVyEhMKC3RvdGFsX2NlbnRzGAcgASgDEhMKC2ZhaWxlZF9zdGVwGAggASgJEhIKCmVycm9yX2NvZGUYCSABKAkSDQoFZXJyb3IYCiABKAkSMwoFc3RlcHMYCyADKAsyJC5zYWdhLm9yY2hlc3RyYXRvci52MS5TYWdhU3RlcFJlY29yZBIuCgpjcmVhdGVkX2F0GAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKzAQoJU2FnYUV2ZW50Eg8KB3NhZ2FfaWQYASABKAkSEAoIc2VxdWVuY2UYAiABKAMSDAoEa2luZBgDIAEoCRIMCgRzdGVwGAQgASgJEjAKBnN0YXR1cxgFIAEoDjIgLnNhZ2Eub3JjaGVzdHJhdG9yLnYxLlNhZ2FTdGF0dXMSJgoCYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWVycm9yGAcgASgJImgKEFN0YXJ0U2FnYVJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEioKBW9yZGVyGAIgASgLMhsuc2FnYS5vcmNoZXN0cmF0b3IudjEuT3JkZXISDwoHd2FpdF9tcxgDIAEoDSJOChFTdGFydFNhZ2FSZXNwb25zZRIoCgRzYWdhGAEgASgLMhouc2FnYS5vcmNoZXN0cmF0b3IudjEuU2FnYRIPCgdjcmVhdGVkGAIgASgIIiEKDkdldFNhZ2FSZXF1ZXN0Eg8KB3NhZ2FfaWQYASABKAkiOwoPR2V0U2FnYVJlc3BvbnNlEigKBHNhZ2EYASABKAsyGi5zYWdhLm9yY2hlc3RyYXRvci52MS5TYWdhItQBChBMaXN0U2FnYXNSZXF1ZXN0EjIKCHN0YXR1c2VzGAEgAygOMiAuc2FnYS5vcmNoZXN0cmF0b3IudjEuU2FnYVN0YXR1cxIxCg1jcmVhdGVkX2FmdGVyGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5jcmVhdGVkX2JlZm9yZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJcGFnZV9zaXplGAQgASgFEhIKCnBhZ2VfdG9rZW4YBSABKAkiVwoRTGlzdFNhZ2FzUmVzcG9uc2USKQoFc2FnYXMYASADKAsyGi5zYWdhLm9yY2hlc3RyYXRvci52MS5TYWdhEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIkChFXYXRjaFNhZ2FzUmVxdWVzdBIPCgdzYWdhX2lkGAEgASgJIkQKEldhdGNoU2FnYXNSZXNwb25zZRIuCgVldmVudBgBIAEoCzIfLnNhZ2Eub3JjaGVzdHJhdG9yLnYxLlNhZ2FFdmVudCIjChBSZXRyeVNhZ2FSZXF1ZXN0Eg8KB3NhZ2FfaWQYASABKAkiPQoRUmV0cnlTYWdhUmVzcG9uc2USKAoEc2FnYRgBIAEoCzIaLnNhZ2Eub3JjaGVzdHJhdG9yLnYxLlNhZ2EifAoPRXhjaGFuZ2VSZXF1ZXN0Eg8KB2NhbGxfaWQYASABKA0SEgoKdGltZW91dF9tcxgCIAEoDRI8CgpzdGFydF9zYWdhGAogASgLMiYuc2FnYS5vcmNoZXN0cmF0b3IudjEuU3RhcnRTYWdhUmVxdWVzdEgAQgYKBGNhbGwilwEKEEV4Y2hhbmdlUmVzcG9uc2USDwoHY2FsbF9pZBgBIAEoDRISCgplcnJvcl9jb2RlGAIgASgNEhUKDWVycm9yX21lc3NhZ2UYAyABKAkSPQoKc3RhcnRfc2FnYRgKIAEoCzInLnNhZ2Eub3JjaGVzdHJhdG9yLnYxLlN0YXJ0U2FnYVJlc3BvbnNlSABCCAoGcmVzdWx0KtUBCgpTYWdhU3RhdHVzEhsKF1NBR0FfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFwoTU0FHQV9TVEFUVVNfUlVOTklORxABEhkKFVNBR0FfU1RBVFVTX0NPTVBMRVRFRBACEhwKGFNBR0FfU1RBVFVTX0NPTVBFTlNBVElORxADEhsKF1NBR0FfU1RBVFVTX0NPTVBFTlNBVEVEEAQSHwobU0FHQV9TVEFUVVNfTkVFRFNfQVRURU5USU9OEAUSGgoWU0FHQV9TVEFUVVNfQ09ORklSTUlORxAGKngKCVN0ZXBQaGFzZRIaChZTVEVQX1BIQVNFX1VOU1BFQ0lGSUVEEAASFQoRU1RFUF9QSEFTRV9BQ1RJT04QARIbChdTVEVQX1BIQVNFX0NPTVBFTlNBVElPThACEhsKF1NURVBfUEhBU0VfQ09ORklSTUFUSU9OEAMqdQoKU3RlcFN0YXR1cxIbChdTVEVQX1NUQVRVU19VTlNQRUNJRklFRBAAEhcKE1NURVBfU1RBVFVTX1JVTk5JTkcQARIZChVTVEVQX1NUQVRVU19TVUNDRUVERUQQAhIWChJTVEVQX1NUQVRVU19GQUlMRUQQAzLJBAoTT3JjaGVzdHJhdG9yU2VydmljZRJcCglTdGFydFNhZ2ESJi5zYWdhLm9yY2hlc3RyYXRvci52MS5TdGFydFNhZ2FSZXF1ZXN0Gicuc2FnYS5vcmNoZXN0cmF0b3IudjEuU3RhcnRTYWdhUmVzcG9uc2USVgoHR2V0U2FnYRIkLnNhZ2Eub3JjaGVzdHJhdG9yLnYxLkdldFNhZ2FSZXF1ZXN0GiUuc2FnYS5vcmNoZXN0cmF0b3IudjEuR2V0U2FnYVJlc3BvbnNlElwKCUxpc3RTYWdhcxImLnNhZ2Eub3JjaGVzdHJhdG9yLnYxLkxpc3RTYWdhc1JlcXVlc3QaJy5zYWdhLm9yY2hlc3RyYXRvci52MS5MaXN0U2FnYXNSZXNwb25zZRJhCgpXYXRjaFNhZ2FzEicuc2FnYS5vcmNoZXN0cmF0b3IudjEuV2F0Y2hTYWdhc1JlcXVlc3QaKC5zYWdhLm9yY2hlc3RyYXRvci52MS5XYXRjaFNhZ2FzUmVzcG9uc2UwARJcCglSZXRyeVNhZ2ESJi5zYWdhLm9yY2hlc3RyYXRvci52MS5SZXRyeVNhZ2FSZXF1ZXN0Gicuc2FnYS5vcmNoZXN0cmF0b3IudjEuUmV0cnlTYWdhUmVzcG9uc2USXQoIRXhjaGFuZ2USJS5zYWdhLm9yY2hlc3RyYXRvci52MS5FeGNoYW5nZVJlcXVlc3QaJi5zYWdhLm9yY2hlc3RyYXRvci52MS5FeGNoYW5nZVJlc3BvbnNlKAEwAWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("CidzYWdhL29yY2hlc3RyYXRvci92MS9vcmNoZXN0cmF0b3IucHJvdG8SFHNhZ2Eub3JjaGVzdHJhdG9yLnYxIjEKCU9yZGVySXRlbRISCgpwcm9kdWN0X2lkGAEgASgJEhAKCHF1YW50aXR5GAIgASgFIkwKBU9yZGVyEhMKC2N1c3RvbWVyX2lkGAEgASgJEi4KBWl0ZW1zGAIgAygLMh8uc2FnYS5vcmNoZXN0cmF0b3IudjEuT3JkZXJJdGVtIqACCg5TYWdhU3RlcFJlY29yZBIMCgRuYW1lGAEgASgJEi4KBXBoYXNlGAIgASgOMh8uc2FnYS5vcmNoZXN0cmF0b3IudjEuU3RlcFBoYXNlEjAKBnN0YXR1cxgDIAEoDjIgLnNhZ2Eub3JjaGVzdHJhdG9yLnYxLlN0ZXBTdGF0dXMSEAoIYXR0ZW1wdHMYBCABKAUSLgoKc3RhcnRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKD2xhc3RfZXJyb3JfY29kZRgHIAEoCRISCgpsYXN0X2Vycm9yGAggASgJIuUDCgRTYWdhEg8KB3NhZ2FfaWQYASABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAIgASgJEhcKD2RlZmluaXRpb25fbmFtZRgDIAEoCRIaChJkZWZpbml0aW9uX3ZlcnNpb24YBCABKAUSMAoGc3RhdHVzGAUgASgOMiAuc2FnYS5vcmNoZXN0cmF0b3IudjEuU2FnYVN0YXR1cxIqCgVvcmRlchgGIAEoCzIbLnNhZ2Eub3JjaGVzdHJhdG9yLnYxLk9yZGVyEhMKC3RvdGFsX2NlbnRzGAcgASgDEhMKC2ZhaWxlZF9zdGVwGAggASgJEhIKCmVycm9yX2NvZGUYCSABKAkSDQoFZXJyb3IYCiABKAkSMwoFc3RlcHMYCyADKAsyJC5zYWdhLm9yY2hlc3RyYXRvci52MS5TYWdhU3RlcFJlY29yZBIuCgpjcmVhdGVkX2F0GAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI+ChBvcGVyYXRvcl9hY3Rpb25zGA4gAygLMiQuc2FnYS5vcmNoZXN0cmF0b3IudjEuT3BlcmF0b3JBY3Rpb24ilwEKDk9wZXJhdG9yQWN0aW9uEgwKBGtpbmQYASABKAkSDQoFYWN0b3IYAiABKAkSDgoGcmVhc29uGAMgASgJEiYKAmF0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgZzdGF0dXMYBSABKA4yIC5zYWdhLm9yY2hlc3RyYXRvci52MS5TYWdhU3RhdHVzItIBCglTYWdhRXZlbnQSDwoHc2FnYV9pZBgBIAEoCRIQCghzZXF1ZW5jZRgCIAEoAxIMCgRraW5kGAMgASgJEgwKBHN0ZXAYBCABKAkSMAoGc3RhdHVzGAUgASgOMiAuc2FnYS5vcmNoZXN0cmF0b3IudjEuU2FnYVN0YXR1cxImCgJhdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFZXJyb3IYByABKAkSDQoFYWN0b3IYCCABKAkSDgoGcmVhc29uGAkgASgJImgKEFN0YXJ0U2FnYVJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEioKBW9yZGVyGAIgASgLMhsuc2FnYS5vcmNoZXN0cmF0b3IudjEuT3JkZXISDwoHd2FpdF9tcxgDIAEoDSJOChFTdGFydFNhZ2FSZXNwb25zZRIoCgRzYWdhGAEgASgLMhouc2FnYS5vcmNoZXN0cmF0b3IudjEuU2FnYRIPCgdjcmVhdGVkGAIgASgIIiEKDkdldFNhZ2FSZXF1ZXN0Eg8KB3NhZ2FfaWQYASABKAkiOwoPR2V0U2FnYVJlc3BvbnNlEigKBHNhZ2EYASABKAsyGi5zYWdhLm9yY2hlc3RyYXRvci52MS5TYWdhItQBChBMaXN0U2FnYXNSZXF1ZXN0EjIKCHN0YXR1c2VzGAEgAygOMiAuc2FnYS5vcmNoZXN0cmF0b3IudjEuU2FnYVN0YXR1cxIxCg1jcmVhdGVkX2FmdGVyGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5jcmVhdGVkX2JlZm9yZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJcGFnZV9zaXplGAQgASgFEhIKCnBhZ2VfdG9rZW4YBSABKAkiVwoRTGlzdFNhZ2FzUmVzcG9uc2USKQoFc2FnYXMYASADKAsyGi5zYWdhLm9yY2hlc3RyYXRvci52MS5TYWdhEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIkChFXYXRjaFNhZ2FzUmVxdWVzdBIPCgdzYWdhX2lkGAEgASgJIkQKEldhdGNoU2FnYXNSZXNwb25zZRIuCgVldmVudBgBIAEoCzIfLnNhZ2Eub3JjaGVzdHJhdG9yLnYxLlNhZ2FFdmVudCJCChBSZXRyeVNhZ2FSZXF1ZXN0Eg8KB3NhZ2FfaWQYASABKAkSDQoFYWN0b3IYAiABKAkSDgoGcmVhc29uGAMgASgJIj0KEVJldHJ5U2FnYVJlc3BvbnNlEigKBHNhZ2EYASABKAsyGi5zYWdhLm9yY2hlc3RyYXRvci52MS5TYWdhIkwKGkZvcmNlQ29tcGVuc2F0ZVNhZ2FSZXF1ZXN0Eg8KB3NhZ2FfaWQYASABKAkSDQoFYWN0b3IYAiABKAkSDgoGcmVhc29uGAMgASgJIkcKG0ZvcmNlQ29tcGVuc2F0ZVNhZ2FSZXNwb25zZRIoCgRzYWdhGAEgASgLMhouc2FnYS5vcmNoZXN0cmF0b3IudjEuU2FnYSJEChJSZXNvbHZlU2FnYVJlcXVlc3QSDwoHc2FnYV9pZBgBIAEoCRINCgVhY3RvchgCIAEoCRIOCgZyZWFzb24YAyABKAkiPwoTUmVzb2x2ZVNhZ2FSZXNwb25zZRIoCgRzYWdhGAEgASgLMhouc2FnYS5vcmNoZXN0cmF0b3IudjEuU2FnYSJ8Cg9FeGNoYW5nZVJlcXVlc3QSDwoHY2FsbF9pZBgBIAEoDRISCgp0aW1lb3V0X21zGAIgASgNEjwKCnN0YXJ0X3NhZ2EYCiABKAsyJi5zYWdhLm9yY2hlc3RyYXRvci52MS5TdGFydFNhZ2FSZXF1ZXN0SABCBgoEY2FsbCKXAQoQRXhjaGFuZ2VSZXNwb25zZRIPCgdjYWxsX2lkGAEgASgNEhIKCmVycm9yX2NvZGUYAiABKA0SFQoNZXJyb3JfbWVzc2FnZRgDIAEoCRI9CgpzdGFydF9zYWdhGAogASgLMicuc2FnYS5vcmNoZXN0cmF0b3IudjEuU3RhcnRTYWdhUmVzcG9uc2VIAEIICgZyZXN1bHQq7wEKClNhZ2FTdGF0dXMSGwoXU0FHQV9TVEFUVVNfVU5TUEVDSUZJRUQQABIXChNTQUdBX1NUQVRVU19SVU5OSU5HEAESGQoVU0FHQV9TVEFUVVNfQ09NUExFVEVEEAISHAoYU0FHQV9TVEFUVVNfQ09NUEVOU0FUSU5HEAMSGwoXU0FHQV9TVEFUVVNfQ09NUEVOU0FURUQQBBIfChtTQUdBX1NUQVRVU19ORUVEU19BVFRFTlRJT04QBRIaChZTQUdBX1NUQVRVU19DT05GSVJNSU5HEAYSGAoUU0FHQV9TVEFUVVNfUkVTT0xWRUQQByp4CglTdGVwUGhhc2USGgoWU1RFUF9QSEFTRV9VTlNQRUNJRklFRBAAEhUKEVNURVBfUEhBU0VfQUNUSU9OEAESGwoXU1RFUF9QSEFTRV9DT01QRU5TQVRJT04QAhIbChdTVEVQX1BIQVNFX0NPTkZJUk1BVElPThADKnUKClN0ZXBTdGF0dXMSGwoXU1RFUF9TVEFUVVNfVU5TUEVDSUZJRUQQABIXChNTVEVQX1NUQVRVU19SVU5OSU5HEAESGQoVU1RFUF9TVEFUVVNfU1VDQ0VFREVEEAISFgoSU1RFUF9TVEFUVVNfRkFJTEVEEAMyqQYKE09yY2hlc3RyYXRvclNlcnZpY2USXAoJU3RhcnRTYWdhEiYuc2FnYS5vcmNoZXN0cmF0b3IudjEuU3RhcnRTYWdhUmVxdWVzdBonLnNhZ2Eub3JjaGVzdHJhdG9yLnYxLlN0YXJ0U2FnYVJlc3BvbnNlElYKB0dldFNhZ2ESJC5zYWdhLm9yY2hlc3RyYXRvci52MS5HZXRTYWdhUmVxdWVzdBolLnNhZ2Eub3JjaGVzdHJhdG9yLnYxLkdldFNhZ2FSZXNwb25zZRJcCglMaXN0U2FnYXMSJi5zYWdhLm9yY2hlc3RyYXRvci52MS5MaXN0U2FnYXNSZXF1ZXN0Gicuc2FnYS5vcmNoZXN0cmF0b3IudjEuTGlzdFNhZ2FzUmVzcG9uc2USYQoKV2F0Y2hTYWdhcxInLnNhZ2Eub3JjaGVzdHJhdG9yLnYxLldhdGNoU2FnYXNSZXF1ZXN0Giguc2FnYS5vcmNoZXN0cmF0b3IudjEuV2F0Y2hTYWdhc1Jlc3BvbnNlMAESXAoJUmV0cnlTYWdhEiYuc2FnYS5vcmNoZXN0cmF0b3IudjEuUmV0cnlTYWdhUmVxdWVzdBonLnNhZ2Eub3JjaGVzdHJhdG9yLnYxLlJldHJ5U2FnYVJlc3BvbnNlEnoKE0ZvcmNlQ29tcGVuc2F0ZVNhZ2ESMC5zYWdhLm9yY2hlc3RyYXRvci52MS5Gb3JjZUNvbXBlbnNhdGVTYWdhUmVxdWVzdBoxLnNhZ2Eub3JjaGVzdHJhdG9yLnYxLkZvcmNlQ29tcGVuc2F0ZVNhZ2FSZXNwb25zZRJiCgtSZXNvbHZlU2FnYRIoLnNhZ2Eub3JjaGVzdHJhdG9yLnYxLlJlc29sdmVTYWdhUmVxdWVzdBopLnNhZ2Eub3JjaGVzdHJhdG9yLnYxLlJlc29sdmVTYWdhUmVzcG9uc2USXQoIRXhjaGFuZ2USJS5zYWdhLm9yY2hlc3RyYXRvci52MS5FeGNoYW5nZVJlcXVlc3QaJi5zYWdhLm9yY2hlc3RyYXRvci52MS5FeGNoYW5nZVJlc3BvbnNlKAEwAWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * OrderItem is one line of an order.
@@ -198,6 +198,13 @@ export type Saga = Message<"saga.orchestrator.v1.Saga"> & {
    * @generated from field: google.protobuf.Timestamp updated_at = 13;
    */
   updatedAt?: Timestamp | undefined;
+
+  /**
+   * What operators did to the saga (RetrySaga, ForceCompensateSaga, ResolveSaga), oldest first.
+   *
+   * @generated from field: repeated saga.orchestrator.v1.OperatorAction operator_actions = 14;
+   */
+  operatorActions: OperatorAction[];
 };
 
 /**
@@ -206,6 +213,49 @@ export type Saga = Message<"saga.orchestrator.v1.Saga"> & {
  */
 export const SagaSchema: GenMessage<Saga> = /*@__PURE__*/
   messageDesc(file_saga_orchestrator_v1_orchestrator, 3);
+
+/**
+ * OperatorAction is one operator action in a saga's history: who, why, when, and what it led to.
+ *
+ * @generated from message saga.orchestrator.v1.OperatorAction
+ */
+export type OperatorAction = Message<"saga.orchestrator.v1.OperatorAction"> & {
+  /**
+   * The logged event: "saga-retried", "saga-compensation-forced" or "saga-resolved".
+   *
+   * @generated from field: string kind = 1;
+   */
+  kind: string;
+
+  /**
+   * @generated from field: string actor = 2;
+   */
+  actor: string;
+
+  /**
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp at = 4;
+   */
+  at?: Timestamp | undefined;
+
+  /**
+   * The saga's status right after the action.
+   *
+   * @generated from field: saga.orchestrator.v1.SagaStatus status = 5;
+   */
+  status: SagaStatus;
+};
+
+/**
+ * Describes the message saga.orchestrator.v1.OperatorAction.
+ * Use `create(OperatorActionSchema)` to create a new message.
+ */
+export const OperatorActionSchema: GenMessage<OperatorAction> = /*@__PURE__*/
+  messageDesc(file_saga_orchestrator_v1_orchestrator, 4);
 
 /**
  * SagaEvent is one transition of one saga.
@@ -251,6 +301,18 @@ export type SagaEvent = Message<"saga.orchestrator.v1.SagaEvent"> & {
    * @generated from field: string error = 7;
    */
   error: string;
+
+  /**
+   * On an operator action: who took it, and why.
+   *
+   * @generated from field: string actor = 8;
+   */
+  actor: string;
+
+  /**
+   * @generated from field: string reason = 9;
+   */
+  reason: string;
 };
 
 /**
@@ -258,7 +320,7 @@ export type SagaEvent = Message<"saga.orchestrator.v1.SagaEvent"> & {
  * Use `create(SagaEventSchema)` to create a new message.
  */
 export const SagaEventSchema: GenMessage<SagaEvent> = /*@__PURE__*/
-  messageDesc(file_saga_orchestrator_v1_orchestrator, 4);
+  messageDesc(file_saga_orchestrator_v1_orchestrator, 5);
 
 /**
  * @generated from message saga.orchestrator.v1.StartSagaRequest
@@ -289,7 +351,7 @@ export type StartSagaRequest = Message<"saga.orchestrator.v1.StartSagaRequest"> 
  * Use `create(StartSagaRequestSchema)` to create a new message.
  */
 export const StartSagaRequestSchema: GenMessage<StartSagaRequest> = /*@__PURE__*/
-  messageDesc(file_saga_orchestrator_v1_orchestrator, 5);
+  messageDesc(file_saga_orchestrator_v1_orchestrator, 6);
 
 /**
  * @generated from message saga.orchestrator.v1.StartSagaResponse
@@ -313,7 +375,7 @@ export type StartSagaResponse = Message<"saga.orchestrator.v1.StartSagaResponse"
  * Use `create(StartSagaResponseSchema)` to create a new message.
  */
 export const StartSagaResponseSchema: GenMessage<StartSagaResponse> = /*@__PURE__*/
-  messageDesc(file_saga_orchestrator_v1_orchestrator, 6);
+  messageDesc(file_saga_orchestrator_v1_orchestrator, 7);
 
 /**
  * @generated from message saga.orchestrator.v1.GetSagaRequest
@@ -330,7 +392,7 @@ export type GetSagaRequest = Message<"saga.orchestrator.v1.GetSagaRequest"> & {
  * Use `create(GetSagaRequestSchema)` to create a new message.
  */
 export const GetSagaRequestSchema: GenMessage<GetSagaRequest> = /*@__PURE__*/
-  messageDesc(file_saga_orchestrator_v1_orchestrator, 7);
+  messageDesc(file_saga_orchestrator_v1_orchestrator, 8);
 
 /**
  * @generated from message saga.orchestrator.v1.GetSagaResponse
@@ -347,7 +409,7 @@ export type GetSagaResponse = Message<"saga.orchestrator.v1.GetSagaResponse"> & 
  * Use `create(GetSagaResponseSchema)` to create a new message.
  */
 export const GetSagaResponseSchema: GenMessage<GetSagaResponse> = /*@__PURE__*/
-  messageDesc(file_saga_orchestrator_v1_orchestrator, 8);
+  messageDesc(file_saga_orchestrator_v1_orchestrator, 9);
 
 /**
  * @generated from message saga.orchestrator.v1.ListSagasRequest
@@ -390,7 +452,7 @@ export type ListSagasRequest = Message<"saga.orchestrator.v1.ListSagasRequest"> 
  * Use `create(ListSagasRequestSchema)` to create a new message.
  */
 export const ListSagasRequestSchema: GenMessage<ListSagasRequest> = /*@__PURE__*/
-  messageDesc(file_saga_orchestrator_v1_orchestrator, 9);
+  messageDesc(file_saga_orchestrator_v1_orchestrator, 10);
 
 /**
  * @generated from message saga.orchestrator.v1.ListSagasResponse
@@ -414,7 +476,7 @@ export type ListSagasResponse = Message<"saga.orchestrator.v1.ListSagasResponse"
  * Use `create(ListSagasResponseSchema)` to create a new message.
  */
 export const ListSagasResponseSchema: GenMessage<ListSagasResponse> = /*@__PURE__*/
-  messageDesc(file_saga_orchestrator_v1_orchestrator, 10);
+  messageDesc(file_saga_orchestrator_v1_orchestrator, 11);
 
 /**
  * @generated from message saga.orchestrator.v1.WatchSagasRequest
@@ -433,7 +495,7 @@ export type WatchSagasRequest = Message<"saga.orchestrator.v1.WatchSagasRequest"
  * Use `create(WatchSagasRequestSchema)` to create a new message.
  */
 export const WatchSagasRequestSchema: GenMessage<WatchSagasRequest> = /*@__PURE__*/
-  messageDesc(file_saga_orchestrator_v1_orchestrator, 11);
+  messageDesc(file_saga_orchestrator_v1_orchestrator, 12);
 
 /**
  * @generated from message saga.orchestrator.v1.WatchSagasResponse
@@ -450,7 +512,7 @@ export type WatchSagasResponse = Message<"saga.orchestrator.v1.WatchSagasRespons
  * Use `create(WatchSagasResponseSchema)` to create a new message.
  */
 export const WatchSagasResponseSchema: GenMessage<WatchSagasResponse> = /*@__PURE__*/
-  messageDesc(file_saga_orchestrator_v1_orchestrator, 12);
+  messageDesc(file_saga_orchestrator_v1_orchestrator, 13);
 
 /**
  * @generated from message saga.orchestrator.v1.RetrySagaRequest
@@ -460,6 +522,20 @@ export type RetrySagaRequest = Message<"saga.orchestrator.v1.RetrySagaRequest"> 
    * @generated from field: string saga_id = 1;
    */
   sagaId: string;
+
+  /**
+   * Who retries (for example an e-mail address or a user name): required, at most 200 characters.
+   *
+   * @generated from field: string actor = 2;
+   */
+  actor: string;
+
+  /**
+   * Why: required, at most 2000 characters.
+   *
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
 };
 
 /**
@@ -467,7 +543,7 @@ export type RetrySagaRequest = Message<"saga.orchestrator.v1.RetrySagaRequest"> 
  * Use `create(RetrySagaRequestSchema)` to create a new message.
  */
 export const RetrySagaRequestSchema: GenMessage<RetrySagaRequest> = /*@__PURE__*/
-  messageDesc(file_saga_orchestrator_v1_orchestrator, 13);
+  messageDesc(file_saga_orchestrator_v1_orchestrator, 14);
 
 /**
  * @generated from message saga.orchestrator.v1.RetrySagaResponse
@@ -484,7 +560,107 @@ export type RetrySagaResponse = Message<"saga.orchestrator.v1.RetrySagaResponse"
  * Use `create(RetrySagaResponseSchema)` to create a new message.
  */
 export const RetrySagaResponseSchema: GenMessage<RetrySagaResponse> = /*@__PURE__*/
-  messageDesc(file_saga_orchestrator_v1_orchestrator, 14);
+  messageDesc(file_saga_orchestrator_v1_orchestrator, 15);
+
+/**
+ * @generated from message saga.orchestrator.v1.ForceCompensateSagaRequest
+ */
+export type ForceCompensateSagaRequest = Message<"saga.orchestrator.v1.ForceCompensateSagaRequest"> & {
+  /**
+   * @generated from field: string saga_id = 1;
+   */
+  sagaId: string;
+
+  /**
+   * Who forces the compensation: required, at most 200 characters.
+   *
+   * @generated from field: string actor = 2;
+   */
+  actor: string;
+
+  /**
+   * Why: required, at most 2000 characters.
+   *
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message saga.orchestrator.v1.ForceCompensateSagaRequest.
+ * Use `create(ForceCompensateSagaRequestSchema)` to create a new message.
+ */
+export const ForceCompensateSagaRequestSchema: GenMessage<ForceCompensateSagaRequest> = /*@__PURE__*/
+  messageDesc(file_saga_orchestrator_v1_orchestrator, 16);
+
+/**
+ * @generated from message saga.orchestrator.v1.ForceCompensateSagaResponse
+ */
+export type ForceCompensateSagaResponse = Message<"saga.orchestrator.v1.ForceCompensateSagaResponse"> & {
+  /**
+   * The saga as logged once the turn to compensation is durable (status COMPENSATING).
+   *
+   * @generated from field: saga.orchestrator.v1.Saga saga = 1;
+   */
+  saga?: Saga | undefined;
+};
+
+/**
+ * Describes the message saga.orchestrator.v1.ForceCompensateSagaResponse.
+ * Use `create(ForceCompensateSagaResponseSchema)` to create a new message.
+ */
+export const ForceCompensateSagaResponseSchema: GenMessage<ForceCompensateSagaResponse> = /*@__PURE__*/
+  messageDesc(file_saga_orchestrator_v1_orchestrator, 17);
+
+/**
+ * @generated from message saga.orchestrator.v1.ResolveSagaRequest
+ */
+export type ResolveSagaRequest = Message<"saga.orchestrator.v1.ResolveSagaRequest"> & {
+  /**
+   * @generated from field: string saga_id = 1;
+   */
+  sagaId: string;
+
+  /**
+   * Who settled the saga by hand: required, at most 200 characters.
+   *
+   * @generated from field: string actor = 2;
+   */
+  actor: string;
+
+  /**
+   * What was done, and why: required, at most 2000 characters.
+   *
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message saga.orchestrator.v1.ResolveSagaRequest.
+ * Use `create(ResolveSagaRequestSchema)` to create a new message.
+ */
+export const ResolveSagaRequestSchema: GenMessage<ResolveSagaRequest> = /*@__PURE__*/
+  messageDesc(file_saga_orchestrator_v1_orchestrator, 18);
+
+/**
+ * @generated from message saga.orchestrator.v1.ResolveSagaResponse
+ */
+export type ResolveSagaResponse = Message<"saga.orchestrator.v1.ResolveSagaResponse"> & {
+  /**
+   * The saga as logged, status RESOLVED.
+   *
+   * @generated from field: saga.orchestrator.v1.Saga saga = 1;
+   */
+  saga?: Saga | undefined;
+};
+
+/**
+ * Describes the message saga.orchestrator.v1.ResolveSagaResponse.
+ * Use `create(ResolveSagaResponseSchema)` to create a new message.
+ */
+export const ResolveSagaResponseSchema: GenMessage<ResolveSagaResponse> = /*@__PURE__*/
+  messageDesc(file_saga_orchestrator_v1_orchestrator, 19);
 
 /**
  * ExchangeRequest is one call on an Exchange stream.
@@ -525,7 +701,7 @@ export type ExchangeRequest = Message<"saga.orchestrator.v1.ExchangeRequest"> & 
  * Use `create(ExchangeRequestSchema)` to create a new message.
  */
 export const ExchangeRequestSchema: GenMessage<ExchangeRequest> = /*@__PURE__*/
-  messageDesc(file_saga_orchestrator_v1_orchestrator, 15);
+  messageDesc(file_saga_orchestrator_v1_orchestrator, 20);
 
 /**
  * ExchangeResponse answers one call of an Exchange stream.
@@ -573,7 +749,7 @@ export type ExchangeResponse = Message<"saga.orchestrator.v1.ExchangeResponse"> 
  * Use `create(ExchangeResponseSchema)` to create a new message.
  */
 export const ExchangeResponseSchema: GenMessage<ExchangeResponse> = /*@__PURE__*/
-  messageDesc(file_saga_orchestrator_v1_orchestrator, 16);
+  messageDesc(file_saga_orchestrator_v1_orchestrator, 21);
 
 /**
  * SagaStatus is where a saga stands.
@@ -615,7 +791,8 @@ export enum SagaStatus {
   COMPENSATED = 4,
 
   /**
-   * A compensation ran out of retries; an operator must act (RetrySaga).
+   * A compensation or a confirmation ran out of retries; an operator must act (RetrySaga,
+   * ForceCompensateSaga before the pivot, or ResolveSaga).
    *
    * @generated from enum value: SAGA_STATUS_NEEDS_ATTENTION = 5;
    */
@@ -629,6 +806,14 @@ export enum SagaStatus {
    * @generated from enum value: SAGA_STATUS_CONFIRMING = 6;
    */
   CONFIRMING = 6,
+
+  /**
+   * An operator settled the saga by hand after it needed attention (ResolveSaga). Terminal.
+   * Kept apart from COMPLETED and COMPENSATED: the engine vouches for neither outcome.
+   *
+   * @generated from enum value: SAGA_STATUS_RESOLVED = 7;
+   */
+  RESOLVED = 7,
 }
 
 /**
@@ -770,8 +955,12 @@ export const OrchestratorService: GenService<{
   },
   /**
    * RetrySaga is the operator's lever for a saga in NEEDS_ATTENTION: it runs its pending
-   * compensations again with a fresh retry budget.
-   * Codes: INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION (the saga is not in NEEDS_ATTENTION).
+   * compensations again with a fresh retry budget, or, if the saga was decided (a
+   * confirmation ran out of retries), its pending confirmations (status CONFIRMING). The
+   * actor and reason are recorded in the saga's history (Saga.operator_actions).
+   * Codes: INVALID_ARGUMENT (empty saga_id; actor or reason empty or too long, named in the
+   * message), NOT_FOUND (unknown saga), FAILED_PRECONDITION (the saga is not in
+   * NEEDS_ATTENTION, or is still being driven).
    *
    * @generated from rpc saga.orchestrator.v1.OrchestratorService.RetrySaga
    */
@@ -779,6 +968,38 @@ export const OrchestratorService: GenService<{
     methodKind: "unary";
     input: typeof RetrySagaRequestSchema;
     output: typeof RetrySagaResponseSchema;
+  },
+  /**
+   * ForceCompensateSaga makes a saga that has not passed its pivot compensate: a RUNNING saga
+   * stops its forward steps (the call in flight, if any, is cut short and compensated like
+   * any started step), and a NEEDS_ATTENTION saga whose compensation ran out of retries runs
+   * its compensations again. It answers once the turn is logged; the compensations then run
+   * as usual. The actor and reason are recorded in the saga's history.
+   * Codes: INVALID_ARGUMENT (empty saga_id; actor or reason empty or too long), NOT_FOUND
+   * (unknown saga), FAILED_PRECONDITION (the saga is decided, i.e. CONFIRMING or
+   * NEEDS_ATTENTION in its confirmations, and can never compensate; or it is already
+   * compensating, or finished).
+   *
+   * @generated from rpc saga.orchestrator.v1.OrchestratorService.ForceCompensateSaga
+   */
+  forceCompensateSaga: {
+    methodKind: "unary";
+    input: typeof ForceCompensateSagaRequestSchema;
+    output: typeof ForceCompensateSagaResponseSchema;
+  },
+  /**
+   * ResolveSaga records that an operator settled a NEEDS_ATTENTION saga by hand: it becomes
+   * RESOLVED, a terminal status, and nothing more is called for it. The actor and reason are
+   * recorded in the saga's history.
+   * Codes: INVALID_ARGUMENT (empty saga_id; actor or reason empty or too long), NOT_FOUND
+   * (unknown saga), FAILED_PRECONDITION (the saga is not in NEEDS_ATTENTION).
+   *
+   * @generated from rpc saga.orchestrator.v1.OrchestratorService.ResolveSaga
+   */
+  resolveSaga: {
+    methodKind: "unary";
+    input: typeof ResolveSagaRequestSchema;
+    output: typeof ResolveSagaResponseSchema;
   },
   /**
    * Exchange carries many calls of this service on one long-lived stream: the callers on
