@@ -70,14 +70,19 @@ function system(interceptors: Interceptor[] = []) {
     describeError,
   });
   const orchestrator = createClient(OrchestratorService, createRouterTransport((r) => r.service(OrchestratorService, orchestratorHandlers(runner))));
-  return { clients, orchestrator, definition };
+  return { clients, orchestrator, definition, runner };
 }
 
-/** Starts a saga, waits for its outcome, and reads it back with its whole history. */
-async function start(o: ReturnType<typeof system>["orchestrator"], customerId: string, productId: string, quantity: number, idempotencyKey = "") {
-  const { saga } = await o.startSaga({ idempotencyKey, order: { customerId, items: [{ productId, quantity }] }, waitMs: 10_000 });
+/**
+ * Starts a saga, which answers once its outcome is decided, then waits for it to end (a
+ * completing saga's confirmations run after the answer) and reads it back with its whole history.
+ */
+async function start(s: ReturnType<typeof system>, customerId: string, productId: string, quantity: number, idempotencyKey = "") {
+  const { saga } = await s.orchestrator.startSaga({ idempotencyKey, order: { customerId, items: [{ productId, quantity }] }, waitMs: 10_000 });
   expect(saga?.steps).toEqual([]); // StartSaga leaves the history out; GetSaga has it
-  return (await o.getSaga({ sagaId: saga!.sagaId })).saga!;
+  expect([SagaStatus.CONFIRMING, SagaStatus.COMPLETED, SagaStatus.COMPENSATED]).toContain(saga!.status);
+  await s.runner.wait(saga!.sagaId, 10_000, "terminal");
+  return (await s.orchestrator.getSaga({ sagaId: saga!.sagaId })).saga!;
 }
 
 /** Every product's [on hand, reserved], to show that a saga moved no stock at all. */
@@ -87,8 +92,9 @@ async function stockLevels(clients: ReturnType<typeof system>["clients"]) {
 
 describe("the order saga over the real services, in one process", () => {
   it("completes: one captured payment, one confirmed purchase, one committed reservation, nothing left pending", async () => {
-    const { clients, orchestrator } = system();
-    const saga = await start(orchestrator, "customer-2", "mouse", 2);
+    const sys = system();
+    const { clients } = sys;
+    const saga = await start(sys, "customer-2", "mouse", 2);
     expect(saga.status).toBe(SagaStatus.COMPLETED);
     expect(saga.totalCents).toBe(5000n);
     expect((await clients.payments.getAccount({ customerId: "customer-2" })).account).toMatchObject({ balanceCents: 495_000n, heldCents: 0n });
@@ -99,8 +105,9 @@ describe("the order saga over the real services, in one process", () => {
   });
 
   it("each step's confirmation makes its own record final under the step's key, and a repeat changes nothing", async () => {
-    const { clients, orchestrator, definition } = system();
-    const saga = await start(orchestrator, "customer-2", "mouse", 2);
+    const sys = system();
+    const { clients, definition } = sys;
+    const saga = await start(sys, "customer-2", "mouse", 2);
     expect(saga.status).toBe(SagaStatus.COMPLETED);
     // Called as the engine calls them after the pivot (twice: a confirmation may be retried).
     for (let round = 0; round < 2; round++) {
@@ -122,10 +129,11 @@ describe("the order saga over the real services, in one process", () => {
     ["record-purchase", "customer-1", "mouse", 11, ["record-purchase", "charge-payment"]],
     ["take-stock", "customer-1", "webcam", 1, ["take-stock", "record-purchase", "charge-payment"]],
   ])("a business failure at %s compensates in reverse and moves no money or stock", async (failedStep, customer, product, quantity, compensated) => {
-    const { clients, orchestrator } = system();
+    const sys = system();
+    const { clients } = sys;
     const before = (await clients.payments.getAccount({ customerId: customer })).account?.balanceCents;
     const stockBefore = await stockLevels(clients);
-    const saga = await start(orchestrator, customer, product, quantity as number);
+    const saga = await start(sys, customer, product, quantity as number);
     expect(saga.status).toBe(SagaStatus.COMPENSATED);
     expect(saga.failedStep).toBe(failedStep);
     expect(saga.steps.filter((s) => s.phase === 2).map((s) => s.name)).toEqual(compensated);
@@ -136,8 +144,9 @@ describe("the order saga over the real services, in one process", () => {
   });
 
   it("retries lost replies with the same key: the customer is charged once", async () => {
-    const { clients, orchestrator } = system([loseReplies("AuthorizePayment", 2), loseReplies("ReserveStock", 1)]);
-    const saga = await start(orchestrator, "customer-2", "keyboard", 1);
+    const sys = system([loseReplies("AuthorizePayment", 2), loseReplies("ReserveStock", 1)]);
+    const { clients } = sys;
+    const saga = await start(sys, "customer-2", "keyboard", 1);
     expect(saga.status).toBe(SagaStatus.COMPLETED);
     expect(saga.steps.find((s) => s.name === "charge-payment")?.attempts).toBe(3);
     expect((await clients.payments.getAccount({ customerId: "customer-2" })).account).toMatchObject({ balanceCents: 495_500n, heldCents: 0n });
@@ -147,11 +156,12 @@ describe("the order saga over the real services, in one process", () => {
   });
 
   it("returns the same saga for a repeated key and refuses the key for another order", async () => {
-    const { orchestrator } = system();
-    const first = await start(orchestrator, "customer-2", "mouse", 1, "key-1");
-    const again = await start(orchestrator, "customer-2", "mouse", 1, "key-1");
+    const sys = system();
+    const { orchestrator } = sys;
+    const first = await start(sys, "customer-2", "mouse", 1, "key-1");
+    const again = await start(sys, "customer-2", "mouse", 1, "key-1");
     expect(again.sagaId).toBe(first.sagaId);
-    await expect(start(orchestrator, "customer-2", "mouse", 2, "key-1")).rejects.toMatchObject({ code: Code.AlreadyExists });
+    await expect(start(sys, "customer-2", "mouse", 2, "key-1")).rejects.toMatchObject({ code: Code.AlreadyExists });
     await expect(orchestrator.startSaga({ order: { customerId: "customer-2", items: [] } })).rejects.toMatchObject({ code: Code.InvalidArgument, rawMessage: expect.stringContaining("items") });
   });
 });
