@@ -1,10 +1,10 @@
 import { OrchestratorService, SagaStatus } from "#gen/saga/orchestrator/v1/orchestrator_pb.js";
 import { createServiceClient } from "#platform/grpc-client.js";
 
-const UNFINISHED = [SagaStatus.RUNNING, SagaStatus.COMPENSATING];
+const UNFINISHED = [SagaStatus.RUNNING, SagaStatus.COMPENSATING, SagaStatus.CONFIRMING];
 
 /**
- * Waits until the orchestrator has no RUNNING or COMPENSATING saga (a 202 answer leaves one
+ * Waits until the orchestrator has no RUNNING, COMPENSATING or CONFIRMING saga (a 202 answer leaves one
  * behind), polling every 200 ms for at most `maxMs`. Returns how many were still unfinished
  * (0 when idle).
  */

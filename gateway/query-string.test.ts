@@ -49,7 +49,7 @@ describe("GET /sagas parameters", () => {
 
   it.each([
     ["status=", "status: "],
-    ["status=DONE", 'status: "DONE" is not one of RUNNING, COMPLETED, COMPENSATING, COMPENSATED, NEEDS_ATTENTION'],
+    ["status=DONE", 'status: "DONE" is not one of RUNNING, COMPLETED, COMPENSATING, COMPENSATED, NEEDS_ATTENTION, CONFIRMING, RESOLVED'],
     ["status=UNSPECIFIED", "status: "],
     ["status=1", "status: "],
     ["pageSize=1e3", "pageSize: must be between 0 and 1000"],
