@@ -1,7 +1,10 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "../../platform/postgres-test-database.js";
+import { PostgresSagaStore } from "./postgres-saga-store.js";
 import type { SagaEvent, SagaHeader, SagaStatus } from "./saga-record.js";
 import { InMemorySagaStore, type SagaStore } from "./saga-store.js";
 import { SqliteSagaStore } from "./sql-saga-store.js";
@@ -9,6 +12,30 @@ import { SqliteSagaStore } from "./sql-saga-store.js";
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "saga-store-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 let files = 0;
+
+// One PostgreSQL database for the file (it fails, not skips, without a server); each test
+// starts from empty tables. Stores a failing test left open are closed before the drop.
+let database: TestDatabase | undefined;
+const openedOnPostgres: SagaStore[] = [];
+beforeAll(async () => {
+  database = await createTestDatabase("saga_store_test");
+});
+afterAll(async () => {
+  await Promise.allSettled(openedOnPostgres.map((s) => s.close()));
+  await database?.drop();
+});
+
+async function openOnPostgres(durability: "process" | "power", empty: boolean): Promise<SagaStore> {
+  if (!database) throw new Error("the test database was not created (is PostgreSQL running on 127.0.0.1:5432?)");
+  const store = await PostgresSagaStore.open({ connectionString: database.url, durability, connectAttempts: 1 });
+  openedOnPostgres.push(store);
+  if (empty) {
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    await client.query("TRUNCATE saga, saga_event").finally(() => client.end());
+  }
+  return store;
+}
 
 function header(id: string, createdAt: number, key = `key-${id}`): SagaHeader {
   return {
@@ -26,21 +53,28 @@ function ev(sagaId: string, sequence: number, kind: SagaEvent["kind"], status: S
   return { sagaId, sequence, kind, status, at: 1_000 + sequence, ...extra };
 }
 
-const stores: [string, () => { store: SagaStore; reopen?: () => SagaStore }][] = [
-  ["InMemorySagaStore", () => ({ store: new InMemorySagaStore() })],
+type OpenStore = () => Promise<{ store: SagaStore; reopen?: () => Promise<SagaStore> }>;
+
+const stores: [string, OpenStore][] = [
+  ["InMemorySagaStore", async () => ({ store: new InMemorySagaStore() })],
   [
     "SqliteSagaStore (file)",
-    () => {
+    async () => {
       const file = path.join(dir, `saga-${++files}.db`);
-      return { store: new SqliteSagaStore(file), reopen: () => new SqliteSagaStore(file, { durability: "power" }) };
+      return { store: new SqliteSagaStore(file), reopen: async () => new SqliteSagaStore(file, { durability: "power" }) };
     },
   ],
-  ["SqliteSagaStore (:memory:)", () => ({ store: new SqliteSagaStore(":memory:") })],
+  ["SqliteSagaStore (:memory:)", async () => ({ store: new SqliteSagaStore(":memory:") })],
+  [
+    "PostgresSagaStore (process)",
+    async () => ({ store: await openOnPostgres("process", true), reopen: () => openOnPostgres("power", false) }),
+  ],
+  ["PostgresSagaStore (power)", async () => ({ store: await openOnPostgres("power", true) })],
 ];
 
 describe.each(stores)("%s: the SagaStore contract", (_name, open) => {
   it("creates a saga with its first event and loads it back", async () => {
-    const { store } = open();
+    const { store } = await open();
     const h = header("s1", 10);
     expect(await store.create(h, ev("s1", 1, "saga-created", "RUNNING"))).toEqual({ created: true });
     await store.append(ev("s1", 2, "step-started", "RUNNING", { step: "charge", attempt: 1 }));
@@ -59,7 +93,7 @@ describe.each(stores)("%s: the SagaStore contract", (_name, open) => {
   });
 
   it("keeps one saga per idempotency key, even for concurrent creates", async () => {
-    const { store } = open();
+    const { store } = await open();
     const results = await Promise.all(
       ["a", "b", "c"].map((id) => store.create(header(id, 10, "same"), ev(id, 1, "saga-created", "RUNNING"))),
     );
@@ -71,7 +105,7 @@ describe.each(stores)("%s: the SagaStore contract", (_name, open) => {
   });
 
   it("rejects an append to an unknown saga or a taken sequence, without hurting other writes", async () => {
-    const { store } = open();
+    const { store } = await open();
     await store.create(header("s1", 10), ev("s1", 1, "saga-created", "RUNNING"));
     const [bad, dup, good] = await Promise.allSettled([
       store.append(ev("ghost", 2, "step-started", "RUNNING")),
@@ -86,7 +120,7 @@ describe.each(stores)("%s: the SagaStore contract", (_name, open) => {
   });
 
   it("lists newest first with status and time filters and a keyset cursor; tracks unfinished sagas", async () => {
-    const { store } = open();
+    const { store } = await open();
     const statuses: SagaStatus[] = ["COMPLETED", "RUNNING", "COMPENSATING", "NEEDS_ATTENTION", "COMPENSATED", "RUNNING"];
     for (let i = 0; i < statuses.length; i++) {
       const id = `s${i}`;
@@ -107,7 +141,7 @@ describe.each(stores)("%s: the SagaStore contract", (_name, open) => {
   });
 
   it("survives close and reopen with every acknowledged write", async () => {
-    const { store, reopen } = open();
+    const { store, reopen } = await open();
     if (!reopen) return;
     const writes: Promise<unknown>[] = [];
     for (let i = 0; i < 200; i++) {
@@ -121,7 +155,7 @@ describe.each(stores)("%s: the SagaStore contract", (_name, open) => {
     await Promise.all(writes);
     await store.close();
     await expect(store.load("r000")).rejects.toThrow(/closed/);
-    const again = reopen();
+    const again = await reopen();
     expect((await again.list({ limit: 1000 })).length).toBe(200);
     expect((await again.load("r007"))?.events[1]?.output).toEqual({ i: 7 });
     expect(await again.unfinished()).toHaveLength(100);
