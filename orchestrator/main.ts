@@ -4,14 +4,18 @@ import { PaymentsService } from "#gen/saga/payments/v1/payments_pb.js";
 import { PurchasesService } from "#gen/saga/purchases/v1/purchases_pb.js";
 import { InventoryService } from "#gen/saga/inventory/v1/inventory_pb.js";
 import { OrchestratorService } from "#gen/saga/orchestrator/v1/orchestrator_pb.js";
-import { integer, oneOf, readEnv, text } from "#platform/config.js";
+import { integer, oneOf, postgresUrl, readEnv, text } from "#platform/config.js";
 import { createLogger, logListening } from "#platform/logger.js";
 import { createServiceClient } from "#platform/grpc-client.js";
 import { serve, startGrpcServer } from "#platform/grpc-server.js";
 import { describeError, isRetryable } from "#platform/rpc-errors.js";
+import { describePostgresTarget, PostgresConnectError, postgresTarget } from "#platform/postgres.js";
+import { SchemaTooNewError } from "#platform/postgres-migrations.js";
 import { onShutdown } from "#platform/shutdown.js";
 import { DURABILITIES, type Durability } from "#platform/sqlite.js";
+import { PostgresSagaStore } from "./engine/postgres-saga-store.js";
 import { createRunner } from "./engine/runner.js";
+import type { SagaStore } from "./engine/saga-store.js";
 import { SqliteSagaStore } from "./engine/sql-saga-store.js";
 import { orderSaga } from "./order-saga/order-saga.js";
 import { orchestratorHandlers } from "./handlers.js";
@@ -20,6 +24,7 @@ const env = readEnv({
   HOST: text("127.0.0.1"),
   PORT: integer(5000, 0, 65535),
   DATA_DIR: text("./data"),
+  DATABASE_URL: postgresUrl(),
   DURABILITY: oneOf<Durability>("process", DURABILITIES),
   LOG_LEVEL: oneOf("info", ["trace", "debug", "info", "warn", "error", "fatal", "silent"]),
   CATALOG_URL: text("http://127.0.0.1:5001"),
@@ -41,9 +46,24 @@ const clients = {
   purchases: createServiceClient(PurchasesService, env.PURCHASES_URL, { waitForReady: true, exchange: true }),
   inventory: createServiceClient(InventoryService, env.INVENTORY_URL, { waitForReady: true, exchange: true }),
 };
-const store = new SqliteSagaStore(env.DATA_DIR === ":memory:" ? ":memory:" : join(env.DATA_DIR, "orchestrator.db"), {
-  durability: env.DURABILITY,
-});
+// The saga log: on PostgreSQL when DATABASE_URL is given (connects with retries, migrates the
+// schema, refuses a newer one), otherwise the embedded SQLite file.
+const postgres = env.DATABASE_URL === "" ? undefined : describePostgresTarget(postgresTarget(env.DATABASE_URL));
+const store: SagaStore = postgres
+  ? await PostgresSagaStore.open({
+      connectionString: env.DATABASE_URL,
+      durability: env.DURABILITY,
+      onRetry: ({ attempt, delayMs, error }) => log.warn({ attempt, delayMs, err: error.message }, `PostgreSQL at ${postgres} not reachable yet; retrying`),
+      onIdleError: (error) => log.warn({ err: error.message }, "PostgreSQL dropped an idle connection"),
+    }).catch((err: unknown) => {
+      // Already a whole sentence naming host and database (never the password): one log line, exit 1.
+      if (!(err instanceof PostgresConnectError || err instanceof SchemaTooNewError)) throw err;
+      log.fatal(err.message);
+      process.exit(1);
+    })
+  : new SqliteSagaStore(env.DATA_DIR === ":memory:" ? ":memory:" : join(env.DATA_DIR, "orchestrator.db"), {
+      durability: env.DURABILITY,
+    });
 const runner = createRunner({
   store,
   definitions: [
@@ -75,7 +95,13 @@ const server = await startGrpcServer({
 });
 const startedAt = Date.now();
 const resumed = await runner.resumePending();
-logListening(log, { url: server.url, resumed, resumeMs: Date.now() - startedAt, durability: env.DURABILITY });
+logListening(log, {
+  url: server.url,
+  resumed,
+  resumeMs: Date.now() - startedAt,
+  durability: env.DURABILITY,
+  sagaLog: postgres ? `PostgreSQL at ${postgres}` : "SQLite",
+});
 
 onShutdown(log, async () => {
   await server.close();
