@@ -55,6 +55,7 @@ const store: SagaStore = postgres
       durability: env.DURABILITY,
       onRetry: ({ attempt, delayMs, error }) => log.warn({ attempt, delayMs, err: error.message }, `PostgreSQL at ${postgres} not reachable yet; retrying`),
       onIdleError: (error) => log.warn({ err: error.message }, "PostgreSQL dropped an idle connection"),
+      onWriteRetry: ({ attempt, delayMs, error }) => log.warn({ attempt, delayMs, err: error.message }, "saga log write lost its connection; sending it again"),
     }).catch((err: unknown) => {
       // Already a whole sentence naming host and database (never the password): one log line, exit 1.
       if (!(err instanceof PostgresConnectError || err instanceof SchemaTooNewError)) throw err;

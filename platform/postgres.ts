@@ -165,3 +165,17 @@ function describeFailure(err: Error): string {
   const message = err.message || (Array.isArray(aggregate.errors) ? aggregate.errors.map((e) => String((e as Error).message ?? e)).join("; ") : "");
   return code && !message.includes(code) ? `${message} (${code})` : message;
 }
+
+/** Server codes of a connection that ended under a statement: shut down, crashed, restarting. */
+const CONNECTION_LOST_CODES = new Set(["57P01", "57P02", "57P03"]);
+
+/**
+ * Whether `err` says the connection failed under a statement (its outcome is unknown), rather
+ * than the server refusing the statement: what a writer may retry, with a new connection.
+ */
+export function isConnectionLost(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = errorCode(err);
+  if (code === undefined) return /connection|terminated|timeout|not queryable|closed|ECONN/i.test(err.message);
+  return code.startsWith("08") || CONNECTION_LOST_CODES.has(code) || TRANSIENT_SOCKET_CODES.has(code);
+}

@@ -1,3 +1,4 @@
+import net from "node:net";
 import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SchemaTooNewError } from "../../platform/postgres-migrations.js";
@@ -180,5 +181,101 @@ describe("PostgresSagaStore: ownership", () => {
     await expect(store.claim("a", 1_000, 0)).rejects.toThrow(/claim limit 0/);
     await expect(store.appendFenced(ev("x", 2), -1)).rejects.toThrow(/epoch -1/);
     await store.close();
+  });
+});
+
+/**
+ * A TCP relay to the test server that can lose the server's next answer: it drops that reply and
+ * cuts the connection, as a network failure after the server committed would.
+ */
+async function startRelay(url: string): Promise<{ url: string; loseNextAnswer(): void; close(): Promise<void> }> {
+  const target = new URL(url);
+  const server = { host: target.hostname, port: Number(target.port || 5432) };
+  let armed = false;
+  const sockets = new Set<net.Socket>();
+  const relay = net.createServer((inbound) => {
+    const outbound = net.connect(server.port, server.host);
+    sockets.add(inbound).add(outbound);
+    const cut = () => {
+      inbound.destroy();
+      outbound.destroy();
+    };
+    inbound.on("data", (chunk) => outbound.write(chunk));
+    outbound.on("data", (chunk) => {
+      if (armed) {
+        armed = false;
+        return cut();
+      }
+      inbound.write(chunk);
+    });
+    for (const s of [inbound, outbound]) s.on("error", cut).on("close", cut);
+  });
+  await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
+  const relayed = new URL(url);
+  relayed.port = String((relay.address() as net.AddressInfo).port);
+  return {
+    url: relayed.toString(),
+    loseNextAnswer: () => void (armed = true),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        relay.close(() => resolve());
+      }),
+  };
+}
+
+describe("PostgresSagaStore: a lost connection", () => {
+  it("sends a batch again when its answer was lost after the commit, and the writes land once", async () => {
+    const relay = await startRelay(database.url);
+    const retries: string[] = [];
+    const store = await PostgresSagaStore.open({
+      connectionString: relay.url,
+      connectAttempts: 1,
+      maxConnections: 1,
+      onWriteRetry: ({ error }) => retries.push(error.message),
+      onIdleError: () => undefined,
+    });
+    opened.push(store);
+    try {
+      await store.create(header("w0"), ev("w0", 1)); // the connection is up and its statements prepared
+
+      relay.loseNextAnswer();
+      expect(await store.create(header("lost-create"), ev("lost-create", 1))).toEqual({ created: true });
+      relay.loseNextAnswer();
+      await store.append(ev("w0", 2, "COMPENSATING", { kind: "step-failed", step: "charge", error: { code: "X", message: "no" }, output: { a: 1 } }));
+
+      expect(retries).toHaveLength(2);
+      expect((await store.load("lost-create"))?.events.map((e) => e.sequence)).toEqual([1]);
+      const w0 = await store.load("w0");
+      expect(w0?.events.map((e) => e.sequence)).toEqual([1, 2]);
+      expect(w0?.events[1]?.status).toBe("COMPENSATING");
+      // Sent again, a different event at a taken sequence is still refused.
+      relay.loseNextAnswer();
+      await expect(store.append(ev("w0", 2, "RUNNING"))).rejects.toThrow(/sequence 2 is taken/);
+      expect(retries).toHaveLength(3);
+    } finally {
+      await store.close();
+      await relay.close();
+    }
+  });
+
+  it("rejects the writes once the server stays out of reach past the retries", async () => {
+    const relay = await startRelay(database.url);
+    const retries: number[] = [];
+    const store = await PostgresSagaStore.open({
+      connectionString: relay.url,
+      connectAttempts: 1,
+      maxConnections: 1,
+      writeRetries: 2,
+      onWriteRetry: ({ attempt }) => retries.push(attempt),
+      onIdleError: () => undefined,
+    });
+    opened.push(store);
+    await store.create(header("gone"), ev("gone", 1));
+    await relay.close();
+    await expect(store.append(ev("gone", 2))).rejects.toThrow(/ECONNREFUSED|terminated|connect/i);
+    expect(retries).toEqual([1, 2]);
+    await store.close();
+    expect((await admin.query("SELECT count(*)::int AS n FROM saga_event WHERE saga_id = 'gone'")).rows[0].n).toBe(1);
   });
 });

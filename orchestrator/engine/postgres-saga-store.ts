@@ -12,7 +12,7 @@
  */
 import type pg from "pg";
 import { migratePostgres, type PostgresMigration } from "../../platform/postgres-migrations.js";
-import { openPostgresPool, type PostgresPoolOptions } from "../../platform/postgres.js";
+import { isConnectionLost, openPostgresPool, type PostgresPoolOptions } from "../../platform/postgres.js";
 import { createPostgresWriteBatcher, type PostgresWriteBatcher, type WriteOutcome } from "../../platform/postgres-write-batcher.js";
 import type { Json } from "./json.js";
 import { FencedError, type SagaClaim, type SagaOwnership } from "./saga-ownership.js";
@@ -65,10 +65,17 @@ export const SAGA_LOG_MIGRATIONS: readonly PostgresMigration[] = [
 /** The table of applied schema versions of the saga log. */
 export const SAGA_LOG_VERSIONS_TABLE = "saga_schema_version";
 
-/** Options of {@link PostgresSagaStore.open}: the pool's, and the batch size. */
+/** Options of {@link PostgresSagaStore.open}: the pool's, the batch size, and how long writes outlast a lost connection. */
 export interface PostgresSagaStoreOptions extends PostgresPoolOptions {
   /** Most writes per statement; a longer queue goes out in several (default 5,000). */
   maxBatch?: number;
+  /**
+   * Times a batch is sent again when the connection fails under it (default 8: 100 ms, doubling
+   * up to 2 s, about 9 s in all); then its writes reject.
+   */
+  writeRetries?: number;
+  /** Told of each batch sent again (for logs and tests). */
+  onWriteRetry?: (failure: { attempt: number; delayMs: number; error: Error }) => void;
 }
 
 type Write =
@@ -134,6 +141,10 @@ WITH input AS (
 SELECT saga_id, sequence FROM inserted`;
 
 const EPOCHS_OF = "SELECT saga_id, epoch FROM saga WHERE saga_id = ANY($1::text[])";
+/** Events as written, for telling a batch sent again from a conflicting write. */
+const EVENTS_AT = `
+SELECT e.saga_id, e.sequence, e.kind, e.step, e.status, e.at, e.attempt, e.output::text AS output, e.error_code, e.error_message
+FROM saga_event e JOIN unnest($1::text[], $2::integer[]) AS k(saga_id, sequence) USING (saga_id, sequence)`;
 const SAGA_BY_ID = `SELECT ${WITH_EVENTS} FROM saga WHERE saga_id = $1`;
 const SAGAS_BY_KEY = `SELECT ${WITH_EVENTS} FROM saga WHERE idempotency_key = ANY($1::text[])`;
 const LIST = `
@@ -169,6 +180,19 @@ WITH mine AS MATERIALIZED (
 )
 SELECT saga_id, epoch FROM renewed ORDER BY created_at, saga_id`;
 
+interface StoredEventRow {
+  saga_id: string;
+  sequence: number;
+  kind: string;
+  step: string | null;
+  status: string;
+  at: number;
+  attempt: number | null;
+  output: string | null;
+  error_code: string | null;
+  error_message: string | null;
+}
+
 interface HeaderRow {
   saga_id: string;
   idempotency_key: string;
@@ -200,11 +224,15 @@ interface EventJson {
 export class PostgresSagaStore implements SagaStore, SagaOwnership {
   readonly #pool: pg.Pool;
   readonly #batcher: PostgresWriteBatcher<Write, Written>;
+  readonly #writeRetries: number;
+  readonly #onWriteRetry: PostgresSagaStoreOptions["onWriteRetry"];
   #closed = false;
 
-  private constructor(pool: pg.Pool, maxBatch: number) {
+  private constructor(pool: pg.Pool, options: PostgresSagaStoreOptions) {
     this.#pool = pool;
-    this.#batcher = createPostgresWriteBatcher<Write, Written>((writes) => this.#commit(writes), maxBatch);
+    this.#writeRetries = options.writeRetries ?? 8;
+    this.#onWriteRetry = options.onWriteRetry;
+    this.#batcher = createPostgresWriteBatcher<Write, Written>((writes) => this.#commit(writes), options.maxBatch ?? 5_000);
   }
 
   /**
@@ -221,7 +249,7 @@ export class PostgresSagaStore implements SagaStore, SagaOwnership {
       await pool.end();
       throw err;
     }
-    return new PostgresSagaStore(pool, options.maxBatch ?? 5_000);
+    return new PostgresSagaStore(pool, options);
   }
 
   /** Queued; resolves after the statement holding it commits. */
@@ -312,25 +340,47 @@ export class PostgresSagaStore implements SagaStore, SagaOwnership {
     if (this.#closed) throw new Error("saga store is closed");
   }
 
+  /**
+   * Commits a batch. When the connection fails under it, the outcome is unknown (the server may
+   * have committed before the answer was lost), so the whole batch is sent again on a new
+   * connection, and a write found already there, exactly as sent, counts as done: a saga with
+   * this id and key, an event with these fields at this sequence.
+   */
   async #commit(writes: readonly Write[]): Promise<WriteOutcome<Written>[]> {
+    let delayMs = 100;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#commitOnce(writes, attempt > 1);
+      } catch (err) {
+        if (!isConnectionLost(err) || attempt > this.#writeRetries || this.#closed) throw err;
+        this.#onWriteRetry?.({ attempt, delayMs, error: err as Error });
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        delayMs = Math.min(delayMs * 2, 2_000);
+      }
+    }
+  }
+
+  async #commitOnce(writes: readonly Write[], again: boolean): Promise<WriteOutcome<Written>[]> {
     const outcomes: WriteOutcome<Written>[] = new Array(writes.length);
     const creates: number[] = [];
     const appends: number[] = [];
     writes.forEach((w, i) => (w.kind === "create" ? creates : appends).push(i));
     // Creates first: an append queued with its saga's create (not something the runner does) still finds the saga.
-    if (creates.length > 0) await this.#isolating(creates, outcomes, (group) => this.#createAll(writes, group, outcomes));
-    if (appends.length > 0) await this.#isolating(appends, outcomes, (group) => this.#appendAll(writes, group, outcomes));
+    if (creates.length > 0) await this.#isolating(creates, outcomes, (group) => this.#createAll(writes, group, outcomes, again));
+    if (appends.length > 0) await this.#isolating(appends, outcomes, (group) => this.#appendAll(writes, group, outcomes, again));
     return outcomes;
   }
 
   /**
-   * Runs `group` as one statement; if the statement itself fails (a value the server refuses,
-   * say), runs each write alone, so the failure reaches only the write that caused it.
+   * Runs `group` as one statement; if the server refuses the statement itself (a value it cannot
+   * store, say), runs each write alone, so the failure reaches only the write that caused it. A
+   * lost connection is not the statement's fault: it goes up, and the batch is sent again.
    */
   async #isolating(group: number[], outcomes: WriteOutcome<Written>[], run: (group: number[]) => Promise<void>): Promise<void> {
     try {
       await run(group);
     } catch (err) {
+      if (isConnectionLost(err)) throw err;
       if (group.length === 1) {
         outcomes[group[0]!] = { ok: false, error: err };
         return;
@@ -339,7 +389,7 @@ export class PostgresSagaStore implements SagaStore, SagaOwnership {
     }
   }
 
-  async #createAll(writes: readonly Write[], group: number[], outcomes: WriteOutcome<Written>[]): Promise<void> {
+  async #createAll(writes: readonly Write[], group: number[], outcomes: WriteOutcome<Written>[], again: boolean): Promise<void> {
     const sent: number[] = [];
     const ids = new Set<string>();
     for (const i of group) {
@@ -372,13 +422,17 @@ export class PostgresSagaStore implements SagaStore, SagaOwnership {
     for (const i of refused) {
       const h = (writes[i] as Extract<Write, { kind: "create" }>).header;
       const holder = byKey.get(h.idempotencyKey);
-      outcomes[i] = holder
-        ? { ok: true, value: { created: false, existing: toStored(holder) } }
-        : { ok: false, error: new Error(`saga ${h.sagaId} already exists`) };
+      // Sent again after a lost answer: the saga holding the key is this very one.
+      const ours = again && first.has(i) && holder?.saga_id === h.sagaId && holder.fingerprint === h.fingerprint;
+      outcomes[i] = ours
+        ? { ok: true, value: { created: true } }
+        : holder
+          ? { ok: true, value: { created: false, existing: toStored(holder) } }
+          : { ok: false, error: new Error(`saga ${h.sagaId} already exists`) };
     }
   }
 
-  async #appendAll(writes: readonly Write[], group: number[], outcomes: WriteOutcome<Written>[]): Promise<void> {
+  async #appendAll(writes: readonly Write[], group: number[], outcomes: WriteOutcome<Written>[], again: boolean): Promise<void> {
     const sent: number[] = [];
     const slots = new Set<string>();
     for (const i of group) {
@@ -404,6 +458,25 @@ export class PostgresSagaStore implements SagaStore, SagaOwnership {
       else refused.push(i);
     }
     if (refused.length === 0) return;
+    if (again) {
+      // Sent again after a lost answer: an event already there exactly as sent is ours.
+      const asSent = (i: number) => (writes[i] as Extract<Write, { kind: "append" }>).event;
+      const stored = await this.#pool.query<StoredEventRow>({
+        name: "saga_events_at",
+        text: EVENTS_AT,
+        values: [refused.map((i) => asSent(i).sagaId), refused.map((i) => asSent(i).sequence)],
+      });
+      const bySlot = new Map(stored.rows.map((r) => [`${r.saga_id}\u0000${r.sequence}`, r]));
+      for (let k = refused.length - 1; k >= 0; k--) {
+        const i = refused[k]!;
+        const row = bySlot.get(`${asSent(i).sagaId}\u0000${asSent(i).sequence}`);
+        if (row && sameEvent(row, eventColumns(asSent(i)))) {
+          outcomes[i] = { ok: true, value: undefined };
+          refused.splice(k, 1);
+        }
+      }
+      if (refused.length === 0) return;
+    }
     // Left out by the statement: say why, from the sagas' rows as they are now.
     const ids = [...new Set(refused.map((i) => (writes[i] as Extract<Write, { kind: "append" }>).event.sagaId))];
     const epochs = await this.#pool.query<{ saga_id: string; epoch: number }>({ name: "saga_epochs", text: EPOCHS_OF, values: [ids] });
@@ -439,6 +512,12 @@ function eventColumns(e: SagaEvent): unknown[] {
     // PostgreSQL text cannot hold U+0000; an error message is prose from elsewhere, so it is replaced rather than refused.
     e.error ? e.error.message.replaceAll("\u0000", "\uFFFD") : null,
   ];
+}
+
+/** Whether a stored event is the one `columns` (from {@link eventColumns}) describes. */
+function sameEvent(row: StoredEventRow, columns: unknown[]): boolean {
+  const stored = [row.saga_id, row.sequence, row.kind, row.step, row.status, row.at, row.attempt, row.output, row.error_code, row.error_message];
+  return stored.every((v, c) => v === columns[c]);
 }
 
 function toStored(row: HeaderRow): StoredSaga {
