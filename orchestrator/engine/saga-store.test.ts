@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../platform/postgres-test-database.js";
 import { PostgresSagaStore } from "./postgres-saga-store.js";
 import type { SagaEvent, SagaHeader, SagaStatus } from "./saga-record.js";
@@ -13,20 +13,19 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), "saga-store-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 
-// One PostgreSQL database for the file (it fails, not skips, without a server); each test
-// starts from empty tables. Stores a failing test left open are closed before the drop.
-let database: TestDatabase | undefined;
+// One PostgreSQL database for the file, made when a PostgreSQL test first needs it (without a
+// server those tests fail, saying so, and the others still run); each test starts from empty
+// tables. Stores a failing test left open are closed before the drop.
+let creating: Promise<TestDatabase> | undefined;
 const openedOnPostgres: SagaStore[] = [];
-beforeAll(async () => {
-  database = await createTestDatabase("saga_store_test");
-});
 afterAll(async () => {
   await Promise.allSettled(openedOnPostgres.map((s) => s.close()));
+  const database = await creating?.catch(() => undefined);
   await database?.drop();
 });
 
 async function openOnPostgres(durability: "process" | "power", empty: boolean): Promise<SagaStore> {
-  if (!database) throw new Error("the test database was not created (is PostgreSQL running on 127.0.0.1:5432?)");
+  const database = await (creating ??= createTestDatabase("saga_store_test"));
   const store = await PostgresSagaStore.open({ connectionString: database.url, durability, connectAttempts: 1 });
   openedOnPostgres.push(store);
   if (empty) {
