@@ -284,8 +284,9 @@ export class PostgresSagaStore implements SagaStore, SagaOwnership {
 
   async list(query: SagaListQuery): Promise<StoredSaga[]> {
     this.#open();
+    // Not prepared: which index serves a page depends on its filters (a rare status, a time
+    // range), so the server plans each page for its own values rather than once for all.
     const { rows } = await this.#pool.query<HeaderRow>({
-      name: "saga_list",
       text: LIST,
       values: [
         query.statuses && query.statuses.length > 0 ? query.statuses : null,
