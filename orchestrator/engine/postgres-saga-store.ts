@@ -366,9 +366,24 @@ export class PostgresSagaStore implements SagaStore, SagaOwnership {
     const creates: number[] = [];
     const appends: number[] = [];
     writes.forEach((w, i) => (w.kind === "create" ? creates : appends).push(i));
-    // Creates first: an append queued with its saga's create (not something the runner does) still finds the saga.
-    if (creates.length > 0) await this.#isolating(creates, outcomes, (group) => this.#createAll(writes, group, outcomes, again));
-    if (appends.length > 0) await this.#isolating(appends, outcomes, (group) => this.#appendAll(writes, group, outcomes, again));
+    const createAll = () => this.#isolating(creates, outcomes, (group) => this.#createAll(writes, group, outcomes, again));
+    const appendAll = () => this.#isolating(appends, outcomes, (group) => this.#appendAll(writes, group, outcomes, again));
+    if (creates.length === 0) await appendAll();
+    else if (appends.length === 0) await createAll();
+    else {
+      const created = new Set(creates.map((i) => (writes[i] as Extract<Write, { kind: "create" }>).header.sagaId));
+      if (appends.some((i) => created.has((writes[i] as Extract<Write, { kind: "append" }>).event.sagaId))) {
+        // An append queued with its saga's create (not something the runner does): creates first.
+        await createAll();
+        await appendAll();
+      } else {
+        // Independent: both statements at once, on two connections, so their commits (and with
+        // `power` their WAL flushes) overlap instead of queueing one behind the other.
+        const [c, a] = await Promise.allSettled([createAll(), appendAll()]);
+        if (c.status === "rejected") throw c.reason;
+        if (a.status === "rejected") throw a.reason;
+      }
+    }
     return outcomes;
   }
 
