@@ -89,7 +89,8 @@ const HEADER_COLUMNS = "saga_id, idempotency_key, fingerprint, definition_name, 
 const WITH_EVENTS = `${HEADER_COLUMNS},
   COALESCE((SELECT json_agg(json_build_object(
       'sagaId', e.saga_id, 'sequence', e.sequence, 'kind', e.kind, 'step', e.step, 'status', e.status, 'at', e.at,
-      'attempt', e.attempt, 'output', e.output, 'errorCode', e.error_code, 'errorMessage', e.error_message) ORDER BY e.sequence)
+      'attempt', e.attempt, 'hasOutput', e.output IS NOT NULL, 'output', e.output, 'errorCode', e.error_code, 'errorMessage', e.error_message)
+      ORDER BY e.sequence)
     FROM saga_event e WHERE e.saga_id = saga.saga_id), '[]'::json) AS events`;
 
 const CREATE_SAGAS = `
@@ -212,6 +213,8 @@ interface EventJson {
   status: SagaEvent["status"];
   at: number;
   attempt: number | null;
+  /** Whether the step logged an output: a JSON null output is an output, and reads as null in `output` too. */
+  hasOutput: boolean;
   output: Json;
   errorCode: string | null;
   errorMessage: string | null;
@@ -553,7 +556,7 @@ function toEvent(r: EventJson): SagaEvent {
   const e: SagaEvent = { sagaId: r.sagaId, sequence: r.sequence, kind: r.kind, status: r.status, at: r.at };
   if (r.step !== null) e.step = r.step;
   if (r.attempt !== null) e.attempt = r.attempt;
-  if (r.output !== null) e.output = r.output;
+  if (r.hasOutput) e.output = r.output;
   if (r.errorCode !== null) e.error = { code: r.errorCode, message: r.errorMessage ?? "" };
   return e;
 }

@@ -91,6 +91,17 @@ describe.each(stores)("%s: the SagaStore contract", (_name, open) => {
     await store.close();
   });
 
+  it("keeps a step's null output apart from no output", async () => {
+    const { store } = await open();
+    await store.create(header("n1", 10), ev("n1", 1, "saga-created", "RUNNING"));
+    await store.append(ev("n1", 2, "step-succeeded", "RUNNING", { step: "a", output: null }));
+    await store.append(ev("n1", 3, "step-succeeded", "RUNNING", { step: "b" }));
+    const events = (await store.load("n1"))?.events ?? [];
+    expect(events[1]).toHaveProperty("output", null);
+    expect(events[2]).not.toHaveProperty("output");
+    await store.close();
+  });
+
   it("keeps one saga per idempotency key, even for concurrent creates", async () => {
     const { store } = await open();
     const results = await Promise.all(
