@@ -31,8 +31,8 @@ function target(file: string, spec: string): string {
 const RULES: Array<{ folder: string; forbidden: RegExp; why: string }> = [
   {
     folder: "orchestrator/engine",
-    // SQLite and group commit are the only shared runtime it uses.
-    forbidden: /^(gen\/|orchestrator\/order-saga|orchestrator\/handlers|@connectrpc|@grpc|platform\/(?!sqlite\.js$|write-batcher\.js$))/,
+    // SQLite, PostgreSQL and group commit are the only shared runtime it uses.
+    forbidden: /^(gen\/|orchestrator\/order-saga|orchestrator\/handlers|@connectrpc|@grpc|platform\/(?!sqlite\.js$|write-batcher\.js$|postgres(-migrations|-write-batcher)?\.js$))/,
     why: "the engine is generic",
   },
   { folder: "services/catalog", forbidden: /^(services\/(?!catalog\/)|orchestrator|gateway)/, why: "services never import each other" },
