@@ -102,6 +102,10 @@ export async function openPostgresPool(options: PostgresPoolOptions): Promise<pg
     application_name: options.applicationName ?? "tp-saga",
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 60_000,
+    // A server that vanished without a reset (a dead host, a dropped route) is noticed by TCP
+    // keepalive probes instead of never.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     // Applied by the server at session start, so every pooled connection has it before its first query.
     options: `-c synchronous_commit=${durability === "power" ? "on" : "off"}`,
     types,
