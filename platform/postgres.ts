@@ -76,11 +76,19 @@ export function describePostgresTarget(target: PostgresTarget): string {
   return `host ${target.host} port ${target.port}, database "${target.database}", user "${target.user}"`;
 }
 
-/** node-postgres returns int8 as a string; every int8 we store (milliseconds, epochs) fits a double. */
+/**
+ * node-postgres returns int8 as a string. Ours (milliseconds, epochs, counts) are numbers well
+ * inside 2^53, so they are read as numbers; one that is not fails loudly rather than rounding.
+ */
 const INT8_OID = 20;
+function parseInt8(text: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n)) throw new RangeError(`int8 ${text} does not fit a JavaScript number exactly`);
+  return n;
+}
 const types = {
   getTypeParser: ((oid: number, format?: "text" | "binary") =>
-    oid === INT8_OID && format !== "binary" ? Number : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig["getTypeParser"],
+    oid === INT8_OID && format !== "binary" ? parseInt8 : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig["getTypeParser"],
 };
 
 /**
