@@ -4,13 +4,16 @@ import { PaymentsService } from "#gen/saga/payments/v1/payments_pb.js";
 import { PurchasesService } from "#gen/saga/purchases/v1/purchases_pb.js";
 import { InventoryService } from "#gen/saga/inventory/v1/inventory_pb.js";
 import { OrchestratorService } from "#gen/saga/orchestrator/v1/orchestrator_pb.js";
-import { integer, oneOf, readEnv, text } from "#platform/config.js";
+import { integer, oneOf, postgresUrl, readEnv, text } from "#platform/config.js";
 import { createServiceClient } from "#platform/grpc-client.js";
 import { serve, startGrpcServer } from "#platform/grpc-server.js";
 import { runProcess } from "#platform/run-service.js";
 import { describeError, isRetryable } from "#platform/rpc-errors.js";
+import { describePostgresTarget, postgresTarget } from "#platform/postgres.js";
 import { DURABILITIES, type Durability } from "#platform/sqlite.js";
+import { PostgresSagaStore } from "./engine/postgres-saga-store.js";
 import { createRunner } from "./engine/runner.js";
+import type { SagaStore } from "./engine/saga-store.js";
 import { SqliteSagaStore } from "./engine/sql-saga-store.js";
 import { orderSaga } from "./order-saga/order-saga.js";
 import { orchestratorHandlers } from "./handlers.js";
@@ -20,6 +23,7 @@ const readConfig = () => {
     HOST: text("127.0.0.1"),
     PORT: integer(5000, 0, 65535),
     DATA_DIR: text("./data"),
+    DATABASE_URL: postgresUrl(),
     DURABILITY: oneOf<Durability>("process", DURABILITIES),
     LOG_LEVEL: oneOf("info", ["trace", "debug", "info", "warn", "error", "fatal", "silent"]),
     CATALOG_URL: text("http://127.0.0.1:5001"),
@@ -45,9 +49,21 @@ await runProcess("orchestrator", readConfig, async ({ config: env, log }) => {
     purchases: createServiceClient(PurchasesService, env.PURCHASES_URL, { waitForReady: true, exchange: true }),
     inventory: createServiceClient(InventoryService, env.INVENTORY_URL, { waitForReady: true, exchange: true }),
   };
-  const store = new SqliteSagaStore(env.DATA_DIR === ":memory:" ? ":memory:" : join(env.DATA_DIR, "orchestrator.db"), {
-    durability: env.DURABILITY,
-  });
+  // The saga log: on PostgreSQL when DATABASE_URL is given (connects with retries, migrates the
+  // schema, refuses a newer one: a failure names host and database, never the password, and
+  // stops the process), otherwise the embedded SQLite file.
+  const postgres = env.DATABASE_URL === "" ? undefined : describePostgresTarget(postgresTarget(env.DATABASE_URL));
+  const store: SagaStore = postgres
+    ? await PostgresSagaStore.open({
+        connectionString: env.DATABASE_URL,
+        durability: env.DURABILITY,
+        onRetry: ({ attempt, delayMs, error }) => log.warn({ attempt, delayMs, err: error.message }, `PostgreSQL at ${postgres} not reachable yet; retrying`),
+        onIdleError: (error) => log.warn({ err: error.message }, "PostgreSQL dropped an idle connection"),
+        onWriteRetry: ({ attempt, delayMs, error }) => log.warn({ attempt, delayMs, err: error.message }, "saga log write lost its connection; sending it again"),
+      })
+    : new SqliteSagaStore(env.DATA_DIR === ":memory:" ? ":memory:" : join(env.DATA_DIR, "orchestrator.db"), {
+        durability: env.DURABILITY,
+      });
   const runner = createRunner({
     store,
     definitions: [
@@ -81,7 +97,7 @@ await runProcess("orchestrator", readConfig, async ({ config: env, log }) => {
   const resumed = await runner.resumePending();
   return {
     url: server.url,
-    startFields: { resumed, resumeMs: Date.now() - startedAt, durability: env.DURABILITY },
+    startFields: { resumed, resumeMs: Date.now() - startedAt, durability: env.DURABILITY, sagaLog: postgres ? `PostgreSQL at ${postgres}` : "SQLite" },
     async close() {
       await server.close();
       await runner.close();

@@ -9,6 +9,8 @@ export interface EnvField<T> {
   readonly default: T | undefined;
   readonly parse: (text: string) => T;
   readonly describe: string;
+  /** The value may hold a credential: a bad value is named, never shown. */
+  readonly secret?: boolean;
 }
 
 /** A string; `fallback` undefined makes it required. */
@@ -54,6 +56,28 @@ export function oneOf<const T extends string>(fallback: T, choices: readonly T[]
   };
 }
 
+/**
+ * An optional PostgreSQL connection URL (`postgres://` or `postgresql://`); "" when absent.
+ * Secret: it may carry a password, so a malformed one is reported without its text.
+ */
+export function postgresUrl(): EnvField<string> {
+  return {
+    default: "",
+    secret: true,
+    describe: "a PostgreSQL URL such as postgresql://user@127.0.0.1:5432/saga (value not shown: it may hold a password)",
+    parse: (s) => {
+      let url: URL;
+      try {
+        url = new URL(s.trim());
+      } catch {
+        throw new Error();
+      }
+      if ((url.protocol !== "postgres:" && url.protocol !== "postgresql:") || (url.hostname === "" && !url.searchParams.has("host")) || url.pathname.length <= 1) throw new Error();
+      return s.trim();
+    },
+  };
+}
+
 /** Thrown when variables are missing or malformed; the message lists every one. */
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -81,7 +105,7 @@ export function readEnv<S extends Record<string, EnvField<unknown>>>(
     try {
       out[name] = field.parse(raw);
     } catch {
-      problems.push(`${name}=${JSON.stringify(raw)} is not ${field.describe}`);
+      problems.push(field.secret ? `${name} is not ${field.describe}` : `${name}=${JSON.stringify(raw)} is not ${field.describe}`);
     }
   }
   if (problems.length > 0) throw new ConfigError(`bad configuration: ${problems.join("; ")}`);

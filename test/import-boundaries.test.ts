@@ -31,8 +31,8 @@ function target(file: string, spec: string): string {
 const RULES: Array<{ folder: string; forbidden: RegExp; why: string }> = [
   {
     folder: "orchestrator/engine",
-    // SQLite, group commit and the one page-token format are the only shared runtime it uses.
-    forbidden: /^(gen\/|orchestrator\/order-saga|orchestrator\/handlers|@connectrpc|@grpc|platform\/(?!sqlite\.js$|write-batcher\.js$|page-token\.js$))/,
+    // SQLite, PostgreSQL, group commit and the one page-token format are the only shared runtime it uses.
+    forbidden: /^(gen\/|orchestrator\/order-saga|orchestrator\/handlers|@connectrpc|@grpc|platform\/(?!sqlite\.js$|write-batcher\.js$|page-token\.js$|postgres(-migrations|-write-batcher)?\.js$))/,
     why: "the engine is generic",
   },
   { folder: "services/catalog", forbidden: /^(services\/(?!catalog\/)|orchestrator|gateway)/, why: "services never import each other" },

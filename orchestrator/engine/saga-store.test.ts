@@ -2,7 +2,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
+import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "../../platform/postgres-test-database.js";
+import { PostgresSagaStore } from "./postgres-saga-store.js";
 import type { SagaEvent, SagaHeader, SagaStatus } from "./saga-record.js";
 import { InMemorySagaStore, type SagaStore } from "./saga-store.js";
 import { SqliteSagaStore } from "./sql-saga-store.js";
@@ -10,6 +13,29 @@ import { SqliteSagaStore } from "./sql-saga-store.js";
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "saga-store-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 let files = 0;
+
+// One PostgreSQL database for the file, made when a PostgreSQL test first needs it (without a
+// server those tests fail, saying so, and the others still run); each test starts from empty
+// tables. Stores a failing test left open are closed before the drop.
+let creating: Promise<TestDatabase> | undefined;
+const openedOnPostgres: SagaStore[] = [];
+afterAll(async () => {
+  await Promise.allSettled(openedOnPostgres.map((s) => s.close()));
+  const database = await creating?.catch(() => undefined);
+  await database?.drop();
+});
+
+async function openOnPostgres(durability: "process" | "power", empty: boolean): Promise<SagaStore> {
+  const database = await (creating ??= createTestDatabase("saga_store_test"));
+  const store = await PostgresSagaStore.open({ connectionString: database.url, durability, connectAttempts: 1 });
+  openedOnPostgres.push(store);
+  if (empty) {
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    await client.query("TRUNCATE saga, saga_event").finally(() => client.end());
+  }
+  return store;
+}
 
 function header(id: string, createdAt: number, key = `key-${id}`): SagaHeader {
   return {
@@ -27,21 +53,28 @@ function ev(sagaId: string, sequence: number, kind: SagaEvent["kind"], status: S
   return { sagaId, sequence, kind, status, at: 1_000 + sequence, ...extra };
 }
 
-const stores: [string, () => { store: SagaStore; reopen?: () => SagaStore }][] = [
-  ["InMemorySagaStore", () => ({ store: new InMemorySagaStore() })],
+type OpenStore = () => Promise<{ store: SagaStore; reopen?: () => Promise<SagaStore> }>;
+
+const stores: [string, OpenStore][] = [
+  ["InMemorySagaStore", async () => ({ store: new InMemorySagaStore() })],
   [
     "SqliteSagaStore (file)",
-    () => {
+    async () => {
       const file = path.join(dir, `saga-${++files}.db`);
-      return { store: new SqliteSagaStore(file), reopen: () => new SqliteSagaStore(file, { durability: "power" }) };
+      return { store: new SqliteSagaStore(file), reopen: async () => new SqliteSagaStore(file, { durability: "power" }) };
     },
   ],
-  ["SqliteSagaStore (:memory:)", () => ({ store: new SqliteSagaStore(":memory:") })],
+  ["SqliteSagaStore (:memory:)", async () => ({ store: new SqliteSagaStore(":memory:") })],
+  [
+    "PostgresSagaStore (process)",
+    async () => ({ store: await openOnPostgres("process", true), reopen: () => openOnPostgres("power", false) }),
+  ],
+  ["PostgresSagaStore (power)", async () => ({ store: await openOnPostgres("power", true) })],
 ];
 
 describe.each(stores)("%s: the SagaStore contract", (_name, open) => {
   it("creates a saga with its first event and loads it back", async () => {
-    const { store } = open();
+    const { store } = await open();
     const h = header("s1", 10);
     expect(await store.create(h, ev("s1", 1, "saga-created", "RUNNING"))).toEqual({ created: true });
     await store.append(ev("s1", 2, "step-started", "RUNNING", { step: "charge", attempt: 1 }));
@@ -59,8 +92,19 @@ describe.each(stores)("%s: the SagaStore contract", (_name, open) => {
     await store.close();
   });
 
+  it("keeps a step's null output apart from no output", async () => {
+    const { store } = await open();
+    await store.create(header("n1", 10), ev("n1", 1, "saga-created", "RUNNING"));
+    await store.append(ev("n1", 2, "step-succeeded", "RUNNING", { step: "a", output: null }));
+    await store.append(ev("n1", 3, "step-succeeded", "RUNNING", { step: "b" }));
+    const events = (await store.load("n1"))?.events ?? [];
+    expect(events[1]).toHaveProperty("output", null);
+    expect(events[2]).not.toHaveProperty("output");
+    await store.close();
+  });
+
   it("keeps one saga per idempotency key, even for concurrent creates", async () => {
-    const { store } = open();
+    const { store } = await open();
     const results = await Promise.all(
       ["a", "b", "c"].map((id) => store.create(header(id, 10, "same"), ev(id, 1, "saga-created", "RUNNING"))),
     );
@@ -72,7 +116,7 @@ describe.each(stores)("%s: the SagaStore contract", (_name, open) => {
   });
 
   it("rejects an append to an unknown saga or a taken sequence, without hurting other writes", async () => {
-    const { store } = open();
+    const { store } = await open();
     await store.create(header("s1", 10), ev("s1", 1, "saga-created", "RUNNING"));
     const [bad, dup, good] = await Promise.allSettled([
       store.append(ev("ghost", 2, "step-started", "RUNNING")),
@@ -87,7 +131,7 @@ describe.each(stores)("%s: the SagaStore contract", (_name, open) => {
   });
 
   it("lists newest first with status and time filters and a keyset cursor; tracks unfinished sagas", async () => {
-    const { store } = open();
+    const { store } = await open();
     const statuses: SagaStatus[] = ["COMPLETED", "RUNNING", "COMPENSATING", "NEEDS_ATTENTION", "COMPENSATED", "RUNNING"];
     for (let i = 0; i < statuses.length; i++) {
       const id = `s${i}`;
@@ -108,7 +152,7 @@ describe.each(stores)("%s: the SagaStore contract", (_name, open) => {
   });
 
   it("counts CONFIRMING as unfinished, and keeps an operator's note on its event", async () => {
-    const { store } = open();
+    const { store } = await open();
     const operator = { actor: "ops@example.com", reason: "stock counted by hand; nothing to undo" };
     await store.create(header("c1", 10), ev("c1", 1, "saga-created", "RUNNING"));
     await store.append(ev("c1", 2, "saga-decided", "CONFIRMING"));
@@ -122,7 +166,7 @@ describe.each(stores)("%s: the SagaStore contract", (_name, open) => {
   });
 
   it("survives close and reopen with every acknowledged write", async () => {
-    const { store, reopen } = open();
+    const { store, reopen } = await open();
     if (!reopen) return;
     const writes: Promise<unknown>[] = [];
     for (let i = 0; i < 200; i++) {
@@ -136,7 +180,7 @@ describe.each(stores)("%s: the SagaStore contract", (_name, open) => {
     await Promise.all(writes);
     await store.close();
     await expect(store.load("r000")).rejects.toThrow(/closed/);
-    const again = reopen();
+    const again = await reopen();
     expect((await again.list({ limit: 1000 })).length).toBe(200);
     expect((await again.load("r007"))?.events[1]?.output).toEqual({ i: 7 });
     expect(await again.unfinished()).toHaveLength(100);
