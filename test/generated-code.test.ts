@@ -35,5 +35,5 @@ describe("gen/", () => {
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
-  });
+  }, 180_000); // buf generate runs protoc-gen-es and the contract check: tens of seconds on a loaded machine
 });

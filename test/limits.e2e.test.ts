@@ -43,9 +43,11 @@ describe("limits", () => {
       code: Code.ResourceExhausted,
     });
     payments.close();
-    const orchestrator = createServiceClient(OrchestratorService, f.system.urls.orchestrator);
+    // A generous deadline: encoding 600,000 lines takes seconds on a loaded machine, and the
+    // answer under test is the server's refusal, not the client's deadline.
+    const orchestrator = createServiceClient(OrchestratorService, f.system.urls.orchestrator, { timeoutMs: 120_000 });
     const items = Array.from({ length: 600_000 }, () => ({ productId: "mouse", quantity: 1 }));
     await expect(orchestrator.startSaga({ order: { customerId: "customer-1", items } })).rejects.toMatchObject({ code: Code.ResourceExhausted });
     orchestrator.close();
-  });
+  }, 180_000);
 });
