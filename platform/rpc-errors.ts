@@ -4,7 +4,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 const RETRYABLE: ReadonlySet<Code> = new Set([Code.Unavailable, Code.DeadlineExceeded, Code.ResourceExhausted, Code.Aborted]);
 
 /**
- * The one classifier of failures (STYLE 3.5): transient codes (UNAVAILABLE, DEADLINE_EXCEEDED,
+ * The one classifier of failures (docs/saga-semantics.md, "Calls, retries and error classes"): transient codes (UNAVAILABLE, DEADLINE_EXCEEDED,
  * RESOURCE_EXHAUSTED, ABORTED) mean "retry the same call"; every other code is a business
  * failure or a bug, and is not retried.
  */

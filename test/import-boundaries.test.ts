@@ -3,7 +3,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
-// The folder rules of STYLE.md 3.1, checked on every import of every non-test source file:
+// The folder rules of docs/folder-rules.md ("Who imports what"), checked on every import of every non-test source file:
 // the engine is generic, services never import each other, platform imports no product code.
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
