@@ -59,6 +59,7 @@ export async function startSaga(
   const record = foldSaga(header, [first]);
   state.events.publish(first);
   if (state.closed) return { saga: copyRecord(record), created: true }; // resumes on next boot
-  launch(state, newExecution(definition, record, 1, false));
+  // An operator action that read the saga the moment it was created holds it, and drives it on.
+  if (!state.executions.has(sagaId)) launch(state, newExecution(definition, record, 1, false));
   return { saga: copyRecord(record), created: true };
 }
