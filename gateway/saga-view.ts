@@ -45,8 +45,9 @@ export function sagaJson(s: Saga) {
 
 /**
  * The answer of `POST /saga` for a saga, as the seed gave it: 200 with "mensaje" when it
- * completed (or is confirming, which is decided), 409 with the failing step's "error" when it was compensated, and 202 (with a
- * Location to poll) while it is still running or waits for an operator.
+ * completed (or is confirming, which is decided), 409 with the failing step's "error" when it was compensated, 409 when an
+ * operator resolved it by hand (its outcome is the operator's, not the saga's), and 202 (with a Location to poll) while it is
+ * still running or waits for an operator.
  */
 export function sagaOutcome(s: Saga): { status: number; body: Record<string, unknown> } {
   const summary = { sagaId: s.sagaId, status: statusName(s.status), totalCents: Number(s.totalCents) };
@@ -56,5 +57,6 @@ export function sagaOutcome(s: Saga): { status: number; body: Record<string, unk
     const error = FAILURE_MESSAGES[s.failedStep] ?? "Fallo en la saga, pasos compensados";
     return { status: 409, body: { error, ...summary, failedStep: s.failedStep, motivo: s.error, code: s.errorCode } };
   }
+  if (s.status === SagaStatus.RESOLVED) return { status: 409, body: { error: "Saga resuelta a mano por un operador", ...summary } };
   return { status: 202, body: { mensaje: "Saga en curso", ...summary, location: `/saga/${encodeURIComponent(s.sagaId)}` } };
 }
