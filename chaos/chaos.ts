@@ -3,8 +3,9 @@
  * a fault proxy in front of each of the four services, demo failures on, and seeded traffic
  * through the gateway — while processes are SIGKILLed and restarted at random moments and the
  * proxies drop connections, delay replies past the deadline and lose replies the services
- * applied, or deliver requests after their caller gave up on them. Then faults stop, every process is up, the system quiesces, and DESIGN.md's
- * invariants and the client's acknowledgements are checked. Only 127.0.0.1 is used; every
+ * applied, or deliver requests after their caller gave up on them. Then faults stop, every
+ * process is up, the system quiesces, and the invariants (`system/invariants.ts`) and the
+ * client's acknowledgements are checked. Only 127.0.0.1 is used; every
  * loop is bounded in count and in time.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -14,6 +15,7 @@ import { join } from "node:path";
 import { Health, HealthCheckResponse_ServingStatus } from "#gen/grpc/health/v1/health_pb.js";
 import { OrchestratorService, SagaStatus } from "#gen/saga/orchestrator/v1/orchestrator_pb.js";
 import { createServiceClient } from "#platform/grpc-client.js";
+import type { Durability } from "#platform/sqlite.js";
 import { startSystem, type RunningSystem } from "../system/start-system.js";
 import { checkInvariants, takeSnapshot } from "../system/invariants.js";
 import { PROCESSES, SERVICE_NAMES, type ProcessName } from "../system/processes.js";
@@ -21,7 +23,7 @@ import { FAULT_KINDS, startFaultProxy, type FaultKind, type FaultProxy } from ".
 import { createPrng } from "./prng.js";
 import { planOrders, type Intent } from "./orders.js";
 import { runClientSaga, type ClientRecord } from "./client.js";
-import { checkClientRecords, type SagaView } from "./verify.js";
+import { checkClientRecords, unacknowledgedByFate, type SagaView, type UnacknowledgedSaga } from "./verify.js";
 
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 const PROCESS_NAMES: readonly ProcessName[] = PROCESSES.map((p) => p.name);
@@ -69,13 +71,38 @@ export interface ChaosOptions {
   readonly twinChance?: number;
   /** Keep the data directory (and chaos.log in it) even after a clean run. */
   readonly keepData?: boolean;
+  /** DURABILITY of the orchestrator and the services (default `process`). */
+  readonly durability?: Durability;
+  /**
+   * Sagas that may end unacknowledged before the run counts as failed (default 0): the client
+   * retries within its bounds, so a saga never answered means the system stayed unavailable
+   * longer than a client would wait.
+   */
+  readonly maxUnacknowledged?: number;
+  /**
+   * Bound on the whole run from its start (default: duration + twice the quiescence bound +
+   * 3 min). When it passes, clients stop (what they had not sent or not had answered is counted
+   * unacknowledged), the wait for quiescence ends, the checks run, and the run fails.
+   */
+  readonly runBoundMs?: number;
 }
 
 export interface ChaosSummary {
   readonly seed: number;
   readonly sagas: number;
+  readonly durability: Durability;
+  /** The durability each process said it runs with in its last "listening" line (the gateway has none). */
+  readonly durabilityByProcess: Record<string, string>;
   readonly acknowledged: number;
   readonly unacknowledged: number;
+  /** Unacknowledged sagas by fate ("never sent", "sent, no saga", "sent, saga COMPLETED", …). */
+  readonly unacknowledgedByFate: Record<string, number>;
+  /** The first 50 unacknowledged sagas, each with its fate at the orchestrator. */
+  readonly unacknowledgedSagas: readonly UnacknowledgedSaga[];
+  readonly maxUnacknowledged: number;
+  /** Whether the run reached its bound (`runBoundMs`) and was cut short: a failure. */
+  readonly boundReached: boolean;
+  readonly runBoundMs: number;
   /** Final status of every saga at the orchestrator. */
   readonly byStatus: Record<string, number>;
   /** Final status per planned intent (success, failure at catalog, …). */
@@ -140,6 +167,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
   const sagaWaitMs = options.sagaWaitMs ?? 1_500;
   const quiescenceMs = options.quiescenceMs ?? 90_000;
   const durationMs = options.durationMs;
+  const durability = options.durability ?? "process";
+  const maxUnacknowledged = options.maxUnacknowledged ?? 0;
+  const runBoundMs = options.runBoundMs ?? durationMs + 2 * quiescenceMs + 180_000;
+  // The run's bound: clients stop, quiescence stops waiting, the checks still run.
+  const bound = new AbortController();
+  const durabilityByProcess: Record<string, string> = {};
+  const boundTimer = setTimeout(() => bound.abort(), runBoundMs);
   const violations: string[] = [];
   const logs: string[] = [];
   const kills: Record<string, number> = Object.fromEntries(PROCESS_NAMES.map((n) => [n, 0]));
@@ -176,7 +210,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     system = await startSystem({
       dataDir,
       ports: { ...servicePorts, orchestrator: 0, gateway: 0 },
-      env: { LOG_LEVEL: "warn" },
+      env: { LOG_LEVEL: "warn", DURABILITY: durability },
       envOf: {
         orchestrator: {
           CATALOG_URL: proxies.catalog.url,
@@ -195,6 +229,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       },
       onLine: (name, line) => {
         if (logs.length < 200_000) logs.push(`${new Date().toISOString()} [${name}] ${line}`);
+        if (line.includes('"listening"') && line.includes('"durability"')) {
+          try {
+            durabilityByProcess[name] = String((JSON.parse(line) as { durability?: unknown }).durability);
+          } catch {
+            /* not a JSON line */
+          }
+        }
       },
       readyTimeoutMs: 30_000,
     });
@@ -202,7 +243,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     const urls = sys.urls;
     const initial = await takeSnapshot(urls);
     phaseStart = Date.now() - startedAt;
-    log(`system up in ${phaseStart} ms (data ${dataDir}); initial money ${initial.totalBalanceCents}`);
+    log(`system up in ${phaseStart} ms (data ${dataDir}, DURABILITY=${durability}); initial money ${initial.totalBalanceCents}`);
 
     /** Starts `name` again, retrying a bounded number of times; a failure is a violation. */
     const restart = async (name: ProcessName): Promise<void> => {
@@ -253,6 +294,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
           twinChance: options.twinChance ?? 0.05,
           random: clientRandom,
           onAnswer: count,
+          signal: bound.signal,
         });
         records.push(rec);
         if (++answered % Math.max(1, Math.floor(options.sagas / 10)) === 0) log(`  ${answered}/${options.sagas} sagas answered`);
@@ -352,7 +394,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     const orchestrator = createServiceClient(OrchestratorService, urls.orchestrator, { timeoutMs: 10_000, maxMessageBytes: 64 << 20 });
     let pending = -1;
     try {
-      while (Date.now() - q0 < quiescenceMs) {
+      while (Date.now() - q0 < quiescenceMs && !bound.signal.aborted) {
         try {
           const page = await orchestrator.listSagas({ statuses: [SagaStatus.RUNNING, SagaStatus.COMPENSATING], pageSize: 1000 });
           pending = page.sagas.length;
@@ -366,7 +408,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       if (pending !== 0) violations.push(`liveness: ${pending < 0 ? "unknown number of" : pending} sagas still not terminal ${quiescenceMs} ms after the faults stopped`);
       log(`quiescent after ${phaseQuiescence} ms`);
 
-      // Checks: DESIGN.md's invariants, then the client's view.
+      // Checks: the invariants, then the client's view.
       const c0 = Date.now();
       const report = await checkInvariants(urls, initial);
       const views: SagaView[] = [];
@@ -381,6 +423,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       }
       const client = checkClientRecords(records, views);
       violations.push(...report.violations, ...client.violations);
+      if (bound.signal.aborted) violations.push(`run bound: the run outlasted its bound of ${runBoundMs} ms and was cut short`);
+      const fates = unacknowledgedByFate(client.unacknowledgedSagas);
+      if (client.unacknowledged > 0) log(`${client.unacknowledged} sagas never acknowledged: ${JSON.stringify(fates)}`);
       const byKey = new Map(views.map((v) => [v.idempotencyKey, v]));
       const byIntent: Record<string, Record<string, number>> = {};
       for (const r of records) {
@@ -399,12 +444,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       }
       const faultsByService = Object.fromEntries(SERVICE_NAMES.map((s) => [s, { ...proxies[s].counts }]));
       const faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, SERVICE_NAMES.reduce((n, s) => n + proxies[s].counts[k], 0)])) as Record<FaultKind, number>;
-      const failed = violations.length > 0 || client.lost.length > 0;
+      const failed = violations.length > 0 || client.lost.length > 0 || client.unacknowledged > maxUnacknowledged;
       summary = {
         seed: options.seed,
         sagas: options.sagas,
+        durability,
+        durabilityByProcess: { ...durabilityByProcess },
         acknowledged: records.filter((r) => r.ack).length,
         unacknowledged: client.unacknowledged,
+        unacknowledgedByFate: fates,
+        unacknowledgedSagas: client.unacknowledgedSagas.slice(0, 50),
+        maxUnacknowledged,
+        boundReached: bound.signal.aborted,
+        runBoundMs,
         byStatus: report.byStatus as Record<string, number>,
         byIntent,
         successFailures,
@@ -434,6 +486,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       orchestrator.close();
     }
   } finally {
+    clearTimeout(boundTimer);
     stopping = true;
     for (const p of Object.values(proxies)) p.setFaults("off");
     await system?.stop();
@@ -454,9 +507,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
   return { ...summary, durationMs: Date.now() - startedAt };
 }
 
-/** Whether a summary shows a broken promise (any violation or lost saga). */
+/**
+ * Whether a run failed: any violation (a broken invariant, the run bound reached, …), any lost
+ * saga, or more sagas left unacknowledged than the run allows.
+ */
 export function chaosFailed(s: ChaosSummary): boolean {
-  return s.violations.length > 0 || s.sagasLost > 0;
+  return s.violations.length > 0 || s.sagasLost > 0 || s.unacknowledged > s.maxUnacknowledged;
 }
 
 /** The summary as a plain-text table. */
@@ -464,9 +520,11 @@ export function formatSummary(s: ChaosSummary): string {
   const lines: string[] = [];
   const row = (k: string, v: string | number): void => void lines.push(`${k.padEnd(28)} ${v}`);
   const kv = (o: Record<string, number>): string => Object.entries(o).map(([k, v]) => `${k}=${v}`).join("  ") || "-";
-  lines.push(`chaos run, seed ${s.seed}`, "-".repeat(72));
-  row("sagas sent", s.sagas);
-  row("acknowledged / not", `${s.acknowledged} / ${s.unacknowledged}`);
+  lines.push(`chaos run, seed ${s.seed}, DURABILITY=${s.durability}`, "-".repeat(72));
+  row("sagas planned", s.sagas);
+  row("acknowledged / not", `${s.acknowledged} / ${s.unacknowledged} (at most ${s.maxUnacknowledged} allowed)`);
+  if (s.unacknowledged > 0) row("  not acknowledged", kv(s.unacknowledgedByFate));
+  for (const u of s.unacknowledgedSagas.slice(0, 10)) lines.push(`  - ${u.key}: ${u.posts} POSTs, ${u.problem}${u.saga ? `; saga ${u.saga.sagaId} is ${u.saga.status}` : ""}`);
   row("final status", kv(s.byStatus));
   for (const [intent, byStatus] of Object.entries(s.byIntent).sort()) row(`  planned ${intent}`, kv(byStatus));
   row("  success compensated by", kv(s.successFailures));
@@ -481,8 +539,8 @@ export function formatSummary(s: ChaosSummary): string {
   for (const v of s.violations.slice(0, 20)) lines.push(`  - ${v}`);
   row("sagas lost", s.sagasLost);
   for (const v of s.lost.slice(0, 20)) lines.push(`  - ${v}`);
-  row("duration", `${(s.durationMs / 1000).toFixed(1)} s (start ${s.phasesMs.start} ms, traffic ${s.phasesMs.traffic} ms, quiescence ${s.phasesMs.quiescence} ms, check ${s.phasesMs.check} ms)`);
+  row("duration", `${(s.durationMs / 1000).toFixed(1)} s of a bound of ${(s.runBoundMs / 1000).toFixed(0)} s${s.boundReached ? " (REACHED: cut short)" : ""} (start ${s.phasesMs.start} ms, traffic ${s.phasesMs.traffic} ms, quiescence ${s.phasesMs.quiescence} ms, check ${s.phasesMs.check} ms)`);
   row("data", `${s.dataDir}${s.dataKept ? " (kept, with chaos.log and clients.json)" : " (removed)"}`);
-  lines.push("-".repeat(72), chaosFailed(s) ? "FAILED" : "OK: no violation, no saga lost");
+  lines.push("-".repeat(72), chaosFailed(s) ? "FAILED" : `OK: no violation, no saga lost, ${s.unacknowledged} unacknowledged`);
   return lines.join("\n");
 }

@@ -19,6 +19,8 @@ export interface ClientRecord {
   seen?: { status: string; failedStep?: string };
   /** Requests sent beyond the first POST (retries of POST, not polls). */
   retries: number;
+  /** POSTs sent in all (0: the run's bounds passed before this saga was sent). */
+  posts: number;
   polls: number;
   /** Set when the client gave up or met an answer it does not expect. */
   problem?: string;
@@ -73,7 +75,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 /** Runs one saga to an answer (and to a terminal status after a 202), within the bounds. */
 export async function runClientSaga(key: string, order: PlannedOrder, o: ClientOptions): Promise<ClientRecord> {
-  const rec: ClientRecord = { key, order, retries: 0, polls: 0, startedAt: Date.now() };
+  const rec: ClientRecord = { key, order, retries: 0, posts: 0, polls: 0, startedAt: Date.now() };
   const maxAttempts = o.maxAttempts ?? 60;
   const timeoutMs = o.requestTimeoutMs ?? 15_000;
   const init: RequestInit = {
@@ -99,6 +101,7 @@ export async function runClientSaga(key: string, order: PlannedOrder, o: ClientO
       return rec;
     }
     if (attempt > 0) rec.retries++;
+    rec.posts++;
     let a: Answer;
     try {
       a = await request(`${o.gatewayUrl}/saga`, init, timeoutMs);
