@@ -271,7 +271,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
 
     const t0 = Date.now();
     const chaosEnd = t0 + durationMs;
-    const clientDeadline = chaosEnd + quiescenceMs;
+    // Clients give up `quiescenceMs` after the chaos really ended (kills and restarts on a busy
+    // machine can outlast the planned duration); the run bound still caps it.
+    let clientDeadline = chaosEnd + quiescenceMs;
     const trafficDone = new AbortController();
 
     // Traffic: `concurrency` clients, saga i not sent before t0 + i·gap, each with its own key.
@@ -288,7 +290,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
         await sleepUntil(t0 + i * gap);
         const rec = await runClientSaga(`chaos-${options.seed}-${i}`, order, {
           gatewayUrl: urls.gateway,
-          deadlineAt: clientDeadline,
+          deadlineAt: () => clientDeadline,
           requestTimeoutMs: sagaWaitMs + 10_000,
           repeatChance: options.repeatChance ?? 0.05,
           twinChance: options.twinChance ?? 0.05,
@@ -374,6 +376,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     })();
 
     await Promise.all([killer, injector, windows]);
+    clientDeadline = Math.max(clientDeadline, Date.now() + quiescenceMs);
     for (const p of Object.values(proxies)) p.setFaults("off");
     log(`chaos over at +${Date.now() - t0} ms: faults off, ${Object.values(kills).reduce((a, b) => a + b, 0)} kills`);
     await traffic;

@@ -34,8 +34,8 @@ export interface ClientRecord {
 
 export interface ClientOptions {
   readonly gatewayUrl: string;
-  /** Give up (and record a problem) after this moment. */
-  readonly deadlineAt: number;
+  /** Give up (and record a problem) after this moment; a function is asked each time (the run may move it). */
+  readonly deadlineAt: number | (() => number);
   /** POST attempts in all (default 60). */
   readonly maxAttempts?: number;
   /** Per-request timeout (default 15 s): must exceed the gateway's SAGA_WAIT_MS. */
@@ -83,10 +83,12 @@ export async function runClientSaga(key: string, order: PlannedOrder, o: ClientO
     headers: { "idempotency-key": key, ...(order.body ? { "content-type": "application/json" } : {}) },
     ...(order.body ? { body: JSON.stringify(order.body) } : {}),
   };
-  const stop = (): boolean => Date.now() >= o.deadlineAt || o.signal?.aborted === true;
+  const deadline = (): number => (typeof o.deadlineAt === "function" ? o.deadlineAt() : o.deadlineAt);
+  const stop = (): boolean => Date.now() >= deadline() || o.signal?.aborted === true;
   const backoff = (attempt: number): number => o.random.int(0, Math.min(2_000, 100 * 2 ** Math.min(attempt, 5)));
 
-  const twin = o.random.chance(o.twinChance ?? 0)
+  // Drawn even when stopping, so that the random sequence does not depend on timing.
+  const twin = o.random.chance(o.twinChance ?? 0) && !stop()
     ? request(`${o.gatewayUrl}/saga`, init, timeoutMs).then(
         (a) => ({ httpStatus: a.status, ...(str(a.body?.sagaId) ? { sagaId: str(a.body?.sagaId)! } : {}) }),
         () => ({ httpStatus: "network" as const }),
@@ -134,6 +136,7 @@ export async function runClientSaga(key: string, order: PlannedOrder, o: ClientO
   }
 
   if (twin) rec.twin = await twin;
+  if (twin) rec.posts++;
 
   // After a 202: poll until terminal.
   const sagaId = rec.ack.sagaId;

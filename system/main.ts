@@ -4,7 +4,7 @@
  * started again with backoff (`system/supervisor.ts`); one that keeps crashing at start stops
  * everything with exit code 1. Ctrl-C or SIGTERM stops all six.
  */
-import { integer, readEnv, text } from "#platform/config.js";
+import { integer, oneOf, readEnv, text } from "#platform/config.js";
 import { PROCESSES } from "./processes.js";
 import { startSystem } from "./start-system.js";
 import { superviseSystem } from "./supervisor.js";
@@ -17,6 +17,8 @@ const env = readEnv({
   PAYMENTS_PORT: integer(5002, 0, 65535),
   PURCHASES_PORT: integer(5003, 0, 65535),
   INVENTORY_PORT: integer(5004, 0, 65535),
+  // compiled: the processes run dist/ (brought up to date first); tsx: the TypeScript sources.
+  RUNTIME: oneOf<"compiled" | "tsx">("compiled", ["compiled", "tsx"]),
 });
 
 const launcherLog = (line: string): void => void process.stdout.write(`[${"launcher".padEnd(12)}] ${line}\n`);
@@ -30,6 +32,10 @@ process.once("SIGTERM", abortStart);
 const startedAt = Date.now();
 const system = await startSystem({
   signal: startAbort.signal,
+  runtime: env.RUNTIME,
+  onCompiled: (r) => {
+    if (r.transpiled > 0 || r.removed > 0) launcherLog(`dist/ brought up to date: ${r.transpiled} of ${r.sources} files compiled, ${r.removed} removed, in ${r.ms} ms`);
+  },
   dataDir: env.DATA_DIR,
   ports: {
     gateway: env.GATEWAY_PORT,

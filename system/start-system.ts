@@ -4,7 +4,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { Health, HealthCheckResponse_ServingStatus } from "#gen/grpc/health/v1/health_pb.js";
 import { createServiceClient } from "#platform/grpc-client.js";
-import { buildCompiled, canCompile, DIST_DIR } from "./compiled-build.js";
+import { buildCompiled, canCompile, DIST_DIR, type BuildReport } from "./compiled-build.js";
 import { NODE_FLAGS, PROCESSES, type ProcessName } from "./processes.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -37,6 +37,8 @@ export interface SystemOptions {
    * or `tsx`, the TypeScript sources as they are. Without TypeScript installed, `tsx`.
    */
   readonly runtime?: "compiled" | "tsx";
+  /** Told what bringing `dist/` up to date did (with the `compiled` runtime). */
+  readonly onCompiled?: (report: BuildReport) => void;
   /** Aborting it while the system starts stops every process started so far (Ctrl-C during start-up). */
   readonly signal?: AbortSignal;
 }
@@ -80,7 +82,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   let stopping = false;
   let system: RunningSystem;
   const compiled = (options.runtime ?? "compiled") === "compiled" && canCompile();
-  if (compiled) await buildCompiled();
+  if (compiled) options.onCompiled?.(await buildCompiled());
   const argsOf = (entry: string): string[] => (compiled ? [join(DIST_DIR, entry.replace(/\.ts$/, ".js"))] : ["--import", "tsx", entry]);
 
   const envOf = (name: ProcessName, port: number): NodeJS.ProcessEnv => {

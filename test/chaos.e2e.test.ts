@@ -35,6 +35,8 @@ describe("chaos: kills, dropped connections, late and lost replies", () => {
         durationMs: 40_000,
         kills: 7,
         quiescenceMs: 30_000,
+        // Below the test's timeout, so that a slow run fails with its summary.
+        runBoundMs: 200_000,
         log: (line) => void process.stderr.write(`[chaos] ${line}\n`),
       });
       process.stderr.write(`${formatSummary(summary)}\n`);
@@ -44,7 +46,7 @@ describe("chaos: kills, dropped connections, late and lost replies", () => {
       expect(summary.faults.lostReply).toBeGreaterThan(0);
       expect(summary.faults.lateRequest).toBeGreaterThan(0);
     },
-    170_000,
+    240_000,
   );
 
   it(
@@ -58,6 +60,7 @@ describe("chaos: kills, dropped connections, late and lost replies", () => {
         kills: 6,
         quiescenceMs: 30_000,
         durability: "power",
+        runBoundMs: 170_000,
         log: (line) => void process.stderr.write(`[chaos power] ${line}\n`),
       });
       process.stderr.write(`${formatSummary(summary)}\n`);
@@ -66,6 +69,6 @@ describe("chaos: kills, dropped connections, late and lost replies", () => {
       expectClean(summary);
       expect(Object.values(summary.faults).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     },
-    150_000,
+    210_000,
   );
 });
