@@ -271,9 +271,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
 
     const t0 = Date.now();
     const chaosEnd = t0 + durationMs;
-    // Clients give up `quiescenceMs` after the chaos really ended (kills and restarts on a busy
-    // machine can outlast the planned duration); the run bound still caps it.
-    let clientDeadline = chaosEnd + quiescenceMs;
+    // Clients keep trying while the chaos lasts and give up `quiescenceMs` after it really
+    // ended (kills and restarts on a busy machine outlast the planned duration); the run bound
+    // caps both.
+    let clientDeadline = Number.POSITIVE_INFINITY;
     const trafficDone = new AbortController();
 
     // Traffic: `concurrency` clients, saga i not sent before t0 + i·gap, each with its own key.
@@ -376,7 +377,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     })();
 
     await Promise.all([killer, injector, windows]);
-    clientDeadline = Math.max(clientDeadline, Date.now() + quiescenceMs);
+    clientDeadline = Math.max(chaosEnd, Date.now()) + quiescenceMs;
     for (const p of Object.values(proxies)) p.setFaults("off");
     log(`chaos over at +${Date.now() - t0} ms: faults off, ${Object.values(kills).reduce((a, b) => a + b, 0)} kills`);
     await traffic;
