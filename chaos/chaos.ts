@@ -237,7 +237,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
           }
         }
       },
-      readyTimeoutMs: 30_000,
+      readyTimeoutMs: 60_000,
     });
     const sys = system;
     const urls = sys.urls;
