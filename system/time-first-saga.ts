@@ -1,7 +1,7 @@
 /**
  * Times `npm start` to the first answered `POST /saga`, the figure a new user waits for:
  *
- *   node system/time-first-saga.ts [--runs 3] [--base-port 18400] [-- command args…]
+ *   node --import tsx system/time-first-saga.ts [--runs 3] [--base-port 18400] [-- command args…]
  *
  * Each run starts the launcher (default: the same command as `npm start`) on a fresh temp
  * data directory, on ports `base-port`…`base-port + 5` (away from the defaults, since other
