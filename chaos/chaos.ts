@@ -203,9 +203,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
   const busy = new Set<ProcessName>();
   const records: ClientRecord[] = [];
   let summary: ChaosSummary | undefined;
-  let phaseStart = 0;
-  let phaseTraffic = 0;
-  let phaseQuiescence = 0;
+  let phaseStart: number;
+  let phaseTraffic: number;
+  let phaseQuiescence: number;
   try {
     system = await startSystem({
       dataDir,
@@ -224,7 +224,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
         },
         gateway: { SAGA_WAIT_MS: String(sagaWaitMs) },
         ...Object.fromEntries(
-          SERVICE_NAMES.map((s) => [s, { DEMO_FAILURE_RATE: String(options.demoFailureRate ?? 0.05), DEMO_LATENCY_MS: options.demoLatencyMs ?? "0-20" }]),
+          SERVICE_NAMES.map((s) => [
+            s,
+            { DEMO_FAILURE_RATE: String(options.demoFailureRate ?? 0.05), DEMO_LATENCY_MS: options.demoLatencyMs ?? "0-20" },
+          ]),
         ),
       },
       onLine: (name, line) => {
@@ -357,7 +360,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
 
     // Faults: one of each kind at each service at a seeded moment, plus random windows of random rates.
     const faultRandom = random.fork("faults");
-    const oneShots = SERVICE_NAMES.flatMap((s) => FAULT_KINDS.map((k) => ({ s, k, at: t0 + durationMs * (0.05 + 0.55 * faultRandom.next()) }))).sort((a, b) => a.at - b.at);
+    const oneShots = SERVICE_NAMES.flatMap((s) => FAULT_KINDS.map((k) => ({ s, k, at: t0 + durationMs * (0.05 + 0.55 * faultRandom.next()) }))).sort(
+      (a, b) => a.at - b.at,
+    );
     const injector = (async () => {
       for (const { s, k, at } of oneShots) {
         await sleepUntil(at);
@@ -370,7 +375,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
         await sleep(faultRandom.int(300, 2_000));
         const s = faultRandom.pick(options.windowServices ?? SERVICE_NAMES);
         const kinds = options.windowKinds ?? FAULT_KINDS;
-        const rates = Object.fromEntries(kinds.map((k) => [k, faultRandom.chance(0.6) ? Math.min(1, (0.05 + faultRandom.next() * 0.25) * intensity) : 0]));
+        const rates = Object.fromEntries(
+          kinds.map((k) => [k, faultRandom.chance(0.6) ? Math.min(1, (0.05 + faultRandom.next() * 0.25) * intensity) : 0]),
+        );
         proxies[s].setFaults(rates);
         await sleep(Math.min(faultRandom.int(300, 1_500), chaosEnd - Date.now()));
         proxies[s].setFaults({});
@@ -410,8 +417,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
         await sleep(250);
       }
       phaseQuiescence = Date.now() - q0;
-      if (pending !== 0 && bound.signal.aborted) violations.push(`liveness: ${pending < 0 ? "an unknown number of" : pending} sagas not terminal when the run bound cut the wait short`);
-      else if (pending !== 0) violations.push(`liveness: ${pending < 0 ? "unknown number of" : pending} sagas still not terminal ${quiescenceMs} ms after the faults stopped`);
+      if (pending !== 0 && bound.signal.aborted)
+        violations.push(`liveness: ${pending < 0 ? "an unknown number of" : pending} sagas not terminal when the run bound cut the wait short`);
+      else if (pending !== 0)
+        violations.push(
+          `liveness: ${pending < 0 ? "unknown number of" : pending} sagas still not terminal ${quiescenceMs} ms after the faults stopped`,
+        );
       log(`quiescent after ${phaseQuiescence} ms`);
 
       // Checks: the invariants, then the client's view.
@@ -422,7 +433,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       for (let i = 0; i < 10_000; i++) {
         const page = await orchestrator.listSagas({ pageSize: 1000, pageToken: token });
         for (const s of page.sagas) {
-          views.push({ sagaId: s.sagaId, idempotencyKey: s.idempotencyKey, status: SagaStatus[s.status] ?? "UNSPECIFIED", failedStep: s.failedStep, errorCode: s.errorCode });
+          views.push({
+            sagaId: s.sagaId,
+            idempotencyKey: s.idempotencyKey,
+            status: SagaStatus[s.status] ?? "UNSPECIFIED",
+            failedStep: s.failedStep,
+            errorCode: s.errorCode,
+          });
         }
         token = page.nextPageToken;
         if (token === "") break;
@@ -449,7 +466,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
         }
       }
       const faultsByService = Object.fromEntries(SERVICE_NAMES.map((s) => [s, { ...proxies[s].counts }]));
-      const faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, SERVICE_NAMES.reduce((n, s) => n + proxies[s].counts[k], 0)])) as Record<FaultKind, number>;
+      const faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, SERVICE_NAMES.reduce((n, s) => n + proxies[s].counts[k], 0)])) as Record<
+        FaultKind,
+        number
+      >;
       const failed = violations.length > 0 || client.lost.length > 0 || client.unacknowledged > maxUnacknowledged;
       summary = {
         seed: options.seed,
@@ -525,12 +545,16 @@ export function chaosFailed(s: ChaosSummary): boolean {
 export function formatSummary(s: ChaosSummary): string {
   const lines: string[] = [];
   const row = (k: string, v: string | number): void => void lines.push(`${k.padEnd(28)} ${v}`);
-  const kv = (o: Record<string, number>): string => Object.entries(o).map(([k, v]) => `${k}=${v}`).join("  ") || "-";
+  const kv = (o: Record<string, number>): string =>
+    Object.entries(o)
+      .map(([k, v]) => `${k}=${v}`)
+      .join("  ") || "-";
   lines.push(`chaos run, seed ${s.seed}, DURABILITY=${s.durability}`, "-".repeat(72));
   row("sagas planned", s.sagas);
   row("acknowledged / not", `${s.acknowledged} / ${s.unacknowledged} (at most ${s.maxUnacknowledged} allowed)`);
   if (s.unacknowledged > 0) row("  not acknowledged", kv(s.unacknowledgedByFate));
-  for (const u of s.unacknowledgedSagas.slice(0, 10)) lines.push(`  - ${u.key}: ${u.posts} POSTs, ${u.problem}${u.saga ? `; saga ${u.saga.sagaId} is ${u.saga.status}` : ""}`);
+  for (const u of s.unacknowledgedSagas.slice(0, 10))
+    lines.push(`  - ${u.key}: ${u.posts} POSTs, ${u.problem}${u.saga ? `; saga ${u.saga.sagaId} is ${u.saga.status}` : ""}`);
   row("final status", kv(s.byStatus));
   for (const [intent, byStatus] of Object.entries(s.byIntent).sort()) row(`  planned ${intent}`, kv(byStatus));
   row("  success compensated by", kv(s.successFailures));
@@ -545,7 +569,10 @@ export function formatSummary(s: ChaosSummary): string {
   for (const v of s.violations.slice(0, 20)) lines.push(`  - ${v}`);
   row("sagas lost", s.sagasLost);
   for (const v of s.lost.slice(0, 20)) lines.push(`  - ${v}`);
-  row("duration", `${(s.durationMs / 1000).toFixed(1)} s of a bound of ${(s.runBoundMs / 1000).toFixed(0)} s${s.boundReached ? " (REACHED: cut short)" : ""} (start ${s.phasesMs.start} ms, traffic ${s.phasesMs.traffic} ms, quiescence ${s.phasesMs.quiescence} ms, check ${s.phasesMs.check} ms)`);
+  row(
+    "duration",
+    `${(s.durationMs / 1000).toFixed(1)} s of a bound of ${(s.runBoundMs / 1000).toFixed(0)} s${s.boundReached ? " (REACHED: cut short)" : ""} (start ${s.phasesMs.start} ms, traffic ${s.phasesMs.traffic} ms, quiescence ${s.phasesMs.quiescence} ms, check ${s.phasesMs.check} ms)`,
+  );
   row("data", `${s.dataDir}${s.dataKept ? " (kept, with chaos.log and clients.json)" : " (removed)"}`);
   lines.push("-".repeat(72), chaosFailed(s) ? "FAILED" : `OK: no violation, no saga lost, ${s.unacknowledged} unacknowledged`);
   return lines.join("\n");

@@ -88,12 +88,13 @@ export async function runClientSaga(key: string, order: PlannedOrder, o: ClientO
   const backoff = (attempt: number): number => o.random.int(0, Math.min(2_000, 100 * 2 ** Math.min(attempt, 5)));
 
   // Drawn even when stopping, so that the random sequence does not depend on timing.
-  const twin = o.random.chance(o.twinChance ?? 0) && !stop()
-    ? request(`${o.gatewayUrl}/saga`, init, timeoutMs).then(
-        (a) => ({ httpStatus: a.status, ...(str(a.body?.sagaId) ? { sagaId: str(a.body?.sagaId)! } : {}) }),
-        () => ({ httpStatus: "network" as const }),
-      )
-    : undefined;
+  const twin =
+    o.random.chance(o.twinChance ?? 0) && !stop()
+      ? request(`${o.gatewayUrl}/saga`, init, timeoutMs).then(
+          (a) => ({ httpStatus: a.status, ...(str(a.body?.sagaId) ? { sagaId: str(a.body?.sagaId)! } : {}) }),
+          () => ({ httpStatus: "network" as const }),
+        )
+      : undefined;
 
   // POST until an answer names the saga.
   for (let attempt = 0; rec.ack === undefined; attempt++) {

@@ -23,7 +23,8 @@ const MAX_DURATION_MS = 2 * 60 * 60_000;
 /** Bound on clients at once. */
 const MAX_CONCURRENCY = 1_024;
 
-const usage = "usage: chaos/main.ts [--sagas N] [--concurrency N] [--seed N] [--duration 45s] [--durability process|power] [--quiescence 90s] [--run-bound DURATION] [--max-unacknowledged N]\n       [--data-dir DIR] [--keep-data] [--failure-rate 0.05] [--max-in-flight N] [--kills N]\n       [--step-attempts N] [--saga-deadline-ms N] [--fault-intensity X] [--twin-chance P]\n       [--window-kinds drop,delay,lostReply,lateRequest] [--window-services catalog,payments,purchases,inventory]";
+const usage =
+  "usage: chaos/main.ts [--sagas N] [--concurrency N] [--seed N] [--duration 45s] [--durability process|power] [--quiescence 90s] [--run-bound DURATION] [--max-unacknowledged N]\n       [--data-dir DIR] [--keep-data] [--failure-rate 0.05] [--max-in-flight N] [--kills N]\n       [--step-attempts N] [--saga-deadline-ms N] [--fault-intensity X] [--twin-chance P]\n       [--window-kinds drop,delay,lostReply,lateRequest] [--window-services catalog,payments,purchases,inventory]";
 
 function duration(name: string, s: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(s.trim());
@@ -85,7 +86,8 @@ try {
   if (!(rate >= 0 && rate <= 1)) throw new Error(`--failure-rate: must be in [0, 1]`);
   const seed = Number(values.seed);
   if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed: must be a non-negative integer`);
-  if (!(DURABILITIES as readonly string[]).includes(values.durability)) throw new Error(`--durability: one of ${DURABILITIES.join(", ")}, got ${JSON.stringify(values.durability)}`);
+  if (!(DURABILITIES as readonly string[]).includes(values.durability))
+    throw new Error(`--durability: one of ${DURABILITIES.join(", ")}, got ${JSON.stringify(values.durability)}`);
   const maxUnacknowledged = Number(values["max-unacknowledged"]);
   if (!Number.isInteger(maxUnacknowledged) || maxUnacknowledged < 0) throw new Error(`--max-unacknowledged: must be a non-negative integer`);
   options = {

@@ -81,7 +81,13 @@ describe("client-side checks", () => {
         rec("k4", "success", { httpStatus: 202, sagaId: "s4", status: "RUNNING" }),
         rec("k5", "success"),
       ],
-      [saga("k1", "s1", "COMPLETED"), saga("k2", "s2", "COMPENSATED", "charge-payment"), saga("k3", "s3", "COMPENSATED"), saga("k4", "s4", "COMPLETED"), saga("k5", "s5", "COMPLETED")],
+      [
+        saga("k1", "s1", "COMPLETED"),
+        saga("k2", "s2", "COMPENSATED", "charge-payment"),
+        saga("k3", "s3", "COMPENSATED"),
+        saga("k4", "s4", "COMPLETED"),
+        saga("k5", "s5", "COMPLETED"),
+      ],
     );
     expect(r).toEqual({
       lost: [],
@@ -92,7 +98,11 @@ describe("client-side checks", () => {
   });
 
   it("counts every unacknowledged saga with its fate: never sent, sent and unknown, sent and known", () => {
-    const unanswered = (key: string, posts: number): ClientRecord => ({ ...rec(key, "success"), posts, problem: `no acknowledgement after ${posts} attempts` });
+    const unanswered = (key: string, posts: number): ClientRecord => ({
+      ...rec(key, "success"),
+      posts,
+      problem: `no acknowledgement after ${posts} attempts`,
+    });
     const r = checkClientRecords(
       [unanswered("k1", 0), unanswered("k2", 3), unanswered("k3", 60), rec("k4", "success", { httpStatus: 200, sagaId: "s4", status: "COMPLETED" })],
       [saga("k3", "s3", "COMPENSATED"), saga("k4", "s4", "COMPLETED")],
@@ -119,11 +129,20 @@ describe("client-side checks", () => {
   });
 
   it("flags failing orders that completed or failed later than their step, and repeats that named another saga", () => {
-    const repeated = { ...rec("k3", "success", { httpStatus: 200, sagaId: "s3", status: "COMPLETED" }), repeat: { httpStatus: 200, sameSaga: false, sameStatus: true } };
+    const repeated = {
+      ...rec("k3", "success", { httpStatus: 200, sagaId: "s3", status: "COMPLETED" }),
+      repeat: { httpStatus: 200, sameSaga: false, sameStatus: true },
+    };
     const twin = { ...rec("k5", "success", { httpStatus: 200, sagaId: "s5", status: "COMPLETED" }), twin: { httpStatus: 200, sagaId: "s5-bis" } };
     const r = checkClientRecords(
       [rec("k1", "inventory"), rec("k2", "payments"), repeated, rec("k4", "purchases"), twin],
-      [saga("k1", "s1", "COMPLETED"), saga("k2", "s2", "COMPENSATED", "take-stock"), saga("k3", "s3", "COMPLETED"), saga("k4", "s4", "COMPENSATED", "charge-payment"), saga("k5", "s5", "COMPLETED")],
+      [
+        saga("k1", "s1", "COMPLETED"),
+        saga("k2", "s2", "COMPENSATED", "take-stock"),
+        saga("k3", "s3", "COMPLETED"),
+        saga("k4", "s4", "COMPENSATED", "charge-payment"),
+        saga("k5", "s5", "COMPLETED"),
+      ],
     );
     expect(r.lost).toEqual([]);
     expect(r.violations).toHaveLength(4);

@@ -104,7 +104,9 @@ export function checkClientRecords(records: readonly ClientRecord[], sagas: read
       violations.push(`key ${r.key}: two POSTs at once named two sagas, ${r.ack.sagaId} and ${r.twin.sagaId}`);
     }
     if (r.repeat && (!r.repeat.sameSaga || !r.repeat.sameStatus)) {
-      violations.push(`key ${r.key}: the repeated POST answered ${r.repeat.httpStatus} with ${r.repeat.sameSaga ? "another status" : "another saga"}`);
+      violations.push(
+        `key ${r.key}: the repeated POST answered ${r.repeat.httpStatus} with ${r.repeat.sameSaga ? "another status" : "another saga"}`,
+      );
     }
   }
   return { lost, violations, unacknowledged: unacknowledgedSagas.length, unacknowledgedSagas };

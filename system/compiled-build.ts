@@ -3,8 +3,12 @@ import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The folders the six processes run from (the launcher, tests and tools stay on tsx). */
-export const COMPILED_FOLDERS = ["gen", "platform", "services", "orchestrator", "gateway"] as const;
+/**
+ * The folders the six processes run from (the launcher, tests and tools stay on tsx). Every
+ * folder a process imports from must be here (`contracts/`, where it exists, for the
+ * orchestrator's contract steps); `test/compiled-build.test.ts` checks that no import leaves them.
+ */
+export const COMPILED_FOLDERS = ["gen", "platform", "services", "orchestrator", "gateway", "contracts"] as const;
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -116,7 +120,9 @@ export async function buildCompiled(): Promise<BuildReport> {
       const result = ts.transpileModule(readFileSync(join(ROOT, source), "utf8"), { fileName: source, compilerOptions, reportDiagnostics: true });
       const errors = (result.diagnostics ?? []).filter((d) => d.category === ts.DiagnosticCategory.Error);
       if (errors.length > 0) {
-        throw new Error(`${relative(ROOT, join(ROOT, source))}: ${errors.map((d) => ts.flattenDiagnosticMessageText(d.messageText, " ")).join("; ")}`);
+        throw new Error(
+          `${relative(ROOT, join(ROOT, source))}: ${errors.map((d) => ts.flattenDiagnosticMessageText(d.messageText, " ")).join("; ")}`,
+        );
       }
       write(join(DIST_DIR, source.replace(/\.ts$/, ".js")), result.outputText);
     }

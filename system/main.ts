@@ -34,7 +34,8 @@ const system = await startSystem({
   signal: startAbort.signal,
   runtime: env.RUNTIME,
   onCompiled: (r) => {
-    if (r.transpiled > 0 || r.removed > 0) launcherLog(`dist/ brought up to date: ${r.transpiled} of ${r.sources} files compiled, ${r.removed} removed, in ${r.ms} ms`);
+    if (r.transpiled > 0 || r.removed > 0)
+      launcherLog(`dist/ brought up to date: ${r.transpiled} of ${r.sources} files compiled, ${r.removed} removed, in ${r.ms} ms`);
   },
   dataDir: env.DATA_DIR,
   ports: {

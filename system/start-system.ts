@@ -80,7 +80,6 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   const ports = {} as Record<ProcessName, number>;
   const selected = PROCESSES.filter((p) => !options.only || options.only.includes(p.name));
   let stopping = false;
-  let system: RunningSystem;
   const compiled = (options.runtime ?? "compiled") === "compiled" && canCompile();
   if (compiled) options.onCompiled?.(await buildCompiled());
   const argsOf = (entry: string): string[] => (compiled ? [join(DIST_DIR, entry.replace(/\.ts$/, ".js"))] : ["--import", "tsx", entry]);
@@ -151,8 +150,8 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     const healthyInTime = listeningInTime.then((url) => {
       const left = Math.max(1, timeoutMs - (Date.now() - startedAt));
       const polling = new AbortController();
-      return withTimeout(Promise.race([healthy(name, url, polling.signal), died]), left, `${name} did not become healthy in ${timeoutMs} ms`).finally(() =>
-        polling.abort(),
+      return withTimeout(Promise.race([healthy(name, url, polling.signal), died]), left, `${name} did not become healthy in ${timeoutMs} ms`).finally(
+        () => polling.abort(),
       );
     });
     listeningInTime.catch(() => {});
@@ -169,7 +168,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     clearTimeout(forced);
   };
 
-  system = {
+  const system: RunningSystem = {
     urls,
     pid: (name) => running.get(name)?.child.pid,
     kill: (name, signal = "SIGKILL") => stopOne(name, signal),

@@ -28,7 +28,8 @@ const { values, positionals } = parseArgs({
 const runs = Number(values.runs);
 const basePort = Number(values["base-port"]);
 if (!Number.isInteger(runs) || runs < 1 || runs > 20) throw new Error(`--runs: an integer in 1..20, got ${values.runs}`);
-if (!Number.isInteger(basePort) || basePort < 1024 || basePort > 65_000) throw new Error(`--base-port: an integer in 1024..65000, got ${values["base-port"]}`);
+if (!Number.isInteger(basePort) || basePort < 1024 || basePort > 65_000)
+  throw new Error(`--base-port: an integer in 1024..65000, got ${values["base-port"]}`);
 const command = positionals.length > 0 ? positionals : [process.execPath, "--import", "tsx", "system/main.ts"];
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

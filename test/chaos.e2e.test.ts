@@ -25,50 +25,48 @@ function expectClean(summary: ChaosSummary): void {
 }
 
 describe("chaos: kills, dropped connections, late and lost replies", () => {
-  it(
-    "loses no saga, leaves none unanswered and breaks no invariant",
-    async () => {
-      const summary = await runChaos({
-        sagas: 240,
-        concurrency: 16,
-        seed: Number(process.env.CHAOS_SEED ?? 20_260_101),
-        durationMs: 40_000,
-        kills: 7,
-        quiescenceMs: 30_000,
-        // Below the test's timeout, so that a slow run fails with its summary.
-        runBoundMs: 200_000,
-        log: (line) => void process.stderr.write(`[chaos] ${line}\n`),
-      });
-      process.stderr.write(`${formatSummary(summary)}\n`);
-      expectClean(summary);
-      expect(summary.faults.drop).toBeGreaterThan(0);
-      expect(summary.faults.delay).toBeGreaterThan(0);
-      expect(summary.faults.lostReply).toBeGreaterThan(0);
-      expect(summary.faults.lateRequest).toBeGreaterThan(0);
-    },
-    240_000,
-  );
+  it("loses no saga, leaves none unanswered and breaks no invariant", async () => {
+    const summary = await runChaos({
+      sagas: 240,
+      concurrency: 16,
+      seed: Number(process.env.CHAOS_SEED ?? 20_260_101),
+      durationMs: 40_000,
+      kills: 7,
+      quiescenceMs: 30_000,
+      // Below the test's timeout, so that a slow run fails with its summary.
+      runBoundMs: 200_000,
+      log: (line) => void process.stderr.write(`[chaos] ${line}\n`),
+    });
+    process.stderr.write(`${formatSummary(summary)}\n`);
+    expectClean(summary);
+    expect(summary.faults.drop).toBeGreaterThan(0);
+    expect(summary.faults.delay).toBeGreaterThan(0);
+    expect(summary.faults.lostReply).toBeGreaterThan(0);
+    expect(summary.faults.lateRequest).toBeGreaterThan(0);
+  }, 240_000);
 
-  it(
-    "with DURABILITY=power: loses no saga, leaves none unanswered and breaks no invariant",
-    async () => {
-      const summary = await runChaos({
-        sagas: 120,
-        concurrency: 16,
-        seed: Number(process.env.CHAOS_SEED ?? 20_260_102),
-        durationMs: 24_000,
-        kills: 6,
-        quiescenceMs: 30_000,
-        durability: "power",
-        runBoundMs: 170_000,
-        log: (line) => void process.stderr.write(`[chaos power] ${line}\n`),
-      });
-      process.stderr.write(`${formatSummary(summary)}\n`);
-      // Every process that keeps data said it ran with power.
-      expect(summary.durabilityByProcess).toEqual({ catalog: "power", payments: "power", purchases: "power", inventory: "power", orchestrator: "power" });
-      expectClean(summary);
-      expect(Object.values(summary.faults).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
-    },
-    210_000,
-  );
+  it("with DURABILITY=power: loses no saga, leaves none unanswered and breaks no invariant", async () => {
+    const summary = await runChaos({
+      sagas: 120,
+      concurrency: 16,
+      seed: Number(process.env.CHAOS_SEED ?? 20_260_102),
+      durationMs: 24_000,
+      kills: 6,
+      quiescenceMs: 30_000,
+      durability: "power",
+      runBoundMs: 170_000,
+      log: (line) => void process.stderr.write(`[chaos power] ${line}\n`),
+    });
+    process.stderr.write(`${formatSummary(summary)}\n`);
+    // Every process that keeps data said it ran with power.
+    expect(summary.durabilityByProcess).toEqual({
+      catalog: "power",
+      payments: "power",
+      purchases: "power",
+      inventory: "power",
+      orchestrator: "power",
+    });
+    expectClean(summary);
+    expect(Object.values(summary.faults).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+  }, 210_000);
 });

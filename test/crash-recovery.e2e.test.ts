@@ -9,7 +9,13 @@ import { startFixture, type SystemFixture } from "./system-fixture.js";
 // DURABILITY=process (the default) and once, with fewer sagas, with DURABILITY=power.
 const ORDERS = [
   { customerId: "customer-1", items: [{ productId: "mouse", quantity: 1 }] },
-  { customerId: "customer-1", items: [{ productId: "keyboard", quantity: 2 }, { productId: "mouse", quantity: 1 }] },
+  {
+    customerId: "customer-1",
+    items: [
+      { productId: "keyboard", quantity: 2 },
+      { productId: "mouse", quantity: 1 },
+    ],
+  },
   { customerId: "customer-3", items: [{ productId: "notebook", quantity: 1 }] },
   { customerId: "customer-1", items: [{ productId: "mouse", quantity: 11 }] },
   { customerId: "customer-1", items: [{ productId: "webcam", quantity: 1 }] },

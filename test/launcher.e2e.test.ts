@@ -65,7 +65,9 @@ function startLauncher(env: Record<string, string>): Launcher {
   };
   child.stdout!.on("data", onData);
   child.stderr!.on("data", onData);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once("exit", (code, signal) => r({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.once("exit", (code, signal) => r({ code, signal })),
+  );
   const launcher: Launcher = {
     child,
     dataDir,
@@ -75,9 +77,14 @@ function startLauncher(env: Record<string, string>): Launcher {
       const seen = output.map((l) => l.match(pattern)).find((m) => m !== null);
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no line matching ${pattern} in ${timeoutMs} ms:\n${output.slice(-40).join("\n")}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`no line matching ${pattern} in ${timeoutMs} ms:\n${output.slice(-40).join("\n")}`)),
+          timeoutMs,
+        );
         waiters.push({ pattern, resolve: (m) => (clearTimeout(timer), resolve(m)) });
-        void exited.then(() => setTimeout(() => reject(new Error(`the launcher exited before a line matched ${pattern}:\n${output.slice(-40).join("\n")}`)), 100));
+        void exited.then(() =>
+          setTimeout(() => reject(new Error(`the launcher exited before a line matched ${pattern}:\n${output.slice(-40).join("\n")}`)), 100),
+        );
       });
     },
   };
@@ -93,7 +100,14 @@ async function ready(l: Launcher): Promise<{ urls: Record<ProcessName, string>; 
   const pidLine = await l.waitFor(/pids: (.*) \(/, 5_000);
   const pids = Object.fromEntries(pidLine[1]!.split(", ").map((p) => [p.split(" ")[0], Number(p.split(" ")[1])])) as Record<ProcessName, number>;
   return {
-    urls: { gateway: gateway[1]!, orchestrator: grpc[1]!.replace(/,$/, ""), catalog: grpc[2]!.replace(/,$/, ""), payments: grpc[3]!.replace(/,$/, ""), purchases: grpc[4]!.replace(/,$/, ""), inventory: grpc[5]! },
+    urls: {
+      gateway: gateway[1]!,
+      orchestrator: grpc[1]!.replace(/,$/, ""),
+      catalog: grpc[2]!.replace(/,$/, ""),
+      payments: grpc[3]!.replace(/,$/, ""),
+      purchases: grpc[4]!.replace(/,$/, ""),
+      inventory: grpc[5]!,
+    },
     pids,
   };
 }
@@ -142,7 +156,7 @@ describe("npm start supervises its six processes", () => {
     const clients = Promise.all(Array.from({ length: 12 }, client));
     const orchestrator = createServiceClient(OrchestratorService, urls.orchestrator, { timeoutMs: 5_000 });
     let inFlight = 0;
-    for (const until = Date.now() + 30_000; Date.now() < until && next < 60; ) {
+    for (const until = Date.now() + 30_000; Date.now() < until && next < 60;) {
       inFlight = (await orchestrator.listSagas({ statuses: UNFINISHED, pageSize: 1000 })).sagas.length;
       if (inFlight >= 5) break;
       await new Promise((r) => setTimeout(r, 20));
@@ -157,13 +171,16 @@ describe("npm start supervises its six processes", () => {
     const newPid = Number(restarted[1]);
     expect(newPid).not.toBe(pids.orchestrator);
     expect(alive(newPid)).toBe(true);
-    const resumed = l.output.filter((line) => line.includes('"service":"orchestrator"') && line.includes('"resumed"')).at(-1)?.match(/"resumed":(\d+)/);
+    const resumed = l.output
+      .filter((line) => line.includes('"service":"orchestrator"') && line.includes('"resumed"'))
+      .at(-1)
+      ?.match(/"resumed":(\d+)/);
 
     // Every acknowledged saga ends terminal at the restarted orchestrator.
     const after = createServiceClient(OrchestratorService, urls.orchestrator, { timeoutMs: 5_000 });
     try {
       let unfinished = Infinity;
-      for (const until = Date.now() + 60_000; unfinished > 0 && Date.now() < until; ) {
+      for (const until = Date.now() + 60_000; unfinished > 0 && Date.now() < until;) {
         unfinished = (await after.listSagas({ statuses: UNFINISHED, pageSize: 1000 })).sagas.length;
         if (unfinished > 0) await new Promise((r) => setTimeout(r, 100));
       }
@@ -178,7 +195,9 @@ describe("npm start supervises its six processes", () => {
     const report = await checkInvariants(urls, initial);
     expect(report.violations).toEqual([]);
     expect(acknowledged.length).toBeGreaterThan(0);
-    console.log(`launcher: ${inFlight} sagas in flight at the kill, ${acknowledged.length} acknowledged, resumed by the new orchestrator: ${resumed?.[1] ?? "?"}`);
+    console.log(
+      `launcher: ${inFlight} sagas in flight at the kill, ${acknowledged.length} acknowledged, resumed by the new orchestrator: ${resumed?.[1] ?? "?"}`,
+    );
 
     // SIGTERM to the launcher stops all six and exits 0.
     l.child.kill("SIGTERM");
