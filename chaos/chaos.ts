@@ -3,8 +3,9 @@
  * a fault proxy in front of each of the four services, demo failures on, and seeded traffic
  * through the gateway — while processes are SIGKILLed and restarted at random moments and the
  * proxies drop connections, delay replies past the deadline and lose replies the services
- * applied, or deliver requests after their caller gave up on them. Then faults stop, every process is up, the system quiesces, and DESIGN.md's
- * invariants and the client's acknowledgements are checked. Only 127.0.0.1 is used; every
+ * applied, or deliver requests after their caller gave up on them. Then faults stop, every
+ * process is up, the system quiesces, and the invariants (`system/invariants.ts`) and the
+ * client's acknowledgements are checked. Only 127.0.0.1 is used; every
  * loop is bounded in count and in time.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -14,6 +15,7 @@ import { join } from "node:path";
 import { Health, HealthCheckResponse_ServingStatus } from "#gen/grpc/health/v1/health_pb.js";
 import { OrchestratorService, SagaStatus } from "#gen/saga/orchestrator/v1/orchestrator_pb.js";
 import { createServiceClient } from "#platform/grpc-client.js";
+import type { Durability } from "#platform/sqlite.js";
 import { startSystem, type RunningSystem } from "../system/start-system.js";
 import { checkInvariants, takeSnapshot } from "../system/invariants.js";
 import { PROCESSES, SERVICE_NAMES, type ProcessName } from "../system/processes.js";
@@ -21,7 +23,7 @@ import { FAULT_KINDS, startFaultProxy, type FaultKind, type FaultProxy } from ".
 import { createPrng } from "./prng.js";
 import { planOrders, type Intent } from "./orders.js";
 import { runClientSaga, type ClientRecord } from "./client.js";
-import { checkClientRecords, type SagaView } from "./verify.js";
+import { checkClientRecords, unacknowledgedByFate, type SagaView, type UnacknowledgedSaga } from "./verify.js";
 
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 const PROCESS_NAMES: readonly ProcessName[] = PROCESSES.map((p) => p.name);
@@ -69,13 +71,38 @@ export interface ChaosOptions {
   readonly twinChance?: number;
   /** Keep the data directory (and chaos.log in it) even after a clean run. */
   readonly keepData?: boolean;
+  /** DURABILITY of the orchestrator and the services (default `process`). */
+  readonly durability?: Durability;
+  /**
+   * Sagas that may end unacknowledged before the run counts as failed (default 0): the client
+   * retries within its bounds, so a saga never answered means the system stayed unavailable
+   * longer than a client would wait.
+   */
+  readonly maxUnacknowledged?: number;
+  /**
+   * Bound on the whole run from its start (default: duration + twice the quiescence bound +
+   * 3 min). When it passes, clients stop (what they had not sent or not had answered is counted
+   * unacknowledged), the wait for quiescence ends, the checks run, and the run fails.
+   */
+  readonly runBoundMs?: number;
 }
 
 export interface ChaosSummary {
   readonly seed: number;
   readonly sagas: number;
+  readonly durability: Durability;
+  /** The durability each process said it runs with in its last "listening" line (the gateway has none). */
+  readonly durabilityByProcess: Record<string, string>;
   readonly acknowledged: number;
   readonly unacknowledged: number;
+  /** Unacknowledged sagas by fate ("never sent", "sent, no saga", "sent, saga COMPLETED", …). */
+  readonly unacknowledgedByFate: Record<string, number>;
+  /** The first 50 unacknowledged sagas, each with its fate at the orchestrator. */
+  readonly unacknowledgedSagas: readonly UnacknowledgedSaga[];
+  readonly maxUnacknowledged: number;
+  /** Whether the run reached its bound (`runBoundMs`) and was cut short: a failure. */
+  readonly boundReached: boolean;
+  readonly runBoundMs: number;
   /** Final status of every saga at the orchestrator. */
   readonly byStatus: Record<string, number>;
   /** Final status per planned intent (success, failure at catalog, …). */
@@ -140,6 +167,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
   const sagaWaitMs = options.sagaWaitMs ?? 1_500;
   const quiescenceMs = options.quiescenceMs ?? 90_000;
   const durationMs = options.durationMs;
+  const durability = options.durability ?? "process";
+  const maxUnacknowledged = options.maxUnacknowledged ?? 0;
+  const runBoundMs = options.runBoundMs ?? durationMs + 2 * quiescenceMs + 180_000;
+  // The run's bound: clients stop, quiescence stops waiting, the checks still run.
+  const bound = new AbortController();
+  const durabilityByProcess: Record<string, string> = {};
+  const boundTimer = setTimeout(() => bound.abort(), runBoundMs);
   const violations: string[] = [];
   const logs: string[] = [];
   const kills: Record<string, number> = Object.fromEntries(PROCESS_NAMES.map((n) => [n, 0]));
@@ -169,14 +203,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
   const busy = new Set<ProcessName>();
   const records: ClientRecord[] = [];
   let summary: ChaosSummary | undefined;
-  let phaseStart = 0;
-  let phaseTraffic = 0;
-  let phaseQuiescence = 0;
+  let phaseStart: number;
+  let phaseTraffic: number;
+  let phaseQuiescence: number;
   try {
     system = await startSystem({
       dataDir,
       ports: { ...servicePorts, orchestrator: 0, gateway: 0 },
-      env: { LOG_LEVEL: "warn" },
+      env: { LOG_LEVEL: "warn", DURABILITY: durability },
       envOf: {
         orchestrator: {
           CATALOG_URL: proxies.catalog.url,
@@ -190,19 +224,29 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
         },
         gateway: { SAGA_WAIT_MS: String(sagaWaitMs) },
         ...Object.fromEntries(
-          SERVICE_NAMES.map((s) => [s, { DEMO_FAILURE_RATE: String(options.demoFailureRate ?? 0.05), DEMO_LATENCY_MS: options.demoLatencyMs ?? "0-20" }]),
+          SERVICE_NAMES.map((s) => [
+            s,
+            { DEMO_FAILURE_RATE: String(options.demoFailureRate ?? 0.05), DEMO_LATENCY_MS: options.demoLatencyMs ?? "0-20" },
+          ]),
         ),
       },
       onLine: (name, line) => {
         if (logs.length < 200_000) logs.push(`${new Date().toISOString()} [${name}] ${line}`);
+        if (line.includes('"listening"') && line.includes('"durability"')) {
+          try {
+            durabilityByProcess[name] = String((JSON.parse(line) as { durability?: unknown }).durability);
+          } catch {
+            /* not a JSON line */
+          }
+        }
       },
-      readyTimeoutMs: 30_000,
+      readyTimeoutMs: 60_000,
     });
     const sys = system;
     const urls = sys.urls;
     const initial = await takeSnapshot(urls);
     phaseStart = Date.now() - startedAt;
-    log(`system up in ${phaseStart} ms (data ${dataDir}); initial money ${initial.totalBalanceCents}`);
+    log(`system up in ${phaseStart} ms (data ${dataDir}, DURABILITY=${durability}); initial money ${initial.totalBalanceCents}`);
 
     /** Starts `name` again, retrying a bounded number of times; a failure is a violation. */
     const restart = async (name: ProcessName): Promise<void> => {
@@ -230,7 +274,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
 
     const t0 = Date.now();
     const chaosEnd = t0 + durationMs;
-    const clientDeadline = chaosEnd + quiescenceMs;
+    // Clients keep trying while the chaos lasts and give up `quiescenceMs` after it really
+    // ended (kills and restarts on a busy machine outlast the planned duration); the run bound
+    // caps both.
+    let clientDeadline = Number.POSITIVE_INFINITY;
     const trafficDone = new AbortController();
 
     // Traffic: `concurrency` clients, saga i not sent before t0 + i·gap, each with its own key.
@@ -247,12 +294,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
         await sleepUntil(t0 + i * gap);
         const rec = await runClientSaga(`chaos-${options.seed}-${i}`, order, {
           gatewayUrl: urls.gateway,
-          deadlineAt: clientDeadline,
+          deadlineAt: () => clientDeadline,
           requestTimeoutMs: sagaWaitMs + 10_000,
           repeatChance: options.repeatChance ?? 0.05,
           twinChance: options.twinChance ?? 0.05,
           random: clientRandom,
           onAnswer: count,
+          signal: bound.signal,
         });
         records.push(rec);
         if (++answered % Math.max(1, Math.floor(options.sagas / 10)) === 0) log(`  ${answered}/${options.sagas} sagas answered`);
@@ -270,6 +318,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       const slot = (durationMs * 0.85) / Math.max(1, killPlan.length);
       for (const [j, first] of killPlan.entries()) {
         await sleepUntil(t0 + durationMs * 0.05 + j * slot + killRandom.int(0, Math.floor(slot * 0.5)));
+        if (bound.signal.aborted) break;
         // Sometimes two at once: the second victim is any other target.
         const victims = [first];
         const others = targets.filter((n) => n !== first);
@@ -311,7 +360,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
 
     // Faults: one of each kind at each service at a seeded moment, plus random windows of random rates.
     const faultRandom = random.fork("faults");
-    const oneShots = SERVICE_NAMES.flatMap((s) => FAULT_KINDS.map((k) => ({ s, k, at: t0 + durationMs * (0.05 + 0.55 * faultRandom.next()) }))).sort((a, b) => a.at - b.at);
+    const oneShots = SERVICE_NAMES.flatMap((s) => FAULT_KINDS.map((k) => ({ s, k, at: t0 + durationMs * (0.05 + 0.55 * faultRandom.next()) }))).sort(
+      (a, b) => a.at - b.at,
+    );
     const injector = (async () => {
       for (const { s, k, at } of oneShots) {
         await sleepUntil(at);
@@ -320,11 +371,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     })();
     const intensity = options.faultIntensity ?? 1;
     const windows = (async () => {
-      while (Date.now() < chaosEnd - 500) {
+      while (Date.now() < chaosEnd - 500 && !bound.signal.aborted) {
         await sleep(faultRandom.int(300, 2_000));
         const s = faultRandom.pick(options.windowServices ?? SERVICE_NAMES);
         const kinds = options.windowKinds ?? FAULT_KINDS;
-        const rates = Object.fromEntries(kinds.map((k) => [k, faultRandom.chance(0.6) ? Math.min(1, (0.05 + faultRandom.next() * 0.25) * intensity) : 0]));
+        const rates = Object.fromEntries(
+          kinds.map((k) => [k, faultRandom.chance(0.6) ? Math.min(1, (0.05 + faultRandom.next() * 0.25) * intensity) : 0]),
+        );
         proxies[s].setFaults(rates);
         await sleep(Math.min(faultRandom.int(300, 1_500), chaosEnd - Date.now()));
         proxies[s].setFaults({});
@@ -332,6 +385,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     })();
 
     await Promise.all([killer, injector, windows]);
+    clientDeadline = Math.max(chaosEnd, Date.now()) + quiescenceMs;
     for (const p of Object.values(proxies)) p.setFaults("off");
     log(`chaos over at +${Date.now() - t0} ms: faults off, ${Object.values(kills).reduce((a, b) => a + b, 0)} kills`);
     await traffic;
@@ -352,7 +406,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     const orchestrator = createServiceClient(OrchestratorService, urls.orchestrator, { timeoutMs: 10_000, maxMessageBytes: 64 << 20 });
     let pending = -1;
     try {
-      while (Date.now() - q0 < quiescenceMs) {
+      while (Date.now() - q0 < quiescenceMs && !bound.signal.aborted) {
         try {
           const page = await orchestrator.listSagas({ statuses: [SagaStatus.RUNNING, SagaStatus.COMPENSATING], pageSize: 1000 });
           pending = page.sagas.length;
@@ -363,10 +417,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
         await sleep(250);
       }
       phaseQuiescence = Date.now() - q0;
-      if (pending !== 0) violations.push(`liveness: ${pending < 0 ? "unknown number of" : pending} sagas still not terminal ${quiescenceMs} ms after the faults stopped`);
+      if (pending !== 0 && bound.signal.aborted)
+        violations.push(`liveness: ${pending < 0 ? "an unknown number of" : pending} sagas not terminal when the run bound cut the wait short`);
+      else if (pending !== 0)
+        violations.push(
+          `liveness: ${pending < 0 ? "unknown number of" : pending} sagas still not terminal ${quiescenceMs} ms after the faults stopped`,
+        );
       log(`quiescent after ${phaseQuiescence} ms`);
 
-      // Checks: DESIGN.md's invariants, then the client's view.
+      // Checks: the invariants, then the client's view.
       const c0 = Date.now();
       const report = await checkInvariants(urls, initial);
       const views: SagaView[] = [];
@@ -374,13 +433,22 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       for (let i = 0; i < 10_000; i++) {
         const page = await orchestrator.listSagas({ pageSize: 1000, pageToken: token });
         for (const s of page.sagas) {
-          views.push({ sagaId: s.sagaId, idempotencyKey: s.idempotencyKey, status: SagaStatus[s.status] ?? "UNSPECIFIED", failedStep: s.failedStep, errorCode: s.errorCode });
+          views.push({
+            sagaId: s.sagaId,
+            idempotencyKey: s.idempotencyKey,
+            status: SagaStatus[s.status] ?? "UNSPECIFIED",
+            failedStep: s.failedStep,
+            errorCode: s.errorCode,
+          });
         }
         token = page.nextPageToken;
         if (token === "") break;
       }
       const client = checkClientRecords(records, views);
       violations.push(...report.violations, ...client.violations);
+      if (bound.signal.aborted) violations.push(`run bound: the run outlasted its bound of ${runBoundMs} ms and was cut short`);
+      const fates = unacknowledgedByFate(client.unacknowledgedSagas);
+      if (client.unacknowledged > 0) log(`${client.unacknowledged} sagas never acknowledged: ${JSON.stringify(fates)}`);
       const byKey = new Map(views.map((v) => [v.idempotencyKey, v]));
       const byIntent: Record<string, Record<string, number>> = {};
       for (const r of records) {
@@ -398,13 +466,23 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
         }
       }
       const faultsByService = Object.fromEntries(SERVICE_NAMES.map((s) => [s, { ...proxies[s].counts }]));
-      const faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, SERVICE_NAMES.reduce((n, s) => n + proxies[s].counts[k], 0)])) as Record<FaultKind, number>;
-      const failed = violations.length > 0 || client.lost.length > 0;
+      const faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, SERVICE_NAMES.reduce((n, s) => n + proxies[s].counts[k], 0)])) as Record<
+        FaultKind,
+        number
+      >;
+      const failed = violations.length > 0 || client.lost.length > 0 || client.unacknowledged > maxUnacknowledged;
       summary = {
         seed: options.seed,
         sagas: options.sagas,
+        durability,
+        durabilityByProcess: { ...durabilityByProcess },
         acknowledged: records.filter((r) => r.ack).length,
         unacknowledged: client.unacknowledged,
+        unacknowledgedByFate: fates,
+        unacknowledgedSagas: client.unacknowledgedSagas.slice(0, 50),
+        maxUnacknowledged,
+        boundReached: bound.signal.aborted,
+        runBoundMs,
         byStatus: report.byStatus as Record<string, number>,
         byIntent,
         successFailures,
@@ -434,6 +512,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       orchestrator.close();
     }
   } finally {
+    clearTimeout(boundTimer);
     stopping = true;
     for (const p of Object.values(proxies)) p.setFaults("off");
     await system?.stop();
@@ -454,19 +533,28 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
   return { ...summary, durationMs: Date.now() - startedAt };
 }
 
-/** Whether a summary shows a broken promise (any violation or lost saga). */
+/**
+ * Whether a run failed: any violation (a broken invariant, the run bound reached, …), any lost
+ * saga, or more sagas left unacknowledged than the run allows.
+ */
 export function chaosFailed(s: ChaosSummary): boolean {
-  return s.violations.length > 0 || s.sagasLost > 0;
+  return s.violations.length > 0 || s.sagasLost > 0 || s.unacknowledged > s.maxUnacknowledged;
 }
 
 /** The summary as a plain-text table. */
 export function formatSummary(s: ChaosSummary): string {
   const lines: string[] = [];
   const row = (k: string, v: string | number): void => void lines.push(`${k.padEnd(28)} ${v}`);
-  const kv = (o: Record<string, number>): string => Object.entries(o).map(([k, v]) => `${k}=${v}`).join("  ") || "-";
-  lines.push(`chaos run, seed ${s.seed}`, "-".repeat(72));
-  row("sagas sent", s.sagas);
-  row("acknowledged / not", `${s.acknowledged} / ${s.unacknowledged}`);
+  const kv = (o: Record<string, number>): string =>
+    Object.entries(o)
+      .map(([k, v]) => `${k}=${v}`)
+      .join("  ") || "-";
+  lines.push(`chaos run, seed ${s.seed}, DURABILITY=${s.durability}`, "-".repeat(72));
+  row("sagas planned", s.sagas);
+  row("acknowledged / not", `${s.acknowledged} / ${s.unacknowledged} (at most ${s.maxUnacknowledged} allowed)`);
+  if (s.unacknowledged > 0) row("  not acknowledged", kv(s.unacknowledgedByFate));
+  for (const u of s.unacknowledgedSagas.slice(0, 10))
+    lines.push(`  - ${u.key}: ${u.posts} POSTs, ${u.problem}${u.saga ? `; saga ${u.saga.sagaId} is ${u.saga.status}` : ""}`);
   row("final status", kv(s.byStatus));
   for (const [intent, byStatus] of Object.entries(s.byIntent).sort()) row(`  planned ${intent}`, kv(byStatus));
   row("  success compensated by", kv(s.successFailures));
@@ -481,8 +569,11 @@ export function formatSummary(s: ChaosSummary): string {
   for (const v of s.violations.slice(0, 20)) lines.push(`  - ${v}`);
   row("sagas lost", s.sagasLost);
   for (const v of s.lost.slice(0, 20)) lines.push(`  - ${v}`);
-  row("duration", `${(s.durationMs / 1000).toFixed(1)} s (start ${s.phasesMs.start} ms, traffic ${s.phasesMs.traffic} ms, quiescence ${s.phasesMs.quiescence} ms, check ${s.phasesMs.check} ms)`);
+  row(
+    "duration",
+    `${(s.durationMs / 1000).toFixed(1)} s of a bound of ${(s.runBoundMs / 1000).toFixed(0)} s${s.boundReached ? " (REACHED: cut short)" : ""} (start ${s.phasesMs.start} ms, traffic ${s.phasesMs.traffic} ms, quiescence ${s.phasesMs.quiescence} ms, check ${s.phasesMs.check} ms)`,
+  );
   row("data", `${s.dataDir}${s.dataKept ? " (kept, with chaos.log and clients.json)" : " (removed)"}`);
-  lines.push("-".repeat(72), chaosFailed(s) ? "FAILED" : "OK: no violation, no saga lost");
+  lines.push("-".repeat(72), chaosFailed(s) ? "FAILED" : `OK: no violation, no saga lost, ${s.unacknowledged} unacknowledged`);
   return lines.join("\n");
 }

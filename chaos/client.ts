@@ -19,6 +19,8 @@ export interface ClientRecord {
   seen?: { status: string; failedStep?: string };
   /** Requests sent beyond the first POST (retries of POST, not polls). */
   retries: number;
+  /** POSTs sent in all (0: the run's bounds passed before this saga was sent). */
+  posts: number;
   polls: number;
   /** Set when the client gave up or met an answer it does not expect. */
   problem?: string;
@@ -32,8 +34,8 @@ export interface ClientRecord {
 
 export interface ClientOptions {
   readonly gatewayUrl: string;
-  /** Give up (and record a problem) after this moment. */
-  readonly deadlineAt: number;
+  /** Give up (and record a problem) after this moment; a function is asked each time (the run may move it). */
+  readonly deadlineAt: number | (() => number);
   /** POST attempts in all (default 60). */
   readonly maxAttempts?: number;
   /** Per-request timeout (default 15 s): must exceed the gateway's SAGA_WAIT_MS. */
@@ -73,7 +75,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 /** Runs one saga to an answer (and to a terminal status after a 202), within the bounds. */
 export async function runClientSaga(key: string, order: PlannedOrder, o: ClientOptions): Promise<ClientRecord> {
-  const rec: ClientRecord = { key, order, retries: 0, polls: 0, startedAt: Date.now() };
+  const rec: ClientRecord = { key, order, retries: 0, posts: 0, polls: 0, startedAt: Date.now() };
   const maxAttempts = o.maxAttempts ?? 60;
   const timeoutMs = o.requestTimeoutMs ?? 15_000;
   const init: RequestInit = {
@@ -81,15 +83,18 @@ export async function runClientSaga(key: string, order: PlannedOrder, o: ClientO
     headers: { "idempotency-key": key, ...(order.body ? { "content-type": "application/json" } : {}) },
     ...(order.body ? { body: JSON.stringify(order.body) } : {}),
   };
-  const stop = (): boolean => Date.now() >= o.deadlineAt || o.signal?.aborted === true;
+  const deadline = (): number => (typeof o.deadlineAt === "function" ? o.deadlineAt() : o.deadlineAt);
+  const stop = (): boolean => Date.now() >= deadline() || o.signal?.aborted === true;
   const backoff = (attempt: number): number => o.random.int(0, Math.min(2_000, 100 * 2 ** Math.min(attempt, 5)));
 
-  const twin = o.random.chance(o.twinChance ?? 0)
-    ? request(`${o.gatewayUrl}/saga`, init, timeoutMs).then(
-        (a) => ({ httpStatus: a.status, ...(str(a.body?.sagaId) ? { sagaId: str(a.body?.sagaId)! } : {}) }),
-        () => ({ httpStatus: "network" as const }),
-      )
-    : undefined;
+  // Drawn even when stopping, so that the random sequence does not depend on timing.
+  const twin =
+    o.random.chance(o.twinChance ?? 0) && !stop()
+      ? request(`${o.gatewayUrl}/saga`, init, timeoutMs).then(
+          (a) => ({ httpStatus: a.status, ...(str(a.body?.sagaId) ? { sagaId: str(a.body?.sagaId)! } : {}) }),
+          () => ({ httpStatus: "network" as const }),
+        )
+      : undefined;
 
   // POST until an answer names the saga.
   for (let attempt = 0; rec.ack === undefined; attempt++) {
@@ -99,6 +104,7 @@ export async function runClientSaga(key: string, order: PlannedOrder, o: ClientO
       return rec;
     }
     if (attempt > 0) rec.retries++;
+    rec.posts++;
     let a: Answer;
     try {
       a = await request(`${o.gatewayUrl}/saga`, init, timeoutMs);
@@ -131,6 +137,7 @@ export async function runClientSaga(key: string, order: PlannedOrder, o: ClientO
   }
 
   if (twin) rec.twin = await twin;
+  if (twin) rec.posts++;
 
   // After a 202: poll until terminal.
   const sagaId = rec.ack.sagaId;

@@ -4,27 +4,45 @@
  *   node --import tsx chaos/main.ts --sagas 300 --concurrency 16 --seed 1 --duration 45
  *
  * `--duration` is in seconds (or with a unit: 45s, 2m, 500ms). Prints progress, the summary
- * as a table and, last, the summary as one JSON line. Exit code 1 on any invariant violation
- * or lost saga, 2 on bad arguments.
+ * as a table and, last, the summary as one JSON line. Exit code 1 on any invariant violation,
+ * lost saga, more unacknowledged sagas than `--max-unacknowledged` (default 0) or a run that
+ * reached its bound; 2 on bad arguments. Every run is bounded: at most MAX_SAGAS sagas and
+ * MAX_DURATION_MS of chaos, and the whole run ends by `--run-bound` (default: duration plus
+ * twice the quiescence bound plus 3 min).
  */
 import { parseArgs } from "node:util";
 import { SERVICE_NAMES } from "../system/processes.js";
 import { chaosFailed, formatSummary, runChaos } from "./chaos.js";
 import { FAULT_KINDS } from "./fault-proxy.js";
+import { DURABILITIES, type Durability } from "#platform/sqlite.js";
 
-const usage = "usage: chaos/main.ts [--sagas N] [--concurrency N] [--seed N] [--duration 45s] [--data-dir DIR] [--keep-data] [--failure-rate 0.05] [--max-in-flight N] [--kills N]\n       [--step-attempts N] [--saga-deadline-ms N] [--fault-intensity X] [--twin-chance P]\n       [--window-kinds drop,delay,lostReply,lateRequest] [--window-services catalog,payments,purchases,inventory]";
+/** Count bound of one run: more sagas than this is refused. */
+const MAX_SAGAS = 200_000;
+/** Time bound of one run's chaos phase. */
+const MAX_DURATION_MS = 2 * 60 * 60_000;
+/** Bound on clients at once. */
+const MAX_CONCURRENCY = 1_024;
 
-function duration(s: string): number {
+const usage =
+  "usage: chaos/main.ts [--sagas N] [--concurrency N] [--seed N] [--duration 45s] [--durability process|power] [--quiescence 90s] [--run-bound DURATION] [--max-unacknowledged N]\n       [--data-dir DIR] [--keep-data] [--failure-rate 0.05] [--max-in-flight N] [--kills N]\n       [--step-attempts N] [--saga-deadline-ms N] [--fault-intensity X] [--twin-chance P]\n       [--window-kinds drop,delay,lostReply,lateRequest] [--window-services catalog,payments,purchases,inventory]";
+
+function duration(name: string, s: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(s.trim());
-  if (!m) throw new Error(`--duration: ${JSON.stringify(s)} is not a duration (45, 45s, 2m, 500ms)`);
+  if (!m) throw new Error(`--${name}: ${JSON.stringify(s)} is not a duration (45, 45s, 2m, 500ms)`);
   const n = Number(m[1]);
   return Math.round(m[2] === "ms" ? n : m[2] === "m" ? n * 60_000 : n * 1_000);
 }
 
-function positiveInt(name: string, s: string): number {
+function positiveInt(name: string, s: string, max = Number.MAX_SAFE_INTEGER): number {
   const n = Number(s);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: must be a positive integer, got ${JSON.stringify(s)}`);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`--${name}: must be an integer in 1..${max}, got ${JSON.stringify(s)}`);
   return n;
+}
+
+function boundedDuration(name: string, s: string, maxMs: number): number {
+  const ms = duration(name, s);
+  if (ms < 1 || ms > maxMs) throw new Error(`--${name}: must be between 1 ms and ${maxMs / 60_000} min, got ${JSON.stringify(s)}`);
+  return ms;
 }
 
 function listOf<T extends string>(name: string, s: string, allowed: readonly T[]): T[] {
@@ -41,6 +59,10 @@ try {
       concurrency: { type: "string", default: "16" },
       seed: { type: "string", default: "1" },
       duration: { type: "string", default: "45s" },
+      durability: { type: "string", default: "process" },
+      quiescence: { type: "string" },
+      "run-bound": { type: "string" },
+      "max-unacknowledged": { type: "string", default: "0" },
       "data-dir": { type: "string" },
       "keep-data": { type: "boolean", default: false },
       "failure-rate": { type: "string", default: "0.05" },
@@ -64,11 +86,19 @@ try {
   if (!(rate >= 0 && rate <= 1)) throw new Error(`--failure-rate: must be in [0, 1]`);
   const seed = Number(values.seed);
   if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed: must be a non-negative integer`);
+  if (!(DURABILITIES as readonly string[]).includes(values.durability))
+    throw new Error(`--durability: one of ${DURABILITIES.join(", ")}, got ${JSON.stringify(values.durability)}`);
+  const maxUnacknowledged = Number(values["max-unacknowledged"]);
+  if (!Number.isInteger(maxUnacknowledged) || maxUnacknowledged < 0) throw new Error(`--max-unacknowledged: must be a non-negative integer`);
   options = {
-    sagas: positiveInt("sagas", values.sagas),
-    concurrency: positiveInt("concurrency", values.concurrency),
+    sagas: positiveInt("sagas", values.sagas, MAX_SAGAS),
+    concurrency: positiveInt("concurrency", values.concurrency, MAX_CONCURRENCY),
     seed,
-    durationMs: duration(values.duration),
+    durationMs: boundedDuration("duration", values.duration, MAX_DURATION_MS),
+    durability: values.durability as Durability,
+    maxUnacknowledged,
+    ...(values.quiescence ? { quiescenceMs: boundedDuration("quiescence", values.quiescence, 30 * 60_000) } : {}),
+    ...(values["run-bound"] ? { runBoundMs: boundedDuration("run-bound", values["run-bound"], MAX_DURATION_MS + 60 * 60_000) } : {}),
     demoFailureRate: rate,
     keepData: values["keep-data"],
     ...(values["max-in-flight"] ? { maxSagasInFlight: positiveInt("max-in-flight", values["max-in-flight"]) } : {}),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createPrng } from "./prng.js";
 import { FAILING_STEP, INTENTS, MAX_UNITS_PER_ORDER, planOrders } from "./orders.js";
-import { checkClientRecords, type SagaView } from "./verify.js";
+import { checkClientRecords, unacknowledgedByFate, type SagaView } from "./verify.js";
 import type { ClientRecord } from "./client.js";
 
 describe("seeded PRNG", () => {
@@ -65,6 +65,7 @@ describe("client-side checks", () => {
     key,
     order: { intent, body: undefined },
     retries: 0,
+    posts: ack ? 1 : 0,
     polls: 0,
     startedAt: 0,
     ...(ack ? { ack, seen: { status: seen ?? ack.status } } : {}),
@@ -80,9 +81,37 @@ describe("client-side checks", () => {
         rec("k4", "success", { httpStatus: 202, sagaId: "s4", status: "RUNNING" }),
         rec("k5", "success"),
       ],
-      [saga("k1", "s1", "COMPLETED"), saga("k2", "s2", "COMPENSATED", "charge-payment"), saga("k3", "s3", "COMPENSATED"), saga("k4", "s4", "COMPLETED"), saga("k5", "s5", "COMPLETED")],
+      [
+        saga("k1", "s1", "COMPLETED"),
+        saga("k2", "s2", "COMPENSATED", "charge-payment"),
+        saga("k3", "s3", "COMPENSATED"),
+        saga("k4", "s4", "COMPLETED"),
+        saga("k5", "s5", "COMPLETED"),
+      ],
     );
-    expect(r).toEqual({ lost: [], violations: [], unacknowledged: 1 });
+    expect(r).toEqual({
+      lost: [],
+      violations: [],
+      unacknowledged: 1,
+      unacknowledgedSagas: [{ key: "k5", posts: 0, problem: "no acknowledgement", saga: { sagaId: "s5", status: "COMPLETED" } }],
+    });
+  });
+
+  it("counts every unacknowledged saga with its fate: never sent, sent and unknown, sent and known", () => {
+    const unanswered = (key: string, posts: number): ClientRecord => ({
+      ...rec(key, "success"),
+      posts,
+      problem: `no acknowledgement after ${posts} attempts`,
+    });
+    const r = checkClientRecords(
+      [unanswered("k1", 0), unanswered("k2", 3), unanswered("k3", 60), rec("k4", "success", { httpStatus: 200, sagaId: "s4", status: "COMPLETED" })],
+      [saga("k3", "s3", "COMPENSATED"), saga("k4", "s4", "COMPLETED")],
+    );
+    expect(r.unacknowledged).toBe(3);
+    expect(r.violations).toEqual([]);
+    expect(r.lost).toEqual([]);
+    expect(unacknowledgedByFate(r.unacknowledgedSagas)).toEqual({ "never sent": 1, "sent, no saga": 1, "sent, saga COMPENSATED": 1 });
+    expect(r.unacknowledgedSagas.map((u) => u.key)).toEqual(["k1", "k2", "k3"]);
   });
 
   it("finds acknowledged sagas that are missing, renamed, unfinished or changed outcome", () => {
@@ -100,11 +129,20 @@ describe("client-side checks", () => {
   });
 
   it("flags failing orders that completed or failed later than their step, and repeats that named another saga", () => {
-    const repeated = { ...rec("k3", "success", { httpStatus: 200, sagaId: "s3", status: "COMPLETED" }), repeat: { httpStatus: 200, sameSaga: false, sameStatus: true } };
+    const repeated = {
+      ...rec("k3", "success", { httpStatus: 200, sagaId: "s3", status: "COMPLETED" }),
+      repeat: { httpStatus: 200, sameSaga: false, sameStatus: true },
+    };
     const twin = { ...rec("k5", "success", { httpStatus: 200, sagaId: "s5", status: "COMPLETED" }), twin: { httpStatus: 200, sagaId: "s5-bis" } };
     const r = checkClientRecords(
       [rec("k1", "inventory"), rec("k2", "payments"), repeated, rec("k4", "purchases"), twin],
-      [saga("k1", "s1", "COMPLETED"), saga("k2", "s2", "COMPENSATED", "take-stock"), saga("k3", "s3", "COMPLETED"), saga("k4", "s4", "COMPENSATED", "charge-payment"), saga("k5", "s5", "COMPLETED")],
+      [
+        saga("k1", "s1", "COMPLETED"),
+        saga("k2", "s2", "COMPENSATED", "take-stock"),
+        saga("k3", "s3", "COMPLETED"),
+        saga("k4", "s4", "COMPENSATED", "charge-payment"),
+        saga("k5", "s5", "COMPLETED"),
+      ],
     );
     expect(r.lost).toEqual([]);
     expect(r.violations).toHaveLength(4);

@@ -23,6 +23,33 @@ export interface ClientCheck {
   readonly violations: string[];
   /** Sagas the client never got an answer for (the system was unavailable for longer than the client's bounds). */
   readonly unacknowledged: number;
+  /** Each of them: how often it was posted, and what became of it at the orchestrator. */
+  readonly unacknowledgedSagas: readonly UnacknowledgedSaga[];
+}
+
+/**
+ * A saga the client sent (or meant to send) and never got an answer naming it. The client was
+ * promised nothing, so it is not lost; but a run that leaves sagas unanswered did not show the
+ * system answering under faults, so a run counts them against its allowance.
+ */
+export interface UnacknowledgedSaga {
+  readonly key: string;
+  /** POSTs sent: 0 means the run's bounds passed before it was sent at all. */
+  readonly posts: number;
+  /** Why the client stopped. */
+  readonly problem: string;
+  /** The saga the orchestrator holds under this key, if a POST reached it (its answer was lost). */
+  readonly saga?: { readonly sagaId: string; readonly status: string };
+}
+
+/** Unacknowledged sagas by fate: never sent, sent and unknown to the orchestrator, or known with a status. */
+export function unacknowledgedByFate(list: readonly UnacknowledgedSaga[]): Record<string, number> {
+  const fates: Record<string, number> = {};
+  for (const u of list) {
+    const fate = u.posts === 0 ? "never sent" : u.saga ? `sent, saga ${u.saga.status}` : "sent, no saga";
+    fates[fate] = (fates[fate] ?? 0) + 1;
+  }
+  return fates;
 }
 
 /** The order saga's steps in the order they run (ORDER_STEPS lists them so). */
@@ -40,14 +67,19 @@ export function checkClientRecords(records: readonly ClientRecord[], sagas: read
   for (const s of sagas) if (s.idempotencyKey) byKey.set(s.idempotencyKey, [...(byKey.get(s.idempotencyKey) ?? []), s]);
   const lost: string[] = [];
   const violations: string[] = [];
-  let unacknowledged = 0;
+  const unacknowledgedSagas: UnacknowledgedSaga[] = [];
   for (const [key, list] of byKey) if (list.length > 1) violations.push(`key ${key}: ${list.length} sagas (${list.map((s) => s.sagaId).join(", ")})`);
 
   for (const r of records) {
     const saga = byKey.get(r.key)?.[0];
     if (r.problem && !r.problem.startsWith("no acknowledgement") && !r.problem.startsWith("still ")) violations.push(`key ${r.key}: ${r.problem}`);
     if (!r.ack) {
-      unacknowledged++;
+      unacknowledgedSagas.push({
+        key: r.key,
+        posts: r.posts,
+        problem: r.problem ?? "no acknowledgement",
+        ...(saga ? { saga: { sagaId: saga.sagaId, status: saga.status } } : {}),
+      });
     } else if (!saga) {
       lost.push(`key ${r.key}: acknowledged ${r.ack.httpStatus} as saga ${r.ack.sagaId}, unknown to the orchestrator`);
       continue;
@@ -74,8 +106,10 @@ export function checkClientRecords(records: readonly ClientRecord[], sagas: read
       violations.push(`key ${r.key}: two POSTs at once named two sagas, ${r.ack.sagaId} and ${r.twin.sagaId}`);
     }
     if (r.repeat && (!r.repeat.sameSaga || !r.repeat.sameStatus)) {
-      violations.push(`key ${r.key}: the repeated POST answered ${r.repeat.httpStatus} with ${r.repeat.sameSaga ? "another status" : "another saga"}`);
+      violations.push(
+        `key ${r.key}: the repeated POST answered ${r.repeat.httpStatus} with ${r.repeat.sameSaga ? "another status" : "another saga"}`,
+      );
     }
   }
-  return { lost, violations, unacknowledged };
+  return { lost, violations, unacknowledged: unacknowledgedSagas.length, unacknowledgedSagas };
 }

@@ -1,11 +1,16 @@
-/** The six processes of TP-SAGA, in start order: services first, then orchestrator, then gateway. */
+/**
+ * The six processes of TP-SAGA, services first, then orchestrator, then gateway (the order in
+ * which they are stopped in reverse). `needs` names the processes whose URLs a process is
+ * given at start: it may start as soon as those URLs are known (a fixed port is known at
+ * once), because every client connects lazily and waits for its peer.
+ */
 export const PROCESSES = [
-  { name: "catalog", entry: "services/catalog/main.ts", defaultPort: 5001 },
-  { name: "payments", entry: "services/payments/main.ts", defaultPort: 5002 },
-  { name: "purchases", entry: "services/purchases/main.ts", defaultPort: 5003 },
-  { name: "inventory", entry: "services/inventory/main.ts", defaultPort: 5004 },
-  { name: "orchestrator", entry: "orchestrator/main.ts", defaultPort: 5000 },
-  { name: "gateway", entry: "gateway/main.ts", defaultPort: 8000 },
+  { name: "catalog", entry: "services/catalog/main.ts", defaultPort: 5001, needs: [] },
+  { name: "payments", entry: "services/payments/main.ts", defaultPort: 5002, needs: [] },
+  { name: "purchases", entry: "services/purchases/main.ts", defaultPort: 5003, needs: [] },
+  { name: "inventory", entry: "services/inventory/main.ts", defaultPort: 5004, needs: [] },
+  { name: "orchestrator", entry: "orchestrator/main.ts", defaultPort: 5000, needs: ["catalog", "payments", "purchases", "inventory"] },
+  { name: "gateway", entry: "gateway/main.ts", defaultPort: 8000, needs: ["orchestrator"] },
 ] as const;
 
 export type ProcessName = (typeof PROCESSES)[number]["name"];
