@@ -1,7 +1,7 @@
-import { OrchestratorService, SagaStatus } from "#gen/saga/orchestrator/v1/orchestrator_pb.js";
+import { OrchestratorService } from "#gen/saga/orchestrator/v1/orchestrator_pb.js";
 import { createServiceClient } from "#platform/grpc-client.js";
+import { UNFINISHED_SAGA_STATUSES } from "../system/invariants.js";
 
-const UNFINISHED = [SagaStatus.RUNNING, SagaStatus.COMPENSATING, SagaStatus.CONFIRMING];
 
 /**
  * Waits until the orchestrator has no RUNNING, COMPENSATING or CONFIRMING saga (a 202 answer leaves one
@@ -13,7 +13,7 @@ export async function waitForIdle(orchestratorUrl: string, maxMs: number): Promi
   const deadline = Date.now() + maxMs;
   try {
     for (;;) {
-      const page = await client.listSagas({ statuses: UNFINISHED, pageSize: 1000, pageToken: "" });
+      const page = await client.listSagas({ statuses: [...UNFINISHED_SAGA_STATUSES], pageSize: 1000, pageToken: "" });
       const left = page.sagas.length;
       if (left === 0 || Date.now() >= deadline) return left;
       await new Promise((r) => setTimeout(r, 200));

@@ -17,7 +17,7 @@ import { OrchestratorService, SagaStatus } from "#gen/saga/orchestrator/v1/orche
 import { createServiceClient } from "#platform/grpc-client.js";
 import type { Durability } from "#platform/sqlite.js";
 import { startSystem, type RunningSystem } from "../system/start-system.js";
-import { checkInvariants, takeSnapshot } from "../system/invariants.js";
+import { checkInvariants, takeSnapshot, UNFINISHED_SAGA_STATUSES } from "../system/invariants.js";
 import { PROCESSES, SERVICE_NAMES, type ProcessName } from "../system/processes.js";
 import { FAULT_KINDS, startFaultProxy, type FaultKind, type FaultProxy } from "./fault-proxy.js";
 import { createPrng } from "./prng.js";
@@ -401,14 +401,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       }
     }
 
-    // Quiescence: no saga RUNNING or COMPENSATING (bounded).
+    // Quiescence: no saga RUNNING, COMPENSATING or CONFIRMING (bounded).
     const q0 = Date.now();
     const orchestrator = createServiceClient(OrchestratorService, urls.orchestrator, { timeoutMs: 10_000, maxMessageBytes: 64 << 20 });
     let pending = -1;
     try {
       while (Date.now() - q0 < quiescenceMs && !bound.signal.aborted) {
         try {
-          const page = await orchestrator.listSagas({ statuses: [SagaStatus.RUNNING, SagaStatus.COMPENSATING], pageSize: 1000 });
+          const page = await orchestrator.listSagas({ statuses: [...UNFINISHED_SAGA_STATUSES], pageSize: 1000 });
           pending = page.sagas.length;
           if (pending === 0) break;
         } catch {

@@ -119,7 +119,8 @@ export async function runClientSaga(key: string, order: PlannedOrder, o: ClientO
     if ((a.status === 200 || a.status === 409 || a.status === 202) && sagaId && status) {
       rec.ack = { httpStatus: a.status, sagaId, status, ...(str(a.body?.failedStep) ? { failedStep: str(a.body?.failedStep)! } : {}) };
       rec.seen = { status, ...(rec.ack.failedStep ? { failedStep: rec.ack.failedStep } : {}) };
-      if (a.status === 200 && status !== "COMPLETED") rec.problem = `200 with status ${status}`;
+      // CONFIRMING is decided (the saga has passed its pivot and will complete): the gateway answers it 200.
+      if (a.status === 200 && status !== "COMPLETED" && status !== "CONFIRMING") rec.problem = `200 with status ${status}`;
       if (a.status === 409 && status !== "COMPENSATED") rec.problem = `409 with status ${status}`;
       break;
     }

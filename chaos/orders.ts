@@ -1,5 +1,5 @@
 /**
- * The orders a chaos run sends, drawn from the demo data (DESIGN.md "Seed demo mode"): a
+ * The orders a chaos run sends, drawn from the demo data (docs/architecture.md, "Seed demo mode and demo data"): a
  * seeded mix that succeeds, and that fails on purpose at each step of the order saga.
  */
 import { ORDER_STEPS } from "../orchestrator/order-saga/order-saga.js";

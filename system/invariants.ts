@@ -5,6 +5,9 @@ import { OrchestratorService, SagaStatus, type Saga } from "#gen/saga/orchestrat
 import { createServiceClient } from "#platform/grpc-client.js";
 import { ORDER_STEPS } from "../orchestrator/order-saga/order-saga.js";
 
+/** Statuses of a saga the orchestrator is still driving on its own: what "the system is quiet" waits out. */
+export const UNFINISHED_SAGA_STATUSES: readonly SagaStatus[] = [SagaStatus.RUNNING, SagaStatus.COMPENSATING, SagaStatus.CONFIRMING];
+
 /** Money and stock, read from the services over gRPC. */
 export interface Snapshot {
   /** Σ balance_cents: what the customers own, holds included. */

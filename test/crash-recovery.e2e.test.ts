@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OrchestratorService, SagaStatus } from "#gen/saga/orchestrator/v1/orchestrator_pb.js";
 import { createServiceClient } from "#platform/grpc-client.js";
-import { checkInvariants } from "../system/invariants.js";
+import { checkInvariants, UNFINISHED_SAGA_STATUSES } from "../system/invariants.js";
 import { startFixture, type SystemFixture } from "./system-fixture.js";
 
 // Hundreds of sagas in flight, the orchestrator killed with SIGKILL and restarted: every
@@ -20,7 +20,6 @@ const ORDERS = [
   { customerId: "customer-1", items: [{ productId: "mouse", quantity: 11 }] },
   { customerId: "customer-1", items: [{ productId: "webcam", quantity: 1 }] },
 ];
-const UNFINISHED = [SagaStatus.RUNNING, SagaStatus.COMPENSATING];
 
 describe.each([
   { durability: "process", total: 700, killAt: 150 },
@@ -55,7 +54,7 @@ describe.each([
     const deadline = Date.now() + 30_000;
     let inFlight = 0;
     while (Date.now() < deadline) {
-      inFlight = (await orchestrator.listSagas({ statuses: UNFINISHED, pageSize: 1000 })).sagas.length;
+      inFlight = (await orchestrator.listSagas({ statuses: [...UNFINISHED_SAGA_STATUSES], pageSize: 1000 })).sagas.length;
       if (inFlight >= killAt || sent >= total) break;
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -70,7 +69,7 @@ describe.each([
     const after = createServiceClient(OrchestratorService, f.system.urls.orchestrator, { timeoutMs: 5_000 });
     let unfinished = Infinity;
     while (unfinished > 0 && Date.now() - restartedAt < 60_000) {
-      unfinished = (await after.listSagas({ statuses: UNFINISHED, pageSize: 1000 })).sagas.length;
+      unfinished = (await after.listSagas({ statuses: [...UNFINISHED_SAGA_STATUSES], pageSize: 1000 })).sagas.length;
       if (unfinished > 0) await new Promise((r) => setTimeout(r, 100));
     }
     expect(unfinished).toBe(0);

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { OrchestratorService, SagaStatus } from "#gen/saga/orchestrator/v1/orchestrator_pb.js";
 import { createServiceClient } from "#platform/grpc-client.js";
-import { checkInvariants, takeSnapshot } from "../system/invariants.js";
+import { checkInvariants, takeSnapshot, UNFINISHED_SAGA_STATUSES } from "../system/invariants.js";
 import { PROCESSES, type ProcessName } from "../system/processes.js";
 
 // `npm start` as a user runs it: the launcher (system/main.ts) as a real process with its six
@@ -14,7 +14,6 @@ import { PROCESSES, type ProcessName } from "../system/processes.js";
 // restarts it and the sagas finish); a process that cannot start stops everything with exit
 // code 1; SIGTERM stops all six.
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const UNFINISHED = [SagaStatus.RUNNING, SagaStatus.COMPENSATING];
 
 interface Launcher {
   readonly child: ChildProcess;
@@ -157,7 +156,7 @@ describe("npm start supervises its six processes", () => {
     const orchestrator = createServiceClient(OrchestratorService, urls.orchestrator, { timeoutMs: 5_000 });
     let inFlight = 0;
     for (const until = Date.now() + 30_000; Date.now() < until && next < 60;) {
-      inFlight = (await orchestrator.listSagas({ statuses: UNFINISHED, pageSize: 1000 })).sagas.length;
+      inFlight = (await orchestrator.listSagas({ statuses: [...UNFINISHED_SAGA_STATUSES], pageSize: 1000 })).sagas.length;
       if (inFlight >= 5) break;
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -181,7 +180,7 @@ describe("npm start supervises its six processes", () => {
     try {
       let unfinished = Infinity;
       for (const until = Date.now() + 60_000; unfinished > 0 && Date.now() < until;) {
-        unfinished = (await after.listSagas({ statuses: UNFINISHED, pageSize: 1000 })).sagas.length;
+        unfinished = (await after.listSagas({ statuses: [...UNFINISHED_SAGA_STATUSES], pageSize: 1000 })).sagas.length;
         if (unfinished > 0) await new Promise((r) => setTimeout(r, 100));
       }
       expect(unfinished).toBe(0);
