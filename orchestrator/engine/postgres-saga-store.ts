@@ -551,8 +551,9 @@ function eventColumns(e: SagaEvent): unknown[] {
     e.error?.code ?? null,
     // PostgreSQL text cannot hold U+0000; an error message is prose from elsewhere, so it is replaced rather than refused.
     e.error ? e.error.message.replaceAll("\u0000", "\uFFFD") : null,
-    e.operator?.actor ?? null,
-    // Prose too, like the error message; the actor names someone, so it is refused instead (checkEvent).
+    // The operator note is replaced too, not refused: by the time it is logged the operator's
+    // action was accepted, and a refused append would stop the saga from writing at all.
+    e.operator ? e.operator.actor.replaceAll("\u0000", "\uFFFD") : null,
     e.operator ? e.operator.reason.replaceAll("\u0000", "\uFFFD") : null,
   ];
 }
@@ -616,7 +617,6 @@ function checkEvent(e: SagaEvent): void {
   checkText(`saga id ${JSON.stringify(e.sagaId)}`, e.sagaId);
   checkText(`saga ${e.sagaId}: step name`, e.step);
   checkText(`saga ${e.sagaId}: error code`, e.error?.code);
-  checkText(`saga ${e.sagaId}: operator actor`, e.operator?.actor);
 }
 
 function checkOwnership(ownerId: string, leaseMs: number): void {
