@@ -141,7 +141,12 @@ describe("PostgresSagaStore: schema version 2 (operator notes)", () => {
       const before: SagaEvent[] = [
         ev("o1", 1),
         ev("o1", 2, "RUNNING", { kind: "step-succeeded", step: "reserve", attempt: 1, output: { r: 1 } }),
-        ev("o1", 3, "NEEDS_ATTENTION", { kind: "saga-needs-attention", step: "charge", attempt: 20, error: { code: "UNAVAILABLE", message: "down" } }),
+        ev("o1", 3, "NEEDS_ATTENTION", {
+          kind: "saga-needs-attention",
+          step: "charge",
+          attempt: 20,
+          error: { code: "UNAVAILABLE", message: "down" },
+        }),
       ];
 
       const store = await PostgresSagaStore.open({ connectionString: old.url, connectAttempts: 1 });
