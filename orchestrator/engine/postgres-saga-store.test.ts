@@ -1,7 +1,8 @@
 import net from "node:net";
 import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { SchemaTooNewError } from "../../platform/postgres-migrations.js";
+import { migratePostgres, SchemaTooNewError } from "../../platform/postgres-migrations.js";
+import { openPostgresPool } from "../../platform/postgres.js";
 import { createTestDatabase, type TestDatabase } from "../../platform/postgres-test-database.js";
 import { PostgresSagaStore, SAGA_LOG_MIGRATIONS, SAGA_LOG_VERSIONS_TABLE } from "./postgres-saga-store.js";
 import { FencedError } from "./saga-ownership.js";
@@ -116,6 +117,85 @@ describe("PostgresSagaStore: schema versions", () => {
     } finally {
       await admin.query(`DELETE FROM ${SAGA_LOG_VERSIONS_TABLE} WHERE version = $1`, [newer]);
     }
+  });
+});
+
+describe("PostgresSagaStore: schema version 2 (operator notes)", () => {
+  it("migrates a saga log at version 1 to version 2, keeping its rows", async () => {
+    const old = await createTestDatabase("saga_log_v1_test");
+    try {
+      // A database as a build that knew only version 1 left it, with a saga in it.
+      const pool = await openPostgresPool({ connectionString: old.url, connectAttempts: 1 });
+      try {
+        expect(await migratePostgres(pool, "saga log", SAGA_LOG_VERSIONS_TABLE, SAGA_LOG_MIGRATIONS.slice(0, 1))).toEqual({ from: 0, to: 1 });
+        await pool.query(`
+          INSERT INTO saga (saga_id, idempotency_key, fingerprint, definition_name, definition_version, status, input, created_at, updated_at)
+            VALUES ('o1', 'key-o1', 'fp', 'order', 1, 'NEEDS_ATTENTION', '{"id":"o1"}', 5, 1003);
+          INSERT INTO saga_event (saga_id, sequence, kind, step, status, at, attempt, output, error_code, error_message) VALUES
+            ('o1', 1, 'saga-created', NULL, 'RUNNING', 1001, NULL, NULL, NULL, NULL),
+            ('o1', 2, 'step-succeeded', 'reserve', 'RUNNING', 1002, 1, '{"r":1}', NULL, NULL),
+            ('o1', 3, 'saga-needs-attention', 'charge', 'NEEDS_ATTENTION', 1003, 20, NULL, 'UNAVAILABLE', 'down');`);
+      } finally {
+        await pool.end();
+      }
+      const before: SagaEvent[] = [
+        ev("o1", 1),
+        ev("o1", 2, "RUNNING", { kind: "step-succeeded", step: "reserve", attempt: 1, output: { r: 1 } }),
+        ev("o1", 3, "NEEDS_ATTENTION", {
+          kind: "saga-needs-attention",
+          step: "charge",
+          attempt: 20,
+          error: { code: "UNAVAILABLE", message: "down" },
+        }),
+      ];
+
+      const store = await PostgresSagaStore.open({ connectionString: old.url, connectAttempts: 1 });
+      opened.push(store);
+      expect((await store.load("o1"))?.events).toEqual(before);
+      expect((await store.load("o1"))?.events.every((e) => !("operator" in e))).toBe(true);
+      const operator = { actor: "ops", reason: "refund made by hand" };
+      await store.append(ev("o1", 4, "RESOLVED", { kind: "saga-resolved", operator }));
+      expect((await store.load("o1"))?.events).toEqual([...before, ev("o1", 4, "RESOLVED", { kind: "saga-resolved", operator })]);
+      await store.close();
+
+      const check = new pg.Client({ connectionString: old.url });
+      await check.connect();
+      try {
+        const versions = await check.query(`SELECT version, name FROM ${SAGA_LOG_VERSIONS_TABLE} ORDER BY version`);
+        expect(versions.rows.map((r: { version: number }) => r.version)).toEqual([1, 2]);
+        const notes = await check.query("SELECT sequence, actor, reason FROM saga_event WHERE saga_id = 'o1' ORDER BY sequence");
+        expect(notes.rows).toEqual([
+          { sequence: 1, actor: null, reason: null },
+          { sequence: 2, actor: null, reason: null },
+          { sequence: 3, actor: null, reason: null },
+          { sequence: 4, actor: "ops", reason: "refund made by hand" },
+        ]);
+      } finally {
+        await check.end();
+      }
+      // Opening an up-to-date log again changes nothing.
+      const again = await PostgresSagaStore.open({ connectionString: old.url, connectAttempts: 1 });
+      opened.push(again);
+      expect((await again.load("o1"))?.events).toHaveLength(4);
+      await again.close();
+    } finally {
+      await Promise.allSettled(opened.map((s) => s.close()));
+      await old.drop();
+    }
+  });
+
+  it("keeps the note on a fenced append, and replaces U+0000 in it rather than refusing the append", async () => {
+    const store = await open();
+    await store.create(header("f"), ev("f", 1));
+    const claims = await store.claim("replica-a", 60_000, 1);
+    expect(claims.map((c) => c.sagaId)).toEqual(["f"]);
+    const epoch = claims[0]!.epoch;
+    const operator = { actor: "ops@example.com", reason: "forced: the customer cancelled" };
+    await store.appendFenced(ev("f", 2, "COMPENSATING", { kind: "saga-compensation-forced", operator }), epoch);
+    await store.append(ev("f", 3, "COMPENSATING", { kind: "saga-retried", operator: { actor: "o\u0000ps", reason: "a \u0000 b" } }));
+    const events = (await store.load("f"))?.events;
+    expect(events?.map((e) => e.operator)).toEqual([undefined, operator, { actor: "o\uFFFDps", reason: "a \uFFFD b" }]);
+    await store.close();
   });
 });
 
@@ -253,6 +333,37 @@ describe("PostgresSagaStore: a lost connection", () => {
       relay.loseNextAnswer();
       await expect(store.append(ev("w0", 2, "RUNNING"))).rejects.toThrow(/sequence 2 is taken/);
       expect(retries).toHaveLength(3);
+    } finally {
+      await store.close();
+      await relay.close();
+    }
+  });
+
+  it("counts an operator's event sent again after a lost answer as landed only when its note is the same", async () => {
+    const relay = await startRelay(database.url);
+    const retries: string[] = [];
+    const store = await PostgresSagaStore.open({
+      connectionString: relay.url,
+      connectAttempts: 1,
+      maxConnections: 1,
+      onWriteRetry: ({ error }) => retries.push(error.message),
+      onIdleError: () => undefined,
+    });
+    opened.push(store);
+    try {
+      await store.create(header("n"), ev("n", 1));
+      const operator = { actor: "ops", reason: "settled by hand" };
+      relay.loseNextAnswer();
+      await store.append(ev("n", 2, "RESOLVED", { kind: "saga-resolved", operator }));
+      expect(retries).toHaveLength(1);
+      expect((await store.load("n"))?.events[1]?.operator).toEqual(operator);
+      // Sent again with another reason: not the event that landed, so refused.
+      relay.loseNextAnswer();
+      await expect(store.append(ev("n", 2, "RESOLVED", { kind: "saga-resolved", operator: { actor: "ops", reason: "other" } }))).rejects.toThrow(
+        /sequence 2 is taken/,
+      );
+      expect(retries).toHaveLength(2);
+      expect((await store.load("n"))?.events[1]?.operator).toEqual(operator);
     } finally {
       await store.close();
       await relay.close();

@@ -60,6 +60,16 @@ export const SAGA_LOG_MIGRATIONS: readonly PostgresMigration[] = [
         PRIMARY KEY (saga_id, sequence)
       );`,
   },
+  {
+    version: 2,
+    name: "saga_event.actor and saga_event.reason: who took an operator action, and why",
+    // Nullable, so adding them rewrites no rows, and events written before (or by a build of
+    // version 1 still running while this one migrates) read as carrying no operator note.
+    sql: `
+      ALTER TABLE saga_event
+        ADD COLUMN actor  text COLLATE "C",
+        ADD COLUMN reason text;`,
+  },
 ];
 
 /** The table of applied schema versions of the saga log. */
@@ -89,24 +99,26 @@ const HEADER_COLUMNS = "saga_id, idempotency_key, fingerprint, definition_name, 
 const WITH_EVENTS = `${HEADER_COLUMNS},
   COALESCE((SELECT json_agg(json_build_object(
       'sagaId', e.saga_id, 'sequence', e.sequence, 'kind', e.kind, 'step', e.step, 'status', e.status, 'at', e.at,
-      'attempt', e.attempt, 'hasOutput', e.output IS NOT NULL, 'output', e.output, 'errorCode', e.error_code, 'errorMessage', e.error_message)
+      'attempt', e.attempt, 'hasOutput', e.output IS NOT NULL, 'output', e.output, 'errorCode', e.error_code, 'errorMessage', e.error_message,
+      'actor', e.actor, 'reason', e.reason)
       ORDER BY e.sequence)
     FROM saga_event e WHERE e.saga_id = saga.saga_id), '[]'::json) AS events`;
 
 const CREATE_SAGAS = `
 WITH input AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::json[], $7::bigint[],
-                       $8::integer[], $9::text[], $10::text[], $11::text[], $12::bigint[], $13::integer[], $14::json[], $15::text[], $16::text[])
+                       $8::integer[], $9::text[], $10::text[], $11::text[], $12::bigint[], $13::integer[], $14::json[], $15::text[], $16::text[],
+                       $17::text[], $18::text[])
     AS i(saga_id, idempotency_key, fingerprint, definition_name, definition_version, input, created_at,
-         sequence, kind, step, status, at, attempt, output, error_code, error_message)
+         sequence, kind, step, status, at, attempt, output, error_code, error_message, actor, reason)
 ), inserted AS (
   INSERT INTO saga (saga_id, idempotency_key, fingerprint, definition_name, definition_version, status, input, created_at, updated_at)
   SELECT saga_id, idempotency_key, fingerprint, definition_name, definition_version, status, input, created_at, at FROM input
   ON CONFLICT DO NOTHING
   RETURNING saga_id
 )
-INSERT INTO saga_event (saga_id, sequence, kind, step, status, at, attempt, output, error_code, error_message)
-SELECT i.saga_id, i.sequence, i.kind, i.step, i.status, i.at, i.attempt, i.output, i.error_code, i.error_message
+INSERT INTO saga_event (saga_id, sequence, kind, step, status, at, attempt, output, error_code, error_message, actor, reason)
+SELECT i.saga_id, i.sequence, i.kind, i.step, i.status, i.at, i.attempt, i.output, i.error_code, i.error_message, i.actor, i.reason
 FROM input i JOIN inserted USING (saga_id)
 RETURNING saga_id`;
 
@@ -116,8 +128,8 @@ RETURNING saga_id`;
 const APPEND_EVENTS = `
 WITH input AS (
   SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::integer[],
-                       $8::json[], $9::text[], $10::text[], $11::bigint[])
-    AS i(saga_id, sequence, kind, step, status, at, attempt, output, error_code, error_message, epoch)
+                       $8::json[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[])
+    AS i(saga_id, sequence, kind, step, status, at, attempt, output, error_code, error_message, actor, reason, epoch)
 ), fenced AS MATERIALIZED (
   SELECT s.saga_id, s.epoch FROM saga s
   WHERE s.saga_id IN (SELECT saga_id FROM input WHERE epoch IS NOT NULL)
@@ -128,8 +140,8 @@ WITH input AS (
   WHERE CASE WHEN i.epoch IS NULL THEN EXISTS (SELECT 1 FROM saga s WHERE s.saga_id = i.saga_id)
              ELSE EXISTS (SELECT 1 FROM fenced f WHERE f.saga_id = i.saga_id AND f.epoch = i.epoch) END
 ), inserted AS (
-  INSERT INTO saga_event (saga_id, sequence, kind, step, status, at, attempt, output, error_code, error_message)
-  SELECT saga_id, sequence, kind, step, status, at, attempt, output, error_code, error_message FROM accepted
+  INSERT INTO saga_event (saga_id, sequence, kind, step, status, at, attempt, output, error_code, error_message, actor, reason)
+  SELECT saga_id, sequence, kind, step, status, at, attempt, output, error_code, error_message, actor, reason FROM accepted
   ON CONFLICT DO NOTHING
   RETURNING saga_id, sequence, status, at
 ), latest AS (
@@ -144,7 +156,8 @@ SELECT saga_id, sequence FROM inserted`;
 const EPOCHS_OF = "SELECT saga_id, epoch FROM saga WHERE saga_id = ANY($1::text[])";
 /** Events as written, for telling a batch sent again from a conflicting write. */
 const EVENTS_AT = `
-SELECT e.saga_id, e.sequence, e.kind, e.step, e.status, e.at, e.attempt, e.output::text AS output, e.error_code, e.error_message
+SELECT e.saga_id, e.sequence, e.kind, e.step, e.status, e.at, e.attempt, e.output::text AS output, e.error_code, e.error_message,
+       e.actor, e.reason
 FROM saga_event e JOIN unnest($1::text[], $2::integer[]) AS k(saga_id, sequence) USING (saga_id, sequence)`;
 const SAGA_BY_ID = `SELECT ${WITH_EVENTS} FROM saga WHERE saga_id = $1`;
 const SAGAS_BY_KEY = `SELECT ${WITH_EVENTS} FROM saga WHERE idempotency_key = ANY($1::text[])`;
@@ -192,6 +205,8 @@ interface StoredEventRow {
   output: string | null;
   error_code: string | null;
   error_message: string | null;
+  actor: string | null;
+  reason: string | null;
 }
 
 interface HeaderRow {
@@ -218,6 +233,9 @@ interface EventJson {
   output: Json;
   errorCode: string | null;
   errorMessage: string | null;
+  /** The operator note's fields; null on events that record no operator action. */
+  actor: string | null;
+  reason: string | null;
 }
 
 /**
@@ -419,7 +437,7 @@ export class PostgresSagaStore implements SagaStore, SagaOwnership {
       }
     }
     const first = new Set(sent);
-    const columns: unknown[][] = Array.from({ length: 16 }, () => []);
+    const columns: unknown[][] = Array.from({ length: 18 }, () => []);
     for (const i of sent) {
       const { header: h, first: e } = writes[i] as Extract<Write, { kind: "create" }>;
       const row = [h.sagaId, h.idempotencyKey, h.fingerprint, h.definitionName, h.definitionVersion, JSON.stringify(h.input), h.createdAt, ...eventColumns(e).slice(1)];
@@ -463,7 +481,7 @@ export class PostgresSagaStore implements SagaStore, SagaOwnership {
         sent.push(i);
       }
     }
-    const columns: unknown[][] = Array.from({ length: 11 }, () => []);
+    const columns: unknown[][] = Array.from({ length: 13 }, () => []);
     for (const i of sent) {
       const { event, epoch } = writes[i] as Extract<Write, { kind: "append" }>;
       [...eventColumns(event), epoch ?? null].forEach((v, c) => columns[c]!.push(v));
@@ -516,7 +534,10 @@ export class PostgresSagaStore implements SagaStore, SagaOwnership {
   }
 }
 
-/** An event as the statements' arrays take it: saga_id, sequence, kind, step, status, at, attempt, output, error_code, error_message. */
+/**
+ * An event as the statements' arrays take it: saga_id, sequence, kind, step, status, at, attempt,
+ * output, error_code, error_message, actor, reason.
+ */
 function eventColumns(e: SagaEvent): unknown[] {
   return [
     e.sagaId,
@@ -530,12 +551,30 @@ function eventColumns(e: SagaEvent): unknown[] {
     e.error?.code ?? null,
     // PostgreSQL text cannot hold U+0000; an error message is prose from elsewhere, so it is replaced rather than refused.
     e.error ? e.error.message.replaceAll("\u0000", "\uFFFD") : null,
+    // The operator note is replaced too, not refused: by the time it is logged the operator's
+    // action was accepted, and a refused append would stop the saga from writing at all.
+    e.operator ? e.operator.actor.replaceAll("\u0000", "\uFFFD") : null,
+    e.operator ? e.operator.reason.replaceAll("\u0000", "\uFFFD") : null,
   ];
 }
 
 /** Whether a stored event is the one `columns` (from {@link eventColumns}) describes. */
 function sameEvent(row: StoredEventRow, columns: unknown[]): boolean {
-  const stored = [row.saga_id, row.sequence, row.kind, row.step, row.status, row.at, row.attempt, row.output, row.error_code, row.error_message];
+  const stored = [
+    row.saga_id,
+    row.sequence,
+    row.kind,
+    row.step,
+    row.status,
+    row.at,
+    row.attempt,
+    row.output,
+    row.error_code,
+    row.error_message,
+    row.actor,
+    row.reason,
+  ];
+  if (stored.length !== columns.length) throw new Error(`comparing an event of ${stored.length} columns with one of ${columns.length}`);
   return stored.every((v, c) => v === columns[c]);
 }
 
@@ -558,6 +597,7 @@ function toEvent(r: EventJson): SagaEvent {
   if (r.attempt !== null) e.attempt = r.attempt;
   if (r.hasOutput) e.output = r.output;
   if (r.errorCode !== null) e.error = { code: r.errorCode, message: r.errorMessage ?? "" };
+  if (r.actor !== null) e.operator = { actor: r.actor, reason: r.reason ?? "" };
   return e;
 }
 

@@ -165,6 +165,30 @@ describe.each(stores)("%s: the SagaStore contract", (_name, open) => {
     await store.close();
   });
 
+  it("gives back every field of an event as written, on a saga's first event as on a later one", async () => {
+    const { store } = await open();
+    // Every optional field of SagaEvent set at once, so a store that drops or renames one fails here.
+    const full = (sequence: number): SagaEvent => ({
+      sagaId: "f1",
+      sequence,
+      kind: "saga-retried",
+      step: "charge",
+      status: "COMPENSATING",
+      at: 2 ** 41 + sequence,
+      attempt: 7,
+      output: { receipt: "r-1", lines: [1, 2], none: null },
+      error: { code: "UNAVAILABLE", message: "payments down" },
+      operator: { actor: "ops@example.com", reason: "payments are back" },
+    });
+    await store.create(header("f1", 10), full(1));
+    await store.append(full(2));
+    const events = (await store.load("f1"))?.events;
+    expect(events).toEqual([full(1), full(2)]);
+    expect(events?.map((e) => Object.keys(e).sort())).toEqual([1, 2].map((n) => Object.keys(full(n)).sort()));
+    expect((await store.list({ limit: 10 }))[0]?.events).toEqual(events);
+    await store.close();
+  });
+
   it("survives close and reopen with every acknowledged write", async () => {
     const { store, reopen } = await open();
     if (!reopen) return;
