@@ -29,7 +29,7 @@ import { Payments } from "../services/payments/payments.js";
 import { purchasesHandlers } from "../services/purchases/handlers.js";
 import { SqlitePurchaseStore } from "../services/purchases/purchase-store.js";
 import { Purchases } from "../services/purchases/purchases.js";
-import { createRunner } from "../orchestrator/engine/runner.js";
+import { createRunner, type Runner } from "../orchestrator/engine/runner.js";
 import { InMemorySagaStore } from "../orchestrator/engine/saga-store.js";
 import { orchestratorHandlers } from "../orchestrator/handlers.js";
 import { orderSaga, type OrderClients } from "../orchestrator/order-saga/order-saga.js";
@@ -48,6 +48,7 @@ let orchestrator: ServiceClient<typeof OrchestratorService>;
 let urls: { orchestrator: string; payments: string; purchases: string; inventory: string };
 let definition: ReturnType<typeof orderSaga>;
 let initial: Snapshot;
+let runner: Runner;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "invariants-"));
@@ -76,7 +77,7 @@ beforeAll(async () => {
   };
   clients = { ...c, close: () => Object.values(c).forEach((x) => x.close()) };
   definition = orderSaga(clients, { retry: { initialDelayMs: 0, maxDelayMs: 0 }, compensationRetry: { initialDelayMs: 0, maxDelayMs: 0 } });
-  const runner = createRunner({ store: new InMemorySagaStore(), definitions: [definition], isRetryable, describeError });
+  runner = createRunner({ store: new InMemorySagaStore(), definitions: [definition], isRetryable, describeError });
   const orchestratorUrl = await start(serve(OrchestratorService, orchestratorHandlers(runner)));
   orchestrator = createServiceClient(OrchestratorService, orchestratorUrl);
   urls = { orchestrator: orchestratorUrl, payments: paymentsUrl, purchases: purchasesUrl, inventory: inventoryUrl };
@@ -91,16 +92,12 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Runs one saga to its outcome; a completed one is then confirmed as the engine does after the pivot (a repeat is a no-op). */
+/** Runs one saga to its end: StartSaga answers once decided, then the confirmations of a completing saga run. */
 async function runSaga(customerId: string, productId: string, quantity: number): Promise<{ sagaId: string; status: SagaStatus }> {
   const { saga } = await orchestrator.startSaga({ order: { customerId, items: [{ productId, quantity }] }, waitMs: 10_000 });
-  if (saga!.status === SagaStatus.COMPLETED) {
-    for (const s of definition.steps) {
-      const ctx = { sagaId: saga!.sagaId, key: `${saga!.sagaId}:${s.name}`, input: {}, results: {}, attempt: 1, timeoutMs: 5_000, signal: new AbortController().signal };
-      await s.confirm?.(ctx as Parameters<NonNullable<typeof s.confirm>>[0]);
-    }
-  }
-  return { sagaId: saga!.sagaId, status: saga!.status };
+  await runner.wait(saga!.sagaId, 10_000, "terminal");
+  const final = (await orchestrator.getSaga({ sagaId: saga!.sagaId })).saga!;
+  return { sagaId: final.sagaId, status: final.status };
 }
 
 describe("checkInvariants", () => {
