@@ -50,7 +50,8 @@ export class UsageError extends Error {
 
 function positiveInteger(name: string, raw: string, max: number): number {
   const n = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || n < 1 || n > max) throw new UsageError(`--${name} ${JSON.stringify(raw)}: must be an integer from 1 to ${max}\n${USAGE}`);
+  if (!/^\d+$/.test(raw.trim()) || n < 1 || n > max)
+    throw new UsageError(`--${name} ${JSON.stringify(raw)}: must be an integer from 1 to ${max}\n${USAGE}`);
   return n;
 }
 

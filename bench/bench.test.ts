@@ -90,6 +90,8 @@ describe("runLoad", () => {
   });
 
   it("refuses anything but the loopback interface", async () => {
-    await expect(runLoad({ url: "http://example.com/saga", concurrency: 1, count: 1, maxMs: 100, requestTimeoutMs: 100, body: () => "" })).rejects.toThrow(/loopback/);
+    await expect(
+      runLoad({ url: "http://example.com/saga", concurrency: 1, count: 1, maxMs: 100, requestTimeoutMs: 100, body: () => "" }),
+    ).rejects.toThrow(/loopback/);
   });
 });

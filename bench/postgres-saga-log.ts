@@ -22,7 +22,11 @@ const { values } = parseArgs({
 const writers = Number(values.writers);
 const appends = Number(values.appends);
 const seconds = Number(values.seconds);
-for (const [name, n] of [["writers", writers], ["appends", appends], ["seconds", seconds]] as const) {
+for (const [name, n] of [
+  ["writers", writers],
+  ["appends", appends],
+  ["seconds", seconds],
+] as const) {
   if (!Number.isInteger(n) || n < 1 || n > 1_000_000) throw new Error(`--${name} must be a whole number from 1 to 1000000, not ${n}`);
 }
 
@@ -54,7 +58,16 @@ async function measure(url: string, durability: Durability, maxBatch: number, ru
         for (let sequence = 2; issued < appends && performance.now() < deadline; sequence++) {
           issued++;
           const t = performance.now();
-          await store.append({ sagaId, sequence, kind: "step-succeeded", step: "charge", status: "RUNNING", at: Date.now(), attempt: 1, output: { cents: 1250, paymentId: `p-${sequence}` } });
+          await store.append({
+            sagaId,
+            sequence,
+            kind: "step-succeeded",
+            step: "charge",
+            status: "RUNNING",
+            at: Date.now(),
+            attempt: 1,
+            output: { cents: 1250, paymentId: `p-${sequence}` },
+          });
           latencies.push(performance.now() - t);
         }
       }),
@@ -73,7 +86,10 @@ try {
   console.log(`writers ${writers}, at most ${appends} appends or ${seconds} s per configuration`);
   let run = 0;
   for (const durability of ["process", "power"] as const) {
-    for (const [label, maxBatch] of [["group commit", 5_000], ["one commit per write", 1]] as const) {
+    for (const [label, maxBatch] of [
+      ["group commit", 5_000],
+      ["one commit per write", 1],
+    ] as const) {
       const f = await measure(database.url, durability, maxBatch, ++run);
       console.log(
         `${durability.padEnd(7)} ${label.padEnd(20)} ${f.appends} appends, ${Math.round(f.perSecond)} appends/s, p50 ${f.p50Ms.toFixed(2)} ms, p99 ${f.p99Ms.toFixed(2)} ms`,

@@ -66,7 +66,9 @@ export interface MachineCpu {
 }
 
 export function machineCpu(): MachineCpu {
-  const line = readFileSync("/proc/stat", "utf8").split("\n").find((l) => l.startsWith("cpu "));
+  const line = readFileSync("/proc/stat", "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("cpu "));
   if (!line) throw new Error("no cpu line in /proc/stat");
   // user nice system idle iowait irq softirq steal (guest time is already inside user).
   const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1, 9).map(Number) as number[];

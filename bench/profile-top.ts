@@ -28,7 +28,15 @@ const file = positionals[0];
 const top = Number(values.top);
 const from = values["from-us"] === undefined ? undefined : Number(values["from-us"]);
 const to = values["to-us"] === undefined ? undefined : Number(values["to-us"]);
-if (!file || positionals.length > 1 || !Number.isInteger(top) || top < 1 || (from === undefined) !== (to === undefined) || Number.isNaN(from) || Number.isNaN(to)) {
+if (
+  !file ||
+  positionals.length > 1 ||
+  !Number.isInteger(top) ||
+  top < 1 ||
+  (from === undefined) !== (to === undefined) ||
+  Number.isNaN(from) ||
+  Number.isNaN(to)
+) {
   process.stderr.write(USAGE);
   process.exit(2);
 }
@@ -37,8 +45,12 @@ const profile = readCpuProfile(file);
 const { total, functions } = selfTimes(profile, ROOT, window);
 const idle = functions.find((f) => f.functionName === "(idle)" && f.location === "")?.selfMs ?? 0;
 const busy = total - idle;
-const ranked = functions.filter((f) => !(f.functionName === "(idle)" && f.location === "")).map((f) => ({ ...f, busyPct: busy > 0 ? (100 * f.selfMs) / busy : 0 }));
-const span = window ? `window ${((window.toUs - window.fromUs) / 1000).toFixed(0)} ms` : `whole profile, ${((profile.endTime - profile.startTime) / 1000).toFixed(0)} ms of wall time`;
+const ranked = functions
+  .filter((f) => !(f.functionName === "(idle)" && f.location === ""))
+  .map((f) => ({ ...f, busyPct: busy > 0 ? (100 * f.selfMs) / busy : 0 }));
+const span = window
+  ? `window ${((window.toUs - window.fromUs) / 1000).toFixed(0)} ms`
+  : `whole profile, ${((profile.endTime - profile.startTime) / 1000).toFixed(0)} ms of wall time`;
 process.stdout.write(`${file}\n${span}: sampled ${total.toFixed(0)} ms, (idle) ${idle.toFixed(0)} ms, busy ${busy.toFixed(0)} ms\n\n`);
 process.stdout.write(
   `${textTable({
@@ -60,7 +72,9 @@ if (values.callers !== undefined) {
   process.stdout.write(
     `\ncallers of ${values.callers} (its self time by direct caller)\n${textTable({
       headers: ["self ms", "caller"],
-      rows: callersOf(profile, values.callers, ROOT, window).slice(0, top).map((c) => [Number(c.selfMs.toFixed(1)), c.caller]),
+      rows: callersOf(profile, values.callers, ROOT, window)
+        .slice(0, top)
+        .map((c) => [Number(c.selfMs.toFixed(1)), c.caller]),
     })}\n`,
   );
 }

@@ -30,7 +30,14 @@ export interface SummaryLine {
 }
 
 const NAMES = PROCESSES.map((p) => p.name);
-const SHORT: Record<string, string> = { gateway: "gateway", orchestrator: "orch", catalog: "catalog", payments: "payments", purchases: "purchases", inventory: "inventory" };
+const SHORT: Record<string, string> = {
+  gateway: "gateway",
+  orchestrator: "orch",
+  catalog: "catalog",
+  payments: "payments",
+  purchases: "purchases",
+  inventory: "inventory",
+};
 
 type Cell = string | number;
 interface Table {
@@ -46,7 +53,10 @@ export function textTable(t: Table): string {
   const widths = t.headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
   const numeric = t.headers.map((_, i) => t.rows.every((r) => typeof r[i] === "number"));
   const line = (r: readonly string[]): string =>
-    r.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd();
+    r
+      .map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
   return [line(cells[0]!), widths.map((w) => "-".repeat(w)).join("  "), ...cells.slice(1).map(line)].join("\n");
 }
 
@@ -62,8 +72,12 @@ export function markdownTable(t: Table): string {
 
 const statuses = (l: LevelResult): string =>
   [
-    ...Object.entries(l.statusCounts).sort().map(([s, n]) => `${s}:${n}`),
-    ...Object.entries(l.errors).sort().map(([e, n]) => `${e}:${n}`),
+    ...Object.entries(l.statusCounts)
+      .sort()
+      .map(([s, n]) => `${s}:${n}`),
+    ...Object.entries(l.errors)
+      .sort()
+      .map(([e, n]) => `${e}:${n}`),
   ].join(" ") + (l.timeBound ? " (time-bound)" : "");
 
 /** The three tables of one configuration: throughput and latency, CPU per saga, peak RSS. */
@@ -121,9 +135,7 @@ function facts(c: ConfigurationResult): string[] {
   const out: string[] = [];
   if (c.warmup) out.push(`warm-up: ${c.warmup.sagas} sagas in ${(c.warmup.elapsedMs / 1000).toFixed(1)} s`);
   if (c.invariants) {
-    out.push(
-      `invariants: ${c.invariants.sagas} sagas ${JSON.stringify(c.invariants.byStatus)}, ${c.invariants.violationCount} violation(s)`,
-    );
+    out.push(`invariants: ${c.invariants.sagas} sagas ${JSON.stringify(c.invariants.byStatus)}, ${c.invariants.violationCount} violation(s)`);
   }
   if (c.profiles) for (const [name, file] of Object.entries(c.profiles)) out.push(`cpu profile of ${name}: ${file}`);
   return out;
@@ -156,7 +168,9 @@ export function markdownReport(r: BenchResults): string {
     `- machine: ${m.cpuCount} × ${m.cpuModel}, ${m.totalMemoryMiB} MiB, ${m.kernel} (${m.arch}), node ${m.node}`,
     `- data directories on: ${m.dataFilesystem}; machine ${m.busyBeforeStartPct}% busy in the second before the run`,
     `- code: ${r.source ? `${r.source.commit.slice(0, 12)} "${r.source.subject}"${r.source.uncommitted.length ? `, with uncommitted changes to ${r.source.uncommitted.map((l) => l.slice(3)).join(", ")}` : ""}` : "unknown"}`,
-    `- settings: ${Object.entries(r.settings).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ")}`,
+    `- settings: ${Object.entries(r.settings)
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join(", ")}`,
     "- all six processes and the load generator share the machine's cores; CPU ms come from /proc/<pid>/stat (utime+stime), peak RSS from VmHWM",
     "- busy % / iowait %: the whole machine (all cores) during the level; others %: busy time used by neither the six processes nor the load generator (noise from other work)",
     "",

@@ -45,9 +45,23 @@ export interface LevelResult extends LevelOutcome, MachineShares {
 export interface ConfigurationResult {
   readonly configuration: Configuration;
   readonly dataDir: string;
-  readonly warmup: { readonly sagas: number; readonly elapsedMs: number; readonly statusCounts: Readonly<Record<string, number>>; readonly errors: Readonly<Record<string, number>> } | undefined;
+  readonly warmup:
+    | {
+        readonly sagas: number;
+        readonly elapsedMs: number;
+        readonly statusCounts: Readonly<Record<string, number>>;
+        readonly errors: Readonly<Record<string, number>>;
+      }
+    | undefined;
   readonly levels: readonly LevelResult[];
-  readonly invariants: { readonly sagas: number; readonly byStatus: Readonly<Record<string, number>>; readonly violationCount: number; readonly violations: readonly string[] } | undefined;
+  readonly invariants:
+    | {
+        readonly sagas: number;
+        readonly byStatus: Readonly<Record<string, number>>;
+        readonly violationCount: number;
+        readonly violations: readonly string[];
+      }
+    | undefined;
   /** Why the run is void (violations, a crash, a start failure), or undefined when it is valid. */
   readonly voidReason: string | undefined;
   /** Profile file per process, when profiled. */

@@ -51,13 +51,16 @@ async function main(): Promise<number> {
   // The code the processes will run: taken now, since other work may commit during the run.
   const source = sourceState(join(HERE, ".."));
   const command = `npm run bench -- ${process.argv.slice(2).join(" ")}`.trimEnd();
-  log(`${command}\nmachine: ${machine.cpuCount} × ${machine.cpuModel}, ${machine.totalMemoryMiB} MiB, node ${machine.node}, ${machine.kernel}; data on ${machine.dataFilesystem}`);
+  log(
+    `${command}\nmachine: ${machine.cpuCount} × ${machine.cpuModel}, ${machine.totalMemoryMiB} MiB, node ${machine.node}, ${machine.kernel}; data on ${machine.dataFilesystem}`,
+  );
 
   const before = machineCpu();
   await new Promise((r) => setTimeout(r, 1000));
   const after = machineCpu();
   const busyBeforePct = Number(((100 * (after.busyMs - before.busyMs)) / Math.max(1, after.totalMs - before.totalMs)).toFixed(1));
-  if (busyBeforePct > 15) log(`WARNING: the machine was ${busyBeforePct}% busy before the benchmark started: other work will skew the numbers (see "others %")`);
+  if (busyBeforePct > 15)
+    log(`WARNING: the machine was ${busyBeforePct}% busy before the benchmark started: other work will skew the numbers (see "others %")`);
 
   const interrupted = (signal: NodeJS.Signals): void => {
     log(`${signal}: stopping the processes started by the benchmark`);

@@ -2,7 +2,6 @@ import { OrchestratorService } from "#gen/saga/orchestrator/v1/orchestrator_pb.j
 import { createServiceClient } from "#platform/grpc-client.js";
 import { UNFINISHED_SAGA_STATUSES } from "../system/invariants.js";
 
-
 /**
  * Waits until the orchestrator has no RUNNING, COMPENSATING or CONFIRMING saga (a 202 answer leaves one
  * behind), polling every 200 ms for at most `maxMs`. Returns how many were still unfinished

@@ -84,7 +84,9 @@ if (process.argv[2] === "--serve") {
   for (let r = 0; r < rounds; r++) {
     for (const kind of ["unary", "exchange"] as const) {
       const m = await measure(kind, calls);
-      console.log(`${kind.padEnd(8)} ${m.perSecond.toFixed(0).padStart(8)} ${m.clientUs.toFixed(1).padStart(16)} ${m.serverUs.toFixed(1).padStart(16)}`);
+      console.log(
+        `${kind.padEnd(8)} ${m.perSecond.toFixed(0).padStart(8)} ${m.clientUs.toFixed(1).padStart(16)} ${m.serverUs.toFixed(1).padStart(16)}`,
+      );
     }
   }
   clients.unary.close();

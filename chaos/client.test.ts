@@ -8,7 +8,9 @@ import type { PlannedOrder } from "./orders.js";
 type Handler = (req: http.IncomingMessage, body: string, res: http.ServerResponse) => void;
 
 /** A fake gateway answering from a script of handlers, one per request. */
-async function fakeGateway(script: Handler[]): Promise<{ url: string; seen: { method: string; url: string; key: string | undefined; body: string }[]; close(): Promise<void> }> {
+async function fakeGateway(
+  script: Handler[],
+): Promise<{ url: string; seen: { method: string; url: string; key: string | undefined; body: string }[]; close(): Promise<void> }> {
   const seen: { method: string; url: string; key: string | undefined; body: string }[] = [];
   let i = 0;
   const server = http.createServer((req, res) => {
@@ -24,16 +26,19 @@ async function fakeGateway(script: Handler[]): Promise<{ url: string; seen: { me
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     seen,
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
-const json = (status: number, body: unknown, headers: Record<string, string> = {}): Handler => (_q, _b, res) => {
-  res.writeHead(status, { "content-type": "application/json", ...headers });
-  res.end(JSON.stringify(body));
-};
+const json =
+  (status: number, body: unknown, headers: Record<string, string> = {}): Handler =>
+  (_q, _b, res) => {
+    res.writeHead(status, { "content-type": "application/json", ...headers });
+    res.end(JSON.stringify(body));
+  };
 const hangUp: Handler = (req) => req.socket.destroy();
 
 const order: PlannedOrder = { intent: "success", body: { customerId: "customer-1", items: [{ productId: "mouse", quantity: 1 }] } };

@@ -242,7 +242,16 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       const ending =
         frames === undefined || fromClient!.broken
           ? undefined
-          : new Set(frames.filter((f) => f.streamId > 0 && (f.type === FRAME_DATA || f.type === FRAME_HEADERS) && (f.flags & FLAG_END_STREAM || (f.type === FRAME_DATA && f.length > 0))).map((f) => f.streamId));
+          : new Set(
+              frames
+                .filter(
+                  (f) =>
+                    f.streamId > 0 &&
+                    (f.type === FRAME_DATA || f.type === FRAME_HEADERS) &&
+                    (f.flags & FLAG_END_STREAM || (f.type === FRAME_DATA && f.length > 0)),
+                )
+                .map((f) => f.streamId),
+            );
       const eligible = ending === undefined || ending.size > 0;
       if (eligible && !holding && decide("lateRequest")) {
         const ms = msOf(options.lateRequestMs ?? [200, 800]);
@@ -318,7 +327,6 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
           if (closed) return;
           for (const b of held.splice(0)) toClient(b);
           if (endAfterHold) client.end(); // the upstream is gone; the client closes after the held bytes
-
         }, ms);
         return;
       }

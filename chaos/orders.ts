@@ -76,7 +76,10 @@ export function planOrder(intent: Intent, random: Prng, index: number): PlannedO
       return { intent, body: { customerId: "customer-1", items } };
     }
     case "payments":
-      return { intent, body: { customerId: "customer-3", items: [{ productId: random.pick(["notebook", "monitor", "keyboard"]), quantity: random.int(1, 3) }] } };
+      return {
+        intent,
+        body: { customerId: "customer-3", items: [{ productId: random.pick(["notebook", "monitor", "keyboard"]), quantity: random.int(1, 3) }] },
+      };
     case "purchases": {
       const total = random.int(MAX_UNITS_PER_ORDER + 1, 2 * MAX_UNITS_PER_ORDER);
       const first = random.int(1, total);

@@ -33,7 +33,9 @@ describe("checkContracts", () => {
   });
 
   it("a unary RPC without the option in a service that uses it", () => {
-    expect(of("missing-option")).toEqual([{ rpc: "Peek", rule: "missing-option", message: expect.stringContaining("carries no (saga.options.v1.saga) option") }]);
+    expect(of("missing-option")).toEqual([
+      { rpc: "Peek", rule: "missing-option", message: expect.stringContaining("carries no (saga.options.v1.saga) option") },
+    ]);
   });
 
   it("a streaming RPC that is not TRANSPORT", () => {
@@ -50,7 +52,9 @@ describe("checkContracts", () => {
   });
 
   it("an ACTION without a compensation", () => {
-    expect(of("missing-compensation")).toEqual([{ rpc: "Hold", rule: "missing-compensation", message: expect.stringContaining("without a compensation") }]);
+    expect(of("missing-compensation")).toEqual([
+      { rpc: "Hold", rule: "missing-compensation", message: expect.stringContaining("without a compensation") },
+    ]);
   });
 
   it("an ACTION marked no_side_effect that names a compensation", () => {
@@ -85,7 +89,11 @@ describe("checkContracts", () => {
 
   it("a key field the request lacks, and a compensation that names none", () => {
     expect(of("missing-key-field")).toEqual([
-      { rpc: "Hold", rule: "missing-key-field", message: 'names idempotency_key_field "key", but its request saga.fixture.broken.missing_key_field.v1.KeyRequest has no such field' },
+      {
+        rpc: "Hold",
+        rule: "missing-key-field",
+        message: 'names idempotency_key_field "key", but its request saga.fixture.broken.missing_key_field.v1.KeyRequest has no such field',
+      },
       { rpc: "Release", rule: "missing-key-field", message: expect.stringContaining("sets no idempotency_key_field") },
     ]);
   });
@@ -109,8 +117,18 @@ describe("checkContracts", () => {
   it("has a broken fixture for every rule", () => {
     const rules = new Set(problems.map((p) => p.rule));
     const all: ContractRule[] = [
-      "missing-option", "streaming-not-transport", "unknown-role", "missing-compensation", "no-side-effect-with-compensation",
-      "unknown-method", "wrong-role", "not-an-action", "dangling", "missing-key-field", "key-field-type", "key-field-mismatch",
+      "missing-option",
+      "streaming-not-transport",
+      "unknown-role",
+      "missing-compensation",
+      "no-side-effect-with-compensation",
+      "unknown-method",
+      "wrong-role",
+      "not-an-action",
+      "dangling",
+      "missing-key-field",
+      "key-field-type",
+      "key-field-mismatch",
     ];
     expect([...rules].sort()).toEqual([...all].sort());
   });

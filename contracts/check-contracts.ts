@@ -99,7 +99,11 @@ export function checkService(service: DescService): ContractProblem[] {
       continue;
     }
     if (streaming && role !== Role.TRANSPORT) {
-      report(method, "streaming-not-transport", `is ${method.methodKind.replace("_", "-")} with role ${roleName(role)}; a streaming RPC may only be TRANSPORT`);
+      report(
+        method,
+        "streaming-not-transport",
+        `is ${method.methodKind.replace("_", "-")} with role ${roleName(role)}; a streaming RPC may only be TRANSPORT`,
+      );
     }
     if (role !== Role.ACTION) {
       const extras = [
@@ -129,7 +133,11 @@ function checkAction(action: DescMethod, option: SagaMethod, report: Report, nam
     report(action, "no-side-effect-with-compensation", `is no_side_effect but names compensation "${option.compensation}"`);
   }
   if (!option.noSideEffect && !option.compensation) {
-    report(action, "missing-compensation", "is an ACTION without a compensation; name the RPC that undoes it, or set no_side_effect if it changes nothing");
+    report(
+      action,
+      "missing-compensation",
+      "is an ACTION without a compensation; name the RPC that undoes it, or set no_side_effect if it changes nothing",
+    );
   }
   const keyField = option.noSideEffect && !option.idempotencyKeyField ? undefined : checkKeyField(action, option.idempotencyKeyField, report);
 
@@ -157,7 +165,11 @@ function checkAction(action: DescMethod, option: SagaMethod, report: Report, nam
     if (partnerField.name !== keyField.name) {
       report(action, "key-field-mismatch", `puts its key in "${keyField.name}", but its ${kind} ${name} reads it from "${partnerField.name}"`);
     } else if (fieldType(partnerField) !== fieldType(keyField)) {
-      report(action, "key-field-mismatch", `has key field "${keyField.name}" of type ${fieldType(keyField)}, but its ${kind} ${name} has it as ${fieldType(partnerField)}`);
+      report(
+        action,
+        "key-field-mismatch",
+        `has key field "${keyField.name}" of type ${fieldType(keyField)}, but its ${kind} ${name} has it as ${fieldType(partnerField)}`,
+      );
     }
   }
 }
@@ -165,7 +177,11 @@ function checkAction(action: DescMethod, option: SagaMethod, report: Report, nam
 /** Checks that `method` declares a key field its request has, a singular string; returns the field when it exists. */
 function checkKeyField(method: DescMethod, name: string, report: Report): DescField | undefined {
   if (!name) {
-    report(method, "missing-key-field", "sets no idempotency_key_field; an ACTION with side effects, a COMPENSATION and a CONFIRMATION each need one");
+    report(
+      method,
+      "missing-key-field",
+      "sets no idempotency_key_field; an ACTION with side effects, a COMPENSATION and a CONFIRMATION each need one",
+    );
     return undefined;
   }
   const field = method.input.fields.find((f) => f.name === name);
@@ -174,7 +190,11 @@ function checkKeyField(method: DescMethod, name: string, report: Report): DescFi
     return undefined;
   }
   if (!(field.fieldKind === "scalar" && field.scalar === ScalarType.STRING)) {
-    report(method, "key-field-type", `has idempotency_key_field "${name}" of type ${fieldType(field)} in ${method.input.typeName}; it must be a singular string`);
+    report(
+      method,
+      "key-field-type",
+      `has idempotency_key_field "${name}" of type ${fieldType(field)} in ${method.input.typeName}; it must be a singular string`,
+    );
   }
   return field;
 }

@@ -42,7 +42,9 @@ afterAll(async () => {
 
 const row = (service: DescService, rpc: string): string => {
   const option = sagaMethodOf(service.methods.find((m) => m.name === rpc)!);
-  return option ? `${roleName(option.role)} ${option.compensation || "-"} ${option.confirmation || "-"} ${option.idempotencyKeyField || "-"}` : "(none)";
+  return option
+    ? `${roleName(option.role)} ${option.compensation || "-"} ${option.confirmation || "-"} ${option.idempotencyKeyField || "-"}`
+    : "(none)";
 };
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -81,7 +83,14 @@ describe("saga options through server reflection", () => {
     const lines = stdout.split("\n");
     expect(lines[0]).toBe(`# saga contracts of http://${address} (server reflection)`);
     const table = lines.slice(lines.indexOf("saga.fixture.ledger.v1.LedgerService (valid/ledger.proto)"));
-    expect(table.slice(0, 10).map((l) => l.split(/\s{2,}/).filter(Boolean).join(" | "))).toEqual([
+    expect(
+      table.slice(0, 10).map((l) =>
+        l
+          .split(/\s{2,}/)
+          .filter(Boolean)
+          .join(" | "),
+      ),
+    ).toEqual([
       "saga.fixture.ledger.v1.LedgerService (valid/ledger.proto)",
       "RPC | ROLE | COMPENSATION | CONFIRMATION | KEY FIELD",
       "HoldFunds | ACTION | ReleaseFunds | SettleFunds | hold_key",
@@ -97,24 +106,37 @@ describe("saga options through server reflection", () => {
     expect(stdout).toMatch(/No saga option on any RPC of: grpc\.health\.v1\.Health,/);
   });
 
-  it("npm run contracts says what is wrong with a bad address or an unreachable server, and exits 1; alone, it reads gen/", { timeout: 120_000 }, async () => {
-    // Three processes at once: each spends most of its time starting node and tsx.
-    const [bad, down, usage, generated] = await Promise.all([cli("localhost"), cli("127.0.0.1:1"), cli("a", "b"), cli()]);
-    expect(bad).toMatchObject({ code: 1, stderr: 'contracts: "localhost" is not a server address; give host:port, e.g. 127.0.0.1:5002 (plaintext HTTP/2 only)\n' });
-    expect(down.code).toBe(1);
-    expect(down.stderr).toContain("contracts: [unavailable]");
-    expect(usage).toMatchObject({ code: 2, stderr: expect.stringContaining("usage: npm run contracts -- [host:port]") });
-    // Without an address it describes the generated code, and finds no problem there.
-    expect(generated.code).toBe(0);
-    expect(generated.stdout.split("\n")[0]).toBe("# saga contracts of gen/ (generated code)");
-    expect(generated.stdout).toContain("saga.payments.v1.PaymentsService");
-  });
+  it(
+    "npm run contracts says what is wrong with a bad address or an unreachable server, and exits 1; alone, it reads gen/",
+    { timeout: 120_000 },
+    async () => {
+      // Three processes at once: each spends most of its time starting node and tsx.
+      const [bad, down, usage, generated] = await Promise.all([cli("localhost"), cli("127.0.0.1:1"), cli("a", "b"), cli()]);
+      expect(bad).toMatchObject({
+        code: 1,
+        stderr: 'contracts: "localhost" is not a server address; give host:port, e.g. 127.0.0.1:5002 (plaintext HTTP/2 only)\n',
+      });
+      expect(down.code).toBe(1);
+      expect(down.stderr).toContain("contracts: [unavailable]");
+      expect(usage).toMatchObject({ code: 2, stderr: expect.stringContaining("usage: npm run contracts -- [host:port]") });
+      // Without an address it describes the generated code, and finds no problem there.
+      expect(generated.code).toBe(0);
+      expect(generated.stdout.split("\n")[0]).toBe("# saga contracts of gen/ (generated code)");
+      expect(generated.stdout).toContain("saga.payments.v1.PaymentsService");
+    },
+  );
 
   it("buf curl lists the methods and answers a raw reflection request for the options file", { timeout: 120_000 }, async () => {
     const curl = (...args: string[]) => run(BUF, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", ...args], { cwd: ROOT });
     const { stdout: methods } = await curl("--list-methods", `http://${address}`);
-    expect(methods.trim().split("\n")).toEqual(expect.arrayContaining(["saga.fixture.ledger.v1.LedgerService/HoldFunds", "saga.fixture.ledger.v1.LedgerService/Exchange"]));
-    const { stdout: reply } = await curl("-d", '{"fileByFilename":"saga/options/v1/options.proto"}', `http://${address}/grpc.reflection.v1.ServerReflection/ServerReflectionInfo`);
+    expect(methods.trim().split("\n")).toEqual(
+      expect.arrayContaining(["saga.fixture.ledger.v1.LedgerService/HoldFunds", "saga.fixture.ledger.v1.LedgerService/Exchange"]),
+    );
+    const { stdout: reply } = await curl(
+      "-d",
+      '{"fileByFilename":"saga/options/v1/options.proto"}',
+      `http://${address}/grpc.reflection.v1.ServerReflection/ServerReflectionInfo`,
+    );
     const answer = JSON.parse(reply) as { fileDescriptorResponse?: { fileDescriptorProto: string[] } };
     const first = Buffer.from(answer.fileDescriptorResponse!.fileDescriptorProto[0]!, "base64").toString("latin1");
     expect(first).toContain("saga/options/v1/options.proto");

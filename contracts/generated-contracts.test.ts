@@ -18,7 +18,11 @@ const roles = (typeName: string): string[] =>
   service(typeName).methods.map((m) => {
     const option = sagaMethodOf(m);
     if (!option) return `${m.name}: (none)`;
-    return [`${m.name}: ${roleName(option.role)}`, option.compensation && `→ ${option.compensation}`, option.confirmation && `✓ ${option.confirmation}`]
+    return [
+      `${m.name}: ${roleName(option.role)}`,
+      option.compensation && `→ ${option.compensation}`,
+      option.confirmation && `✓ ${option.confirmation}`,
+    ]
       .filter(Boolean)
       .join(" ");
   });
@@ -26,7 +30,9 @@ const roles = (typeName: string): string[] =>
 describe("the generated contracts", () => {
   it("covers every generated file, the options and the four services among them", () => {
     const names = files.map((f) => f.proto.name);
-    expect(names).toEqual(expect.arrayContaining(["saga/options/v1/options.proto", "saga/payments/v1/payments.proto", "saga/catalog/v1/catalog.proto"]));
+    expect(names).toEqual(
+      expect.arrayContaining(["saga/options/v1/options.proto", "saga/payments/v1/payments.proto", "saga/catalog/v1/catalog.proto"]),
+    );
   });
 
   it("break no rule of the saga option", () => {
@@ -42,15 +48,47 @@ describe("the four services' saga annotations", () => {
   it.skipIf(!annotated)("pair each action with its compensation and confirmation", () => {
     const pairs = (typeName: string, action: string) => {
       const option = sagaMethodOf(service(typeName).methods.find((m) => m.name === action)!);
-      return { role: option?.role, compensation: option?.compensation, confirmation: option?.confirmation, keyed: Boolean(option?.idempotencyKeyField) };
+      return {
+        role: option?.role,
+        compensation: option?.compensation,
+        confirmation: option?.confirmation,
+        keyed: Boolean(option?.idempotencyKeyField),
+      };
     };
-    expect(pairs("saga.payments.v1.PaymentsService", "AuthorizePayment")).toEqual({ role: Role.ACTION, compensation: "VoidPayment", confirmation: "CapturePayment", keyed: true });
-    expect(pairs("saga.purchases.v1.PurchasesService", "ProcessPurchase")).toEqual({ role: Role.ACTION, compensation: "CancelPurchase", confirmation: "ConfirmPurchase", keyed: true });
-    expect(pairs("saga.inventory.v1.InventoryService", "ReserveStock")).toEqual({ role: Role.ACTION, compensation: "ReleaseStock", confirmation: "CommitStock", keyed: true });
-    for (const typeName of ["saga.catalog.v1.CatalogService", "saga.payments.v1.PaymentsService", "saga.purchases.v1.PurchasesService", "saga.inventory.v1.InventoryService"]) {
-      expect(roles(typeName).filter((r) => r.endsWith("(none)")), typeName).toEqual([]);
+    expect(pairs("saga.payments.v1.PaymentsService", "AuthorizePayment")).toEqual({
+      role: Role.ACTION,
+      compensation: "VoidPayment",
+      confirmation: "CapturePayment",
+      keyed: true,
+    });
+    expect(pairs("saga.purchases.v1.PurchasesService", "ProcessPurchase")).toEqual({
+      role: Role.ACTION,
+      compensation: "CancelPurchase",
+      confirmation: "ConfirmPurchase",
+      keyed: true,
+    });
+    expect(pairs("saga.inventory.v1.InventoryService", "ReserveStock")).toEqual({
+      role: Role.ACTION,
+      compensation: "ReleaseStock",
+      confirmation: "CommitStock",
+      keyed: true,
+    });
+    for (const typeName of [
+      "saga.catalog.v1.CatalogService",
+      "saga.payments.v1.PaymentsService",
+      "saga.purchases.v1.PurchasesService",
+      "saga.inventory.v1.InventoryService",
+    ]) {
+      expect(
+        roles(typeName).filter((r) => r.endsWith("(none)")),
+        typeName,
+      ).toEqual([]);
       expect(roles(typeName), typeName).toContain("Exchange: TRANSPORT");
     }
-    expect(roles("saga.catalog.v1.CatalogService").filter((r) => r !== "Exchange: TRANSPORT").every((r) => r.endsWith(": READ"))).toBe(true);
+    expect(
+      roles("saga.catalog.v1.CatalogService")
+        .filter((r) => r !== "Exchange: TRANSPORT")
+        .every((r) => r.endsWith(": READ")),
+    ).toBe(true);
   });
 });

@@ -20,7 +20,9 @@ beforeAll(async () => {
   // A template of the check alone, as buf.gen.yaml wires it (run from the root, where tsx resolves).
   writeFileSync(
     join(tree.dir, "buf.gen.yaml"),
-    ["version: v2", "plugins:", `  - local: ["node", "--import", "tsx", ${JSON.stringify(PLUGIN)}]`, "    out: out", "    strategy: all", ""].join("\n"),
+    ["version: v2", "plugins:", `  - local: ["node", "--import", "tsx", ${JSON.stringify(PLUGIN)}]`, "    out: out", "    strategy: all", ""].join(
+      "\n",
+    ),
   );
 });
 afterAll(() => tree.remove());
@@ -28,7 +30,11 @@ afterAll(() => tree.remove());
 /** `buf generate` of one fixture file with the check plugin; resolves with stderr, or rejects with it. */
 async function generate(path: string): Promise<{ ok: boolean; stderr: string }> {
   try {
-    const { stderr } = await run(BUF, ["generate", tree.dir, "--template", join(tree.dir, "buf.gen.yaml"), "-o", tree.dir, "--path", join(tree.dir, path)], { cwd: ROOT });
+    const { stderr } = await run(
+      BUF,
+      ["generate", tree.dir, "--template", join(tree.dir, "buf.gen.yaml"), "-o", tree.dir, "--path", join(tree.dir, path)],
+      { cwd: ROOT },
+    );
     return { ok: true, stderr };
   } catch (err) {
     return { ok: false, stderr: (err as { stderr: string }).stderr };

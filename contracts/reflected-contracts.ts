@@ -5,14 +5,15 @@
  * its part in sagas, with nothing but its address.
  */
 import { create, createFileRegistry, fromBinary, type DescService, type FileRegistry, type MessageInitShape } from "@bufbuild/protobuf";
-import { FileDescriptorProtoSchema, FileDescriptorSetSchema, file_google_protobuf_descriptor, type FileDescriptorProto } from "@bufbuild/protobuf/wkt";
+import {
+  FileDescriptorProtoSchema,
+  FileDescriptorSetSchema,
+  file_google_protobuf_descriptor,
+  type FileDescriptorProto,
+} from "@bufbuild/protobuf/wkt";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import {
-  ServerReflection,
-  type ServerReflectionRequestSchema,
-  type ServerReflectionResponse,
-} from "#gen/grpc/reflection/v1/reflection_pb.js";
+import { ServerReflection, type ServerReflectionRequestSchema, type ServerReflectionResponse } from "#gen/grpc/reflection/v1/reflection_pb.js";
 
 type ReflectionRequest = MessageInitShape<typeof ServerReflectionRequestSchema>;
 

@@ -30,7 +30,8 @@ function clientFault(err: NodeJS.ErrnoException & { reason?: string }): { status
   if (err.code === "HPE_HEADER_OVERFLOW") return { status: 431, reason: "Request Header Fields Too Large", error: "headers: too large" };
   if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") return { status: 408, reason: "Request Timeout", error: "request: not received in full in time" };
   const detail = err.reason ? ` (${err.reason})` : "";
-  if (err.code === "HPE_INVALID_METHOD") return { status: 400, reason: "Bad Request", error: `method: not an HTTP method the gateway knows${detail}` };
+  if (err.code === "HPE_INVALID_METHOD")
+    return { status: 400, reason: "Bad Request", error: `method: not an HTTP method the gateway knows${detail}` };
   return { status: 400, reason: "Bad Request", error: `request: not valid HTTP/1.1${detail}` };
 }
 

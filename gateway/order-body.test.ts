@@ -15,8 +15,21 @@ const messageOf = (body: unknown): string => {
 
 describe("the order body of POST /saga", () => {
   it("is read, checked and merged by the system's input rules", () => {
-    const body = { customerId: "customer-1", items: [{ productId: "mouse", quantity: 2 }, { productId: "keyboard", quantity: 1 }, { productId: "mouse", quantity: 3 }] };
-    expect(parseOrderBody(body)).toEqual({ customerId: "customer-1", items: [{ productId: "mouse", quantity: 5 }, { productId: "keyboard", quantity: 1 }] });
+    const body = {
+      customerId: "customer-1",
+      items: [
+        { productId: "mouse", quantity: 2 },
+        { productId: "keyboard", quantity: 1 },
+        { productId: "mouse", quantity: 3 },
+      ],
+    };
+    expect(parseOrderBody(body)).toEqual({
+      customerId: "customer-1",
+      items: [
+        { productId: "mouse", quantity: 5 },
+        { productId: "keyboard", quantity: 1 },
+      ],
+    });
   });
 
   it.each<[unknown, string]>([
@@ -35,7 +48,16 @@ describe("the order body of POST /saga", () => {
     [{ customerId: "cliente-ñandú", items: [{ productId: "m", quantity: 1 }] }, "customerId: must be printable ASCII without spaces"],
     [{ customerId: "c", items: [{ productId: "m\n", quantity: 1 }] }, "items[0].productId: must be printable ASCII without spaces"],
     [{ customerId: "c", items: [{ productId: "m", quantity: 1.5 }] }, "items[0].quantity: must be between 1 and 10000"],
-    [{ customerId: "c", items: [{ productId: "m", quantity: 6000 }, { productId: "m", quantity: 6000 }] }, "items (m): total quantity must be at most 10000"],
+    [
+      {
+        customerId: "c",
+        items: [
+          { productId: "m", quantity: 6000 },
+          { productId: "m", quantity: 6000 },
+        ],
+      },
+      "items (m): total quantity must be at most 10000",
+    ],
   ])("refuses %j, naming the field as the JSON spells it", (body, message) => {
     expect(messageOf(body)).toBe(message);
   });

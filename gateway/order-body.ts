@@ -31,7 +31,8 @@ export function parseOrderBody(body: unknown): OrderBody {
   const lines = o.items.map((raw: unknown, i): QuantityLine => {
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw bad(`items[${i}]`, "must be an object");
     const it = raw as Record<string, unknown>;
-    for (const k of Object.keys(it)) if (k !== "productId" && k !== "quantity") throw bad(`items[${i}].${k}`, "unknown field (expected productId, quantity)");
+    for (const k of Object.keys(it))
+      if (k !== "productId" && k !== "quantity") throw bad(`items[${i}].${k}`, "unknown field (expected productId, quantity)");
     if (typeof it.productId !== "string") throw bad(`items[${i}].productId`, "must be a string");
     if (typeof it.quantity !== "number") throw bad(`items[${i}].quantity`, "must be a number");
     return { productId: it.productId, quantity: it.quantity };

@@ -36,7 +36,8 @@ export function readQuery(url: string, accepted: readonly string[]): Map<string,
       const takes = accepted.length === 0 ? "takes no query parameters" : `takes ${accepted.join(", ")}`;
       throw new HttpError(400, `query: unknown parameter ${quote(name)} (this endpoint ${takes})`);
     }
-    if (params.has(name)) throw new HttpError(400, `${name}: given more than once (give it once${name === "status" ? ", as a comma-separated list" : ""})`);
+    if (params.has(name))
+      throw new HttpError(400, `${name}: given more than once (give it once${name === "status" ? ", as a comma-separated list" : ""})`);
     params.set(name, value);
   }
   return params;

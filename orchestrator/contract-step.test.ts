@@ -161,17 +161,24 @@ describe("contractStep", () => {
 
   it("refuses, at definition time, an RPC that is not a READ or an ACTION", () => {
     expect(() => contractStep("undo", client, unary(ledger, "ReleaseFunds"), { request: () => ({}) })).toThrow(
-      new SagaDefinitionError('step "undo": saga.fixture.ledger.v1.LedgerService.ReleaseFunds is a COMPENSATION; a step\'s action must be a READ or an ACTION'),
+      new SagaDefinitionError(
+        'step "undo": saga.fixture.ledger.v1.LedgerService.ReleaseFunds is a COMPENSATION; a step\'s action must be a READ or an ACTION',
+      ),
     );
   });
 
   it("refuses a streaming RPC", () => {
     const exchange = ledger.methods.find((m) => m.name === "Exchange") as unknown as DescMethodUnary;
-    expect(() => contractStep("stream", client, exchange, { request: () => ({}) })).toThrow(/LedgerService\.Exchange is bidi_streaming; a step calls a unary RPC/);
+    expect(() => contractStep("stream", client, exchange, { request: () => ({}) })).toThrow(
+      /LedgerService\.Exchange is bidi_streaming; a step calls a unary RPC/,
+    );
   });
 
   it("refuses an RPC whose contract carries no saga option", () => {
-    const health = createClient(Health, createRouterTransport(() => {})) as unknown as ContractClient;
+    const health = createClient(
+      Health,
+      createRouterTransport(() => {}),
+    ) as unknown as ContractClient;
     expect(() => contractStep("check", health, Health.method.check, { request: () => ({}) })).toThrow(
       'step "check": grpc.health.v1.Health.Check carries no (saga.options.v1.saga) option',
     );
@@ -187,7 +194,7 @@ describe("contractStep", () => {
   it("refuses a client that lacks the compensation", () => {
     const partial = { holdFunds: () => Promise.resolve({}) } as ContractClient;
     expect(() => contractStep("hold", partial, unary(ledger, "HoldFunds"), { request: () => ({}) })).toThrow(
-      'LedgerService.HoldFunds needs the client to have releaseFunds(), and it does not',
+      "LedgerService.HoldFunds needs the client to have releaseFunds(), and it does not",
     );
   });
 

@@ -116,14 +116,8 @@ describe("orchestrator API: confirmations and operator actions", () => {
         .sort(),
     ).toEqual(Object.values(ORDER_STEPS).sort());
     for (const call of [client.retrySaga, client.forceCompensateSaga, client.resolveSaga]) {
-      expect(await codeOf(call({ sagaId: saga!.sagaId, actor: who.actor }))).toEqual([
-        Code.InvalidArgument,
-        expect.stringMatching(/^reason: /),
-      ]);
-      expect(await codeOf(call({ sagaId: saga!.sagaId, reason: who.reason }))).toEqual([
-        Code.InvalidArgument,
-        expect.stringMatching(/^actor: /),
-      ]);
+      expect(await codeOf(call({ sagaId: saga!.sagaId, actor: who.actor }))).toEqual([Code.InvalidArgument, expect.stringMatching(/^reason: /)]);
+      expect(await codeOf(call({ sagaId: saga!.sagaId, reason: who.reason }))).toEqual([Code.InvalidArgument, expect.stringMatching(/^actor: /)]);
       expect(await codeOf(call({ sagaId: "", ...who }))).toEqual([Code.InvalidArgument, expect.stringMatching(/^saga_id: /)]);
       expect(await codeOf(call({ sagaId: "unknown-saga", ...who }))).toEqual([Code.NotFound, expect.any(String)]);
       expect((await codeOf(call({ sagaId: saga!.sagaId, ...who })))[0]).toBe(Code.FailedPrecondition);

@@ -57,9 +57,11 @@ await runProcess("orchestrator", readConfig, async ({ config: env, log }) => {
     ? await PostgresSagaStore.open({
         connectionString: env.DATABASE_URL,
         durability: env.DURABILITY,
-        onRetry: ({ attempt, delayMs, error }) => log.warn({ attempt, delayMs, err: error.message }, `PostgreSQL at ${postgres} not reachable yet; retrying`),
+        onRetry: ({ attempt, delayMs, error }) =>
+          log.warn({ attempt, delayMs, err: error.message }, `PostgreSQL at ${postgres} not reachable yet; retrying`),
         onIdleError: (error) => log.warn({ err: error.message }, "PostgreSQL dropped an idle connection"),
-        onWriteRetry: ({ attempt, delayMs, error }) => log.warn({ attempt, delayMs, err: error.message }, "saga log write lost its connection; sending it again"),
+        onWriteRetry: ({ attempt, delayMs, error }) =>
+          log.warn({ attempt, delayMs, err: error.message }, "saga log write lost its connection; sending it again"),
       })
     : new SqliteSagaStore(env.DATA_DIR === ":memory:" ? ":memory:" : join(env.DATA_DIR, "orchestrator.db"), {
         durability: env.DURABILITY,
@@ -97,7 +99,12 @@ await runProcess("orchestrator", readConfig, async ({ config: env, log }) => {
   const resumed = await runner.resumePending();
   return {
     url: server.url,
-    startFields: { resumed, resumeMs: Date.now() - startedAt, durability: env.DURABILITY, sagaLog: postgres ? `PostgreSQL at ${postgres}` : "SQLite" },
+    startFields: {
+      resumed,
+      resumeMs: Date.now() - startedAt,
+      durability: env.DURABILITY,
+      sagaLog: postgres ? `PostgreSQL at ${postgres}` : "SQLite",
+    },
     async close() {
       await server.close();
       await runner.close();

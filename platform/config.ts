@@ -72,7 +72,12 @@ export function postgresUrl(): EnvField<string> {
       } catch {
         throw new Error();
       }
-      if ((url.protocol !== "postgres:" && url.protocol !== "postgresql:") || (url.hostname === "" && !url.searchParams.has("host")) || url.pathname.length <= 1) throw new Error();
+      if (
+        (url.protocol !== "postgres:" && url.protocol !== "postgresql:") ||
+        (url.hostname === "" && !url.searchParams.has("host")) ||
+        url.pathname.length <= 1
+      )
+        throw new Error();
       return s.trim();
     },
   };
@@ -89,10 +94,7 @@ type Values<S> = { readonly [K in keyof S]: S[K] extends EnvField<infer T> ? T :
  * Reads every variable of `spec` from `env` (default `process.env`).
  * @throws ConfigError naming each missing or malformed variable.
  */
-export function readEnv<S extends Record<string, EnvField<unknown>>>(
-  spec: S,
-  env: Record<string, string | undefined> = process.env,
-): Values<S> {
+export function readEnv<S extends Record<string, EnvField<unknown>>>(spec: S, env: Record<string, string | undefined> = process.env): Values<S> {
   const out: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const [name, field] of Object.entries(spec)) {

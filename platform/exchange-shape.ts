@@ -27,7 +27,10 @@ export function exchangeShape(service: DescService): ExchangeShape | undefined {
   if (!method) return undefined;
   const where = `${service.typeName}.Exchange`;
   if (method.methodKind !== "bidi_streaming") throw new Error(`${where} must stream both ways`);
-  for (const [message, names] of [[method.input, REQUEST_FIELDS], [method.output, RESPONSE_FIELDS]] as const) {
+  for (const [message, names] of [
+    [method.input, REQUEST_FIELDS],
+    [method.output, RESPONSE_FIELDS],
+  ] as const) {
     for (const name of names) {
       if (!message.fields.some((f) => f.localName === name)) throw new Error(`${where}: ${message.typeName} lacks field ${name}`);
     }

@@ -21,7 +21,9 @@ const handlers = serve(PaymentsService, {
     if (req.customerId === "declined") throw new ConnectError("insufficient funds", Code.FailedPrecondition);
     if (req.customerId === "bug") throw new Error("a bug");
     if (req.customerId === "hang") await new Promise(() => {});
-    return { payment: { idempotencyKey: req.idempotencyKey, customerId: req.customerId, amountCents: req.amountCents, status: PaymentStatus.AUTHORIZED } };
+    return {
+      payment: { idempotencyKey: req.idempotencyKey, customerId: req.customerId, amountCents: req.amountCents, status: PaymentStatus.AUTHORIZED },
+    };
   },
   capturePayment(req) {
     return { payment: { idempotencyKey: req.idempotencyKey, status: PaymentStatus.CAPTURED } };
@@ -45,7 +47,10 @@ async function start(port = 0): Promise<GrpcServer> {
   return server;
 }
 
-function client(url: string, options: { timeoutMs?: number; waitForReady?: boolean; keepaliveMs?: number } = {}): ServiceClient<typeof PaymentsService> {
+function client(
+  url: string,
+  options: { timeoutMs?: number; waitForReady?: boolean; keepaliveMs?: number } = {},
+): ServiceClient<typeof PaymentsService> {
   const c = createServiceClient(PaymentsService, url, { ...options, exchange: true });
   clients.push(c);
   return c;
@@ -106,7 +111,12 @@ describe("Exchange: unary calls multiplexed on one stream", () => {
       }),
     );
     const results = await Promise.all(calls);
-    expect(results.map((r) => [r.payment?.idempotencyKey, r.payment?.amountCents])).toEqual([["k0", 1n], ["k1", 2n], ["k2", 3n], ["k3", 4n]]);
+    expect(results.map((r) => [r.payment?.idempotencyKey, r.payment?.amountCents])).toEqual([
+      ["k0", 1n],
+      ["k1", 2n],
+      ["k2", 3n],
+      ["k3", 4n],
+    ]);
     expect(finished).toEqual([1, 3, 2, 0]);
     expect((await c.capturePayment({ idempotencyKey: "k0" })).payment?.status).toBe(PaymentStatus.CAPTURED);
     expect((await c.voidPayment({ idempotencyKey: "k1" })).payment?.status).toBe(PaymentStatus.VOIDED);
@@ -129,7 +139,9 @@ describe("Exchange: unary calls multiplexed on one stream", () => {
   it("gives each call its own deadline; a late answer is dropped", async () => {
     const server = await start();
     const c = client(server.url, { timeoutMs: 50 });
-    await expect(c.authorizePayment({ idempotencyKey: "slow", customerId: "wait-150", amountCents: 1n })).rejects.toMatchObject({ code: Code.DeadlineExceeded });
+    await expect(c.authorizePayment({ idempotencyKey: "slow", customerId: "wait-150", amountCents: 1n })).rejects.toMatchObject({
+      code: Code.DeadlineExceeded,
+    });
     const fast = await c.authorizePayment({ idempotencyKey: "fast", customerId: "ok", amountCents: 1n });
     expect(fast.payment?.idempotencyKey).toBe("fast");
     await sleep(150); // the late answer to "slow" arrives now and must not disturb anything
@@ -205,7 +217,10 @@ describe("Exchange: unary calls multiplexed on one stream", () => {
     stream.write({ callId: 5 });
     stream.write({ callId: 6, call: { case: "voidPayment", value: { idempotencyKey: "k" } } });
     while (answers.length < 2) await sleep(5);
-    expect(answers.find((a) => a.callId === 5)).toMatchObject({ errorCode: Code.InvalidArgument, errorMessage: expect.stringContaining("call: not set") });
+    expect(answers.find((a) => a.callId === 5)).toMatchObject({
+      errorCode: Code.InvalidArgument,
+      errorMessage: expect.stringContaining("call: not set"),
+    });
     expect(answers.find((a) => a.callId === 6)).toMatchObject({ errorCode: 0 });
     stream.end();
     raw.close();

@@ -1,6 +1,15 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { checkCents, checkId, checkLineCount, checkPageSize, checkQuantity, checkQuantityLines, MAX_KEY_LENGTH, mergeQuantityLines } from "./field-rules.js";
+import {
+  checkCents,
+  checkId,
+  checkLineCount,
+  checkPageSize,
+  checkQuantity,
+  checkQuantityLines,
+  MAX_KEY_LENGTH,
+  mergeQuantityLines,
+} from "./field-rules.js";
 
 const messageOf = (f: () => unknown) => {
   try {
@@ -43,9 +52,18 @@ describe("field rules", () => {
 
   it("name a line's fields as the caller's clients spell them", () => {
     const json = { productId: "productId", quantity: "quantity" };
-    expect(messageOf(() => checkQuantityLines([{ productId: "a", quantity: 1 }, { productId: "", quantity: 1 }], "items", json))).toBe(
-      "items[1].productId: must not be empty",
-    );
+    expect(
+      messageOf(() =>
+        checkQuantityLines(
+          [
+            { productId: "a", quantity: 1 },
+            { productId: "", quantity: 1 },
+          ],
+          "items",
+          json,
+        ),
+      ),
+    ).toBe("items[1].productId: must not be empty");
     expect(messageOf(() => checkQuantityLines([{ productId: "a", quantity: 0 }], "items"))).toBe("items[0].quantity: must be between 1 and 10000");
     expect(messageOf(() => checkQuantityLines([], "items"))).toBe("items: must not be empty");
   });

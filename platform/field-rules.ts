@@ -109,11 +109,7 @@ export const PROTO_LINE_FIELDS: LineFieldNames = { productId: "product_id", quan
  * quantity in 1..10000. Returns plain `{ productId, quantity }` objects.
  * @throws ConnectError INVALID_ARGUMENT naming the line and field, e.g. `lines[2].quantity`.
  */
-export function checkQuantityLines(
-  lines: readonly QuantityLine[],
-  field = "lines",
-  names: LineFieldNames = PROTO_LINE_FIELDS,
-): QuantityLine[] {
+export function checkQuantityLines(lines: readonly QuantityLine[], field = "lines", names: LineFieldNames = PROTO_LINE_FIELDS): QuantityLine[] {
   checkLineCount(lines.length, field);
   return lines.map((l, i) => ({
     productId: checkId(l.productId, `${field}[${i}].${names.productId}`),

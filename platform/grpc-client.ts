@@ -37,7 +37,12 @@ export interface ServiceClientOptions {
   readonly keepaliveMs?: number;
 }
 
-type GrpcUnary = (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void) => grpc.ClientUnaryCall;
+type GrpcUnary = (
+  req: unknown,
+  md: grpc.Metadata,
+  opts: grpc.CallOptions,
+  cb: (err: grpc.ServiceError | null, res: unknown) => void,
+) => grpc.ClientUnaryCall;
 type GrpcServerStream = (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions) => grpc.ClientReadableStream<unknown>;
 type GrpcBidiStream = (md: grpc.Metadata, opts: grpc.CallOptions) => grpc.ClientDuplexStream<unknown, unknown>;
 
@@ -73,19 +78,21 @@ export function createServiceClient<S extends DescService>(service: S, url: stri
     if (method.methodKind === "unary") {
       const carried = exchange !== undefined && shape!.calls.has(method.localName);
       client[method.localName] = (request: unknown, opts?: CallOptions) =>
-        carried && opts?.headers === undefined ? exchange.call(method.localName, request, opts) : new Promise((resolve, reject) => {
-          const deadline = Date.now() + (opts?.timeoutMs ?? defaultTimeoutMs);
-          const pending = call(request, metadataOf(opts, waitForReady), { deadline }, (err, res) => {
-            if (opts?.signal) opts.signal.removeEventListener("abort", cancel);
-            if (err) reject(fromGrpcError(err));
-            else resolve(res);
-          });
-          const cancel = (): void => pending.cancel();
-          if (opts?.signal) {
-            if (opts.signal.aborted) pending.cancel();
-            else opts.signal.addEventListener("abort", cancel, { once: true });
-          }
-        });
+        carried && opts?.headers === undefined
+          ? exchange.call(method.localName, request, opts)
+          : new Promise((resolve, reject) => {
+              const deadline = Date.now() + (opts?.timeoutMs ?? defaultTimeoutMs);
+              const pending = call(request, metadataOf(opts, waitForReady), { deadline }, (err, res) => {
+                if (opts?.signal) opts.signal.removeEventListener("abort", cancel);
+                if (err) reject(fromGrpcError(err));
+                else resolve(res);
+              });
+              const cancel = (): void => pending.cancel();
+              if (opts?.signal) {
+                if (opts.signal.aborted) pending.cancel();
+                else opts.signal.addEventListener("abort", cancel, { once: true });
+              }
+            });
     } else if (method.methodKind === "server_streaming") {
       client[method.localName] = (request: unknown, opts?: CallOptions) =>
         streamOf(() => {

@@ -76,9 +76,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
 
   const host = options.host ?? "127.0.0.1";
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
-      err ? reject(err) : resolve(bound),
-    );
+    server.bindAsync(`${host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
   });
   const graceMs = options.shutdownGraceMs ?? 5_000;
   let closing: Promise<void> | undefined;
@@ -137,9 +135,7 @@ function grpcHandlers(binding: ServiceBinding, log: Logger, exchanges: ExchangeS
       impl[method.localName] = exchange.handle;
       continue;
     }
-    const handler = (binding.handlers as Record<string, unknown>)[method.localName] as
-      | ((req: unknown, ctx: unknown) => unknown)
-      | undefined;
+    const handler = (binding.handlers as Record<string, unknown>)[method.localName] as ((req: unknown, ctx: unknown) => unknown) | undefined;
     if (method.methodKind === "unary") {
       impl[method.localName] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
         if (!handler) return callback(unimplemented(method));
@@ -177,7 +173,6 @@ function grpcHandlers(binding: ServiceBinding, log: Logger, exchanges: ExchangeS
 function unimplemented(method: DescMethod): Partial<grpc.StatusObject> {
   return { code: grpc.status.UNIMPLEMENTED, details: `${method.parent.typeName}.${method.name} is not implemented` };
 }
-
 
 /**
  * A package definition for @grpc/reflection built from the generated descriptors (no .proto

@@ -22,14 +22,20 @@ describe("page tokens by key (the services' lists)", () => {
     expect(decodePageKey("")).toBeUndefined();
   });
 
-  it.each(["!!", "a b", "e30", "bnVsbA", encodePageKey("k").slice(1), `${encodePageKey("k")}A`, "x".repeat(2000), encodePageToken({ createdAt: 1, sagaId: "s" })])(
-    "rejects %j with INVALID_ARGUMENT naming page_token",
-    (token) => {
-      const e = ConnectError.from(errorOf(() => decodePageKey(token)));
-      expect(e.code).toBe(Code.InvalidArgument);
-      expect(e.rawMessage).toMatch(/^page_token: /);
-    },
-  );
+  it.each([
+    "!!",
+    "a b",
+    "e30",
+    "bnVsbA",
+    encodePageKey("k").slice(1),
+    `${encodePageKey("k")}A`,
+    "x".repeat(2000),
+    encodePageToken({ createdAt: 1, sagaId: "s" }),
+  ])("rejects %j with INVALID_ARGUMENT naming page_token", (token) => {
+    const e = ConnectError.from(errorOf(() => decodePageKey(token)));
+    expect(e.code).toBe(Code.InvalidArgument);
+    expect(e.rawMessage).toMatch(/^page_token: /);
+  });
 
   it("cuts a page and points the next token at its last key", () => {
     expect(toPage(["a", "b"], 2, (k) => k)).toEqual({ items: ["a", "b"], nextPageToken: "" });
@@ -48,12 +54,17 @@ describe("page tokens by saga cursor (the orchestrator's list)", () => {
     );
   });
 
-  it.each(["", "!!", "Zm9v", Buffer.from("v1:1:y").toString("base64url"), encodePageKey("k"), encodePageToken({ createdAt: 1.5, sagaId: "s" }), encodePageToken({ createdAt: 1, sagaId: "" })])(
-    "rejects %j with InvalidPageTokenError",
-    (token) => {
-      expect(errorOf(() => decodePageToken(token))).toBeInstanceOf(InvalidPageTokenError);
-    },
-  );
+  it.each([
+    "",
+    "!!",
+    "Zm9v",
+    Buffer.from("v1:1:y").toString("base64url"),
+    encodePageKey("k"),
+    encodePageToken({ createdAt: 1.5, sagaId: "s" }),
+    encodePageToken({ createdAt: 1, sagaId: "" }),
+  ])("rejects %j with InvalidPageTokenError", (token) => {
+    expect(errorOf(() => decodePageToken(token))).toBeInstanceOf(InvalidPageTokenError);
+  });
 
   it("shares one format with the key tokens: the same JSON envelope, a different key", () => {
     const envelope = (token: string) => JSON.parse(Buffer.from(token, "base64url").toString("utf8"));

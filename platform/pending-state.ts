@@ -12,14 +12,14 @@
  * | compensation  | leaves a tombstone           | → compensated  | refused   | no-op                           |
  *
  * "repeat" returns the first record (the service fails a refused one the same way again); an
- * action with the same key and another payload is {@link KeyReusedError}. Every refusal here
+ * action with the same key and another payload is `KeyReusedError` (idempotency.ts). Every refusal here
  * changes nothing. Call each method inside the store's write, so that the checks and the
  * changes are one transaction.
  *
  * Domain code only: no Connect imports; errors are mapped by `domain-error-to-connect.ts`.
  */
 import { RefusedError } from "./domain-errors.js";
-import { replayOf, type KeyReusedError } from "./idempotency.js";
+import { replayOf } from "./idempotency.js";
 
 /** A service's names for the five places a record can stand. */
 export interface PendingStatuses<S extends string> {
@@ -86,7 +86,7 @@ export class PendingState<R extends PendingRecord<S>, S extends string> {
    * The action under `key`: a repeat returns the first record; a new key runs `perform`,
    * which applies the effect and returns the pending record, or returns the refused record
    * without applying anything (or throws, recording nothing). The record is then inserted.
-   * @throws CancelledBeforeArrivalError after a tombstone; {@link KeyReusedError} when
+   * @throws CancelledBeforeArrivalError after a tombstone; `KeyReusedError` (idempotency.ts) when
    *   `samePayload` says the first record was made from another request.
    */
   act(key: string, samePayload: (record: R) => boolean, perform: () => R): R {

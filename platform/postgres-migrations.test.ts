@@ -51,7 +51,9 @@ describe("migratePostgres", () => {
     const older: PostgresMigration[] = [{ version: 1, name: "gadget", sql: "CREATE TABLE gadget (id integer)" }];
     const error = await migratePostgres(pool, "gadgets", "gadget_version", older).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SchemaTooNewError);
-    expect((error as Error).message).toMatch(/gadgets schema in this database is at version 2, and this build knows versions up to 1: refusing to start/);
+    expect((error as Error).message).toMatch(
+      /gadgets schema in this database is at version 2, and this build knows versions up to 1: refusing to start/,
+    );
     expect(await columns("gadget")).toEqual(["id", "size"]);
   });
 

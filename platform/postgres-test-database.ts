@@ -52,9 +52,9 @@ async function withAdmin<T>(adminUrl: string, f: (c: pg.Client) => Promise<T>): 
   } catch (err) {
     const where = new URL(adminUrl);
     where.password = "";
-    throw new Error(
-      `these tests need PostgreSQL at ${where.toString()} (set TEST_POSTGRES_URL to use another server): ${(err as Error).message}`,
-    );
+    throw new Error(`these tests need PostgreSQL at ${where.toString()} (set TEST_POSTGRES_URL to use another server): ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   try {
     return await f(client);

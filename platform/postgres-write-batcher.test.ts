@@ -34,13 +34,21 @@ describe("createPostgresWriteBatcher", () => {
     expect(await Promise.all(first)).toEqual([10, 20, 30]);
     await releaseNext();
     expect(await Promise.all([...second, third])).toEqual([40, 50, 60]);
-    expect(batches).toEqual([[1, 2, 3], [4, 5, 6]]);
+    expect(batches).toEqual([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
   });
 
   it("settles each write on its own, splits long queues, and fails a whole batch only when its commit fails", async () => {
     const { batches, commit, releaseNext } = recordingCommit();
     const batcher = createPostgresWriteBatcher(commit, 2);
-    const results = [1, -2, 3].map((w) => batcher.run(w).then((v) => v, (e: Error) => e.message));
+    const results = [1, -2, 3].map((w) =>
+      batcher.run(w).then(
+        (v) => v,
+        (e: Error) => e.message,
+      ),
+    );
     await releaseNext();
     await releaseNext();
     expect(await Promise.all(results)).toEqual([10, "refused -2", 30]);

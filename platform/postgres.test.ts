@@ -38,9 +38,12 @@ describe("openPostgresPool", () => {
     const port = await freePort();
     const retries: number[] = [];
     const url = `postgresql://saga_owner:s3cret-Pa55@127.0.0.1:${port}/orders_db`;
-    const error = await openPostgresPool({ connectionString: url, connectAttempts: 3, retryDelayMs: 10, onRetry: (f) => retries.push(f.attempt) }).catch(
-      (e: unknown) => e,
-    );
+    const error = await openPostgresPool({
+      connectionString: url,
+      connectAttempts: 3,
+      retryDelayMs: 10,
+      onRetry: (f) => retries.push(f.attempt),
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PostgresConnectError);
     const message = (error as Error).message;
     expect(message).toContain("host 127.0.0.1");
@@ -89,9 +92,12 @@ describe("openPostgresPool", () => {
     const url = new URL(database.url);
     url.pathname = "/no_such_database_here";
     const retries: number[] = [];
-    const error = await openPostgresPool({ connectionString: url.toString(), connectAttempts: 5, retryDelayMs: 10, onRetry: (f) => retries.push(f.attempt) }).catch(
-      (e: unknown) => e,
-    );
+    const error = await openPostgresPool({
+      connectionString: url.toString(),
+      connectAttempts: 5,
+      retryDelayMs: 10,
+      onRetry: (f) => retries.push(f.attempt),
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PostgresConnectError);
     expect((error as Error).message).toContain('database "no_such_database_here"');
     expect((error as Error).message).toContain("does not exist");

@@ -135,7 +135,10 @@ export async function openPostgresPool(options: PostgresPoolOptions): Promise<pg
         const level = (await client.query<{ synchronous_commit: string }>("SHOW synchronous_commit")).rows[0]?.synchronous_commit;
         if (level === undefined || level === "off") {
           client.release();
-          return await fail(attempt, `DURABILITY=power needs synchronous_commit on, and the session has ${level ?? "none"} (does the connection string set options?)`);
+          return await fail(
+            attempt,
+            `DURABILITY=power needs synchronous_commit on, and the session has ${level ?? "none"} (does the connection string set options?)`,
+          );
         }
         const fsync = (await client.query<{ fsync: string }>("SHOW fsync")).rows[0]?.fsync;
         if (fsync !== "on") {

@@ -68,23 +68,27 @@ export interface ComposedService {
  * (bounded), then the store commits what is queued and closes.
  */
 export async function runService(name: string, defaultPort: number, compose: (parts: ServiceParts) => ComposedService): Promise<void> {
-  await runProcess(name, () => readServiceConfig(name, defaultPort), async ({ config, log }) => {
-    const db = openDatabase(config.databasePath, config.durability);
-    let service: ComposedService;
-    try {
-      service = compose({ config, log, db, demo: createDemoMode(config.demo) });
-    } catch (err) {
-      db.close();
-      throw err;
-    }
-    const server = await startGrpcServer({ services: [service.binding], host: config.host, port: config.port, log });
-    return {
-      url: server.url,
-      startFields: { database: config.databasePath, durability: config.durability, ...service.startFields },
-      async close() {
-        await server.close();
-        service.close();
-      },
-    };
-  });
+  await runProcess(
+    name,
+    () => readServiceConfig(name, defaultPort),
+    async ({ config, log }) => {
+      const db = openDatabase(config.databasePath, config.durability);
+      let service: ComposedService;
+      try {
+        service = compose({ config, log, db, demo: createDemoMode(config.demo) });
+      } catch (err) {
+        db.close();
+        throw err;
+      }
+      const server = await startGrpcServer({ services: [service.binding], host: config.host, port: config.port, log });
+      return {
+        url: server.url,
+        startFields: { database: config.databasePath, durability: config.durability, ...service.startFields },
+        async close() {
+          await server.close();
+          service.close();
+        },
+      };
+    },
+  );
 }

@@ -21,11 +21,7 @@ export interface ServiceConfig {
  * `DEMO_LATENCY_MS` ("min-max", default "0-0").
  * @throws ConfigError listing every bad variable.
  */
-export function readServiceConfig(
-  service: string,
-  defaultPort: number,
-  env: Record<string, string | undefined> = process.env,
-): ServiceConfig {
+export function readServiceConfig(service: string, defaultPort: number, env: Record<string, string | undefined> = process.env): ServiceConfig {
   const raw = readEnv(
     {
       HOST: text("127.0.0.1"),

@@ -9,7 +9,8 @@ import { openDatabase, type SqliteDatabase } from "./sqlite.js";
 // Version 1 had `t (k, n)`; version 2 adds `m` with a CHECK; version 3 adds table `u`.
 const SCHEMA: StoreSchema = {
   service: "things",
-  create: "CREATE TABLE t (k TEXT PRIMARY KEY, n INTEGER NOT NULL, m INTEGER NOT NULL DEFAULT 0 CHECK (m <= n)) STRICT; CREATE TABLE u (x TEXT) STRICT;",
+  create:
+    "CREATE TABLE t (k TEXT PRIMARY KEY, n INTEGER NOT NULL, m INTEGER NOT NULL DEFAULT 0 CHECK (m <= n)) STRICT; CREATE TABLE u (x TEXT) STRICT;",
   migrations: [
     `CREATE TABLE t2 (k TEXT PRIMARY KEY, n INTEGER NOT NULL, m INTEGER NOT NULL DEFAULT 0 CHECK (m <= n)) STRICT;
      INSERT INTO t2 (k, n) SELECT k, n FROM t; DROP TABLE t; ALTER TABLE t2 RENAME TO t;`,

@@ -81,9 +81,7 @@ export function createWriteBatcher(db: SqliteDatabase, maxBatch = 512): WriteBat
       afterCommit(() => settle(batch, outcomes));
     }
   };
-  const commitInTurn = wal
-    ? () => commitQueued((release) => wal.afterCommit(release))
-    : () => commitQueued((release) => release());
+  const commitInTurn = wal ? () => commitQueued((release) => wal.afterCommit(release)) : () => commitQueued((release) => release());
 
   return {
     run<T>(write: () => T): Promise<T> {

@@ -123,7 +123,8 @@ export async function checkInvariants(urls: Urls, initial: Snapshot): Promise<In
     for (const a of accounts) {
       const held = Number(a.heldCents);
       const balance = Number(a.balanceCents);
-      if (held !== (heldBy.get(a.customerId) ?? 0)) violations.push(`money: ${a.customerId} holds ${held} != Σ authorized ${heldBy.get(a.customerId) ?? 0}`);
+      if (held !== (heldBy.get(a.customerId) ?? 0))
+        violations.push(`money: ${a.customerId} holds ${held} != Σ authorized ${heldBy.get(a.customerId) ?? 0}`);
       if (held < 0 || held > balance) violations.push(`money: ${a.customerId} holds ${held} outside 0..balance ${balance}`);
     }
 
@@ -167,7 +168,9 @@ export async function checkInvariants(urls: Urls, initial: Snapshot): Promise<In
         const ordered = totals(s.order?.items ?? []);
         const taken = totals(reservationLines.get(key(ORDER_STEPS.stock)) ?? []);
         if (JSON.stringify([...ordered].sort()) !== JSON.stringify([...taken].sort())) {
-          violations.push(`saga ${s.sagaId} COMPLETED but its reservation ${JSON.stringify([...taken])} is not its order ${JSON.stringify([...ordered])}`);
+          violations.push(
+            `saga ${s.sagaId} COMPLETED but its reservation ${JSON.stringify([...taken])} is not its order ${JSON.stringify([...ordered])}`,
+          );
         }
       } else if (final.some(Boolean) && s.status !== SagaStatus.CONFIRMING) {
         violations.push(`saga ${s.sagaId} ${status} but something is final: ${names}`);

@@ -61,15 +61,26 @@ const word = fc.stringMatching(/^[A-Za-z0-9._~-]{1,12}$/);
 const hex = (b: number) => `%${b.toString(16).padStart(2, "0").toUpperCase()}`;
 /** Percent-escapes, valid and not: truncated, non-hex, overlong, surrogates, NUL, lone high bytes. */
 const escapes = fc
-  .array(fc.oneof(fc.integer({ min: 0, max: 255 }).map(hex), fc.constantFrom("%", "%z", "%zz", "%E0%A4%A", "%C0%AF", "%ED%A0%80", "%00", "%FF", "%F4%90%80%80")), {
-    minLength: 1,
-    maxLength: 6,
-  })
+  .array(
+    fc.oneof(
+      fc.integer({ min: 0, max: 255 }).map(hex),
+      fc.constantFrom("%", "%z", "%zz", "%E0%A4%A", "%C0%AF", "%ED%A0%80", "%00", "%FF", "%F4%90%80%80"),
+    ),
+    {
+      minLength: 1,
+      maxLength: 6,
+    },
+  )
   .map((parts) => parts.join(""));
 /** Raw bytes, including NUL, controls, spaces and bytes that are not UTF-8. */
 const rawBytes = fc.uint8Array({ minLength: 1, maxLength: 8 }).map((b) => Buffer.from(b).toString("latin1"));
 const absurd = fc.integer({ min: 2_000, max: 12_000 }).map((n) => "a".repeat(n));
-const segment = fc.oneof({ arbitrary: word, weight: 3 }, { arbitrary: escapes, weight: 3 }, { arbitrary: rawBytes, weight: 1 }, { arbitrary: absurd, weight: 1 });
+const segment = fc.oneof(
+  { arbitrary: word, weight: 3 },
+  { arbitrary: escapes, weight: 3 },
+  { arbitrary: rawBytes, weight: 1 },
+  { arbitrary: absurd, weight: 1 },
+);
 
 const path = fc.oneof(
   fc.constantFrom("/saga", "/saga/", "/sagas", "/healthz", "/readyz", "/", "//saga", "/SAGA", "/saga/..", "/saga/./x", "*", "/saga/a/b"),
@@ -77,12 +88,46 @@ const path = fc.oneof(
 );
 
 const queryKey = fc.oneof(
-  fc.constantFrom("status", "status[]", "status[0]", "status[a]", "pageSize", "pageSize[]", "pageToken", "createdAfter", "createdBefore", "__proto__", "constructor", "a"),
+  fc.constantFrom(
+    "status",
+    "status[]",
+    "status[0]",
+    "status[a]",
+    "pageSize",
+    "pageSize[]",
+    "pageToken",
+    "createdAfter",
+    "createdBefore",
+    "__proto__",
+    "constructor",
+    "a",
+  ),
   word,
   escapes,
 );
 const queryValue = fc.oneof(
-  fc.constantFrom("RUNNING", "COMPLETED,COMPENSATED", "running", "", ",", "UNSPECIFIED", "CONFIRMING", "1", "0", "1000", "1001", "-1", "1e3", "0x10", "+5", "2026-11-28T10:00:00Z", "2026-11-28", "yesterday", "9999-99-99", "eyJ2IjoxfQ"),
+  fc.constantFrom(
+    "RUNNING",
+    "COMPLETED,COMPENSATED",
+    "running",
+    "",
+    ",",
+    "UNSPECIFIED",
+    "CONFIRMING",
+    "1",
+    "0",
+    "1000",
+    "1001",
+    "-1",
+    "1e3",
+    "0x10",
+    "+5",
+    "2026-11-28T10:00:00Z",
+    "2026-11-28",
+    "yesterday",
+    "9999-99-99",
+    "eyJ2IjoxfQ",
+  ),
   word,
   escapes,
   absurd,
@@ -120,7 +165,11 @@ const strangeQuantity = fc.oneof(fc.integer(), fc.constantFrom(0, -1, 1.5, 10_00
 const item = fc.oneof(
   {
     arbitrary: fc.record({
-      productId: fc.oneof({ arbitrary: fc.constantFrom("mouse", "keyboard", "unicorn", "webcam"), weight: 6 }, fc.string({ maxLength: 140 }), fc.integer()),
+      productId: fc.oneof(
+        { arbitrary: fc.constantFrom("mouse", "keyboard", "unicorn", "webcam"), weight: 6 },
+        fc.string({ maxLength: 140 }),
+        fc.integer(),
+      ),
       quantity: fc.oneof({ arbitrary: fc.integer({ min: 1, max: 3 }), weight: 6 }, { arbitrary: strangeQuantity, weight: 2 }),
     }),
     weight: 8,
@@ -131,7 +180,12 @@ const item = fc.oneof(
 /** Orders, mostly well formed (so sagas run), and every way of not being one. */
 const orderish = fc.record(
   {
-    customerId: fc.oneof({ arbitrary: fc.constantFrom("customer-1", "customer-2", "customer-3", "customer-404"), weight: 6 }, fc.string({ maxLength: 140 }), fc.integer(), fc.constant(null)),
+    customerId: fc.oneof(
+      { arbitrary: fc.constantFrom("customer-1", "customer-2", "customer-3", "customer-404"), weight: 6 },
+      fc.string({ maxLength: 140 }),
+      fc.integer(),
+      fc.constant(null),
+    ),
     items: fc.oneof(
       { arbitrary: fc.array(item, { minLength: 1, maxLength: 3 }), weight: 6 },
       fc.constant(Array.from({ length: 101 }, () => ({ productId: "mouse", quantity: 1 }))),
@@ -156,7 +210,10 @@ const anyMethod = fc.constantFrom("GET", "POST", "PUT", "DELETE", "PATCH", "OPTI
 /** Well-formed orders (each runs a saga, completed or compensated), so the accounting of sagas has something to count. */
 const wellFormedOrder = fc.record({
   customerId: fc.constantFrom("customer-1", "customer-2", "customer-3", "customer-404"),
-  items: fc.array(fc.record({ productId: fc.constantFrom("mouse", "keyboard", "monitor", "unicorn", "webcam"), quantity: fc.integer({ min: 1, max: 3 }) }), { minLength: 1, maxLength: 3 }),
+  items: fc.array(
+    fc.record({ productId: fc.constantFrom("mouse", "keyboard", "monitor", "unicorn", "webcam"), quantity: fc.integer({ min: 1, max: 3 }) }),
+    { minLength: 1, maxLength: 3 },
+  ),
 });
 
 /** Any request at all, weighted towards the gateway's endpoints so most of them reach its handlers. */
@@ -166,7 +223,12 @@ const anyRequest: fc.Arbitrary<FuzzRequest> = fc.oneof(
     arbitrary: fc.record({
       method: fc.constant("POST"),
       target: fc.constant("/saga"),
-      headers: fc.option(word, { nil: undefined }).map((key): Array<[string, string]> => [["Content-Type", "application/json"], ...(key ? [["Idempotency-Key", key] as [string, string]] : [])]),
+      headers: fc
+        .option(word, { nil: undefined })
+        .map((key): Array<[string, string]> => [
+          ["Content-Type", "application/json"],
+          ...(key ? [["Idempotency-Key", key] as [string, string]] : []),
+        ]),
       body: wellFormedOrder.map((o) => Buffer.from(JSON.stringify(o))),
       lengthSkew: fc.constant(0),
       chunked: fc.constant(false),
@@ -177,9 +239,18 @@ const anyRequest: fc.Arbitrary<FuzzRequest> = fc.oneof(
     // POST /saga: mostly JSON, any order-like body, any other headers.
     arbitrary: fc.record({
       method: fc.constant("POST"),
-      target: fc.oneof({ arbitrary: fc.constant("/saga"), weight: 6 }, query.map((q) => `/saga${q}`)),
+      target: fc.oneof(
+        { arbitrary: fc.constant("/saga"), weight: 6 },
+        query.map((q) => `/saga${q}`),
+      ),
       headers: fc
-        .tuple(fc.oneof({ arbitrary: fc.constant<[string, string]>(["Content-Type", "application/json"]), weight: 5 }, contentType.map((v): [string, string] => ["Content-Type", v])), fc.array(header, { maxLength: 2 }))
+        .tuple(
+          fc.oneof(
+            { arbitrary: fc.constant<[string, string]>(["Content-Type", "application/json"]), weight: 5 },
+            contentType.map((v): [string, string] => ["Content-Type", v]),
+          ),
+          fc.array(header, { maxLength: 2 }),
+        )
         .map(([ct, rest]) => [ct, ...rest]),
       body,
       lengthSkew: fc.constant(0),
@@ -228,32 +299,59 @@ const anyRequest: fc.Arbitrary<FuzzRequest> = fc.oneof(
 // ---- hostile mutations of a valid POST /saga: each makes it one the gateway must refuse ----
 
 type Mutation = (r: FuzzRequest) => FuzzRequest;
-const withHeader = (r: FuzzRequest, name: string, value: string): FuzzRequest => ({ ...r, headers: [...r.headers.filter(([k]) => k !== name), [name, value]] });
+const withHeader = (r: FuzzRequest, name: string, value: string): FuzzRequest => ({
+  ...r,
+  headers: [...r.headers.filter(([k]) => k !== name), [name, value]],
+});
 const withBody = (r: FuzzRequest, value: unknown): FuzzRequest => ({ ...r, body: Buffer.from(JSON.stringify(value)) });
 /** Bytes that are not JSON whitespace, anywhere in a JSON text, make it invalid or an id non-ASCII. */
-const badByte = fc.oneof(fc.integer({ min: 0, max: 8 }), fc.integer({ min: 11, max: 12 }), fc.integer({ min: 14, max: 31 }), fc.integer({ min: 0x7f, max: 0xff }));
+const badByte = fc.oneof(
+  fc.integer({ min: 0, max: 8 }),
+  fc.integer({ min: 11, max: 12 }),
+  fc.integer({ min: 14, max: 31 }),
+  fc.integer({ min: 0x7f, max: 0xff }),
+);
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.tuple(fc.constantFrom("/saga/", "/saga", "/sagas"), escapes).map(([p, e]): Mutation => (r) => ({ ...r, target: p + e })),
-  fc.tuple(fc.oneof(queryKey.filter((k) => k !== ""), fc.constant("x")), fc.option(queryValue, { nil: undefined })).map(
-    ([k, v]): Mutation =>
-      (r) => ({ ...r, target: `/saga?${v === undefined ? k : `${k}=${v}`}` }),
-  ),
+  fc
+    .tuple(
+      fc.oneof(
+        queryKey.filter((k) => k !== ""),
+        fc.constant("x"),
+      ),
+      fc.option(queryValue, { nil: undefined }),
+    )
+    .map(([k, v]): Mutation => (r) => ({ ...r, target: `/saga?${v === undefined ? k : `${k}=${v}`}` })),
   fc.constantFrom("PUT", "DELETE", "PATCH", "GET", "FOO", "TRACE", "post").map((method): Mutation => (r) => ({ ...r, method })),
-  fc.constantFrom("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonx", "application/json; charset=latin1").map(
+  fc
+    .constantFrom(
+      "text/plain",
+      "application/x-www-form-urlencoded",
+      "multipart/form-data; boundary=x",
+      "application/jsonx",
+      "application/json; charset=latin1",
+    )
+    .map(
+      (v): Mutation =>
+        (r) =>
+          withHeader(r, "Content-Type", v),
+    ),
+  fc.constantFrom("gzip", "deflate", "br", "bogus", "gzip, gzip").map(
     (v): Mutation =>
-      (r) => withHeader(r, "Content-Type", v),
+      (r) =>
+        withHeader(r, "Content-Encoding", v),
   ),
-  fc.constantFrom("gzip", "deflate", "br", "bogus", "gzip, gzip").map((v): Mutation => (r) => withHeader(r, "Content-Encoding", v)),
   fc.integer({ min: 1, max: 1000 }).map((n): Mutation => (r) => ({ ...r, body: r.body.subarray(0, 1 + (n % (r.body.length - 1))) })),
-  fc.tuple(fc.nat(), badByte).map(
-    ([at, byte]): Mutation =>
-      (r) => {
-        const i = at % (r.body.length + 1);
-        return { ...r, body: Buffer.concat([r.body.subarray(0, i), Buffer.from([byte]), r.body.subarray(i)]) };
-      },
+  fc.tuple(fc.nat(), badByte).map(([at, byte]): Mutation => (r) => {
+    const i = at % (r.body.length + 1);
+    return { ...r, body: Buffer.concat([r.body.subarray(0, i), Buffer.from([byte]), r.body.subarray(i)]) };
+  }),
+  fc.constantFrom<unknown>("", "a b", "clé", 42, null, "x".repeat(129), "\u0000", "😀").map(
+    (customerId): Mutation =>
+      (r) =>
+        withBody(r, { ...VALID_ORDER, customerId }),
   ),
-  fc.constantFrom<unknown>("", "a b", "clé", 42, null, "x".repeat(129), "\u0000", "😀").map((customerId): Mutation => (r) => withBody(r, { ...VALID_ORDER, customerId })),
   fc
     .constantFrom<unknown>(
       [],
@@ -263,13 +361,26 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
       [{ productId: "mouse" }],
       [{ quantity: 1 }],
       [{ productId: "mouse", quantity: 1, price: 0 }],
-      [{ productId: "mouse", quantity: 6000 }, { productId: "mouse", quantity: 6000 }],
+      [
+        { productId: "mouse", quantity: 6000 },
+        { productId: "mouse", quantity: 6000 },
+      ],
       ...[0, -1, 1.5, 10_001, 1e300, "1", null, true].map((quantity) => [{ productId: "mouse", quantity }]),
       ...["", "mou se", "ratón", "p".repeat(129), "\n"].map((productId) => [{ productId, quantity: 1 }]),
     )
-    .map((items): Mutation => (r) => withBody(r, { ...VALID_ORDER, items })),
-  fc.constantFrom("coupon", "__proto__", "customerid").map((extra): Mutation => (r) => ({ ...r, body: Buffer.from(`${r.body.toString().slice(0, -1)},"${extra}":1}`) })),
-  fc.constantFrom("", " ", "a b", "k".repeat(201), "cl\xe9", "\x7f", "\u00ff").map((v): Mutation => (r) => withHeader(r, "Idempotency-Key", v)),
+    .map(
+      (items): Mutation =>
+        (r) =>
+          withBody(r, { ...VALID_ORDER, items }),
+    ),
+  fc
+    .constantFrom("coupon", "__proto__", "customerid")
+    .map((extra): Mutation => (r) => ({ ...r, body: Buffer.from(`${r.body.toString().slice(0, -1)},"${extra}":1}`) })),
+  fc.constantFrom("", " ", "a b", "k".repeat(201), "cl\xe9", "\x7f", "\u00ff").map(
+    (v): Mutation =>
+      (r) =>
+        withHeader(r, "Idempotency-Key", v),
+  ),
   fc.constant<Mutation>((r) => withHeader(r, "X-Huge", "h".repeat(20_000))),
   fc.constant<Mutation>((r) => ({ ...r, headers: [...r.headers, ["Transfer-Encoding", "chunked"]], lengthSkew: 0 })),
   fc.constant<Mutation>((r) => withHeader(r, "Expect", "foo")),

@@ -10,12 +10,26 @@ import { startFixture, type SystemFixture } from "./system-fixture.js";
 const order = (items: unknown, customerId: unknown = "customer-1") => ({ customerId, items });
 const mouse = (quantity: unknown) => [{ productId: "mouse", quantity }];
 
-type Case = { name: string; body?: unknown; raw?: string; contentType?: string; headers?: Record<string, string>; status: number; mentions: string | RegExp };
+type Case = {
+  name: string;
+  body?: unknown;
+  raw?: string;
+  contentType?: string;
+  headers?: Record<string, string>;
+  status: number;
+  mentions: string | RegExp;
+};
 
 const CASES: Case[] = [
   { name: "malformed JSON", raw: '{"customerId": "customer-1", "items": [', status: 400, mentions: "body" },
   { name: "JSON that is not an object", raw: "[1,2,3]", status: 400, mentions: "body" },
-  { name: "wrong content type", raw: "customerId=customer-1", contentType: "application/x-www-form-urlencoded", status: 415, mentions: "Content-Type" },
+  {
+    name: "wrong content type",
+    raw: "customerId=customer-1",
+    contentType: "application/x-www-form-urlencoded",
+    status: 415,
+    mentions: "Content-Type",
+  },
   { name: "text/plain JSON", raw: JSON.stringify(order(mouse(1))), contentType: "text/plain", status: 415, mentions: "Content-Type" },
   { name: "missing customerId", body: { items: mouse(1) }, status: 400, mentions: "customerId" },
   { name: "missing items", body: { customerId: "customer-1" }, status: 400, mentions: "items" },
@@ -30,7 +44,12 @@ const CASES: Case[] = [
   { name: "zero quantity", body: order(mouse(0)), status: 400, mentions: "items[0].quantity" },
   { name: "huge quantity", body: order(mouse(1e15)), status: 400, mentions: "items[0].quantity" },
   { name: "fractional quantity", body: order(mouse(1.5)), status: 400, mentions: "items[0].quantity" },
-  { name: "10,000 items", body: order(Array.from({ length: 10_000 }, () => ({ productId: "mouse", quantity: 1 }))), status: 413, mentions: "too large" },
+  {
+    name: "10,000 items",
+    body: order(Array.from({ length: 10_000 }, () => ({ productId: "mouse", quantity: 1 }))),
+    status: 413,
+    mentions: "too large",
+  },
   { name: "101 items", body: order(Array.from({ length: 101 }, () => ({ productId: "mouse", quantity: 1 }))), status: 400, mentions: "items" },
   { name: "5 MiB body", raw: JSON.stringify({ customerId: "x".repeat(5 * 1024 * 1024), items: mouse(1) }), status: 413, mentions: "too large" },
   { name: "empty customerId", body: order(mouse(1), ""), status: 400, mentions: "customerId" },
@@ -38,9 +57,23 @@ const CASES: Case[] = [
   { name: "control character in productId", body: order([{ productId: "mou\u0000se", quantity: 1 }]), status: 400, mentions: "items[0].productId" },
   { name: "newline in productId", body: order([{ productId: "mouse\n", quantity: 1 }]), status: 400, mentions: "items[0].productId" },
   { name: "overlong customerId", body: order(mouse(1), "c".repeat(129)), status: 400, mentions: "customerId" },
-  { name: "overlong Idempotency-Key", body: order(mouse(1)), headers: { "idempotency-key": "k".repeat(201) }, status: 400, mentions: "Idempotency-Key" },
+  {
+    name: "overlong Idempotency-Key",
+    body: order(mouse(1)),
+    headers: { "idempotency-key": "k".repeat(201) },
+    status: 400,
+    mentions: "Idempotency-Key",
+  },
   { name: "Idempotency-Key with spaces", body: order(mouse(1)), headers: { "idempotency-key": "a key" }, status: 400, mentions: "Idempotency-Key" },
-  { name: "the same product twice over the limit", body: order([{ productId: "mouse", quantity: 6000 }, { productId: "mouse", quantity: 6000 }]), status: 400, mentions: "mouse" },
+  {
+    name: "the same product twice over the limit",
+    body: order([
+      { productId: "mouse", quantity: 6000 },
+      { productId: "mouse", quantity: 6000 },
+    ]),
+    status: 400,
+    mentions: "mouse",
+  },
   // Well-formed orders that name what does not exist: the saga runs and is compensated (409).
   { name: "unknown product", body: order([{ productId: "unicorn", quantity: 1 }]), status: 409, mentions: "Fallo en el catálogo" },
   { name: "unknown customer", body: order(mouse(1), "customer-404"), status: 409, mentions: "Fallo en el pago" },
@@ -56,10 +89,30 @@ const validJson = JSON.stringify(order(mouse(1)));
 const RAW_CASES: RawCase[] = [
   { name: "a path escape that does not decode", request: `GET /saga/%E0%A4%A HTTP/1.1\r\n${CLOSE}\r\n`, status: 400, mentions: "path" },
   { name: "an overlong UTF-8 escape in the path", request: `GET /saga/%C0%AF HTTP/1.1\r\n${CLOSE}\r\n`, status: 400, mentions: "path" },
-  { name: "a body that is not the gzip its Content-Encoding says", request: post("Content-Type: application/json\r\nContent-Encoding: gzip\r\n", validJson), status: 400, mentions: "Content-Encoding" },
-  { name: "a body that is not the br its Content-Encoding says", request: post("Content-Type: application/json\r\nContent-Encoding: br\r\n", validJson), status: 400, mentions: "Content-Encoding" },
-  { name: "an unknown Content-Encoding", request: post("Content-Type: application/json\r\nContent-Encoding: zstd-ish\r\n", validJson), status: 415, mentions: "Content-Encoding" },
-  { name: "a JSON charset other than UTF-8", request: post("Content-Type: application/json; charset=latin1\r\n", validJson), status: 415, mentions: "charset" },
+  {
+    name: "a body that is not the gzip its Content-Encoding says",
+    request: post("Content-Type: application/json\r\nContent-Encoding: gzip\r\n", validJson),
+    status: 400,
+    mentions: "Content-Encoding",
+  },
+  {
+    name: "a body that is not the br its Content-Encoding says",
+    request: post("Content-Type: application/json\r\nContent-Encoding: br\r\n", validJson),
+    status: 400,
+    mentions: "Content-Encoding",
+  },
+  {
+    name: "an unknown Content-Encoding",
+    request: post("Content-Type: application/json\r\nContent-Encoding: zstd-ish\r\n", validJson),
+    status: 415,
+    mentions: "Content-Encoding",
+  },
+  {
+    name: "a JSON charset other than UTF-8",
+    request: post("Content-Type: application/json; charset=latin1\r\n", validJson),
+    status: 415,
+    mentions: "charset",
+  },
   { name: "status[]= (an array-style key)", request: `GET /sagas?status[]=RUNNING HTTP/1.1\r\n${CLOSE}\r\n`, status: 400, mentions: "status[]" },
   { name: "status given twice", request: `GET /sagas?status=RUNNING&status=COMPLETED HTTP/1.1\r\n${CLOSE}\r\n`, status: 400, mentions: "status" },
   { name: "an object-style key", request: `GET /sagas?pageSize[a]=1 HTTP/1.1\r\n${CLOSE}\r\n`, status: 400, mentions: "pageSize[a]" },
@@ -67,26 +120,66 @@ const RAW_CASES: RawCase[] = [
   { name: "an empty status", request: `GET /sagas?status= HTTP/1.1\r\n${CLOSE}\r\n`, status: 400, mentions: "status" },
   { name: "a pageSize that is not a plain integer", request: `GET /sagas?pageSize=1e3 HTTP/1.1\r\n${CLOSE}\r\n`, status: 400, mentions: "pageSize" },
   { name: "a page token that is not one", request: `GET /sagas?pageToken=bm90IG91cnM HTTP/1.1\r\n${CLOSE}\r\n`, status: 400, mentions: "page_token" },
-  { name: "a query on POST /saga", request: `POST /saga?customerId=customer-1 HTTP/1.1\r\n${CLOSE}Content-Length: 0\r\n\r\n`, status: 400, mentions: "customerId" },
+  {
+    name: "a query on POST /saga",
+    request: `POST /saga?customerId=customer-1 HTTP/1.1\r\n${CLOSE}Content-Length: 0\r\n\r\n`,
+    status: 400,
+    mentions: "customerId",
+  },
   { name: "NUL in the path", request: `GET /saga/a\u0000b HTTP/1.1\r\n${CLOSE}\r\n`, status: 400, mentions: "request" },
   { name: "NUL as a path escape", request: `GET /saga/a%00b HTTP/1.1\r\n${CLOSE}\r\n`, status: 400, mentions: "sagaId" },
-  { name: "a byte that is not UTF-8 in a JSON string", request: post("Content-Type: application/json\r\n", Buffer.from(validJson.replace("customer-1", "customer-\u00ff"), "latin1")), status: 400, mentions: "customerId" },
-  { name: "a raw NUL in a JSON string", request: post("Content-Type: application/json\r\n", validJson.replace("customer-1", "customer\u00001")), status: 400, mentions: "body" },
+  {
+    name: "a byte that is not UTF-8 in a JSON string",
+    request: post("Content-Type: application/json\r\n", Buffer.from(validJson.replace("customer-1", "customer-\u00ff"), "latin1")),
+    status: 400,
+    mentions: "customerId",
+  },
+  {
+    name: "a raw NUL in a JSON string",
+    request: post("Content-Type: application/json\r\n", validJson.replace("customer-1", "customer\u00001")),
+    status: 400,
+    mentions: "body",
+  },
   { name: "an unknown method", request: `BREW /saga HTTP/1.1\r\n${CLOSE}\r\n`, status: 400, mentions: "method" },
   { name: "a method /saga does not take", request: `DELETE /saga HTTP/1.1\r\n${CLOSE}\r\n`, status: 405, mentions: "method" },
   { name: "CONNECT", request: `CONNECT 127.0.0.1:5000 HTTP/1.1\r\n${CLOSE}\r\n`, status: 405, mentions: "CONNECT" },
   { name: "headers of 20 KiB", request: `GET /healthz HTTP/1.1\r\n${CLOSE}X-Big: ${"b".repeat(20_000)}\r\n\r\n`, status: 431, mentions: "headers" },
-  { name: "a non-ASCII Idempotency-Key", request: post("Content-Type: application/json\r\nIdempotency-Key: cl\u00e9\r\n", validJson), status: 400, mentions: "Idempotency-Key" },
-  { name: "an Expect the gateway does not know", request: post("Content-Type: application/json\r\nExpect: teapot\r\n", validJson), status: 417, mentions: "Expect" },
-  { name: "Content-Length and Transfer-Encoding together", request: post("Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n", validJson), status: 400, mentions: "request" },
-  { name: "a Content-Length that is not a number", request: `POST /saga HTTP/1.1\r\n${CLOSE}Content-Length: ten\r\n\r\n`, status: 400, mentions: "request" },
+  {
+    name: "a non-ASCII Idempotency-Key",
+    request: post("Content-Type: application/json\r\nIdempotency-Key: cl\u00e9\r\n", validJson),
+    status: 400,
+    mentions: "Idempotency-Key",
+  },
+  {
+    name: "an Expect the gateway does not know",
+    request: post("Content-Type: application/json\r\nExpect: teapot\r\n", validJson),
+    status: 417,
+    mentions: "Expect",
+  },
+  {
+    name: "Content-Length and Transfer-Encoding together",
+    request: post("Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n", validJson),
+    status: 400,
+    mentions: "request",
+  },
+  {
+    name: "a Content-Length that is not a number",
+    request: `POST /saga HTTP/1.1\r\n${CLOSE}Content-Length: ten\r\n\r\n`,
+    status: 400,
+    mentions: "request",
+  },
   {
     name: "a Content-Length larger than the body (answered after REQUEST_TIMEOUT_MS)",
     request: `POST /saga HTTP/1.1\r\n${CLOSE}Content-Type: application/json\r\nContent-Length: ${validJson.length + 10}\r\n\r\n${validJson}`,
     status: 408,
     mentions: "request",
   },
-  { name: "gzip that inflates to a bad order", request: post("Content-Type: application/json\r\nContent-Encoding: gzip\r\n", gzipSync(JSON.stringify(order(mouse(0))))), status: 400, mentions: "items[0].quantity" },
+  {
+    name: "gzip that inflates to a bad order",
+    request: post("Content-Type: application/json\r\nContent-Encoding: gzip\r\n", gzipSync(JSON.stringify(order(mouse(0))))),
+    status: 400,
+    mentions: "items[0].quantity",
+  },
 ];
 
 describe("hostile input at the gateway", () => {
@@ -133,7 +226,12 @@ describe("hostile input at the gateway", () => {
     const before = await takeSnapshot(f.system.urls);
     const refused = [...CASES.filter((c) => c.status !== 409), ...RAW_CASES];
     for (const c of refused) {
-      const status = "request" in c ? await sendRaw(port, typeof c.request === "string" ? Buffer.from(c.request, "latin1") : c.request).then((o) => ("answer" in o ? o.answer.status : 0)) : (await sendCase(c)).status;
+      const status =
+        "request" in c
+          ? await sendRaw(port, typeof c.request === "string" ? Buffer.from(c.request, "latin1") : c.request).then((o) =>
+              "answer" in o ? o.answer.status : 0,
+            )
+          : (await sendCase(c)).status;
       expect(status, c.name).toBe(c.status);
     }
     const after = await takeSnapshot(f.system.urls);

@@ -32,7 +32,8 @@ const RULES: Array<{ folder: string; forbidden: RegExp; why: string }> = [
   {
     folder: "orchestrator/engine",
     // SQLite, PostgreSQL, group commit and the one page-token format are the only shared runtime it uses.
-    forbidden: /^(gen\/|orchestrator\/order-saga|orchestrator\/handlers|@connectrpc|@grpc|platform\/(?!sqlite\.js$|write-batcher\.js$|page-token\.js$|postgres(-migrations|-write-batcher)?\.js$))/,
+    forbidden:
+      /^(gen\/|orchestrator\/order-saga|orchestrator\/handlers|@connectrpc|@grpc|platform\/(?!sqlite\.js$|write-batcher\.js$|page-token\.js$|postgres(-migrations|-write-batcher)?\.js$))/,
     why: "the engine is generic",
   },
   { folder: "services/catalog", forbidden: /^(services\/(?!catalog\/)|orchestrator|gateway)/, why: "services never import each other" },
@@ -41,14 +42,22 @@ const RULES: Array<{ folder: string; forbidden: RegExp; why: string }> = [
   { folder: "services/inventory", forbidden: /^(services\/(?!inventory\/)|orchestrator|gateway)/, why: "services never import each other" },
   { folder: "platform", forbidden: /^(services|orchestrator|gateway|system|gen\/saga)/, why: "platform imports no product code" },
   // The order saga's step names (persisted keys the gateway maps to the seed's messages) are the one exception.
-  { folder: "gateway", forbidden: /^(services|orchestrator\/(?!order-saga\/order-saga\.js$))/, why: "the gateway talks to the orchestrator over gRPC only" },
+  {
+    folder: "gateway",
+    forbidden: /^(services|orchestrator\/(?!order-saga\/order-saga\.js$))/,
+    why: "the gateway talks to the orchestrator over gRPC only",
+  },
 ];
 
 describe("import boundaries", () => {
   it.each(RULES)("$folder: $why", ({ folder, forbidden }) => {
     const files = sources(folder);
     expect(files.length).toBeGreaterThan(0);
-    const broken = files.flatMap((f) => importsOf(f).map((spec) => ({ f, to: target(f, spec) })).filter(({ to }) => forbidden.test(to)));
+    const broken = files.flatMap((f) =>
+      importsOf(f)
+        .map((spec) => ({ f, to: target(f, spec) }))
+        .filter(({ to }) => forbidden.test(to)),
+    );
     expect(broken.map(({ f, to }) => `${f} → ${to}`)).toEqual([]);
   });
 });

@@ -51,14 +51,29 @@ export function inProcessSystem(options: { interceptors?: Interceptor[]; seeds?:
   const inventory = new SqliteInventoryStore(openDatabase(":memory:"));
   inventory.seedIfEmpty(options.seeds?.stock ?? DEMO_STOCK);
   const clients = {
-    catalog: createClient(CatalogService, via((r) => r.service(CatalogService, catalogHandlers(new Catalog(products), DEMO_OFF)))),
-    payments: createClient(PaymentsService, via((r) => r.service(PaymentsService, paymentsHandlers(new Payments(payments), DEMO_OFF)))),
-    purchases: createClient(PurchasesService, via((r) => r.service(PurchasesService, purchasesHandlers(new Purchases(purchases), DEMO_OFF)))),
-    inventory: createClient(InventoryService, via((r) => r.service(InventoryService, inventoryHandlers(new Inventory(inventory), DEMO_OFF)))),
+    catalog: createClient(
+      CatalogService,
+      via((r) => r.service(CatalogService, catalogHandlers(new Catalog(products), DEMO_OFF))),
+    ),
+    payments: createClient(
+      PaymentsService,
+      via((r) => r.service(PaymentsService, paymentsHandlers(new Payments(payments), DEMO_OFF))),
+    ),
+    purchases: createClient(
+      PurchasesService,
+      via((r) => r.service(PurchasesService, purchasesHandlers(new Purchases(purchases), DEMO_OFF))),
+    ),
+    inventory: createClient(
+      InventoryService,
+      via((r) => r.service(InventoryService, inventoryHandlers(new Inventory(inventory), DEMO_OFF))),
+    ),
   };
   const definition = orderSaga(clients, { retry: { initialDelayMs: 0, maxDelayMs: 0 }, compensationRetry: { initialDelayMs: 0, maxDelayMs: 0 } });
   const runner = createRunner({ store: new InMemorySagaStore(), definitions: [definition], isRetryable, describeError });
-  const orchestrator = createClient(OrchestratorService, createRouterTransport((r) => r.service(OrchestratorService, orchestratorHandlers(runner))));
+  const orchestrator = createClient(
+    OrchestratorService,
+    createRouterTransport((r) => r.service(OrchestratorService, orchestratorHandlers(runner))),
+  );
   return { clients, orchestrator, definition, runner };
 }
 

@@ -8,7 +8,13 @@ import { startFixture, type SystemFixture } from "./system-fixture.js";
 // from proto/, calling every RPC of every service (and the orchestrator) over the wire.
 const PROTO = fileURLToPath(new URL("../proto", import.meta.url));
 const definition = protoLoader.loadSync(
-  ["saga/catalog/v1/catalog.proto", "saga/payments/v1/payments.proto", "saga/purchases/v1/purchases.proto", "saga/inventory/v1/inventory.proto", "saga/orchestrator/v1/orchestrator.proto"],
+  [
+    "saga/catalog/v1/catalog.proto",
+    "saga/payments/v1/payments.proto",
+    "saga/purchases/v1/purchases.proto",
+    "saga/inventory/v1/inventory.proto",
+    "saga/orchestrator/v1/orchestrator.proto",
+  ],
   { includeDirs: [PROTO], longs: String, enums: String, defaults: true },
 );
 const pkg = grpc.loadPackageDefinition(definition) as any;
@@ -71,7 +77,9 @@ describe("interop: proto-loader grpc-js clients against every service", () => {
     const p = stub(pkg.saga.purchases.v1.PurchasesService, f.system.urls.purchases);
     const lines = [{ productId: "mouse", quantity: 1, unitPriceCents: "2500" }];
     expect((await call(p, "CancelPurchase", { idempotencyKey: "interop-pur-1" })).purchase.status).toBe("PURCHASE_STATUS_VOIDED");
-    await expect(call(p, "ProcessPurchase", { idempotencyKey: "interop-pur-1", customerId: "customer-1", lines, totalCents: "2500" })).rejects.toMatchObject({
+    await expect(
+      call(p, "ProcessPurchase", { idempotencyKey: "interop-pur-1", customerId: "customer-1", lines, totalCents: "2500" }),
+    ).rejects.toMatchObject({
       code: grpc.status.FAILED_PRECONDITION,
     });
     const ok = await call(p, "ProcessPurchase", { idempotencyKey: "interop-pur-2", customerId: "customer-1", lines, totalCents: "2500" });
@@ -85,10 +93,14 @@ describe("interop: proto-loader grpc-js clients against every service", () => {
   it("inventory: reserve, release, commit, reads", async () => {
     const i = stub(pkg.saga.inventory.v1.InventoryService, f.system.urls.inventory);
     const before = Number((await call(i, "GetStock", { productId: "keyboard" })).stock.quantity);
-    expect((await call(i, "ReserveStock", { idempotencyKey: "interop-inv-1", lines: [{ productId: "keyboard", quantity: 3 }] })).reservation.status).toBe(
-      "RESERVATION_STATUS_RESERVED",
-    );
-    expect((await call(i, "GetStock", { productId: "keyboard" })).stock).toMatchObject({ quantity: String(before), reserved: "3", available: String(before - 3) });
+    expect(
+      (await call(i, "ReserveStock", { idempotencyKey: "interop-inv-1", lines: [{ productId: "keyboard", quantity: 3 }] })).reservation.status,
+    ).toBe("RESERVATION_STATUS_RESERVED");
+    expect((await call(i, "GetStock", { productId: "keyboard" })).stock).toMatchObject({
+      quantity: String(before),
+      reserved: "3",
+      available: String(before - 3),
+    });
     expect((await call(i, "ReleaseStock", { idempotencyKey: "interop-inv-1" })).reservation.status).toBe("RESERVATION_STATUS_RELEASED");
     expect((await call(i, "GetStock", { productId: "keyboard" })).stock).toMatchObject({ quantity: String(before), reserved: "0" });
     await call(i, "ReserveStock", { idempotencyKey: "interop-inv-2", lines: [{ productId: "keyboard", quantity: 2 }] });
@@ -121,6 +133,8 @@ describe("interop: proto-loader grpc-js clients against every service", () => {
     // The answer and the watched events travel on different streams: wait for the last event.
     await vi.waitFor(() => expect(events.map((e) => e.kind)).toEqual(expect.arrayContaining(["saga-created", "saga-completed"])));
     stream.cancel();
-    await expect(call(o, "RetrySaga", { sagaId: started.saga.sagaId, actor: "interop", reason: "a completed saga cannot be retried" })).rejects.toMatchObject({ code: grpc.status.FAILED_PRECONDITION });
+    await expect(
+      call(o, "RetrySaga", { sagaId: started.saga.sagaId, actor: "interop", reason: "a completed saga cannot be retried" }),
+    ).rejects.toMatchObject({ code: grpc.status.FAILED_PRECONDITION });
   });
 });

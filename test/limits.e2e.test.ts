@@ -39,7 +39,9 @@ describe("limits", () => {
 
   it("refuses an oversized gRPC request with RESOURCE_EXHAUSTED before any handler runs", async () => {
     const payments = createServiceClient(PaymentsService, f.system.urls.payments);
-    await expect(payments.authorizePayment({ idempotencyKey: "k".repeat(5 * 1024 * 1024), customerId: "customer-1", amountCents: 1n })).rejects.toMatchObject({
+    await expect(
+      payments.authorizePayment({ idempotencyKey: "k".repeat(5 * 1024 * 1024), customerId: "customer-1", amountCents: 1n }),
+    ).rejects.toMatchObject({
       code: Code.ResourceExhausted,
     });
     payments.close();

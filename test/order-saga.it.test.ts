@@ -49,7 +49,9 @@ describe("the order saga over the real services, in one process", () => {
     expect(saga.totalCents).toBe(5000n);
     expect((await clients.payments.getAccount({ customerId: "customer-2" })).account).toMatchObject({ balanceCents: 495_000n, heldCents: 0n });
     expect((await clients.payments.getPayment({ idempotencyKey: `${saga.sagaId}:charge-payment` })).payment?.status).toBe(PaymentStatus.CAPTURED);
-    expect((await clients.purchases.getPurchase({ idempotencyKey: `${saga.sagaId}:record-purchase` })).purchase?.status).toBe(PurchaseStatus.CONFIRMED);
+    expect((await clients.purchases.getPurchase({ idempotencyKey: `${saga.sagaId}:record-purchase` })).purchase?.status).toBe(
+      PurchaseStatus.CONFIRMED,
+    );
     expect((await clients.inventory.listReservations({})).reservations.map((r) => r.status)).toEqual([ReservationStatus.COMMITTED]);
     expect((await clients.inventory.getStock({ productId: "mouse" })).stock).toMatchObject({ quantity: 999_998n, reserved: 0n });
   });
@@ -62,14 +64,24 @@ describe("the order saga over the real services, in one process", () => {
     // Called as the engine calls them after the pivot (twice: a confirmation may be retried).
     for (let round = 0; round < 2; round++) {
       for (const s of definition.steps) {
-        const ctx = { sagaId: saga.sagaId, key: `${saga.sagaId}:${s.name}`, input: {}, results: {}, attempt: 1, timeoutMs: 5_000, signal: new AbortController().signal };
+        const ctx = {
+          sagaId: saga.sagaId,
+          key: `${saga.sagaId}:${s.name}`,
+          input: {},
+          results: {},
+          attempt: 1,
+          timeoutMs: 5_000,
+          signal: new AbortController().signal,
+        };
         await s.confirm?.(ctx as Parameters<NonNullable<typeof s.confirm>>[0]);
       }
     }
     expect(definition.steps.filter((s) => s.confirm).map((s) => s.name)).toEqual(["charge-payment", "record-purchase", "take-stock"]);
     expect((await clients.payments.getAccount({ customerId: "customer-2" })).account).toMatchObject({ balanceCents: 495_000n, heldCents: 0n });
     expect((await clients.payments.getPayment({ idempotencyKey: `${saga.sagaId}:charge-payment` })).payment?.status).toBe(PaymentStatus.CAPTURED);
-    expect((await clients.purchases.getPurchase({ idempotencyKey: `${saga.sagaId}:record-purchase` })).purchase?.status).toBe(PurchaseStatus.CONFIRMED);
+    expect((await clients.purchases.getPurchase({ idempotencyKey: `${saga.sagaId}:record-purchase` })).purchase?.status).toBe(
+      PurchaseStatus.CONFIRMED,
+    );
     expect((await clients.inventory.getStock({ productId: "mouse" })).stock).toMatchObject({ quantity: 999_998n, reserved: 0n });
   });
 
@@ -112,6 +124,9 @@ describe("the order saga over the real services, in one process", () => {
     const again = await start(sys, "customer-2", "mouse", 1, "key-1");
     expect(again.sagaId).toBe(first.sagaId);
     await expect(start(sys, "customer-2", "mouse", 2, "key-1")).rejects.toMatchObject({ code: Code.AlreadyExists });
-    await expect(orchestrator.startSaga({ order: { customerId: "customer-2", items: [] } })).rejects.toMatchObject({ code: Code.InvalidArgument, rawMessage: expect.stringContaining("items") });
+    await expect(orchestrator.startSaga({ order: { customerId: "customer-2", items: [] } })).rejects.toMatchObject({
+      code: Code.InvalidArgument,
+      rawMessage: expect.stringContaining("items"),
+    });
   });
 });

@@ -25,7 +25,7 @@ function parseAnswer(bytes: Buffer, head: boolean): RawAnswer | undefined {
   let body = head ? "" : text.slice(end + 4);
   if (headers.get("transfer-encoding") === "chunked") {
     let decoded = "";
-    for (let rest = body; ; ) {
+    for (let rest = body; ;) {
       const size = parseInt(rest.slice(0, rest.indexOf("\r\n")), 16);
       if (!(size > 0)) break;
       const start = rest.indexOf("\r\n") + 2;

@@ -41,8 +41,18 @@ beforeAll(async () => {
   ]);
   inventoryStore = new SqliteInventoryStore(openDatabase(join(dir, "inventory.db")));
   inventoryStore.seedIfEmpty([{ productId: "last-units", quantity: 10 }]);
-  paymentsServer = await startGrpcServer({ services: [serve(PaymentsService, paymentsHandlers(new Payments(paymentStore), DEMO_OFF))], host: "127.0.0.1", port: 0, log });
-  inventoryServer = await startGrpcServer({ services: [serve(InventoryService, inventoryHandlers(new Inventory(inventoryStore), DEMO_OFF))], host: "127.0.0.1", port: 0, log });
+  paymentsServer = await startGrpcServer({
+    services: [serve(PaymentsService, paymentsHandlers(new Payments(paymentStore), DEMO_OFF))],
+    host: "127.0.0.1",
+    port: 0,
+    log,
+  });
+  inventoryServer = await startGrpcServer({
+    services: [serve(InventoryService, inventoryHandlers(new Inventory(inventoryStore), DEMO_OFF))],
+    host: "127.0.0.1",
+    port: 0,
+    log,
+  });
   payments = Array.from({ length: CHANNELS }, () => createServiceClient(PaymentsService, paymentsServer.url, { timeoutMs: 10_000 }));
   inventory = Array.from({ length: CHANNELS }, () => createServiceClient(InventoryService, inventoryServer.url, { timeoutMs: 10_000 }));
 });
@@ -73,7 +83,9 @@ describe("semantic locks under concurrency, over gRPC", () => {
     const random = prng(7);
     const amounts = Array.from({ length: 60 }, () => 50 + Math.floor(random() * 200));
     const outcomes = await Promise.allSettled(
-      amounts.map((amountCents, i) => payments[i % CHANNELS]!.authorizePayment({ idempotencyKey: `last-${i}`, customerId: "last-money", amountCents: BigInt(amountCents) })),
+      amounts.map((amountCents, i) =>
+        payments[i % CHANNELS]!.authorizePayment({ idempotencyKey: `last-${i}`, customerId: "last-money", amountCents: BigInt(amountCents) }),
+      ),
     );
     const authorized = amounts.filter((_, i) => outcomes[i]!.status === "fulfilled");
     const declined = outcomes.filter((o) => o.status === "rejected").length;
@@ -85,7 +97,11 @@ describe("semantic locks under concurrency, over gRPC", () => {
     expect(account).toMatchObject({ balanceCents: 1_000n, heldCents: BigInt(held), availableCents: BigInt(1_000 - held) });
 
     // Capturing every hold at once spends exactly what was held, never more than the balance.
-    await Promise.all(amounts.map((_, i) => (outcomes[i]!.status === "fulfilled" ? payments[i % CHANNELS]!.capturePayment({ idempotencyKey: `last-${i}` }) : undefined)));
+    await Promise.all(
+      amounts.map((_, i) =>
+        outcomes[i]!.status === "fulfilled" ? payments[i % CHANNELS]!.capturePayment({ idempotencyKey: `last-${i}` }) : undefined,
+      ),
+    );
     expect((await payments[0]!.getAccount({ customerId: "last-money" })).account).toMatchObject({
       balanceCents: BigInt(1_000 - held),
       heldCents: 0n,
@@ -96,7 +112,9 @@ describe("semantic locks under concurrency, over gRPC", () => {
     const random = prng(11);
     const wanted = Array.from({ length: 60 }, () => 1 + Math.floor(random() * 3));
     const outcomes = await Promise.allSettled(
-      wanted.map((quantity, i) => inventory[i % CHANNELS]!.reserveStock({ idempotencyKey: `units-${i}`, lines: [{ productId: "last-units", quantity }] })),
+      wanted.map((quantity, i) =>
+        inventory[i % CHANNELS]!.reserveStock({ idempotencyKey: `units-${i}`, lines: [{ productId: "last-units", quantity }] }),
+      ),
     );
     const reservedKeys = wanted.flatMap((_, i) => (outcomes[i]!.status === "fulfilled" ? [i] : []));
     const reserved = reservedKeys.reduce((sum, i) => sum + wanted[i]!, 0);

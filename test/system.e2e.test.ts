@@ -29,9 +29,27 @@ describe("the order saga end to end, six processes", () => {
 
   it.each([
     ["catalog", { customerId: "customer-1", items: [{ productId: "unicorn", quantity: 1 }] }, "Fallo en el catálogo", "price-order", []],
-    ["payments", { customerId: "customer-3", items: [{ productId: "notebook", quantity: 1 }] }, "Fallo en el pago", "charge-payment", ["charge-payment"]],
-    ["purchases", { customerId: "customer-1", items: [{ productId: "mouse", quantity: 11 }] }, "Fallo en la compra, pago compensado", "record-purchase", ["record-purchase", "charge-payment"]],
-    ["inventory", { customerId: "customer-1", items: [{ productId: "webcam", quantity: 1 }] }, "Fallo en inventario, compra y pago compensados", "take-stock", ["take-stock", "record-purchase", "charge-payment"]],
+    [
+      "payments",
+      { customerId: "customer-3", items: [{ productId: "notebook", quantity: 1 }] },
+      "Fallo en el pago",
+      "charge-payment",
+      ["charge-payment"],
+    ],
+    [
+      "purchases",
+      { customerId: "customer-1", items: [{ productId: "mouse", quantity: 11 }] },
+      "Fallo en la compra, pago compensado",
+      "record-purchase",
+      ["record-purchase", "charge-payment"],
+    ],
+    [
+      "inventory",
+      { customerId: "customer-1", items: [{ productId: "webcam", quantity: 1 }] },
+      "Fallo en inventario, compra y pago compensados",
+      "take-stock",
+      ["take-stock", "record-purchase", "charge-payment"],
+    ],
   ])("a failure at %s answers 409 with the seed's message and compensates in reverse", async (_s, order, message, failedStep, compensations) => {
     const res = await f.post("/saga", order);
     expect(res.status).toBe(409);
@@ -149,7 +167,12 @@ describe("the order saga end to end, six processes", () => {
       expect(stdout).toContain(service);
       expect(stdout).toContain("grpc.health.v1.Health");
     }
-    const call = await run(buf, [...curl, "-d", '{"customerId":"customer-1"}', `${f.system.urls.payments}/saga.payments.v1.PaymentsService/GetAccount`]);
+    const call = await run(buf, [
+      ...curl,
+      "-d",
+      '{"customerId":"customer-1"}',
+      `${f.system.urls.payments}/saga.payments.v1.PaymentsService/GetAccount`,
+    ]);
     expect(JSON.parse(call.stdout).account.customerId).toBe("customer-1");
     const health = await run(buf, [...curl, "-d", "{}", `${f.system.urls.inventory}/grpc.health.v1.Health/Check`]);
     expect(JSON.parse(health.stdout)).toEqual({ status: "SERVING" });

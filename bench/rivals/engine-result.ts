@@ -30,9 +30,23 @@ export interface EngineResult {
   readonly durability: readonly string[];
   /** DURABILITY of TP-SAGA's four services under this engine. */
   readonly servicesDurability: string;
-  readonly warmup: { readonly sagas: number; readonly elapsedMs: number; readonly statusCounts: Readonly<Record<string, number>>; readonly errors: Readonly<Record<string, number>> } | undefined;
+  readonly warmup:
+    | {
+        readonly sagas: number;
+        readonly elapsedMs: number;
+        readonly statusCounts: Readonly<Record<string, number>>;
+        readonly errors: Readonly<Record<string, number>>;
+      }
+    | undefined;
   readonly levels: readonly EngineLevel[];
-  readonly invariants: { readonly sagas: number; readonly byStatus: Readonly<Record<string, number>>; readonly violationCount: number; readonly violations: readonly string[] } | undefined;
+  readonly invariants:
+    | {
+        readonly sagas: number;
+        readonly byStatus: Readonly<Record<string, number>>;
+        readonly violationCount: number;
+        readonly violations: readonly string[];
+      }
+    | undefined;
   /** Why the figures do not count (violations, a crash, a start failure), or undefined. */
   readonly voidReason: string | undefined;
 }

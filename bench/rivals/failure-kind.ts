@@ -10,7 +10,9 @@ const TRANSIENT = new Set<Code>([Code.Unavailable, Code.DeadlineExceeded, Code.R
 
 /** True when `err` is a service's business refusal, which a saga answers by compensating. */
 export function isBusinessFailure(err: unknown): err is ConnectError {
-  return err instanceof ConnectError && !TRANSIENT.has(err.code) && err.code !== Code.Canceled && err.code !== Code.Unknown && err.code !== Code.Internal;
+  return (
+    err instanceof ConnectError && !TRANSIENT.has(err.code) && err.code !== Code.Canceled && err.code !== Code.Unknown && err.code !== Code.Internal
+  );
 }
 
 /** The gRPC code name of `err` ("FAILED_PRECONDITION"), or "UNKNOWN". */

@@ -41,7 +41,8 @@ export class UsageError extends Error {
 
 function integer(name: string, raw: string, min: number, max: number): number {
   const n = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || n < min || n > max) throw new UsageError(`--${name} ${JSON.stringify(raw)}: must be an integer from ${min} to ${max}\n${USAGE}`);
+  if (!/^\d+$/.test(raw.trim()) || n < min || n > max)
+    throw new UsageError(`--${name} ${JSON.stringify(raw)}: must be an integer from ${min} to ${max}\n${USAGE}`);
   return n;
 }
 
@@ -73,7 +74,8 @@ export function parseRivalArgs(argv: readonly string[], defaultResultsDir: strin
   });
   if (values.help) return "help";
   const engines = values.engines.split(",").map((e) => e.trim());
-  for (const e of engines) if (!(ENGINES as readonly string[]).includes(e)) throw new UsageError(`--engines: unknown engine ${JSON.stringify(e)}\n${USAGE}`);
+  for (const e of engines)
+    if (!(ENGINES as readonly string[]).includes(e)) throw new UsageError(`--engines: unknown engine ${JSON.stringify(e)}\n${USAGE}`);
   const tp = values["tp-saga-durability"];
   if (!["process", "power", "both"].includes(tp)) throw new UsageError(`--tp-saga-durability ${JSON.stringify(tp)}\n${USAGE}`);
   const sd = values["services-durability"];
@@ -93,6 +95,7 @@ export function parseRivalArgs(argv: readonly string[], defaultResultsDir: strin
     requestTimeoutMs: integer("request-timeout-ms", values["request-timeout-ms"], 1, 600_000),
     resultsDir: values["results-dir"],
     dataParent: values["data-dir-parent"],
-    restatePartitions: values["restate-partitions"] === undefined ? undefined : integer("restate-partitions", values["restate-partitions"], 1, 65_535),
+    restatePartitions:
+      values["restate-partitions"] === undefined ? undefined : integer("restate-partitions", values["restate-partitions"], 1, 65_535),
   };
 }

@@ -43,7 +43,9 @@ export function rivalsMarkdown(run: RivalsRun): string {
   const levels = [...new Set(run.results.flatMap((r) => r.levels.map((l) => l.concurrency)))].sort((a, b) => a - b);
   for (const c of levels) {
     out.push(`## ${c} client${c === 1 ? "" : "s"}`, "");
-    out.push("| engine | sagas/s | p50 ms | p95 ms | p99 ms | max ms | answers | busy % | iowait % | others % | CPU ms/saga engine | services | pg shared | load gen |");
+    out.push(
+      "| engine | sagas/s | p50 ms | p95 ms | p99 ms | max ms | answers | busy % | iowait % | others % | CPU ms/saga engine | services | pg shared | load gen |",
+    );
     out.push("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|");
     for (const r of run.results) {
       const l = r.levels.find((x) => x.concurrency === c);
@@ -52,7 +54,8 @@ export function rivalsMarkdown(run: RivalsRun): string {
         continue;
       }
       const mark = r.voidReason ? " (VOID)" : "";
-      const answers = counts(l.statusCounts) + (Object.keys(l.errors).length ? `; errors ${counts(l.errors)}` : "") + (l.timeBound ? "; time bound" : "");
+      const answers =
+        counts(l.statusCounts) + (Object.keys(l.errors).length ? `; errors ${counts(l.errors)}` : "") + (l.timeBound ? "; time bound" : "");
       const cpu = l.cpuMsPerSaga;
       out.push(
         `| ${r.engine}${mark} | ${f(l.sagasPerSecond)} | ${f(l.latency.p50Ms)} | ${f(l.latency.p95Ms)} | ${f(l.latency.p99Ms)} | ${f(l.latency.maxMs)} | ${answers} | ${f(l.machineBusyPct)} | ${f(l.machineIowaitPct)} | ${f(l.machineOtherPct)} | ${f(cpu.engine, 2)} | ${f(cpu.services, 2)} | ${f(cpu.shared, 2)} | ${f(cpu.loadGenerator, 2)} |`,
@@ -63,12 +66,23 @@ export function rivalsMarkdown(run: RivalsRun): string {
   out.push("## Engines", "");
   for (const r of run.results) {
     out.push(`### ${r.engine}${r.voidReason ? ` — VOID: ${r.voidReason}` : ""}`, "");
-    out.push(`- Versions: ${Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(", ") || "—"}`);
+    out.push(
+      `- Versions: ${
+        Object.entries(r.versions)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(", ") || "—"
+      }`,
+    );
     for (const d of r.durability) out.push(`- Durability: ${d}`);
     out.push(`- The four services: DURABILITY=${r.servicesDurability}`);
-    if (r.warmup) out.push(`- Warm-up: ${r.warmup.sagas} sagas in ${f(r.warmup.elapsedMs / 1000)} s (${counts(r.warmup.statusCounts)}${Object.keys(r.warmup.errors).length ? `; errors ${counts(r.warmup.errors)}` : ""})`);
+    if (r.warmup)
+      out.push(
+        `- Warm-up: ${r.warmup.sagas} sagas in ${f(r.warmup.elapsedMs / 1000)} s (${counts(r.warmup.statusCounts)}${Object.keys(r.warmup.errors).length ? `; errors ${counts(r.warmup.errors)}` : ""})`,
+      );
     if (r.invariants) {
-      out.push(`- Invariants (system/invariants.ts): ${r.invariants.sagas} sagas (${counts(r.invariants.byStatus)}), **${r.invariants.violationCount} violation(s)**`);
+      out.push(
+        `- Invariants (system/invariants.ts): ${r.invariants.sagas} sagas (${counts(r.invariants.byStatus)}), **${r.invariants.violationCount} violation(s)**`,
+      );
       for (const v of r.invariants.violations.slice(0, 10)) out.push(`  - ${v}`);
     } else {
       out.push("- Invariants: not checked");

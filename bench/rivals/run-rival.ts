@@ -29,7 +29,6 @@ export interface RivalSettings extends LoadPlan {
 
 type PidGroups = Readonly<Record<string, readonly number[]>>;
 
-
 /** CPU ms of each pid now; a pid that is gone is left out. */
 function cpuOfPids(groups: PidGroups): Map<number, number> {
   const out = new Map<number, number>();
@@ -175,8 +174,16 @@ export async function runRival(
       const outcomes = await engine.outcomes();
       const ledger = await startLedgerOrchestrator(outcomes);
       try {
-        const report = await checkInvariants({ orchestrator: ledger.url, payments: urls.payments, purchases: urls.purchases, inventory: urls.inventory }, initial);
-        invariants = { sagas: report.sagas, byStatus: report.byStatus, violationCount: report.violations.length, violations: report.violations.slice(0, 50) };
+        const report = await checkInvariants(
+          { orchestrator: ledger.url, payments: urls.payments, purchases: urls.purchases, inventory: urls.inventory },
+          initial,
+        );
+        invariants = {
+          sagas: report.sagas,
+          byStatus: report.byStatus,
+          violationCount: report.violations.length,
+          violations: report.violations.slice(0, 50),
+        };
         if (report.violations.length > 0) voidReason = `${report.violations.length} invariant violation(s)`;
         log(`[${label}] invariants: ${report.sagas} sagas ${JSON.stringify(report.byStatus)}, ${report.violations.length} violation(s)`);
       } finally {

@@ -55,7 +55,11 @@ export async function runTpSaga(durability: "process" | "power", settings: Rival
   });
   return {
     engine: `tp-saga (${durability})`,
-    versions: { "tp-saga": pkg.version, "@grpc/grpc-js": pkg.dependencies["@grpc/grpc-js"] ?? "?", "better-sqlite3": pkg.dependencies["better-sqlite3"] ?? "?" },
+    versions: {
+      "tp-saga": pkg.version,
+      "@grpc/grpc-js": pkg.dependencies["@grpc/grpc-js"] ?? "?",
+      "better-sqlite3": pkg.dependencies["better-sqlite3"] ?? "?",
+    },
     durability: [
       durability === "process"
         ? "DURABILITY=process: SQLite WAL, synchronous=NORMAL, group commit — survives kill -9 of any process, not power loss"

@@ -71,7 +71,8 @@ for (const engine of options.engines) {
 /** The commit measured, and whether the tree had uncommitted changes (other people's work in progress changes what runs). */
 function sourceState(): string {
   try {
-    const git = (...args: string[]): string => execFileSync("git", args, { cwd: fileURLToPath(new URL("../..", import.meta.url)), encoding: "utf8" }).trim();
+    const git = (...args: string[]): string =>
+      execFileSync("git", args, { cwd: fileURLToPath(new URL("../..", import.meta.url)), encoding: "utf8" }).trim();
     const dirty = git("status", "--porcelain", "--untracked-files=no") !== "";
     return `${git("rev-parse", "--short", "HEAD")}${dirty ? " with uncommitted changes" : ""}`;
   } catch {

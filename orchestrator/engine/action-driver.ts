@@ -132,24 +132,11 @@ export function forcedCompensationError(note: OperatorNote): ErrorInfo {
  * Logs the compensation an operator forced on this driven saga (the step in flight, if any,
  * is compensated like any started step), and answers the operator once that is durable.
  */
-async function turnByOperator(
-  state: RunnerState,
-  execution: Execution,
-  stepName: string | undefined,
-  attempt: number | undefined,
-): Promise<void> {
+async function turnByOperator(state: RunnerState, execution: Execution, stepName: string | undefined, attempt: number | undefined): Promise<void> {
   const request = execution.compensationRequest!;
   execution.compensationRequest = undefined;
   try {
-    await turnToCompensation(
-      state,
-      execution,
-      "saga-compensation-forced",
-      stepName,
-      attempt,
-      forcedCompensationError(request.note),
-      request.note,
-    );
+    await turnToCompensation(state, execution, "saga-compensation-forced", stepName, attempt, forcedCompensationError(request.note), request.note);
   } catch (error) {
     request.reject(error);
     throw error;

@@ -42,10 +42,7 @@ export async function runCompensations(state: RunnerState, execution: Execution)
       const error = describeFailure(state, outcome);
       if (attempt >= policy.attentionAfter) {
         await emit(state, execution, "saga-needs-attention", "NEEDS_ATTENTION", name, attempt, error);
-        state.log.error(
-          { sagaId: record.sagaId, step: name, attempts: attempt, error },
-          "compensation out of retries: saga needs attention",
-        );
+        state.log.error({ sagaId: record.sagaId, step: name, attempts: attempt, error }, "compensation out of retries: saga needs attention");
         return;
       }
       await emit(state, execution, "compensation-attempt-failed", "COMPENSATING", name, attempt, error);

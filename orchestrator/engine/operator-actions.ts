@@ -43,9 +43,7 @@ export async function retrySaga(state: RunnerState, sagaId: string, note: Operat
     if (found.status !== "NEEDS_ATTENTION") throw new SagaStateError(sagaId, `saga ${sagaId} is ${found.status}, not NEEDS_ATTENTION`);
   });
   const status = record.decidedAt === undefined ? "COMPENSATING" : "CONFIRMING";
-  await logOrLetGo(state, execution, () =>
-    emit(state, execution, "saga-retried", status, undefined, undefined, undefined, undefined, checked),
-  );
+  await logOrLetGo(state, execution, () => emit(state, execution, "saga-retried", status, undefined, undefined, undefined, undefined, checked));
   state.log.info({ sagaId, status, actor: checked.actor, reason: checked.reason }, "saga retried by operator");
   return driveOn(state, execution);
 }
@@ -102,9 +100,7 @@ export async function resolveSaga(state: RunnerState, sagaId: string, note: Oper
   const { execution } = await takeStopped(state, sagaId, (found) => {
     if (found.status !== "NEEDS_ATTENTION") throw new SagaStateError(sagaId, `saga ${sagaId} is ${found.status}, not NEEDS_ATTENTION`);
   });
-  await logOrLetGo(state, execution, () =>
-    emit(state, execution, "saga-resolved", "RESOLVED", undefined, undefined, undefined, undefined, checked),
-  );
+  await logOrLetGo(state, execution, () => emit(state, execution, "saga-resolved", "RESOLVED", undefined, undefined, undefined, undefined, checked));
   state.log.info({ sagaId, actor: checked.actor, reason: checked.reason }, "saga resolved by operator");
   const snapshot = copyRecord(execution.record);
   state.executions.delete(sagaId);

@@ -35,7 +35,16 @@ beforeEach(async () => {
 });
 
 function header(id: string, createdAt = 1, extra: Partial<SagaHeader> = {}): SagaHeader {
-  return { sagaId: id, idempotencyKey: `key-${id}`, fingerprint: "fp", definitionName: "order", definitionVersion: 1, input: { id }, createdAt, ...extra };
+  return {
+    sagaId: id,
+    idempotencyKey: `key-${id}`,
+    fingerprint: "fp",
+    definitionName: "order",
+    definitionVersion: 1,
+    input: { id },
+    createdAt,
+    ...extra,
+  };
 }
 
 function ev(sagaId: string, sequence: number, status: SagaStatus = "RUNNING", extra: Partial<SagaEvent> = {}): SagaEvent {
@@ -92,7 +101,7 @@ describe("PostgresSagaStore: group commit", () => {
 
   it("keeps JSON as it was written, escapes included", async () => {
     const store = await open();
-    const input = { text: "nul \u0000, quote \", backslash \\, emoji 😀", big: 2 ** 53 - 1, nested: [null, true, { z: 1, a: 2 }] };
+    const input = { text: 'nul \u0000, quote ", backslash \\, emoji 😀', big: 2 ** 53 - 1, nested: [null, true, { z: 1, a: 2 }] };
     await store.create(header("j", 5, { input }), ev("j", 1));
     await store.append(ev("j", 2, "COMPLETED", { kind: "step-succeeded", output: input }));
     const loaded = await store.load("j");

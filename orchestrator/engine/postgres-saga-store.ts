@@ -88,9 +88,7 @@ export interface PostgresSagaStoreOptions extends PostgresPoolOptions {
   onWriteRetry?: (failure: { attempt: number; delayMs: number; error: Error }) => void;
 }
 
-type Write =
-  | { kind: "create"; header: SagaHeader; first: SagaEvent }
-  | { kind: "append"; event: SagaEvent; epoch: number | undefined };
+type Write = { kind: "create"; header: SagaHeader; first: SagaEvent } | { kind: "append"; event: SagaEvent; epoch: number | undefined };
 
 type Written = CreateResult | undefined;
 
@@ -440,7 +438,16 @@ export class PostgresSagaStore implements SagaStore, SagaOwnership {
     const columns: unknown[][] = Array.from({ length: 18 }, () => []);
     for (const i of sent) {
       const { header: h, first: e } = writes[i] as Extract<Write, { kind: "create" }>;
-      const row = [h.sagaId, h.idempotencyKey, h.fingerprint, h.definitionName, h.definitionVersion, JSON.stringify(h.input), h.createdAt, ...eventColumns(e).slice(1)];
+      const row = [
+        h.sagaId,
+        h.idempotencyKey,
+        h.fingerprint,
+        h.definitionName,
+        h.definitionVersion,
+        JSON.stringify(h.input),
+        h.createdAt,
+        ...eventColumns(e).slice(1),
+      ];
       row.forEach((v, c) => columns[c]!.push(v));
     }
     const { rows } = await this.#pool.query<{ saga_id: string }>({ name: "saga_create", text: CREATE_SAGAS, values: columns });

@@ -36,11 +36,7 @@ class Script {
   }
 
   /** The test saga; with `confirms`, every compensable step also has a confirmation. */
-  definition(
-    name = "order",
-    version = 1,
-    options: { deadlineMs?: number; tag?: string; confirms?: boolean } = {},
-  ): SagaDefinition<{ n: number }> {
+  definition(name = "order", version = 1, options: { deadlineMs?: number; tag?: string; confirms?: boolean } = {}): SagaDefinition<{ n: number }> {
     const tag = options.tag ?? "";
     const make = (s: string, compensable: boolean) =>
       step<{ n: number }>(
@@ -118,9 +114,7 @@ describe("runner", () => {
     expect(saga.status).toBe("COMPLETED");
     expect(script.calls).toEqual(STEPS.map((s) => `do:${s}:1`));
     expect(saga.results["ship"]).toEqual({ step: "ship", n: 1, seen: 3 });
-    expect(saga.steps.map((s) => [s.name, s.phase, s.status, s.attempts])).toEqual(
-      STEPS.map((s) => [s, "action", "SUCCEEDED", 1]),
-    );
+    expect(saga.steps.map((s) => [s.name, s.phase, s.status, s.attempts])).toEqual(STEPS.map((s) => [s, "action", "SUCCEEDED", 1]));
   });
 
   it.each([1, 2, 3, 4])("a business failure at step %i compensates the started steps in reverse, itself included", async (n) => {
@@ -553,9 +547,7 @@ describe("crash and recovery", () => {
         await store.crashed; // the old runner is abandoned from here on
         await new Promise((r) => setImmediate(r));
         const succeededBefore = new Set(
-          ((await store.inner.load((await started).saga.sagaId))?.events ?? [])
-            .filter((e) => e.kind === "step-succeeded")
-            .map((e) => e.step),
+          ((await store.inner.load((await started).saga.sagaId))?.events ?? []).filter((e) => e.kind === "step-succeeded").map((e) => e.step),
         );
         const callsBefore = script.calls.length;
 
@@ -566,7 +558,10 @@ describe("crash and recovery", () => {
         expect(saga.status, `crash after write ${n}`).toBe(expected);
         const after = script.calls.slice(callsBefore);
         for (const s of succeededBefore) {
-          expect(after.filter((c) => c.startsWith(`do:${s}:`)), `step ${s} ran again after crash at ${n}`).toEqual([]);
+          expect(
+            after.filter((c) => c.startsWith(`do:${s}:`)),
+            `step ${s} ran again after crash at ${n}`,
+          ).toEqual([]);
         }
         if (expected === "COMPLETED") expect(Object.keys(saga.results)).toEqual(STEPS);
       }
@@ -614,7 +609,7 @@ describe("confirmations (after the pivot)", () => {
     const kinds = (await store.load(saga.sagaId))!.events.map((e) => `${e.kind}/${e.status}`);
     expect(kinds.slice(0, 10)).toEqual([
       "saga-created/RUNNING",
-      ...STEPS.flatMap((s) => ["step-started/RUNNING", "step-succeeded/RUNNING"].map((k) => k)),
+      ...STEPS.flatMap(() => ["step-started/RUNNING", "step-succeeded/RUNNING"]),
       "saga-decided/CONFIRMING",
     ]);
     expect(kinds.at(-1)).toBe("saga-completed/COMPLETED");
@@ -636,11 +631,7 @@ describe("confirmations (after the pivot)", () => {
     const runner = runnerOn(new InMemorySagaStore(), [script.definition("order", 1, { confirms: true })]);
     const saga = await run(runner);
     expect(saga.status).toBe("COMPLETED");
-    expect(script.calls.filter((c) => c.startsWith("confirm:reserve"))).toEqual([
-      "confirm:reserve:1",
-      "confirm:reserve:2",
-      "confirm:reserve:3",
-    ]);
+    expect(script.calls.filter((c) => c.startsWith("confirm:reserve"))).toEqual(["confirm:reserve:1", "confirm:reserve:2", "confirm:reserve:3"]);
     expect(script.calls.filter((c) => c.startsWith("undo:"))).toEqual([]);
     expect(saga.steps.find((s) => s.phase === "confirmation" && s.name === "reserve")).toMatchObject({
       status: "SUCCEEDED",
@@ -763,23 +754,31 @@ describe("confirmations (after the pivot)", () => {
         const saga = (await next.get(sagaId))!;
         expect(saga.status, `crash after write ${n}`).toBe("COMPLETED");
         const after = script.calls.slice(callsBefore);
-        for (const s of actionsDone) expect(after.filter((c) => c.startsWith(`do:${s}:`)), `action ${s} again, crash at ${n}`).toEqual([]);
+        for (const s of actionsDone)
+          expect(
+            after.filter((c) => c.startsWith(`do:${s}:`)),
+            `action ${s} again, crash at ${n}`,
+          ).toEqual([]);
         for (const s of confirmationsDone) {
-          expect(after.filter((c) => c.startsWith(`confirm:${s}:`)), `confirmation ${s} again, crash at ${n}`).toEqual([]);
+          expect(
+            after.filter((c) => c.startsWith(`confirm:${s}:`)),
+            `confirmation ${s} again, crash at ${n}`,
+          ).toEqual([]);
         }
-        expect(script.calls.filter((c) => c.startsWith("undo:")), `compensated, crash at ${n}`).toEqual([]);
+        expect(
+          script.calls.filter((c) => c.startsWith("undo:")),
+          `compensated, crash at ${n}`,
+        ).toEqual([]);
         for (const s of CONFIRMED_STEPS) expect(script.confirmed.get(`${sagaId}:${s}`), `${s} never confirmed, crash at ${n}`).toBeGreaterThan(0);
         expect(Object.keys(saga.results)).toEqual(STEPS);
         const events = (await store.inner.load(sagaId))!.events;
-        expect(events.filter((e) => e.kind === "saga-decided"), `decided twice, crash at ${n}`).toHaveLength(1);
+        expect(
+          events.filter((e) => e.kind === "saga-decided"),
+          `decided twice, crash at ${n}`,
+        ).toHaveLength(1);
       }
       expect([...points].sort()).toEqual(
-        [
-          "before decided",
-          "after decided, before any confirmation",
-          "between confirmations",
-          "after confirmations, before COMPLETED",
-        ].sort(),
+        ["before decided", "after decided, before any confirmation", "between confirmations", "after confirmations, before COMPLETED"].sort(),
       );
     });
   }
@@ -806,9 +805,7 @@ describe("operator actions", () => {
     expect(script.calls.slice(3)).toEqual(["undo:reserve:1", "undo:charge:1"]);
     expect(script.calls.filter((c) => c.startsWith("confirm:") || c.startsWith("do:ship"))).toEqual([]);
     expect(done.steps.find((s) => s.name === "reserve" && s.phase === "action")).toMatchObject({ status: "FAILED" });
-    expect(done.operatorActions).toEqual([
-      { ...FORCE, kind: "saga-compensation-forced", status: "COMPENSATING", at: expect.any(Number) },
-    ]);
+    expect(done.operatorActions).toEqual([{ ...FORCE, kind: "saga-compensation-forced", status: "COMPENSATING", at: expect.any(Number) }]);
     const logged = (await store.load(saga.sagaId))!.events.find((e) => e.kind === "saga-compensation-forced");
     expect(logged?.operator).toEqual(FORCE);
   });

@@ -21,10 +21,7 @@ async function drive(state: RunnerState, execution: Execution): Promise<void> {
     if (execution.record.status === "COMPENSATING") await runCompensations(state, execution);
   } catch (error) {
     if (error !== STOPPED) {
-      state.log.error(
-        { err: error, sagaId: execution.record.sagaId },
-        "saga stopped: its log could not be written; it resumes on next boot",
-      );
+      state.log.error({ err: error, sagaId: execution.record.sagaId }, "saga stopped: its log could not be written; it resumes on next boot");
     }
   } finally {
     const sagaId = execution.record.sagaId;

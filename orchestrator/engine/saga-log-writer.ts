@@ -9,11 +9,7 @@ import type { RunnerState } from "./runner-state.js";
 import { applyEvent, type SagaEvent } from "./saga-record.js";
 
 /** Holds a transition back to be logged with the next one (see {@link emit}). */
-export function carry(
-  state: RunnerState,
-  execution: Execution,
-  ...[kind, status, step, attempt, error, output, operator]: Transition
-): void {
+export function carry(state: RunnerState, execution: Execution, ...[kind, status, step, attempt, error, output, operator]: Transition): void {
   const event: SagaEvent = {
     sagaId: execution.record.sagaId,
     sequence: ++execution.assignedSequence,

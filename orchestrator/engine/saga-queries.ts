@@ -29,7 +29,6 @@ export async function listSagas(state: RunnerState, query: ListQuery): Promise<{
   });
   const page = rows.length > pageSize ? rows.slice(0, pageSize) : rows;
   const last = page[page.length - 1];
-  const nextPageToken =
-    rows.length > pageSize && last ? encodePageToken({ createdAt: last.header.createdAt, sagaId: last.header.sagaId }) : "";
+  const nextPageToken = rows.length > pageSize && last ? encodePageToken({ createdAt: last.header.createdAt, sagaId: last.header.sagaId }) : "";
   return { sagas: page.map((stored) => foldSaga(stored.header, stored.events)), nextPageToken };
 }

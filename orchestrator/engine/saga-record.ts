@@ -13,22 +13,10 @@ import type { Json } from "./json.js";
  * saga to COMPENSATING, and mark a NEEDS_ATTENTION saga RESOLVED (settled by hand: the
  * engine vouches neither that it was undone nor that it was confirmed).
  */
-export type SagaStatus =
-  | "RUNNING"
-  | "CONFIRMING"
-  | "COMPLETED"
-  | "COMPENSATING"
-  | "COMPENSATED"
-  | "NEEDS_ATTENTION"
-  | "RESOLVED";
+export type SagaStatus = "RUNNING" | "CONFIRMING" | "COMPLETED" | "COMPENSATING" | "COMPENSATED" | "NEEDS_ATTENTION" | "RESOLVED";
 
 /** Statuses in which the runner does no more work on its own. */
-export const TERMINAL_STATUSES: ReadonlySet<SagaStatus> = new Set<SagaStatus>([
-  "COMPLETED",
-  "COMPENSATED",
-  "NEEDS_ATTENTION",
-  "RESOLVED",
-]);
+export const TERMINAL_STATUSES: ReadonlySet<SagaStatus> = new Set<SagaStatus>(["COMPLETED", "COMPENSATED", "NEEDS_ATTENTION", "RESOLVED"]);
 
 /** Statuses that `resumePending()` picks up. */
 export const UNFINISHED_STATUSES: readonly SagaStatus[] = ["RUNNING", "CONFIRMING", "COMPENSATING"];

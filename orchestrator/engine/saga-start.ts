@@ -15,19 +15,14 @@ import { launch, wakeIdleIfIdle } from "./saga-lifecycle.js";
  * that already holds the idempotency key (`created: false`).
  * @throws UnknownDefinitionError, IdempotencyConflictError, SagaLimitError, SagaStateError (closed), or the store's error.
  */
-export async function startSaga(
-  state: RunnerState,
-  definitionName: string,
-  request: StartRequest,
-): Promise<{ saga: SagaRecord; created: boolean }> {
+export async function startSaga(state: RunnerState, definitionName: string, request: StartRequest): Promise<{ saga: SagaRecord; created: boolean }> {
   const definition = state.definitions.latest(definitionName);
   if (!definition) throw new UnknownDefinitionError(definitionName);
   if (state.closed) throw new SagaStateError("", "the saga runner is closed");
   if (state.executions.size + state.pendingStarts >= state.maxInFlight) throw new SagaLimitError(state.maxInFlight);
   const sagaId = state.newId();
   const key = request.idempotencyKey ?? "";
-  const fingerprint =
-    request.fingerprint ?? (key === "" ? "" : createHash("sha256").update(JSON.stringify(request.input)).digest("base64url"));
+  const fingerprint = request.fingerprint ?? (key === "" ? "" : createHash("sha256").update(JSON.stringify(request.input)).digest("base64url"));
   const header: SagaHeader = {
     sagaId,
     idempotencyKey: key === "" ? sagaId : key,

@@ -65,10 +65,7 @@ const stores: [string, OpenStore][] = [
     },
   ],
   ["SqliteSagaStore (:memory:)", async () => ({ store: new SqliteSagaStore(":memory:") })],
-  [
-    "PostgresSagaStore (process)",
-    async () => ({ store: await openOnPostgres("process", true), reopen: () => openOnPostgres("power", false) }),
-  ],
+  ["PostgresSagaStore (process)", async () => ({ store: await openOnPostgres("process", true), reopen: () => openOnPostgres("power", false) })],
   ["PostgresSagaStore (power)", async () => ({ store: await openOnPostgres("power", true) })],
 ];
 
@@ -79,7 +76,9 @@ describe.each(stores)("%s: the SagaStore contract", (_name, open) => {
     expect(await store.create(h, ev("s1", 1, "saga-created", "RUNNING"))).toEqual({ created: true });
     await store.append(ev("s1", 2, "step-started", "RUNNING", { step: "charge", attempt: 1 }));
     await store.append(ev("s1", 3, "step-succeeded", "RUNNING", { step: "charge", attempt: 1, output: { id: "p-1", cents: 1250, tags: ["a"] } }));
-    await store.append(ev("s1", 4, "step-failed", "COMPENSATING", { step: "ship", attempt: 2, error: { code: "FAILED_PRECONDITION", message: "no stock" } }));
+    await store.append(
+      ev("s1", 4, "step-failed", "COMPENSATING", { step: "ship", attempt: 2, error: { code: "FAILED_PRECONDITION", message: "no stock" } }),
+    );
     const loaded = await store.load("s1");
     expect(loaded?.header).toEqual(h);
     expect(loaded?.events).toEqual([
@@ -105,9 +104,7 @@ describe.each(stores)("%s: the SagaStore contract", (_name, open) => {
 
   it("keeps one saga per idempotency key, even for concurrent creates", async () => {
     const { store } = await open();
-    const results = await Promise.all(
-      ["a", "b", "c"].map((id) => store.create(header(id, 10, "same"), ev(id, 1, "saga-created", "RUNNING"))),
-    );
+    const results = await Promise.all(["a", "b", "c"].map((id) => store.create(header(id, 10, "same"), ev(id, 1, "saga-created", "RUNNING"))));
     const created = results.filter((r) => r.created);
     expect(created).toHaveLength(1);
     for (const r of results) if (!r.created) expect(r.existing.header.sagaId).toBe("a");
@@ -196,9 +193,9 @@ describe.each(stores)("%s: the SagaStore contract", (_name, open) => {
     for (let i = 0; i < 200; i++) {
       const id = `r${String(i).padStart(3, "0")}`;
       writes.push(
-        store.create(header(id, i), ev(id, 1, "saga-created", "RUNNING")).then(() =>
-          store.append(ev(id, 2, "step-succeeded", i % 2 ? "RUNNING" : "COMPLETED", { step: "a", output: { i } })),
-        ),
+        store
+          .create(header(id, i), ev(id, 1, "saga-created", "RUNNING"))
+          .then(() => store.append(ev(id, 2, "step-succeeded", i % 2 ? "RUNNING" : "COMPLETED", { step: "a", output: { i } }))),
       );
     }
     await Promise.all(writes);

@@ -4,12 +4,7 @@
  * default) implement it now and pass the same contract tests.
  */
 import type { SagaCursor } from "#platform/page-token.js";
-import {
-  type SagaEvent,
-  type SagaHeader,
-  type SagaStatus,
-  UNFINISHED_STATUSES,
-} from "./saga-record.js";
+import { type SagaEvent, type SagaHeader, type SagaStatus, UNFINISHED_STATUSES } from "./saga-record.js";
 
 /** A saga as stored: its header and its log in sequence order. */
 export interface StoredSaga {
@@ -119,7 +114,9 @@ export class InMemorySagaStore implements SagaStore {
       if (a && !(at < a.createdAt || (at === a.createdAt && e.header.sagaId < a.sagaId))) continue;
       matches.push(e);
     }
-    matches.sort((x, y) => y.header.createdAt - x.header.createdAt || (y.header.sagaId < x.header.sagaId ? -1 : y.header.sagaId > x.header.sagaId ? 1 : 0));
+    matches.sort(
+      (x, y) => y.header.createdAt - x.header.createdAt || (y.header.sagaId < x.header.sagaId ? -1 : y.header.sagaId > x.header.sagaId ? 1 : 0),
+    );
     return Promise.resolve(matches.slice(0, query.limit).map((e) => this.#stored(e)));
   }
 

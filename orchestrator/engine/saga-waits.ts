@@ -15,17 +15,13 @@ import { getSaga } from "./saga-queries.js";
 export type WaitUntil = "terminal" | "decided";
 
 /** Resolves with the record once the saga reaches `until`, or at the timeout with its current record; undefined if unknown. */
-export function waitForSaga(
-  state: RunnerState,
-  sagaId: string,
-  timeoutMs: number,
-  until: WaitUntil = "terminal",
-): Promise<SagaRecord | undefined> {
+export function waitForSaga(state: RunnerState, sagaId: string, timeoutMs: number, until: WaitUntil = "terminal"): Promise<SagaRecord | undefined> {
   const reached: (status: SagaStatus) => boolean = until === "decided" ? isDecided : isTerminal;
   const running = state.executions.get(sagaId);
   if (running && reached(running.record.status)) return Promise.resolve(copyRecord(running.record));
   return new Promise<SagaRecord | undefined>((resolve, reject) => {
     let done = false;
+    // eslint-disable-next-line prefer-const -- set below, after the closures that clear it exist
     let timer: NodeJS.Timeout | undefined;
     const finish = (): void => {
       if (done) return;

@@ -5,12 +5,7 @@
  */
 import { SagaDefinitionError } from "./errors.js";
 import type { Json } from "./json.js";
-import {
-  type CompensationRetryPolicy,
-  DEFAULT_COMPENSATION_RETRY,
-  DEFAULT_RETRY,
-  type RetryPolicy,
-} from "./retry.js";
+import { type CompensationRetryPolicy, DEFAULT_COMPENSATION_RETRY, DEFAULT_RETRY, type RetryPolicy } from "./retry.js";
 
 /** What an action, compensation or confirmation receives. */
 export interface StepContext<I> {
@@ -100,12 +95,7 @@ function attentionPolicy(given: Partial<CompensationRetryPolicy> = {}): Compensa
  * @throws SagaDefinitionError on an empty name, a version that is not a positive integer,
  * no steps, duplicate step names, or a deadline that is not positive.
  */
-export function defineSaga<I>(
-  name: string,
-  version: number,
-  steps: SagaStep<I>[],
-  options: { deadlineMs?: number } = {},
-): SagaDefinition<I> {
+export function defineSaga<I>(name: string, version: number, steps: SagaStep<I>[], options: { deadlineMs?: number } = {}): SagaDefinition<I> {
   if (typeof name !== "string" || name.length === 0) throw new SagaDefinitionError("a saga needs a non-empty name");
   if (!Number.isSafeInteger(version) || version < 1) {
     throw new SagaDefinitionError(`saga "${name}": version must be a positive integer, got ${version}`);

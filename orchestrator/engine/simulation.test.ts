@@ -21,44 +21,52 @@ function withoutTiming(r: SimulationReport): Omit<SimulationReport, "elapsedMs">
 describe("seeded simulation", () => {
   const crashKinds = new Set<string>();
 
-  it("keeps every invariant over thousands of sagas with every fault, on the in-memory store", async () => {
-    for (const s of [seed, seed + 1]) {
-      const report = await runSimulation({ seed: s, sagas: 3_000, concurrency: 40, faults: { stall: 0.0003 } });
-      expect(report.violations, `rerun with SIM_SEED=${s}`).toEqual([]);
-      expect(report.completed + report.compensated + report.resolved).toBe(3_000);
-      for (const k of Object.keys(report.crashedAt)) crashKinds.add(k);
-      // Every fault actually happened, so the invariants were tested against it.
-      expect(report.crashes).toBeGreaterThan(10);
-      expect(report.lostReplies).toBeGreaterThan(0);
-      expect(report.duplicateDeliveries).toBeGreaterThan(0);
-      expect(report.delayedDeliveries).toBeGreaterThan(0);
-      expect(report.operatorRetries).toBeGreaterThan(0);
-      expect(report.deadlineCompensations + report.unknownOutcomeCompensations).toBeGreaterThan(0);
-      expect(report.resentStarts).toBeGreaterThan(0);
-      expect(report.duplicateStarts).toBeGreaterThan(0);
-      expect(report.decided).toBeGreaterThanOrEqual(report.completed);
-      expect(report.confirmationsApplied).toBeGreaterThanOrEqual(report.completed * 3);
-      expect(report.confirmationsExhausted).toBeGreaterThan(0);
-      expect(report.forcedCompensations).toBeGreaterThan(0);
-      expect(report.forcedRefused).toBeGreaterThan(0);
-      expect(report.resolved).toBeGreaterThan(0);
-    }
-  }, SLICE_TIMEOUT_MS);
+  it(
+    "keeps every invariant over thousands of sagas with every fault, on the in-memory store",
+    async () => {
+      for (const s of [seed, seed + 1]) {
+        const report = await runSimulation({ seed: s, sagas: 3_000, concurrency: 40, faults: { stall: 0.0003 } });
+        expect(report.violations, `rerun with SIM_SEED=${s}`).toEqual([]);
+        expect(report.completed + report.compensated + report.resolved).toBe(3_000);
+        for (const k of Object.keys(report.crashedAt)) crashKinds.add(k);
+        // Every fault actually happened, so the invariants were tested against it.
+        expect(report.crashes).toBeGreaterThan(10);
+        expect(report.lostReplies).toBeGreaterThan(0);
+        expect(report.duplicateDeliveries).toBeGreaterThan(0);
+        expect(report.delayedDeliveries).toBeGreaterThan(0);
+        expect(report.operatorRetries).toBeGreaterThan(0);
+        expect(report.deadlineCompensations + report.unknownOutcomeCompensations).toBeGreaterThan(0);
+        expect(report.resentStarts).toBeGreaterThan(0);
+        expect(report.duplicateStarts).toBeGreaterThan(0);
+        expect(report.decided).toBeGreaterThanOrEqual(report.completed);
+        expect(report.confirmationsApplied).toBeGreaterThanOrEqual(report.completed * 3);
+        expect(report.confirmationsExhausted).toBeGreaterThan(0);
+        expect(report.forcedCompensations).toBeGreaterThan(0);
+        expect(report.forcedRefused).toBeGreaterThan(0);
+        expect(report.resolved).toBeGreaterThan(0);
+      }
+    },
+    SLICE_TIMEOUT_MS,
+  );
 
-  it("keeps every invariant on a SQLite file that is closed and reopened at every crash", async () => {
-    const file = path.join(dir, "sim.db");
-    const report = await runSimulation({
-      seed,
-      sagas: 1_000,
-      concurrency: 40,
-      openStore: () => new SqliteSagaStore(file),
-      reopenOnCrash: true,
-    });
-    expect(report.violations, `rerun with SIM_SEED=${seed}`).toEqual([]);
-    expect(report.completed + report.compensated + report.resolved).toBe(1_000);
-    expect(report.crashes).toBeGreaterThan(5);
-    for (const k of Object.keys(report.crashedAt)) crashKinds.add(k);
-  }, SLICE_TIMEOUT_MS);
+  it(
+    "keeps every invariant on a SQLite file that is closed and reopened at every crash",
+    async () => {
+      const file = path.join(dir, "sim.db");
+      const report = await runSimulation({
+        seed,
+        sagas: 1_000,
+        concurrency: 40,
+        openStore: () => new SqliteSagaStore(file),
+        reopenOnCrash: true,
+      });
+      expect(report.violations, `rerun with SIM_SEED=${seed}`).toEqual([]);
+      expect(report.completed + report.compensated + report.resolved).toBe(1_000);
+      expect(report.crashes).toBeGreaterThan(5);
+      for (const k of Object.keys(report.crashedAt)) crashKinds.add(k);
+    },
+    SLICE_TIMEOUT_MS,
+  );
 
   it("has crashed at each kind of transition", () => {
     const kinds = ["saga-created", "step-started", "step-succeeded", "step-attempt-failed", "saga-decided", "confirmation-started"];
@@ -67,11 +75,15 @@ describe("seeded simulation", () => {
     }
   });
 
-  it("reproduces a run exactly from its seed", async () => {
-    const a = await runSimulation({ seed: seed + 7, sagas: 400, concurrency: 40 });
-    const b = await runSimulation({ seed: seed + 7, sagas: 400, concurrency: 40 });
-    expect(withoutTiming(b)).toEqual(withoutTiming(a));
-    const c = await runSimulation({ seed: seed + 8, sagas: 400, concurrency: 40 });
-    expect(withoutTiming(c)).not.toEqual(withoutTiming(a));
-  }, SLICE_TIMEOUT_MS);
+  it(
+    "reproduces a run exactly from its seed",
+    async () => {
+      const a = await runSimulation({ seed: seed + 7, sagas: 400, concurrency: 40 });
+      const b = await runSimulation({ seed: seed + 7, sagas: 400, concurrency: 40 });
+      expect(withoutTiming(b)).toEqual(withoutTiming(a));
+      const c = await runSimulation({ seed: seed + 8, sagas: 400, concurrency: 40 });
+      expect(withoutTiming(c)).not.toEqual(withoutTiming(a));
+    },
+    SLICE_TIMEOUT_MS,
+  );
 });

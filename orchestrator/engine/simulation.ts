@@ -607,7 +607,11 @@ class CrashableStore implements SagaStore {
       this.crashKind = e.kind;
       this.#crash();
       // Killed around the commit: the write is durable or lost, and nobody hears back.
-      if (this.prng() < 0.5) go().then(() => this.onDurable(e), () => {});
+      if (this.prng() < 0.5)
+        go().then(
+          () => this.onDurable(e),
+          () => {},
+        );
       return never();
     }
     return go().then((r) => {
@@ -635,4 +639,3 @@ class CrashableStore implements SagaStore {
     return Promise.resolve();
   }
 }
-

@@ -112,7 +112,12 @@ export class SqliteSagaStore implements SagaStore {
     this.#db = db;
     this.#batcher = createWriteBatcher(db, options.maxBatch ?? 10_000);
     db.exec(SCHEMA);
-    const eventColumns = new Set(db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('saga_event')").all().map((c) => c.name));
+    const eventColumns = new Set(
+      db
+        .prepare<[], { name: string }>("SELECT name FROM pragma_table_info('saga_event')")
+        .all()
+        .map((c) => c.name),
+    );
     for (const column of ADDED_EVENT_COLUMNS) {
       if (!eventColumns.has(column)) db.exec(`ALTER TABLE saga_event ADD COLUMN ${column} TEXT`);
     }
@@ -280,4 +285,3 @@ function toEvent(r: EventRow): SagaEvent {
   if (r.actor !== null) e.operator = { actor: r.actor, reason: r.reason ?? "" };
   return e;
 }
-

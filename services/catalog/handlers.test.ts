@@ -13,7 +13,10 @@ function setup(demo: DemoMode = DEMO_OFF) {
   const store = new SqliteProductStore(openDatabase(":memory:"));
   store.seedIfEmpty(DEMO_PRODUCTS);
   const handlers = catalogHandlers(new Catalog(store), demo);
-  const client = createClient(CatalogService, createRouterTransport((r) => r.service(CatalogService, handlers)));
+  const client = createClient(
+    CatalogService,
+    createRouterTransport((r) => r.service(CatalogService, handlers)),
+  );
   return { client, store };
 }
 

@@ -13,14 +13,16 @@ function setup(demo: DemoMode = DEMO_OFF) {
   const store = new SqliteInventoryStore(openDatabase(":memory:"));
   store.seedIfEmpty(DEMO_STOCK);
   const handlers = inventoryHandlers(new Inventory(store), demo);
-  const client = createClient(InventoryService, createRouterTransport((r) => r.service(InventoryService, handlers)));
+  const client = createClient(
+    InventoryService,
+    createRouterTransport((r) => r.service(InventoryService, handlers)),
+  );
   return { client, store };
 }
 
 const take = { idempotencyKey: "k1", lines: [{ productId: "monitor", quantity: 2 }] };
 /** What is available of a product: what another reservation may still take. */
-const stockOf = async (client: ReturnType<typeof setup>["client"], productId: string) =>
-  (await client.getStock({ productId })).stock?.available;
+const stockOf = async (client: ReturnType<typeof setup>["client"], productId: string) => (await client.getStock({ productId })).stock?.available;
 /** [on hand (quantity), reserved, available] of a product. */
 const levelsOf = async (client: ReturnType<typeof setup>["client"], productId: string) => {
   const s = (await client.getStock({ productId })).stock;
@@ -56,7 +58,10 @@ describe("ReserveStock", () => {
 
   it("accepts 100 lines", async () => {
     const { client } = setup();
-    const { reservation } = await client.reserveStock({ idempotencyKey: "k", lines: Array.from({ length: 100 }, () => ({ productId: "mouse", quantity: 1 })) });
+    const { reservation } = await client.reserveStock({
+      idempotencyKey: "k",
+      lines: Array.from({ length: 100 }, () => ({ productId: "mouse", quantity: 1 })),
+    });
     expect(reservation?.lines).toHaveLength(100);
     expect(await stockOf(client, "mouse")).toBe(999_900n);
   });
@@ -71,7 +76,13 @@ describe("ReserveStock", () => {
 
   it("answers FAILED_PRECONDITION naming the short product, again on a repeat, all or nothing", async () => {
     const { client } = setup();
-    const req = { idempotencyKey: "k1", lines: [{ productId: "mouse", quantity: 1 }, { productId: "webcam", quantity: 1 }] };
+    const req = {
+      idempotencyKey: "k1",
+      lines: [
+        { productId: "mouse", quantity: 1 },
+        { productId: "webcam", quantity: 1 },
+      ],
+    };
     const e = await failureOf(client.reserveStock(req));
     expect(e.code).toBe(Code.FailedPrecondition);
     expect(e.message).toContain("webcam");
@@ -145,7 +156,10 @@ describe("CommitStock", () => {
 
   it("answers INVALID_ARGUMENT for an empty key", async () => {
     const { client } = setup();
-    expect(await failureOf(client.commitStock({ idempotencyKey: "" }))).toEqual({ code: Code.InvalidArgument, message: "idempotency_key: must not be empty" });
+    expect(await failureOf(client.commitStock({ idempotencyKey: "" }))).toEqual({
+      code: Code.InvalidArgument,
+      message: "idempotency_key: must not be empty",
+    });
   });
 });
 
@@ -179,7 +193,10 @@ describe("ReleaseStock", () => {
   it("records a tombstone for an unknown key and rejects an empty key", async () => {
     const { client } = setup();
     expect((await client.releaseStock({ idempotencyKey: "new" })).reservation).toMatchObject({ status: ReservationStatus.VOIDED, lines: [] });
-    expect(await failureOf(client.releaseStock({ idempotencyKey: "" }))).toEqual({ code: Code.InvalidArgument, message: "idempotency_key: must not be empty" });
+    expect(await failureOf(client.releaseStock({ idempotencyKey: "" }))).toEqual({
+      code: Code.InvalidArgument,
+      message: "idempotency_key: must not be empty",
+    });
   });
 });
 

@@ -1,11 +1,6 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ServiceHandlers } from "#platform/grpc-server.js";
-import {
-  InventoryService,
-  ReservationStatus,
-  type ReservationSchema,
-  type StockSchema,
-} from "#gen/saga/inventory/v1/inventory_pb.js";
+import { InventoryService, ReservationStatus, type ReservationSchema, type StockSchema } from "#gen/saga/inventory/v1/inventory_pb.js";
 import { failIfDemoSaysSo } from "#platform/demo-failure.js";
 import type { DemoMode } from "#platform/demo-mode.js";
 import { checkId, checkPageSize, checkQuantityLines } from "#platform/field-rules.js";

@@ -84,8 +84,7 @@ const toReservation = (r: ReservationRow): Reservation => ({
   status: r.status,
   reason: r.reason,
 });
-const linesJson = (lines: readonly StockLine[]): string =>
-  JSON.stringify(lines.map((l) => ({ productId: l.productId, quantity: l.quantity })));
+const linesJson = (lines: readonly StockLine[]): string => JSON.stringify(lines.map((l) => ({ productId: l.productId, quantity: l.quantity })));
 
 /** {@link InventoryStore} over one better-sqlite3 connection; writes go through a group-commit batcher. */
 export class SqliteInventoryStore extends SqliteServiceStore implements InventoryStore {

@@ -165,7 +165,11 @@ describe("Inventory.commit", () => {
     await inventory.release("released");
     await inventory.reserve("rejected", [{ productId: "webcam", quantity: 1 }]).catch(() => undefined);
     await inventory.release("tombstone");
-    for (const [key, status] of [["released", "RELEASED"], ["rejected", "REJECTED"], ["tombstone", "VOIDED"]] as const) {
+    for (const [key, status] of [
+      ["released", "RELEASED"],
+      ["rejected", "REJECTED"],
+      ["tombstone", "VOIDED"],
+    ] as const) {
       const e = await inventory.commit(key).catch((err: unknown) => err);
       expect(e).toBeInstanceOf(NotConfirmableError);
       expect((e as Error).message).toBe(`cannot commit reservation "${key}": it is ${status}`);
@@ -233,7 +237,9 @@ describe("Inventory stock", () => {
         const { inventory, store } = setup();
         for (const turn of turns) {
           await Promise.allSettled(
-            turn.map((o) => (o.kind === "reserve" ? inventory.reserve(o.key, o.lines) : o.kind === "commit" ? inventory.commit(o.key) : inventory.release(o.key))),
+            turn.map((o) =>
+              o.kind === "reserve" ? inventory.reserve(o.key, o.lines) : o.kind === "commit" ? inventory.commit(o.key) : inventory.release(o.key),
+            ),
           );
           expect(brokenStock(inventory, STOCK)).toEqual([]);
         }

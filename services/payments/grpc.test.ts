@@ -63,6 +63,10 @@ describe("PaymentsService over grpc-js", () => {
     expect(await codeOf(client.capturePayment({ idempotencyKey: "void" }))).toBe(Code.FailedPrecondition);
     expect(await codeOf(client.voidPayment({ idempotencyKey: "cap" }))).toBe(Code.FailedPrecondition);
     expect(await codeOf(client.capturePayment({ idempotencyKey: "never" }))).toBe(Code.FailedPrecondition);
-    expect((await client.getAccount({ customerId: "customer-2" })).account).toMatchObject({ balanceCents: 499_000n, heldCents: 0n, availableCents: 499_000n });
+    expect((await client.getAccount({ customerId: "customer-2" })).account).toMatchObject({
+      balanceCents: 499_000n,
+      heldCents: 0n,
+      availableCents: 499_000n,
+    });
   });
 });

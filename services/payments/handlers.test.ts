@@ -13,7 +13,10 @@ function setup(demo: DemoMode = DEMO_OFF) {
   const store = new SqlitePaymentStore(openDatabase(":memory:"));
   store.seedIfEmpty(DEMO_ACCOUNTS);
   const handlers = paymentsHandlers(new Payments(store), demo);
-  const client = createClient(PaymentsService, createRouterTransport((r) => r.service(PaymentsService, handlers)));
+  const client = createClient(
+    PaymentsService,
+    createRouterTransport((r) => r.service(PaymentsService, handlers)),
+  );
   return { client, store };
 }
 
@@ -80,7 +83,11 @@ describe("AuthorizePayment", () => {
     expect(first.code).toBe(Code.FailedPrecondition);
     expect(await failureOf(client.authorizePayment(req))).toEqual(first);
     expect((await client.getPayment({ idempotencyKey: "k1" })).payment?.status).toBe(PaymentStatus.DECLINED);
-    expect((await client.getAccount({ customerId: "customer-3" })).account).toMatchObject({ balanceCents: 1_000n, heldCents: 600n, availableCents: 400n });
+    expect((await client.getAccount({ customerId: "customer-3" })).account).toMatchObject({
+      balanceCents: 1_000n,
+      heldCents: 600n,
+      availableCents: 400n,
+    });
   });
 
   it("answers ALREADY_EXISTS when the key is reused with another payload", async () => {
@@ -128,7 +135,11 @@ describe("CapturePayment", () => {
     const first = await client.capturePayment({ idempotencyKey: "k1" });
     expect(first.payment).toMatchObject({ status: PaymentStatus.CAPTURED, amountCents: 1_000n, customerId: "customer-2" });
     expect(await client.capturePayment({ idempotencyKey: "k1" })).toEqual(first);
-    expect((await client.getAccount({ customerId: "customer-2" })).account).toMatchObject({ balanceCents: 499_000n, heldCents: 0n, availableCents: 499_000n });
+    expect((await client.getAccount({ customerId: "customer-2" })).account).toMatchObject({
+      balanceCents: 499_000n,
+      heldCents: 0n,
+      availableCents: 499_000n,
+    });
   });
 
   it("answers FAILED_PRECONDITION with no payment, and records nothing", async () => {
@@ -154,7 +165,10 @@ describe("CapturePayment", () => {
 
   it("answers INVALID_ARGUMENT for an empty key", async () => {
     const { client } = setup();
-    expect(await failureOf(client.capturePayment({ idempotencyKey: "" }))).toEqual({ code: Code.InvalidArgument, message: "idempotency_key: must not be empty" });
+    expect(await failureOf(client.capturePayment({ idempotencyKey: "" }))).toEqual({
+      code: Code.InvalidArgument,
+      message: "idempotency_key: must not be empty",
+    });
   });
 });
 
@@ -165,7 +179,11 @@ describe("VoidPayment", () => {
     const first = await client.voidPayment({ idempotencyKey: "k1" });
     expect(first.payment?.status).toBe(PaymentStatus.VOIDED);
     expect(await client.voidPayment({ idempotencyKey: "k1" })).toEqual(first);
-    expect((await client.getAccount({ customerId: "customer-2" })).account).toMatchObject({ balanceCents: 500_000n, heldCents: 0n, availableCents: 500_000n });
+    expect((await client.getAccount({ customerId: "customer-2" })).account).toMatchObject({
+      balanceCents: 500_000n,
+      heldCents: 0n,
+      availableCents: 500_000n,
+    });
   });
 
   it("records a tombstone for an unknown key", async () => {

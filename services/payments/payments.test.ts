@@ -141,7 +141,11 @@ describe("Payments.capture", () => {
     await payments.void("voided");
     await payments.authorize({ key: "declined", customerId: "bob", amountCents: 900 }).catch(() => undefined);
     await payments.void("tombstone");
-    for (const [key, status] of [["voided", "VOIDED"], ["declined", "DECLINED"], ["tombstone", "CANCELLED"]] as const) {
+    for (const [key, status] of [
+      ["voided", "VOIDED"],
+      ["declined", "DECLINED"],
+      ["tombstone", "CANCELLED"],
+    ] as const) {
       const e = await payments.capture(key).catch((err: unknown) => err);
       expect(e).toBeInstanceOf(NotConfirmableError);
       expect((e as Error).message).toBe(`cannot capture payment "${key}": it is ${status}`);

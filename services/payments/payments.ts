@@ -55,7 +55,11 @@ export class Payments {
       confirmVerb: "capture",
       compensateVerb: "void",
       statuses: { pending: "AUTHORIZED", confirmed: "CAPTURED", compensated: "VOIDED", refused: "DECLINED", tombstone: "CANCELLED" },
-      records: { find: (key) => store.findPayment(key), insert: (p) => store.insertPayment(p), setStatus: (key, s) => store.setPaymentStatus(key, s) },
+      records: {
+        find: (key) => store.findPayment(key),
+        insert: (p) => store.insertPayment(p),
+        setStatus: (key, s) => store.setPaymentStatus(key, s),
+      },
       tombstone: (key) => ({ key, customerId: "", amountCents: 0, status: "CANCELLED", reason: "" }),
     });
   }

@@ -11,7 +11,10 @@ import { Purchases } from "./purchases.js";
 function setup(demo: DemoMode = DEMO_OFF) {
   const store = new SqlitePurchaseStore(openDatabase(":memory:"));
   const handlers = purchasesHandlers(new Purchases(store), demo);
-  const client = createClient(PurchasesService, createRouterTransport((r) => r.service(PurchasesService, handlers)));
+  const client = createClient(
+    PurchasesService,
+    createRouterTransport((r) => r.service(PurchasesService, handlers)),
+  );
   return { client, store };
 }
 
@@ -50,7 +53,10 @@ describe("ProcessPurchase", () => {
     ],
     [{ lines: [{ productId: "", quantity: 1, unitPriceCents: 1n }], totalCents: 1n }, "lines[0].product_id: must not be empty"],
     [{ lines: [purchase.lines[0]!, { productId: "mouse", quantity: 0, unitPriceCents: 1n }] }, "lines[1].quantity: must be between 1 and 10000"],
-    [{ lines: [purchase.lines[0]!, { productId: "mouse", quantity: 1, unitPriceCents: 0n }] }, "lines[1].unit_price_cents: must be between 1 and 1000000000000"],
+    [
+      { lines: [purchase.lines[0]!, { productId: "mouse", quantity: 1, unitPriceCents: 0n }] },
+      "lines[1].unit_price_cents: must be between 1 and 1000000000000",
+    ],
     [{ totalCents: 0n }, "total_cents: must be between 1 and 1000000000000"],
     [{ totalCents: 155_001n }, "total_cents: must equal the sum of the lines (155000)"],
   ])("rejects %o with INVALID_ARGUMENT and changes nothing", async (patch, message) => {
@@ -130,7 +136,10 @@ describe("ConfirmPurchase", () => {
 
   it("answers INVALID_ARGUMENT for an empty key", async () => {
     const { client } = setup();
-    expect(await failureOf(client.confirmPurchase({ idempotencyKey: "" }))).toEqual({ code: Code.InvalidArgument, message: "idempotency_key: must not be empty" });
+    expect(await failureOf(client.confirmPurchase({ idempotencyKey: "" }))).toEqual({
+      code: Code.InvalidArgument,
+      message: "idempotency_key: must not be empty",
+    });
   });
 });
 
@@ -164,7 +173,10 @@ describe("CancelPurchase", () => {
   it("records a tombstone for an unknown key and rejects an empty key", async () => {
     const { client } = setup();
     expect((await client.cancelPurchase({ idempotencyKey: "new" })).purchase).toMatchObject({ status: PurchaseStatus.VOIDED, totalCents: 0n });
-    expect(await failureOf(client.cancelPurchase({ idempotencyKey: "" }))).toEqual({ code: Code.InvalidArgument, message: "idempotency_key: must not be empty" });
+    expect(await failureOf(client.cancelPurchase({ idempotencyKey: "" }))).toEqual({
+      code: Code.InvalidArgument,
+      message: "idempotency_key: must not be empty",
+    });
   });
 });
 

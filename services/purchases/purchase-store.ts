@@ -72,9 +72,7 @@ export class SqlitePurchaseStore extends SqliteServiceStore implements PurchaseS
     const columns = "key, customer_id, lines, total_cents, status, reason";
     this.statements = {
       find: db.prepare<[string], PurchaseRow>(`SELECT ${columns} FROM purchases WHERE key = ?`),
-      insert: db.prepare<[string, string, string, number, string, string]>(
-        `INSERT INTO purchases (${columns}) VALUES (?, ?, ?, ?, ?, ?)`,
-      ),
+      insert: db.prepare<[string, string, string, number, string, string]>(`INSERT INTO purchases (${columns}) VALUES (?, ?, ?, ?, ?, ?)`),
       setStatus: db.prepare<[string, string]>("UPDATE purchases SET status = ? WHERE key = ?"),
       listFirst: db.prepare<[number], PurchaseRow>(`SELECT ${columns} FROM purchases ORDER BY key LIMIT ?`),
       listAfter: db.prepare<[string, number], PurchaseRow>(`SELECT ${columns} FROM purchases WHERE key > ? ORDER BY key LIMIT ?`),

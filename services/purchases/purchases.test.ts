@@ -109,7 +109,11 @@ describe("Purchases.confirm", () => {
     await purchases.cancel("cancelled");
     await purchases.process(order("rejected", 11)).catch(() => undefined);
     await purchases.cancel("tombstone");
-    for (const [key, status] of [["cancelled", "CANCELLED"], ["rejected", "REJECTED"], ["tombstone", "VOIDED"]] as const) {
+    for (const [key, status] of [
+      ["cancelled", "CANCELLED"],
+      ["rejected", "REJECTED"],
+      ["tombstone", "VOIDED"],
+    ] as const) {
       const e = await purchases.confirm(key).catch((err: unknown) => err);
       expect(e).toBeInstanceOf(NotConfirmableError);
       expect((e as Error).message).toBe(`cannot confirm purchase "${key}": it is ${status}`);

@@ -67,7 +67,11 @@ export class Purchases {
       confirmVerb: "confirm",
       compensateVerb: "cancel",
       statuses: { pending: "PENDING", confirmed: "CONFIRMED", compensated: "CANCELLED", refused: "REJECTED", tombstone: "VOIDED" },
-      records: { find: (key) => store.findPurchase(key), insert: (p) => store.insertPurchase(p), setStatus: (key, s) => store.setPurchaseStatus(key, s) },
+      records: {
+        find: (key) => store.findPurchase(key),
+        insert: (p) => store.insertPurchase(p),
+        setStatus: (key, s) => store.setPurchaseStatus(key, s),
+      },
       tombstone: (key) => ({ key, customerId: "", lines: [], totalCents: 0, status: "VOIDED", reason: "" }),
     });
   }

@@ -9,7 +9,15 @@ import { startChild, waitForListening, type StartedChild } from "../child-proces
 import { fetchOutcomes } from "../saga-outcome.js";
 import { installedVersion } from "../package-version.js";
 import type { EngineStartOptions, RivalEngine } from "../rival-engine.js";
-import { createDatabase, databaseUrl, dropDatabase, durabilitySettings, LOCAL_POSTGRES, postgresPids, type PostgresPids } from "./postgres-database.js";
+import {
+  createDatabase,
+  databaseUrl,
+  dropDatabase,
+  durabilitySettings,
+  LOCAL_POSTGRES,
+  postgresPids,
+  type PostgresPids,
+} from "./postgres-database.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -55,7 +63,11 @@ export async function startDbosEngine(options: EngineStartOptions): Promise<Riva
     return {
       name: "dbos",
       loadUrl: `${url}/saga`,
-      versions: { "@dbos-inc/dbos-sdk": installedVersion("@dbos-inc/dbos-sdk"), pg: installedVersion("pg"), postgresql: settings["server_version"] ?? "?" },
+      versions: {
+        "@dbos-inc/dbos-sdk": installedVersion("@dbos-inc/dbos-sdk"),
+        pg: installedVersion("pg"),
+        postgresql: settings["server_version"] ?? "?",
+      },
       durability: [
         `PostgreSQL server settings as found (not changed): fsync=${settings["fsync"]}, synchronous_commit=${settings["synchronous_commit"]}, wal_sync_method=${settings["wal_sync_method"]}, full_page_writes=${settings["full_page_writes"]}, commit_delay=${settings["commit_delay"]}`,
         "DBOS default system-database pool (10 connections); every step's checkpoint is a committed, WAL-flushed transaction before the workflow goes on",

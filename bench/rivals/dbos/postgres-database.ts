@@ -49,7 +49,16 @@ export async function dropDatabase(server: PostgresServer, name: string): Promis
 export async function durabilitySettings(server: PostgresServer): Promise<Record<string, string>> {
   return withClient(server, async (c) => {
     const out: Record<string, string> = {};
-    for (const name of ["server_version", "fsync", "synchronous_commit", "wal_sync_method", "full_page_writes", "commit_delay", "wal_level", "max_connections"]) {
+    for (const name of [
+      "server_version",
+      "fsync",
+      "synchronous_commit",
+      "wal_sync_method",
+      "full_page_writes",
+      "commit_delay",
+      "wal_level",
+      "max_connections",
+    ]) {
       out[name] = String((await c.query(`SHOW ${name}`)).rows[0]?.[name] ?? "?");
     }
     return out;
@@ -70,11 +79,15 @@ export async function postgresPids(server: PostgresServer): Promise<PostgresPids
   await client.connect();
   return {
     backendsOf: async (database) =>
-      (await client.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", [database])).rows.map((r) => r.pid),
-    shared: async () =>
-      (await client.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE backend_type IN ('walwriter', 'checkpointer', 'background writer')")).rows.map(
+      (await client.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", [database])).rows.map(
         (r) => r.pid,
       ),
+    shared: async () =>
+      (
+        await client.query<{ pid: number }>(
+          "SELECT pid FROM pg_stat_activity WHERE backend_type IN ('walwriter', 'checkpointer', 'background writer')",
+        )
+      ).rows.map((r) => r.pid),
     close: () => client.end(),
   };
 }

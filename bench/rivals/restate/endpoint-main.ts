@@ -32,7 +32,12 @@ const listen = (server: http2.Http2Server | Server, port: number): Promise<numbe
 const sdkPort = await listen(sdk, Number(process.env["PORT"] ?? 9080));
 const outcomesPort = await listen(outcomes, Number(process.env["OUTCOMES_PORT"] ?? 0));
 console.log(
-  JSON.stringify({ msg: "listening", url: `http://127.0.0.1:${sdkPort}`, outcomesUrl: `http://127.0.0.1:${outcomesPort}`, promiseWithResolversPolyfilled: PROMISE_WITH_RESOLVERS_POLYFILLED }),
+  JSON.stringify({
+    msg: "listening",
+    url: `http://127.0.0.1:${sdkPort}`,
+    outcomesUrl: `http://127.0.0.1:${outcomesPort}`,
+    promiseWithResolversPolyfilled: PROMISE_WITH_RESOLVERS_POLYFILLED,
+  }),
 );
 
 const stop = (): void => {

@@ -35,7 +35,6 @@ export function restateServerBinary(): string {
   return join(dirname(pkg), "bin", "restate-server");
 }
 
-
 function portInUse(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host: "127.0.0.1", port });
@@ -72,7 +71,8 @@ export async function startRestateEngine(
 ): Promise<RivalEngine> {
   const ports = options.ports ?? DEFAULT_RESTATE_PORTS;
   for (const [role, port] of Object.entries(ports)) {
-    if (await portInUse(port)) throw new Error(`restate-server's ${role} port 127.0.0.1:${port} is already in use (another restate-server? pass other ports)`);
+    if (await portInUse(port))
+      throw new Error(`restate-server's ${role} port 127.0.0.1:${port} is already in use (another restate-server? pass other ports)`);
   }
   const baseDir = mkdtempSync(join(options.dataParent, "tp-saga-rivals-restate-"));
   const binary = restateServerBinary();
@@ -124,7 +124,11 @@ export async function startRestateEngine(
     const admin = `http://127.0.0.1:${ports.admin}`;
     const ingress = `http://127.0.0.1:${ports.ingress}`;
     await pollUntil("restate-server admin API", 60_000, async () => (await fetch(`${admin}/health`, { signal: AbortSignal.timeout(2_000) })).ok);
-    await pollUntil("restate-server ingress", 60_000, async () => (await fetch(`${ingress}/restate/health`, { signal: AbortSignal.timeout(2_000) })).ok);
+    await pollUntil(
+      "restate-server ingress",
+      60_000,
+      async () => (await fetch(`${ingress}/restate/health`, { signal: AbortSignal.timeout(2_000) })).ok,
+    );
 
     const endpoint = startChild({
       name: "sdk-endpoint",
@@ -153,10 +157,16 @@ export async function startRestateEngine(
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ uri: endpointUrl }),
     });
-    if (!registered.ok) throw new Error(`registering ${endpointUrl} with ${admin}/deployments answered ${registered.status}: ${await registered.text()}`);
+    if (!registered.ok)
+      throw new Error(`registering ${endpointUrl} with ${admin}/deployments answered ${registered.status}: ${await registered.text()}`);
     // An empty order is refused by the handler with 400 once the ingress routes to it (404 before); nothing is started.
     await pollUntil("OrderSaga at the ingress", 60_000, async () => {
-      const res = await fetch(`${ingress}/${RESTATE_SERVICE_NAME}/run`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}", signal: AbortSignal.timeout(5_000) });
+      const res = await fetch(`${ingress}/${RESTATE_SERVICE_NAME}/run`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+        signal: AbortSignal.timeout(5_000),
+      });
       await res.text();
       return res.status === 400;
     });
