@@ -81,7 +81,11 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   const selected = PROCESSES.filter((p) => !options.only || options.only.includes(p.name));
   let stopping = false;
   const compiled = (options.runtime ?? "compiled") === "compiled" && canCompile();
-  if (compiled) options.onCompiled?.(await buildCompiled());
+  if (compiled) {
+    // Not `onCompiled?.(await buildCompiled())`: an optional call skips its arguments when there is no callback.
+    const report = await buildCompiled();
+    options.onCompiled?.(report);
+  }
   const argsOf = (entry: string): string[] => (compiled ? [join(DIST_DIR, entry.replace(/\.ts$/, ".js"))] : ["--import", "tsx", entry]);
 
   const envOf = (name: ProcessName, port: number): NodeJS.ProcessEnv => {
