@@ -1,7 +1,8 @@
 /**
- * The four gRPC clients of TP-SAGA's services, built the same way the orchestrator builds
- * them (`createServiceClient` over one grpc-js channel each, generated types from `gen/`), so a
- * rival engine calls the very same services over the very same client code.
+ * The four gRPC clients of TP-SAGA's services, built exactly as the orchestrator builds them
+ * (`createServiceClient` over one grpc-js channel each, generated types from `gen/`, calls
+ * carried on each service's Exchange stream), so a rival engine calls the very same services
+ * over the very same client code and wire.
  */
 import { CatalogService } from "../../gen/saga/catalog/v1/catalog_pb.js";
 import { PaymentsService } from "../../gen/saga/payments/v1/payments_pb.js";
@@ -30,7 +31,8 @@ export function orderClientsFromEnv(env: NodeJS.ProcessEnv = process.env): Rival
     if (!value) throw new Error(`${name} is not set`);
     return value;
   };
-  const options = { waitForReady: true };
+  // The orchestrator's own options (orchestrator/main.ts): a rival pays for the wire what TP-SAGA pays.
+  const options = { waitForReady: true, exchange: true };
   const clients = {
     catalog: createServiceClient(CatalogService, url("CATALOG_URL"), options),
     payments: createServiceClient(PaymentsService, url("PAYMENTS_URL"), options),
