@@ -42,10 +42,8 @@ describe("the generated contracts", () => {
 
 // The four services' annotations land from another branch; until then their protos carry no
 // option and this block is skipped. Once they do, it pins the pairings the order saga relies on.
-const annotated = service("saga.payments.v1.PaymentsService").methods.some((m) => sagaMethodOf(m) !== undefined);
-
 describe("the four services' saga annotations", () => {
-  it.skipIf(!annotated)("pair each action with its compensation and confirmation", () => {
+  it("pair each action with its compensation and confirmation", () => {
     const pairs = (typeName: string, action: string) => {
       const option = sagaMethodOf(service(typeName).methods.find((m) => m.name === action)!);
       return {
