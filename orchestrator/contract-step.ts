@@ -26,7 +26,7 @@ export type ContractClient = { readonly [localName: string]: unknown };
  * of {@link step} (every option of it but `compensate` and `confirm`, which the contract gives).
  */
 export interface ContractStepOptions<I, In extends DescMessage, Out extends DescMessage> extends Omit<StepOptions<I>, "compensate" | "confirm"> {
-  /** The action's request, without the idempotency key: the step puts `ctx.key` in the key field the contract names. */
+  /** The action's request, without the idempotency key, as a new object each call: the step puts `ctx.key` in the key field the contract names on it. */
   request(ctx: StepContext<I>): MessageInitShape<In>;
   /** What the step journals from the response (plain JSON, kept in the saga log); null when left out. */
   output?(response: MessageShape<Out>, ctx: StepContext<I>): Json;
@@ -78,7 +78,9 @@ export function contractStep<I, In extends DescMessage, Out extends DescMessage>
   const actionKey = option.idempotencyKeyField ? keyOf(method.name, option.idempotencyKeyField) : undefined;
   const { request: buildRequest, output, ...policies } = options;
   const run = async (ctx: StepContext<I>): Promise<Json> => {
-    const request = { ...(buildRequest(ctx) as object), ...(actionKey ? { [actionKey]: ctx.key } : {}) };
+    // request() builds a fresh object per call, so the key is set on it rather than on a copy.
+    const request = buildRequest(ctx) as Record<string, unknown>;
+    if (actionKey) request[actionKey] = ctx.key;
     const response = (await action(request, callOptions(ctx))) as MessageShape<Out>;
     return output ? output(response, ctx) : null;
   };
