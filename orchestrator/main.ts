@@ -7,6 +7,7 @@ import { OrchestratorService } from "#gen/saga/orchestrator/v1/orchestrator_pb.j
 import { integer, oneOf, postgresUrl, readEnv, text } from "#platform/config.js";
 import { createServiceClient } from "#platform/grpc-client.js";
 import { serve, startGrpcServer } from "#platform/grpc-server.js";
+import { readGrpcTls } from "#platform/grpc-tls.js";
 import { runProcess } from "#platform/run-service.js";
 import { describeError, isRetryable } from "#platform/rpc-errors.js";
 import { describePostgresTarget, postgresTarget } from "#platform/postgres.js";
@@ -41,13 +42,14 @@ const readConfig = () => {
 // The same life as every service (platform/run-service.ts); the log is resumed before the
 // "listening" line, so a launcher that waits for it waits for the resumption too.
 await runProcess("orchestrator", readConfig, async ({ config: env, log }) => {
+  const tls = readGrpcTls();
   // waitForReady: while a service restarts, a call waits for it (within its deadline) instead
   // of failing at once and using up the step's attempts in a second.
   const clients = {
-    catalog: createServiceClient(CatalogService, env.CATALOG_URL, { waitForReady: true, exchange: true }),
-    payments: createServiceClient(PaymentsService, env.PAYMENTS_URL, { waitForReady: true, exchange: true }),
-    purchases: createServiceClient(PurchasesService, env.PURCHASES_URL, { waitForReady: true, exchange: true }),
-    inventory: createServiceClient(InventoryService, env.INVENTORY_URL, { waitForReady: true, exchange: true }),
+    catalog: createServiceClient(CatalogService, env.CATALOG_URL, { waitForReady: true, exchange: true, tls }),
+    payments: createServiceClient(PaymentsService, env.PAYMENTS_URL, { waitForReady: true, exchange: true, tls }),
+    purchases: createServiceClient(PurchasesService, env.PURCHASES_URL, { waitForReady: true, exchange: true, tls }),
+    inventory: createServiceClient(InventoryService, env.INVENTORY_URL, { waitForReady: true, exchange: true, tls }),
   };
   // The saga log: on PostgreSQL when DATABASE_URL is given (connects with retries, migrates the
   // schema, refuses a newer one: a failure names host and database, never the password, and
@@ -94,6 +96,7 @@ await runProcess("orchestrator", readConfig, async ({ config: env, log }) => {
     host: env.HOST,
     port: env.PORT,
     log,
+    tls,
   });
   const startedAt = Date.now();
   const resumed = await runner.resumePending();

@@ -5,6 +5,7 @@ import { grpcDefinition } from "./grpc-server.js";
 import { fromGrpcError } from "./rpc-errors.js";
 import { exchangeShape } from "./exchange-shape.js";
 import { createExchangeClient } from "./exchange-client.js";
+import { channelCredentials, type GrpcTls } from "./grpc-tls.js";
 
 /** A typed client over one grpc-js channel, with the shape of a Connect `Client`. */
 export type ServiceClient<S extends DescService> = Client<S> & {
@@ -35,6 +36,8 @@ export interface ServiceClientOptions {
    * one, instead of every call timing out on it until the OS gives up.
    */
   readonly keepaliveMs?: number;
+  /** For `https://` URLs: the CA to verify the server with and the certificate to present (`readGrpcTls`). */
+  readonly tls?: GrpcTls;
 }
 
 type GrpcUnary = (
@@ -47,7 +50,7 @@ type GrpcServerStream = (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions
 type GrpcBidiStream = (md: grpc.Metadata, opts: grpc.CallOptions) => grpc.ClientDuplexStream<unknown, unknown>;
 
 /**
- * Creates a typed client of `service` at `url` (`http://host:port`) on one reused grpc-js
+ * Creates a typed client of `service` at `url` (`http://host:port`, or `https://` for TLS) on one reused grpc-js
  * channel. Methods take and return protobuf-es messages, like a Connect client, so code that
  * calls it runs unchanged over Connect's in-memory transport in tests. Every call has a
  * deadline. Failures reject with `ConnectError` carrying the gRPC code (network errors are
@@ -59,7 +62,7 @@ export function createServiceClient<S extends DescService>(service: S, url: stri
   const Ctor = grpc.makeGenericClientConstructor(grpcDefinition(service), service.typeName);
   const target = new URL(url).host;
   const keepaliveMs = options.keepaliveMs ?? 10_000;
-  const raw = new Ctor(target, grpc.credentials.createInsecure(), {
+  const raw = new Ctor(target, channelCredentials(url, options.tls), {
     "grpc.max_receive_message_length": options.maxMessageBytes ?? 4 * 1024 * 1024,
     ...(options.exchange ? { "grpc.keepalive_time_ms": keepaliveMs, "grpc.keepalive_timeout_ms": keepaliveMs } : {}),
   }) as unknown as Record<string, GrpcUnary & GrpcServerStream & GrpcBidiStream> & grpc.Client;

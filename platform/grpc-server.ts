@@ -11,6 +11,7 @@ import type { Logger } from "./logger.js";
 import { exchangeShape } from "./exchange-shape.js";
 import { createExchangeServer, type ExchangeServer } from "./exchange-server.js";
 import { GrpcHandlerContext, toStatus } from "./grpc-handler-context.js";
+import { grpcUrlScheme, serverCredentials, type GrpcTls } from "./grpc-tls.js";
 
 /** A generated service descriptor with the typed handlers that implement it. */
 export interface ServiceBinding {
@@ -38,10 +39,12 @@ export interface GrpcServerOptions {
   readonly maxMessageBytes?: number;
   /** How long close() lets in-flight calls finish before it cuts them (default 5 s). */
   readonly shutdownGraceMs?: number;
+  /** TLS, and mutual TLS, from `readGrpcTls` (default plaintext). */
+  readonly tls?: GrpcTls;
 }
 
 export interface GrpcServer {
-  /** `http://host:port`, with the port actually bound (so port 0 works in tests). */
+  /** `http://host:port` (`https://` with TLS), with the port actually bound (so port 0 works in tests). */
   readonly url: string;
   readonly port: number;
   /** Marks health NOT_SERVING, stops accepting, lets in-flight calls finish (bounded), closes. */
@@ -76,12 +79,12 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
 
   const host = options.host ?? "127.0.0.1";
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+    server.bindAsync(`${host}:${options.port}`, serverCredentials(options.tls), (err, bound) => (err ? reject(err) : resolve(bound)));
   });
   const graceMs = options.shutdownGraceMs ?? 5_000;
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${host}:${port}`,
+    url: `${grpcUrlScheme(options.tls)}://${host}:${port}`,
     port,
     close() {
       closing ??= new Promise<void>((resolve) => {

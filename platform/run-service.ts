@@ -1,5 +1,6 @@
 import { createDemoMode, type DemoMode } from "./demo-mode.js";
 import { startGrpcServer, type ServiceBinding } from "./grpc-server.js";
+import { readGrpcTls } from "./grpc-tls.js";
 import { createLogger, logListening, type Logger } from "./logger.js";
 import { readServiceConfig, type ServiceConfig } from "./service-config.js";
 import { onShutdown } from "./shutdown.js";
@@ -72,6 +73,7 @@ export async function runService(name: string, defaultPort: number, compose: (pa
     name,
     () => readServiceConfig(name, defaultPort),
     async ({ config, log }) => {
+      const tls = readGrpcTls();
       const db = openDatabase(config.databasePath, config.durability);
       let service: ComposedService;
       try {
@@ -80,7 +82,7 @@ export async function runService(name: string, defaultPort: number, compose: (pa
         db.close();
         throw err;
       }
-      const server = await startGrpcServer({ services: [service.binding], host: config.host, port: config.port, log });
+      const server = await startGrpcServer({ services: [service.binding], host: config.host, port: config.port, log, tls });
       return {
         url: server.url,
         startFields: { database: config.databasePath, durability: config.durability, ...service.startFields },
