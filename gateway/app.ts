@@ -1,4 +1,4 @@
-import express, { type NextFunction, type Request, type Response } from "express";
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import type { Client } from "@connectrpc/connect";
 import { OrchestratorService } from "#gen/saga/orchestrator/v1/orchestrator_pb.js";
 import { Health, HealthCheckResponse_ServingStatus } from "#gen/grpc/health/v1/health_pb.js";
@@ -19,6 +19,8 @@ export interface GatewayOptions {
   readonly retryAfterSeconds?: number;
   /** Where a 5xx's cause is logged (it is never sent to the client). */
   readonly log?: Logger;
+  /** Checks who may start sagas before `POST /saga` reads its body (API keys and their rate limit: `saga-access.ts`). */
+  readonly sagaAccess?: RequestHandler;
 }
 
 /** The gateway's endpoints and the methods each takes (HEAD comes with GET). */
@@ -46,6 +48,7 @@ export function createApp(orchestrator: Client<typeof OrchestratorService>, heal
   // Any JSON value parses (strict: false), so a body that is JSON but not an object is named as such.
   const json = express.json({ limit: options.maxBodyBytes ?? 64 * 1024, type: () => true, strict: false });
 
+  if (options.sagaAccess) app.post("/saga", options.sagaAccess);
   app.post(
     "/saga",
     (req, res, next) => {

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
 
 /** The gateway's HTTP server, listening. */
@@ -14,6 +15,8 @@ export interface HttpServerOptions {
   readonly port: number;
   /** How long a client may take to send a whole request (headers and body); past it, 408. */
   readonly requestTimeoutMs: number;
+  /** Serve HTTPS with this certificate chain and key (PEM) instead of HTTP. */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
 }
 
 /** A raw HTTP/1.1 answer with a JSON error body, for the answers Node writes on the socket itself. */
@@ -44,14 +47,15 @@ function clientFault(err: NodeJS.ErrnoException & { reason?: string }): { status
  * than 100-continue (417), and CONNECT (405).
  */
 export async function listenHttp(app: RequestListener, options: HttpServerOptions): Promise<HttpServer> {
-  const server = createServer(
-    {
-      requestTimeout: options.requestTimeoutMs,
-      headersTimeout: options.requestTimeoutMs,
-      connectionsCheckingInterval: Math.min(1_000, options.requestTimeoutMs),
-    },
-    app,
-  );
+  const serverOptions = {
+    requestTimeout: options.requestTimeoutMs,
+    headersTimeout: options.requestTimeoutMs,
+    connectionsCheckingInterval: Math.min(1_000, options.requestTimeoutMs),
+  };
+  // An https.Server is an http.Server over TLS sockets: the same events and answers below.
+  const server = options.tls
+    ? (createHttpsServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }, app) as unknown as Server)
+    : createServer(serverOptions, app);
   server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
     if (err.code === "ECONNRESET" || !socket.writable) return void socket.destroy();
     const fault = clientFault(err);
@@ -84,7 +88,7 @@ export async function listenHttp(app: RequestListener, options: HttpServerOption
   const port = typeof address === "object" && address ? address.port : options.port;
   return {
     server,
-    url: `http://${options.host}:${port}`,
+    url: `${options.tls ? "https" : "http"}://${options.host}:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -3,9 +3,14 @@ import { OrchestratorService } from "#gen/saga/orchestrator/v1/orchestrator_pb.j
 import { Health } from "#gen/grpc/health/v1/health_pb.js";
 import { integer, oneOf, readEnv, text } from "#platform/config.js";
 import { createServiceClient } from "#platform/grpc-client.js";
+import { readGrpcTls } from "#platform/grpc-tls.js";
 import { runProcess } from "#platform/run-service.js";
+import { readOptionalIdentity } from "#platform/tls-files.js";
+import { ApiKeyRing } from "./api-keys.js";
 import { createApp } from "./app.js";
 import { listenHttp } from "./http-server.js";
+import { parseRateLimit } from "./rate-limit.js";
+import { sagaAccess } from "./saga-access.js";
 
 const readConfig = () => {
   const env = readEnv({
@@ -16,18 +21,31 @@ const readConfig = () => {
     MAX_BODY_BYTES: integer(64 * 1024, 1, 16 * 1024 * 1024),
     REQUEST_TIMEOUT_MS: integer(30_000, 100, 600_000),
     LOG_LEVEL: oneOf("info", ["trace", "debug", "info", "warn", "error", "fatal", "silent"]),
+    HTTPS_CERT: text(""),
+    HTTPS_KEY: text(""),
+    SAGA_API_KEYS: { ...text(""), secret: true },
+    SAGA_RATE_LIMIT: text(""),
+    SAGA_RATE_BURST: text(""),
   });
   return { ...env, logLevel: env.LOG_LEVEL };
 };
 
 // The same life as every service (platform/run-service.ts), over HTTP instead of gRPC.
 await runProcess("gateway", readConfig, async ({ config: env, log }) => {
-  const orchestrator = createServiceClient(OrchestratorService, env.ORCHESTRATOR_URL, { exchange: true });
-  const health = createServiceClient(Health, env.ORCHESTRATOR_URL);
-  const app = createApp(orchestrator, health, { waitMs: env.SAGA_WAIT_MS, maxBodyBytes: env.MAX_BODY_BYTES, log });
-  const http = await listenHttp(app, { host: env.HOST, port: env.PORT, requestTimeoutMs: env.REQUEST_TIMEOUT_MS });
+  // Certificates and keys are read and checked first: a bad one stops the gateway naming the variable and the path.
+  const tls = readGrpcTls();
+  const https = readOptionalIdentity({ variable: "HTTPS_CERT", path: env.HTTPS_CERT }, { variable: "HTTPS_KEY", path: env.HTTPS_KEY });
+  const keys = ApiKeyRing.parse("SAGA_API_KEYS", env.SAGA_API_KEYS);
+  const rateLimit = parseRateLimit("SAGA_RATE_LIMIT", env.SAGA_RATE_LIMIT, "SAGA_RATE_BURST", env.SAGA_RATE_BURST);
+  if (rateLimit && keys.isEmpty) throw new Error("SAGA_RATE_LIMIT is set but SAGA_API_KEYS is not: the limit is per API key");
+  const orchestrator = createServiceClient(OrchestratorService, env.ORCHESTRATOR_URL, { exchange: true, tls });
+  const health = createServiceClient(Health, env.ORCHESTRATOR_URL, { tls });
+  const access = sagaAccess({ keys, rateLimit });
+  const app = createApp(orchestrator, health, { waitMs: env.SAGA_WAIT_MS, maxBodyBytes: env.MAX_BODY_BYTES, log, sagaAccess: access });
+  const http = await listenHttp(app, { host: env.HOST, port: env.PORT, requestTimeoutMs: env.REQUEST_TIMEOUT_MS, tls: https });
   return {
     url: http.url,
+    startFields: { apiKeys: keys.names.length, rateLimit: env.SAGA_RATE_LIMIT || undefined },
     async close() {
       await http.close();
       orchestrator.close();
