@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { Health, HealthCheckResponse_ServingStatus } from "#gen/grpc/health/v1/health_pb.js";
 import { createServiceClient } from "#platform/grpc-client.js";
 import { buildCompiled, canCompile, DIST_DIR, type BuildReport } from "./compiled-build.js";
+import { readLauncherSecurity, type LauncherSecurity } from "./launcher-security.js";
 import { NODE_FLAGS, PROCESSES, type ProcessName } from "./processes.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -80,6 +81,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   const ports = {} as Record<ProcessName, number>;
   const selected = PROCESSES.filter((p) => !options.only || options.only.includes(p.name));
   let stopping = false;
+  const security = readLauncherSecurity({ ...process.env, ...options.env });
   const compiled = (options.runtime ?? "compiled") === "compiled" && canCompile();
   if (compiled) {
     // Not `onCompiled?.(await buildCompiled())`: an optional call skips its arguments when there is no callback.
@@ -154,9 +156,11 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     const healthyInTime = listeningInTime.then((url) => {
       const left = Math.max(1, timeoutMs - (Date.now() - startedAt));
       const polling = new AbortController();
-      return withTimeout(Promise.race([healthy(name, url, polling.signal), died]), left, `${name} did not become healthy in ${timeoutMs} ms`).finally(
-        () => polling.abort(),
-      );
+      return withTimeout(
+        Promise.race([healthy(name, url, security, polling.signal), died]),
+        left,
+        `${name} did not become healthy in ${timeoutMs} ms`,
+      ).finally(() => polling.abort());
     });
     listeningInTime.catch(() => {});
     return { listening: listeningInTime, healthy: healthyInTime };
@@ -191,7 +195,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     const port = options.ports?.[p.name] ?? p.defaultPort;
     if (port !== 0) {
       ports[p.name] = port;
-      urls[p.name] = `http://127.0.0.1:${port}`;
+      urls[p.name] = `${security.schemeOf(p.name)}://127.0.0.1:${port}`;
     }
   }
   const started = new Map<ProcessName, Promise<void>>();
@@ -217,13 +221,13 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   return system;
 }
 
-async function healthy(name: ProcessName, url: string, signal: AbortSignal): Promise<void> {
+async function healthy(name: ProcessName, url: string, security: LauncherSecurity, signal: AbortSignal): Promise<void> {
   while (!signal.aborted) {
     try {
       if (name === "gateway") {
-        if ((await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1_000) })).ok) return;
+        if (await security.gatewayReady(url)) return;
       } else {
-        const client = createServiceClient(Health, url, { timeoutMs: 1_000 });
+        const client = createServiceClient(Health, url, { timeoutMs: 1_000, tls: security.grpcTls });
         try {
           if ((await client.check({ service: "" })).status === HealthCheckResponse_ServingStatus.SERVING) return;
         } finally {
