@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { readFileSync } from "node:fs";
+import { connect } from "node:tls";
 import { createClient, createRouterTransport } from "@connectrpc/connect";
 import { Health, HealthCheckResponse_ServingStatus } from "#gen/grpc/health/v1/health_pb.js";
 import { readIdentity } from "#platform/tls-files.js";
@@ -89,6 +90,23 @@ describe("the gateway over HTTPS", () => {
       req.end();
     });
     expect(await refused).toMatchObject({ code: "UNABLE_TO_VERIFY_LEAF_SIGNATURE" });
+  });
+
+  it("answers a request it cannot parse with a JSON 400 over TLS too, as over HTTP", async () => {
+    const { port } = new URL(gateway.url);
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect({ host: "127.0.0.1", port: Number(port), ca, servername: "localhost" }, () => {
+        socket.end("GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header: yes\r\n\r\n");
+      });
+      let text = "";
+      socket.setEncoding("utf8");
+      socket.on("data", (chunk: string) => (text += chunk));
+      socket.on("end", () => resolve(text));
+      socket.on("error", reject);
+      socket.setTimeout(10_000, () => socket.destroy(new Error("no answer in 10 s")));
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(raw).toContain('{"error":"request: not valid HTTP/1.1');
   });
 
   it("does not answer plain HTTP", async () => {
