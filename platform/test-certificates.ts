@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -33,6 +33,8 @@ export interface TestCertificates {
  * commands as docs/operations.md ("TLS").
  */
 export async function makeTestCertificates(): Promise<TestCertificates> {
+  if (!existsSync(OPENSSL))
+    throw new Error(`the TLS tests make their certificates with the openssl CLI, not found at ${OPENSSL} (Debian: apt-get install openssl)`);
   const dir = mkdtempSync(join(tmpdir(), "tp-saga-tls-"));
   const path = (name: string): string => join(dir, name);
   writeFileSync(
