@@ -274,6 +274,7 @@ export async function runConfiguration(configuration: Configuration, settings: R
     const pids = underTest.pids;
     for (const name of NAMES) if (!pids.get(name)?.every((p) => p !== undefined)) throw new Error(`no pid for ${name}`);
     for (const [name, list] of pids) for (const pid of list) pidLabels.set(pid, list.length === 1 ? name : `${name}.r${list.indexOf(pid) + 1}`);
+    log(`[${configuration.name}] pids: ${[...pids].map(([name, list]) => `${name} ${list.join(",")}`).join("; ")}`);
     const urls = underTest.urls;
     const initial = await takeSnapshot(urls);
     const mix = sagaMix(settings.failures);
