@@ -145,7 +145,15 @@ async function startUnderTest(
       const all = track(await startSystem({ ...base, ports }), (n) => n);
       return { urls: all.urls, pids: new Map(NAMES.map((n) => [n, [all.pid(n)!]])), systems };
     }
-    const first = track(await startSystem({ ...base, ports, only: [...SERVICE_NAMES, "orchestrator"] }), (n) => n);
+    const first = track(
+      await startSystem({
+        ...base,
+        ports,
+        only: [...SERVICE_NAMES, "orchestrator"],
+        envOf: { ...base.envOf, orchestrator: { ...base.envOf?.orchestrator, REPLICA_ID: "bench-orchestrator-1" } },
+      }),
+      (n) => n,
+    );
     const services = Object.fromEntries(
       [
         ["CATALOG_URL", "catalog"],
