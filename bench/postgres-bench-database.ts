@@ -93,9 +93,19 @@ export async function postmasterPid(adminUrl: string): Promise<number | string> 
   }
 }
 
-/** Pids of the backends connected to `database` (one connection to the admin database, which is not counted). */
-export async function backendPids(adminUrl: string, database: string): Promise<number[]> {
-  return withClient(adminUrl, async (c) =>
-    (await c.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = $1", [database])).rows.map((r) => r.pid),
-  );
+/** Reads which backends serve a database, over one connection to the admin database opened once (so no session starts or ends inside a level). */
+export interface BackendReader {
+  /** Pids of the backends connected to `database` now. */
+  backendsOf(database: string): Promise<number[]>;
+  close(): Promise<void>;
+}
+
+export async function openBackendReader(adminUrl: string): Promise<BackendReader> {
+  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5_000 });
+  await client.connect();
+  return {
+    backendsOf: async (database) =>
+      (await client.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = $1", [database])).rows.map((r) => r.pid),
+    close: () => client.end(),
+  };
 }

@@ -7,7 +7,7 @@ import { checkInvariants, takeSnapshot } from "../system/invariants.js";
 import { runLoad, type LoadResult } from "./load.js";
 import { levelOutcome, machineShares, round, type LevelOutcome, type LoadPlan, type MachineShares } from "./level-outcome.js";
 import { missingForReplicas } from "./orchestrator-replicas.js";
-import { backendPids, createBenchDatabase, postmasterPid, type BenchDatabase } from "./postgres-bench-database.js";
+import { createBenchDatabase, openBackendReader, postmasterPid, type BackendReader, type BenchDatabase } from "./postgres-bench-database.js";
 import { cpuMsOf, machineCpu, peakRssKiBOf, processTreeCpuMs, resetPeakRss } from "./process-stats.js";
 import { sagaMix } from "./saga-mix.js";
 import { waitForIdle } from "./wait-for-idle.js";
@@ -204,12 +204,12 @@ function cpuOfPids(pids: readonly number[]): number[] {
 
 /** Reads PostgreSQL's CPU at a level's start or end. */
 async function postgresReading(
-  adminUrl: string,
+  reader: BackendReader,
   postmaster: number | string,
   database: string,
 ): Promise<{ server: number; backends: Map<number, number> }> {
   const backends = new Map<number, number>();
-  for (const pid of typeof postmaster === "number" ? await backendPids(adminUrl, database) : []) {
+  for (const pid of typeof postmaster === "number" ? await reader.backendsOf(database) : []) {
     try {
       backends.set(pid, cpuMsOf(pid));
     } catch {
@@ -239,6 +239,7 @@ export async function runConfiguration(configuration: Configuration, settings: R
   let crashed: string | undefined;
   let underTest: UnderTest | undefined;
   let database: BenchDatabase | undefined;
+  let backendReader: BackendReader | undefined;
   const recent: string[] = [];
 
   try {
@@ -255,6 +256,7 @@ export async function runConfiguration(configuration: Configuration, settings: R
       log(`[${configuration.name}] saga log on PostgreSQL, database ${database.name} (created for this configuration)`);
     }
     const postmaster = onPostgres ? await postmasterPid(adminUrl!) : "not on PostgreSQL";
+    if (onPostgres) backendReader = await openBackendReader(adminUrl!);
     if (onPostgres && typeof postmaster === "string") log(`[${configuration.name}] PostgreSQL's CPU will not be measured: ${postmaster}`);
     log(
       `[${configuration.name}] starting the processes (DATA_DIR=${dataDir}, DURABILITY=${configuration.durability}` +
@@ -312,7 +314,7 @@ export async function runConfiguration(configuration: Configuration, settings: R
       if (left > 0) log(`[${configuration.name}] ${left} sagas still unfinished before the ${concurrency}-client level`);
       let peakRssPerLevel = true;
       for (const list of pids.values()) for (const pid of list) peakRssPerLevel = resetPeakRss(pid) && peakRssPerLevel;
-      const pgBefore = onPostgres ? await postgresReading(adminUrl!, postmaster, database!.name) : undefined;
+      const pgBefore = backendReader ? await postgresReading(backendReader, postmaster, database!.name) : undefined;
       const cpuBefore = perProcess((n) => cpuOfPids(pids.get(n)!));
       const selfBefore = process.cpuUsage();
       const machineBefore = machineCpu();
@@ -324,7 +326,7 @@ export async function runConfiguration(configuration: Configuration, settings: R
       const self = process.cpuUsage(selfBefore);
       if (crashed) break;
       const cpuAfter = perProcess((n) => cpuOfPids(pids.get(n)!));
-      const pgAfter = onPostgres ? await postgresReading(adminUrl!, postmaster, database!.name) : undefined;
+      const pgAfter = backendReader ? await postgresReading(backendReader, postmaster, database!.name) : undefined;
       const peakRssMiB = perProcess((n) => round(pids.get(n)!.reduce((s, pid) => s + peakRssKiBOf(pid), 0) / 1024, 1));
       const outcome = levelOutcome(r, settings.sagas);
       const per = (ms: number): number => (outcome.finished > 0 ? round(ms / outcome.finished, 3) : Number.NaN);
@@ -398,6 +400,7 @@ export async function runConfiguration(configuration: Configuration, settings: R
       log(`[${configuration.name}] stopping`);
       await stopAll(underTest.systems);
     }
+    await backendReader?.close().catch(() => undefined);
     await database?.drop().catch((err: unknown) => log(`[${configuration.name}] dropping database ${database?.name}: ${String(err)}`));
     if (!configuration.inMemory) rmSync(dataDir, { recursive: true, force: true });
   }
