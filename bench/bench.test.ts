@@ -8,6 +8,9 @@ import { percentile, summarize } from "./percentiles.js";
 import { cpuMsOf, peakRssKiBOf, processTreeCpuMs } from "./process-stats.js";
 import type { EngineResult } from "./rivals/engine-result.js";
 import { rivalsLine } from "./rivals/rivals-line.js";
+import { parseRivalArgs } from "./rivals/rival-args.js";
+import { dbosLabel, dbosTuning, restateLabel, restateTuning } from "./rivals/rival-tuning.js";
+import { NODE_FLAGS } from "../system/processes.js";
 import type { ConfigurationResult, LevelResult } from "./run-configuration.js";
 import { runLine } from "./run-line.js";
 import { sagaMix } from "./saga-mix.js";
@@ -185,6 +188,25 @@ describe("rivalsLine", () => {
       void: null,
       levels: [{ clients: 64, sagasPerSecond: 200, p50Ms: 4, p99Ms: 12, cpuMsPerSaga: { engine: 2.5, services: 1.25, total: 3.75, pgShared: null } }],
     });
+  });
+});
+
+describe("rival tuning", () => {
+  it("runs each rival as installed and as tuned, and says which in its label", () => {
+    expect(parseRivalArgs([], "/r")).toMatchObject({ tunings: ["defaults", "tuned"], allowDirty: false });
+    expect(parseRivalArgs(["--tuning", "tuned", "--dbos-pool", "32", "--allow-dirty"], "/r")).toMatchObject({
+      tunings: ["tuned"],
+      dbosPool: 32,
+      allowDirty: true,
+    });
+    expect(() => parseRivalArgs(["--tuning", "fast"], "/r")).toThrow(/--tuning "fast": must be defaults, tuned or both/);
+    const none = { restatePartitions: undefined, dbosPool: undefined };
+    expect(restateTuning("defaults", none)).toEqual({ tuning: "defaults", partitions: undefined, nodeFlags: [] });
+    expect(restateTuning("tuned", { ...none, restatePartitions: 2 })).toEqual({ tuning: "tuned", partitions: 2, nodeFlags: [...NODE_FLAGS] });
+    expect(dbosTuning("defaults", none)).toEqual({ tuning: "defaults", poolSize: undefined, nodeFlags: [] });
+    expect(dbosTuning("tuned", none)).toEqual({ tuning: "tuned", poolSize: 64, nodeFlags: [...NODE_FLAGS] });
+    expect(restateLabel(restateTuning("defaults", none))).toBe("restate defaults (24 partitions, no V8 flags)");
+    expect(dbosLabel(dbosTuning("tuned", none))).toBe(`dbos tuned (pool 64, ${NODE_FLAGS.join(" ")})`);
   });
 });
 
