@@ -26,6 +26,10 @@ export interface BenchOptions {
   readonly resultsDir: string;
   /** Parent of each configuration's fresh temp data directory. */
   readonly dataParent: string | undefined;
+  /** Also run the orchestrator's saga log on PostgreSQL (a database made for the run on the `DATABASE_URL` server). */
+  readonly postgres: boolean;
+  /** Orchestrator replica counts of the PostgreSQL configurations (one configuration each). */
+  readonly orchestrators: readonly number[];
 }
 
 const USAGE = `usage: npm run bench -- [options]
@@ -41,7 +45,12 @@ const USAGE = `usage: npm run bench -- [options]
   --saga-wait-ms MS      gateway SAGA_WAIT_MS (default 30000)
   --cpu-prof             profile the six processes (node --cpu-prof)
   --results-dir DIR      where results go (default bench/results)
-  --data-dir-parent DIR  where temp data directories are made (default the OS temp dir)`;
+  --data-dir-parent DIR  where temp data directories are made (default the OS temp dir)
+  --postgres             also run the orchestrator's saga log on PostgreSQL, beside SQLite: the server
+                         is DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/postgres); the
+                         bench creates a database per configuration and drops it after
+  --orchestrators a,b,c  orchestrator replicas of the PostgreSQL configurations (default 1; needs
+                         --postgres), one configuration per count, all on one saga log`;
 
 /** Thrown for a bad command line; the message includes the usage text. */
 export class UsageError extends Error {
@@ -77,6 +86,8 @@ export function parseBenchArgs(argv: readonly string[], defaultResultsDir: strin
       "cpu-prof": { type: "boolean", default: false },
       "results-dir": { type: "string", default: defaultResultsDir },
       "data-dir-parent": { type: "string" },
+      postgres: { type: "boolean", default: false },
+      orchestrators: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -92,6 +103,10 @@ export function parseBenchArgs(argv: readonly string[], defaultResultsDir: strin
   if (!["yes", "no"].includes(values.ceiling)) throw new UsageError(`--ceiling ${JSON.stringify(values.ceiling)}: must be yes or no\n${USAGE}`);
   const warmup = values.warmup === "0" ? 0 : positiveInteger("warmup", values.warmup, 1_000_000);
   const sagaWaitMs = positiveInteger("saga-wait-ms", values["saga-wait-ms"], 60_000);
+  if (values.orchestrators !== undefined && !values.postgres) {
+    throw new UsageError(`--orchestrators needs --postgres: replicas share one saga log on PostgreSQL (SQLite runs one orchestrator)\n${USAGE}`);
+  }
+  const orchestrators = [...new Set((values.orchestrators ?? "1").split(",").map((s) => positiveInteger("orchestrators", s, 16)))];
   return {
     sagas: positiveInteger("sagas", values.sagas, 10_000_000),
     levels,
@@ -105,6 +120,8 @@ export function parseBenchArgs(argv: readonly string[], defaultResultsDir: strin
     cpuProf: values["cpu-prof"],
     resultsDir: values["results-dir"],
     dataParent: values["data-dir-parent"],
+    postgres: values.postgres,
+    orchestrators,
   };
 }
 

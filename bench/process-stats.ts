@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 
 let ticks: number | undefined;
 
@@ -16,15 +16,48 @@ export function clockTicksPerSecond(): number {
   return ticks;
 }
 
-/** CPU time (user + system) the process `pid` has used, in ms, from /proc/<pid>/stat. */
-export function cpuMsOf(pid: number): number {
+/** The fields of /proc/<pid>/stat from field 3 (state) on; field n is at index n - 3. */
+function statFields(pid: number): string[] {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   // The command name (field 2) may hold spaces and parentheses: fields after the last ')' start at field 3.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const utime = Number(fields[14 - 3]);
-  const stime = Number(fields[15 - 3]);
-  if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error(`cannot read CPU times of ${pid} from /proc/${pid}/stat`);
-  return ((utime + stime) * 1000) / clockTicksPerSecond();
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+}
+
+function ticksField(fields: readonly string[], n: number, pid: number): number {
+  const v = Number(fields[n - 3]);
+  if (!Number.isFinite(v)) throw new Error(`cannot read field ${n} of /proc/${pid}/stat`);
+  return v;
+}
+
+/** CPU time (user + system) the process `pid` has used, in ms, from /proc/<pid>/stat. */
+export function cpuMsOf(pid: number): number {
+  const f = statFields(pid);
+  return ((ticksField(f, 14, pid) + ticksField(f, 15, pid)) * 1000) / clockTicksPerSecond();
+}
+
+/**
+ * CPU time (user + system, ms) of `root` and every process under it, the ones that have exited
+ * included: the root's own time, plus the time of its children that it has reaped (`cutime` +
+ * `cstime`), plus the time of each child alive now (its own and its reaped children's). A child
+ * that exits between two readings moves from the last term to the second, so the difference of
+ * two readings is exact for a server that forks a process per connection (PostgreSQL).
+ * @throws when `root` is gone.
+ */
+export function processTreeCpuMs(root: number): number {
+  const r = statFields(root);
+  let ticks = ticksField(r, 14, root) + ticksField(r, 15, root) + ticksField(r, 16, root) + ticksField(r, 17, root);
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    try {
+      const f = statFields(pid);
+      if (Number(f[4 - 3]) !== root) continue;
+      ticks += ticksField(f, 14, pid) + ticksField(f, 15, pid) + ticksField(f, 16, pid) + ticksField(f, 17, pid);
+    } catch {
+      /* exited while we read */
+    }
+  }
+  return (ticks * 1000) / clockTicksPerSecond();
 }
 
 function statusField(pid: number, field: string): number {

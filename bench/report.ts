@@ -82,6 +82,8 @@ const statuses = (l: LevelResult): string =>
 
 /** The three tables of one configuration: throughput and latency, CPU per saga, peak RSS. */
 export function configurationTables(c: ConfigurationResult): { title: string; table: Table }[] {
+  const pg = c.configuration.sagaLog === "postgres";
+  const replicas = (c.configuration.orchestrators ?? 1) > 1;
   return [
     {
       title: "Throughput and latency (ms)",
@@ -104,10 +106,24 @@ export function configurationTables(c: ConfigurationResult): { title: string; ta
       },
     },
     {
-      title: "CPU ms per saga",
+      title: `CPU ms per saga${pg ? " (PostgreSQL: the whole server, and the backends of this configuration's database)" : ""}`,
       table: {
-        headers: ["clients", ...NAMES.map((n) => SHORT[n] ?? n), "six total", "load gen"],
-        rows: c.levels.map((l) => [l.concurrency, ...NAMES.map((n) => l.cpuMsPerSaga[n]), l.cpuMsPerSaga.system, l.cpuMsPerSaga.loadGenerator]),
+        headers: [
+          "clients",
+          ...NAMES.map((n) => SHORT[n] ?? n),
+          "six total",
+          "load gen",
+          ...(pg ? ["pg server", "pg backends"] : []),
+          ...(replicas ? ["orch per replica"] : []),
+        ],
+        rows: c.levels.map((l) => [
+          l.concurrency,
+          ...NAMES.map((n) => l.cpuMsPerSaga[n]),
+          l.cpuMsPerSaga.system,
+          l.cpuMsPerSaga.loadGenerator,
+          ...(pg ? [l.postgres?.serverMsPerSaga ?? Number.NaN, l.postgres?.backendsMsPerSaga ?? Number.NaN] : []),
+          ...(replicas ? [(l.orchestratorReplicasCpuMsPerSaga ?? []).join(" / ")] : []),
+        ]),
       },
     },
     {
@@ -126,9 +142,15 @@ export function configurationTables(c: ConfigurationResult): { title: string; ta
 
 function heading(c: ConfigurationResult): string {
   const cfg = c.configuration;
-  return cfg.inMemory
-    ? `ceiling (DATA_DIR=:memory:, every store in-memory SQLite, not durable)`
-    : `DURABILITY=${cfg.durability} (${cfg.durability === "power" ? "WAL fdatasynced off the event loop before any answer, survives power loss" : "synchronous=NORMAL, survives kill -9"})`;
+  if (cfg.inMemory) return `ceiling (DATA_DIR=:memory:, every store in-memory SQLite, not durable)`;
+  if (cfg.sagaLog === "postgres") {
+    const n = cfg.orchestrators ?? 1;
+    return (
+      `saga log on PostgreSQL, ${n} orchestrator${n === 1 ? "" : "s"}, DURABILITY=${cfg.durability} ` +
+      `(synchronous_commit=${cfg.durability === "power" ? "on" : "off"}; the four services on SQLite with the same DURABILITY)`
+    );
+  }
+  return `DURABILITY=${cfg.durability} (${cfg.durability === "power" ? "WAL fdatasynced off the event loop before any answer, survives power loss" : "synchronous=NORMAL, survives kill -9"})`;
 }
 
 function facts(c: ConfigurationResult): string[] {
@@ -173,11 +195,16 @@ export function markdownReport(r: BenchResults): string {
       .join(", ")}`,
     "- all six processes and the load generator share the machine's cores; CPU ms come from /proc/<pid>/stat (utime+stime), peak RSS from VmHWM",
     "- busy % / iowait %: the whole machine (all cores) during the level; others %: busy time used by neither the six processes nor the load generator (noise from other work)",
+    ...(r.configurations.some((c) => c.configuration.sagaLog === "postgres")
+      ? [
+          "- pg server: utime+stime of every process of the PostgreSQL server (the postmaster found from postmaster.pid in its data_directory, its children alive, and its exited children through its cutime+cstime), other databases' work included; pg backends: the backends connected to the configuration's own database; neither is in \"six total\"",
+        ]
+      : []),
     "",
   ];
   const levels = [...new Set(r.configurations.flatMap((c) => c.levels.map((l) => l.concurrency)))];
   if (r.configurations.length > 1) {
-    lines.push("## Comparison (sagas/s · p99 ms · CPU ms/saga)", "");
+    lines.push("## Comparison (sagas/s · p99 ms · CPU ms/saga of the six kinds of process [+ PostgreSQL server's])", "");
     lines.push(
       markdownTable({
         headers: ["clients", ...r.configurations.map((c) => c.configuration.name)],
@@ -185,7 +212,8 @@ export function markdownReport(r: BenchResults): string {
           n,
           ...r.configurations.map((c) => {
             const l = c.levels.find((x) => x.concurrency === n);
-            return l ? `${l.sagasPerSecond} · ${l.latency.p99Ms} · ${l.cpuMsPerSaga.system}` : "–";
+            const pg = l?.postgres ? ` + ${fmt(l.postgres.serverMsPerSaga)}` : "";
+            return l ? `${l.sagasPerSecond} · ${l.latency.p99Ms} · ${l.cpuMsPerSaga.system}${pg}` : "–";
           }),
         ]),
       }),

@@ -1,10 +1,12 @@
 /**
  * `npm run bench -- --sagas 4000 --levels 1,16,64,256 --failures 0.1 --durability process|power|both
- * --ceiling yes|no --warmup 300 [--cpu-prof]`: drives POST /saga through the six real processes
- * per configuration and concurrency level, then checks the invariants. Tables go to stdout, its
- * last line is one JSON object (64 clients of the primary configuration); progress and process
- * output go to stderr; full results to bench/results/<ISO date>-<durability>.{json,md}.
- * Exit code 1 when any configuration is void (violations, a crash, a failed start).
+ * --ceiling yes|no --warmup 300 [--cpu-prof] [--postgres [--orchestrators 1,2,3]]`: drives POST
+ * /saga through the six real processes per configuration and concurrency level, then checks the
+ * invariants. Tables go to stdout, which ends with one JSON line per configuration (`run-line.ts`);
+ * progress and process output go to stderr; full results to
+ * bench/results/<ISO date>-<durability>.{json,md}.
+ * Exit code 1 when any configuration is void (violations, a crash, a failed start), 2 for a bad
+ * command line or a configuration this build cannot run.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,19 +16,24 @@ import { parseBenchArgs, USAGE, UsageError, type BenchOptions } from "./args.js"
 import { describeMachine } from "./machine.js";
 import { machineCpu } from "./process-stats.js";
 import { sourceState } from "./source-state.js";
+import { missingForReplicas } from "./orchestrator-replicas.js";
+import { benchPostgresUrl, describeServer } from "./postgres-bench-database.js";
 import { markdownReport, summaryLine, textReport, type BenchResults } from "./report.js";
+import { runLine } from "./run-line.js";
 import { runConfiguration, stopRunningSystems, type Configuration, type ConfigurationResult } from "./run-configuration.js";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 const SUMMARY_CONCURRENCY = 64;
 
 function configurationsOf(o: BenchOptions): Configuration[] {
-  const durable: Configuration[] = (o.durability === "both" ? (["process", "power"] as const) : [o.durability]).map((d) => ({
-    name: d,
-    durability: d,
-    inMemory: false,
-  }));
-  return o.ceiling ? [...durable, { name: "ceiling", durability: "process", inMemory: true }] : durable;
+  const durabilities = o.durability === "both" ? (["process", "power"] as const) : [o.durability];
+  const durable: Configuration[] = durabilities.map((d) => ({ name: d, durability: d, inMemory: false }));
+  const postgres: Configuration[] = o.postgres
+    ? durabilities.flatMap((d) =>
+        o.orchestrators.map((n) => ({ name: `pg-${d}-x${n}`, durability: d, inMemory: false, sagaLog: "postgres" as const, orchestrators: n })),
+      )
+    : [];
+  return [...durable, ...postgres, ...(o.ceiling ? [{ name: "ceiling", durability: "process" as const, inMemory: true }] : [])];
 }
 
 async function main(): Promise<number> {
@@ -43,6 +50,22 @@ async function main(): Promise<number> {
   }
   const o = options;
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  // Refuse at once what this build cannot run, rather than after the first configurations.
+  const replicasMissing = missingForReplicas(join(HERE, ".."), Math.max(...o.orchestrators));
+  if (o.postgres && replicasMissing.length > 0) {
+    log(
+      `--orchestrators ${o.orchestrators.join(",")}: more than one orchestrator on one saga log needs ${replicasMissing.join(", and ")}. Run --orchestrators 1 until then.`,
+    );
+    return 2;
+  }
+  let postgresAdminUrl: string | undefined;
+  try {
+    postgresAdminUrl = o.postgres ? benchPostgresUrl() : undefined;
+  } catch (err) {
+    log((err as Error).message);
+    return 2;
+  }
+  if (postgresAdminUrl) log(`saga log configurations on ${describeServer(postgresAdminUrl)}`);
   const startedAt = new Date().toISOString();
   const stamp = startedAt.replace(/\.\d+Z$/, "Z").replace(/:/g, "-");
   const dataParent = o.dataParent ?? tmpdir();
@@ -82,6 +105,7 @@ async function main(): Promise<number> {
       sagaWaitMs: o.sagaWaitMs,
       cpuProfDir,
       dataParent,
+      postgresAdminUrl,
       log,
     });
     results.push(r);
@@ -105,6 +129,8 @@ async function main(): Promise<number> {
       maxSecondsPerLevel: o.maxSecondsPerLevel,
       sagaWaitMs: o.sagaWaitMs,
       cpuProf: o.cpuProf,
+      postgres: o.postgres,
+      orchestrators: o.orchestrators,
     },
     machine: { ...machine, busyBeforeStartPct: busyBeforePct },
     source,
@@ -133,14 +159,9 @@ async function main(): Promise<number> {
   for (const r of voids) {
     process.stdout.write(`\n!!! RUN VOID: ${r.configuration.name}: ${r.voidReason} — its numbers are not valid results !!!\n`);
   }
-  const last = summary ?? {
-    concurrency: SUMMARY_CONCURRENCY,
-    durability: primary.configuration.name,
-    violations: primary.invariants?.violationCount ?? 0,
-    void: true,
-    error: primary.voidReason ?? "no level was measured",
-  };
-  process.stdout.write(`${JSON.stringify(last)}\n`);
+  // The end of stdout: one JSON line per configuration, in the order run.
+  process.stdout.write("\n");
+  for (const r of results) process.stdout.write(`${JSON.stringify(runLine(r, source))}\n`);
   return voids.length > 0 ? 1 : 0;
 }
 

@@ -26,8 +26,16 @@ export interface EngineResult {
   /** "tp-saga (process)", "tp-saga (power)", "restate", "dbos". */
   readonly engine: string;
   readonly versions: Readonly<Record<string, string>>;
+  /** "tp-saga", "restate" or "dbos". */
+  readonly engineName: string;
+  /** "defaults" or "tuned" for a rival; "own" for TP-SAGA (its settings are its authors'). */
+  readonly tuning: "defaults" | "tuned" | "own";
+  /** What an acknowledged saga survives, in TP-SAGA's words: "power" (a power loss) or "process" (kill -9 of any process). */
+  readonly durabilityLevel: "process" | "power";
   /** What an acknowledged saga survives, as configured. */
   readonly durability: readonly string[];
+  /** The settings the engine ran with (partitions, pool, V8 flags), for the report. */
+  readonly settings: readonly string[];
   /** DURABILITY of TP-SAGA's four services under this engine. */
   readonly servicesDurability: string;
   readonly warmup:

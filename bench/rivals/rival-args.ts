@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import type { LoadPlan } from "../level-outcome.js";
+import { TUNINGS, type Tuning } from "./rival-tuning.js";
 
 /** The engines the rivals benchmark can run, in the order it runs them. */
 export const ENGINES = ["tp-saga", "restate", "dbos"] as const;
@@ -15,8 +16,16 @@ export interface RivalOptions extends LoadPlan {
   readonly requestTimeoutMs: number;
   readonly resultsDir: string;
   readonly dataParent: string | undefined;
-  /** restate-server's `default-num-partitions`, or undefined for its default (24). */
+  /** The rivals' settings to measure: as installed, as tuned for this machine, or both (each a run of its own). */
+  readonly tunings: readonly Tuning[];
+  /** restate-server's `default-num-partitions` when tuned, or undefined for the machine's core count. */
   readonly restatePartitions: number | undefined;
+  /** DBOS's system-database pool when tuned, or undefined for 64. */
+  readonly dbosPool: number | undefined;
+  /** First of restate-server's three ports (ingress, admin, node: base, base + 1, base + 2), or undefined for its own (8080, 9070, 5122). */
+  readonly restatePortBase: number | undefined;
+  /** Run on a tree with uncommitted changes (the run is then marked dirty). */
+  readonly allowDirty: boolean;
 }
 
 export const USAGE = `usage: npm --prefix bench/rivals run bench -- [options]   (or: npm run bench:rivals -- [options])
@@ -33,7 +42,16 @@ export const USAGE = `usage: npm --prefix bench/rivals run bench -- [options]   
   --request-timeout-ms MS  a request unanswered this long is an error (default 30000; TP-SAGA's SAGA_WAIT_MS)
   --results-dir DIR        where results go (default bench/results)
   --data-dir-parent DIR    where temp data directories are made (default the OS temp dir)
-  --restate-partitions N   restate-server's default-num-partitions (default: Restate's own, 24)`;
+  --tuning T               the rivals as installed (defaults), as tuned for this machine (tuned), or
+                           both, one run each (default both). Tuned: Restate with as many partitions as
+                           cores (its default is 24), DBOS with a pool sized for 64 clients (its default
+                           is 10), and both rivals' Node processes with TP-SAGA's V8 flags
+  --restate-partitions N   restate-server's default-num-partitions when tuned (default: the core count)
+  --dbos-pool N            DBOS's system-database pool when tuned (default 64)
+  --restate-port-base P    restate-server's ingress, admin and node ports are P, P+1, P+2 (default its
+                           own: 8080, 9070, 5122)
+  --allow-dirty            run on a tree with uncommitted changes (refused otherwise: the figures would
+                           not belong to any commit); the JSON line then says dirty: true`;
 
 export class UsageError extends Error {
   override name = "UsageError";
@@ -69,6 +87,10 @@ export function parseRivalArgs(argv: readonly string[], defaultResultsDir: strin
       "results-dir": { type: "string", default: defaultResultsDir },
       "data-dir-parent": { type: "string" },
       "restate-partitions": { type: "string" },
+      tuning: { type: "string", default: "both" },
+      "dbos-pool": { type: "string" },
+      "restate-port-base": { type: "string" },
+      "allow-dirty": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -80,6 +102,10 @@ export function parseRivalArgs(argv: readonly string[], defaultResultsDir: strin
   if (!["process", "power", "both"].includes(tp)) throw new UsageError(`--tp-saga-durability ${JSON.stringify(tp)}\n${USAGE}`);
   const sd = values["services-durability"];
   if (sd !== "process" && sd !== "power") throw new UsageError(`--services-durability ${JSON.stringify(sd)}\n${USAGE}`);
+  const tuning = values.tuning;
+  if (tuning !== "both" && !(TUNINGS as readonly string[]).includes(tuning)) {
+    throw new UsageError(`--tuning ${JSON.stringify(tuning)}: must be defaults, tuned or both\n${USAGE}`);
+  }
   const failures = Number(values.failures);
   if (!(failures >= 0 && failures <= 1)) throw new UsageError(`--failures ${JSON.stringify(values.failures)}: must be in [0, 1]\n${USAGE}`);
   return {
@@ -95,7 +121,11 @@ export function parseRivalArgs(argv: readonly string[], defaultResultsDir: strin
     requestTimeoutMs: integer("request-timeout-ms", values["request-timeout-ms"], 1, 600_000),
     resultsDir: values["results-dir"],
     dataParent: values["data-dir-parent"],
+    tunings: tuning === "both" ? TUNINGS : [tuning as Tuning],
     restatePartitions:
       values["restate-partitions"] === undefined ? undefined : integer("restate-partitions", values["restate-partitions"], 1, 65_535),
+    dbosPool: values["dbos-pool"] === undefined ? undefined : integer("dbos-pool", values["dbos-pool"], 1, 1_000),
+    restatePortBase: values["restate-port-base"] === undefined ? undefined : integer("restate-port-base", values["restate-port-base"], 1024, 65_533),
+    allowDirty: values["allow-dirty"],
   };
 }

@@ -20,8 +20,10 @@ export interface RivalEngine {
   readonly loadUrl: string;
   /** Package versions and settings, for the report. */
   readonly versions: Readonly<Record<string, string>>;
-  /** How durable an acknowledged saga is, in the engine's default configuration. */
+  /** How durable an acknowledged saga is, as configured. */
   readonly durability: readonly string[];
+  /** The settings it runs with (defaults or tuned), for the report. */
+  readonly settings: readonly string[];
   /** Engine processes by role, read at each level's start and end (pids may appear, e.g. new PostgreSQL backends). */
   enginePids(): Promise<Readonly<Record<string, readonly number[]>>>;
   /** Processes the engine shares with other users of the machine (PostgreSQL's walwriter, checkpointer…): reported apart. */

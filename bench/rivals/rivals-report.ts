@@ -1,7 +1,7 @@
 /**
  * The rivals benchmark's report: one Markdown document with a side-by-side table per
  * concurrency level, each engine's versions, durability, warm-up and invariant check, and a
- * per-process CPU breakdown; and the one-line JSON summary at 64 clients.
+ * per-process CPU breakdown (the JSON line is `rivals-line.ts`).
  */
 import type { MachineDescription } from "../machine.js";
 import type { EngineResult } from "./engine-result.js";
@@ -15,6 +15,15 @@ export interface RivalsRun {
   readonly settings: Readonly<Record<string, unknown>>;
   readonly results: readonly EngineResult[];
 }
+
+/** What each engine writes durably per saga: said beside every table of figures. */
+export const DURABLE_WRITES =
+  "**Durable writes differ by design.** A TP-SAGA saga in `power` makes two durable writes of its own log before its answer " +
+  "(created, decided) and a third after it (completed); step starts and successes ride along with them, and the writes of all " +
+  "sagas in flight share one group commit and one fsync. The rivals make one durable write per step: Restate journals every " +
+  "`ctx.run` in its fsynced log, DBOS commits a checkpoint per `runStep` to PostgreSQL with the WAL flushed: seven for a completed " +
+  "saga (four actions, three confirmations), plus their records of the invocation itself. The four services' own writes are the " +
+  "same under every engine.";
 
 const f = (n: number | undefined, digits = 1): string => (n === undefined || Number.isNaN(n) ? "—" : n.toFixed(digits));
 const counts = (c: Readonly<Record<string, number>>): string =>
@@ -38,6 +47,12 @@ export function rivalsMarkdown(run: RivalsRun): string {
     "409 compensated). CPU ms per saga: *engine* = TP-SAGA's orchestrator + gateway, restate-server + SDK endpoint, or the DBOS",
     "process + its PostgreSQL backends; *services* = the four services; *pg shared* = PostgreSQL's walwriter, checkpointer and",
     "background writer (they serve every database on the server); *load gen* = the benchmark process.",
+    "",
+    DURABLE_WRITES,
+    "",
+    "Each rival runs twice when asked (`--tuning both`): *defaults* as installed (Restate 24 partitions, DBOS pool 10, no V8",
+    "flags) and *tuned* as a knowledgeable user would run it on this machine (Restate one partition per core, DBOS a pool sized",
+    "for 64 clients, and TP-SAGA's V8 flags for their Node processes). TP-SAGA runs with its own settings in every run.",
     "",
   );
   const levels = [...new Set(run.results.flatMap((r) => r.levels.map((l) => l.concurrency)))].sort((a, b) => a - b);
@@ -74,6 +89,7 @@ export function rivalsMarkdown(run: RivalsRun): string {
       }`,
     );
     for (const d of r.durability) out.push(`- Durability: ${d}`);
+    for (const s of r.settings) out.push(`- Settings: ${s}`);
     out.push(`- The four services: DURABILITY=${r.servicesDurability}`);
     if (r.warmup)
       out.push(
@@ -95,25 +111,4 @@ export function rivalsMarkdown(run: RivalsRun): string {
     out.push("");
   }
   return out.join("\n");
-}
-
-/** Per engine, its 64-client level (or its highest level): the last stdout line. */
-export function rivalsSummary(results: readonly EngineResult[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const r of results) {
-    const l = r.levels.find((x) => x.concurrency === 64) ?? r.levels[r.levels.length - 1];
-    out[r.engine] = l
-      ? {
-          clients: l.concurrency,
-          sagasPerSecond: l.sagasPerSecond,
-          p50Ms: l.latency.p50Ms,
-          p99Ms: l.latency.p99Ms,
-          engineCpuMsPerSaga: l.cpuMsPerSaga.engine,
-          servicesCpuMsPerSaga: l.cpuMsPerSaga.services,
-          violations: r.invariants?.violationCount ?? null,
-          void: r.voidReason ?? null,
-        }
-      : { void: r.voidReason ?? "no level ran" };
-  }
-  return out;
 }

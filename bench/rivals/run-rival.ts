@@ -62,11 +62,12 @@ const merge = (a: PidGroups, b: PidGroups): PidGroups => {
 /** Runs one rival engine from start to invariants; never throws (a failure makes the result void). */
 export async function runRival(
   start: (options: EngineStartOptions) => Promise<RivalEngine>,
-  label: string,
+  who: { readonly label: string; readonly engineName: string; readonly tuning: "defaults" | "tuned" },
   settings: RivalSettings,
 ): Promise<EngineResult> {
+  const { label } = who;
   const { log } = settings;
-  const dataDir = mkdtempSync(join(settings.dataParent, `tp-saga-rivals-${label}-services-`));
+  const dataDir = mkdtempSync(join(settings.dataParent, `tp-saga-rivals-${who.engineName}-${who.tuning}-services-`));
   const levels: EngineLevel[] = [];
   let warmup: EngineResult["warmup"];
   let invariants: EngineResult["invariants"];
@@ -76,6 +77,7 @@ export async function runRival(
   let engine: RivalEngine | undefined;
   let versions: Record<string, string> = {};
   let durability: readonly string[] = [];
+  let engineSettings: readonly string[] = [];
   try {
     log(`[${label}] starting the four services (DATA_DIR=${dataDir}, DURABILITY=${settings.servicesDurability})`);
     system = await startSystem({
@@ -97,6 +99,7 @@ export async function runRival(
     engine = await start({ services, dataParent: settings.dataParent, log });
     versions = { ...engine.versions };
     durability = engine.durability;
+    engineSettings = engine.settings;
     const loadUrl = engine.loadUrl;
     const mix = sagaMix(settings.failures);
     let sagaIndex = 0;
@@ -199,5 +202,19 @@ export async function runRival(
     await system?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
-  return { engine: label, versions, durability, servicesDurability: settings.servicesDurability, warmup, levels, invariants, voidReason };
+  return {
+    engine: label,
+    engineName: who.engineName,
+    tuning: who.tuning,
+    // Both rivals make a step durable with an fsync (Restate's log, PostgreSQL's WAL) before going on: TP-SAGA's `power`.
+    durabilityLevel: "power",
+    versions,
+    durability,
+    settings: engineSettings,
+    servicesDurability: settings.servicesDurability,
+    warmup,
+    levels,
+    invariants,
+    voidReason,
+  };
 }

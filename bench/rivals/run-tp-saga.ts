@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { runConfiguration, type RunSettings } from "../run-configuration.js";
-import { SERVICE_NAMES } from "../../system/processes.js";
+import { NODE_FLAGS, SERVICE_NAMES } from "../../system/processes.js";
 import type { EngineLevel, EngineResult } from "./engine-result.js";
 import type { RivalSettings } from "./run-rival.js";
 
@@ -55,6 +55,10 @@ export async function runTpSaga(durability: "process" | "power", settings: Rival
   });
   return {
     engine: `tp-saga (${durability})`,
+    engineName: "tp-saga",
+    tuning: "own",
+    durabilityLevel: durability,
+    settings: [`node flags ${NODE_FLAGS.join(" ")} on its six processes (as npm start runs them), compiled JavaScript`],
     versions: {
       "tp-saga": pkg.version,
       "@grpc/grpc-js": pkg.dependencies["@grpc/grpc-js"] ?? "?",

@@ -3,7 +3,8 @@
  * saga workflow, and serves `POST /saga` (run one saga, answer its outcome: 200 COMPLETED, 409
  * COMPENSATED, 400 bad order) and `GET /outcomes` with node:http. Prints one JSON "listening" line.
  *
- * Env: `DBOS_SYSTEM_DATABASE_URL` (required), `PORT` (0 = any), `CATALOG_URL`, `PAYMENTS_URL`,
+ * Env: `DBOS_SYSTEM_DATABASE_URL` (required), `DBOS_SYSTEM_DATABASE_POOL_SIZE` (absent: DBOS's default,
+ * 10), `PORT` (0 = any), `CATALOG_URL`, `PAYMENTS_URL`,
  * `PURCHASES_URL`, `INVENTORY_URL`, `DBOS_LOG_LEVEL` (default "error": DBOS logs a warning with a
  * stack for every refused step otherwise).
  */
@@ -22,7 +23,15 @@ if (!systemDatabaseUrl) throw new Error("DBOS_SYSTEM_DATABASE_URL is not set");
 
 const clients = orderClientsFromEnv();
 const ledger = new OutcomeLedger();
-DBOS.setConfig({ name: "tp-saga-rivals", systemDatabaseUrl, logLevel: process.env["DBOS_LOG_LEVEL"] ?? "error" });
+const poolSize = process.env["DBOS_SYSTEM_DATABASE_POOL_SIZE"];
+if (poolSize !== undefined && !/^[1-9]\d{0,3}$/.test(poolSize))
+  throw new Error(`DBOS_SYSTEM_DATABASE_POOL_SIZE=${JSON.stringify(poolSize)} is not a whole number from 1 to 9999`);
+DBOS.setConfig({
+  name: "tp-saga-rivals",
+  systemDatabaseUrl,
+  logLevel: process.env["DBOS_LOG_LEVEL"] ?? "error",
+  ...(poolSize === undefined ? {} : { systemDatabasePoolSize: Number(poolSize) }),
+});
 const orderSaga = registerOrderSagaWorkflow(orderSteps(clients));
 await DBOS.launch();
 

@@ -65,6 +65,16 @@ export async function durabilitySettings(server: PostgresServer): Promise<Record
   });
 }
 
+/** Connections the server can still accept (max_connections less the sessions open now, less the superuser reserve). */
+export async function connectionsLeft(server: PostgresServer): Promise<number> {
+  return withClient(server, async (c) => {
+    const r = await c.query<{ left: number }>(
+      "SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int - (SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'client backend') AS left",
+    );
+    return r.rows[0]?.left ?? 0;
+  });
+}
+
 /** A reusable reader of server pids (one connection, to the admin database, so it is not counted). */
 export interface PostgresPids {
   /** Backends connected to `database`. */

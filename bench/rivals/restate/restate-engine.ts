@@ -14,6 +14,7 @@ import { pollUntil, startChild, waitForListening, type StartedChild } from "../c
 import { fetchOutcomes } from "../saga-outcome.js";
 import { installedVersion } from "../package-version.js";
 import type { EngineStartOptions, RivalEngine } from "../rival-engine.js";
+import type { RestateTuning } from "../rival-tuning.js";
 import { RESTATE_SERVICE_NAME } from "./order-saga-service.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -67,9 +68,10 @@ function durabilitySettings(binary: string, env: NodeJS.ProcessEnv): string[] {
 
 /** Starts restate-server and the SDK endpoint, registers it, and returns the engine. */
 export async function startRestateEngine(
-  options: EngineStartOptions & { readonly ports?: RestatePorts; readonly partitions?: number | undefined },
+  options: EngineStartOptions & { readonly ports?: RestatePorts; readonly tuning: RestateTuning },
 ): Promise<RivalEngine> {
   const ports = options.ports ?? DEFAULT_RESTATE_PORTS;
+  const { partitions, nodeFlags } = options.tuning;
   for (const [role, port] of Object.entries(ports)) {
     if (await portInUse(port))
       throw new Error(`restate-server's ${role} port 127.0.0.1:${port} is already in use (another restate-server? pass other ports)`);
@@ -85,7 +87,7 @@ export async function startRestateEngine(
     RESTATE_INGRESS__BIND_PORT: String(ports.ingress),
     RESTATE_ADMIN__BIND_PORT: String(ports.admin),
     RESTATE_BIND_PORT: String(ports.node),
-    ...(options.partitions === undefined ? {} : { RESTATE_DEFAULT_NUM_PARTITIONS: String(options.partitions) }),
+    ...(partitions === undefined ? {} : { RESTATE_DEFAULT_NUM_PARTITIONS: String(partitions) }),
   };
   const durability = durabilitySettings(binary, serverEnv);
   const onLine = (name: string, line: string): void => options.log(`  [restate/${name}] ${line}`);
@@ -133,7 +135,7 @@ export async function startRestateEngine(
     const endpoint = startChild({
       name: "sdk-endpoint",
       command: process.execPath,
-      args: ["--import", "tsx", join(HERE, "endpoint-main.ts")],
+      args: [...nodeFlags, "--import", "tsx", join(HERE, "endpoint-main.ts")],
       cwd: RIVALS,
       env: {
         ...process.env,
@@ -181,6 +183,11 @@ export async function startRestateEngine(
         ...(listening["promiseWithResolversPolyfilled"] ? { "Promise.withResolvers": "polyfilled (Node 20 lacks it; the SDK needs it)" } : {}),
       },
       durability,
+      settings: [
+        `${options.tuning.tuning}: ${partitions === undefined ? "restate-server's default partitions (24)" : `RESTATE_DEFAULT_NUM_PARTITIONS=${partitions}`}`,
+        `SDK endpoint node flags: ${nodeFlags.length ? nodeFlags.join(" ") : "none"}`,
+        `ports: ingress ${ports.ingress}, admin ${ports.admin}, node ${ports.node}`,
+      ],
       enginePids: async () => ({ "restate-server": [server.pid], "sdk-endpoint": [endpoint.pid] }),
       sharedPids: async () => ({}),
       outcomes: () => fetchOutcomes(outcomesUrl),
