@@ -4,7 +4,11 @@ import { OrchestratorService } from "#gen/saga/orchestrator/v1/orchestrator_pb.j
 import { Health, HealthCheckResponse_ServingStatus } from "#gen/grpc/health/v1/health_pb.js";
 import { checkId, MAX_KEY_LENGTH } from "#platform/field-rules.js";
 import type { Logger } from "#platform/logger.js";
+import { CONSOLE_PATHS, consoleRoutes } from "./console-assets.js";
 import { bodyReadError, HttpError, httpErrorOf } from "./http-errors.js";
+import { createOperatorAuthenticator, type OperatorAuthenticator } from "./operator-auth.js";
+import { OPERATOR_ACTION_PATHS, operatorRoutes } from "./operator-routes.js";
+import { CONNECT_API_PREFIX, orchestratorConnectApi } from "./orchestrator-connect-api.js";
 import { DEFAULT_ORDER, parseOrderBody } from "./order-body.js";
 import { readQuery } from "./query-string.js";
 import { readSagaListQuery } from "./saga-list-query.js";
@@ -19,6 +23,8 @@ export interface GatewayOptions {
   readonly retryAfterSeconds?: number;
   /** Where a 5xx's cause is logged (it is never sent to the client). */
   readonly log?: Logger;
+  /** Who may use the console's API and the operator actions (default: loopback clients only, gateway/operator-auth.ts). */
+  readonly operatorAuth?: OperatorAuthenticator;
 }
 
 /** The gateway's endpoints and the methods each takes (HEAD comes with GET). */
@@ -28,6 +34,8 @@ const ENDPOINTS: ReadonlyArray<readonly [path: string, methods: readonly string[
   ["/sagas", ["GET", "HEAD"]],
   ["/healthz", ["GET", "HEAD"]],
   ["/readyz", ["GET", "HEAD"]],
+  ...OPERATOR_ACTION_PATHS.map((path) => [path, ["POST"]] as const),
+  ...CONSOLE_PATHS.map((path) => [path, ["GET", "HEAD"]] as const),
 ];
 
 /**
@@ -45,6 +53,12 @@ export function createApp(orchestrator: Client<typeof OrchestratorService>, heal
   app.set("query parser", false);
   // Any JSON value parses (strict: false), so a body that is JSON but not an object is named as such.
   const json = express.json({ limit: options.maxBodyBytes ?? 64 * 1024, type: () => true, strict: false });
+
+  // The console's API (Connect), the REST operator actions and the console itself, all behind the operator authentication.
+  const operatorAuth = options.operatorAuth ?? createOperatorAuthenticator({ apiKeys: [] });
+  app.use(CONNECT_API_PREFIX, orchestratorConnectApi(orchestrator, operatorAuth));
+  app.use(operatorRoutes(orchestrator, operatorAuth, options.maxBodyBytes ?? 64 * 1024));
+  app.use(consoleRoutes({ log: options.log }));
 
   app.post(
     "/saga",
@@ -105,7 +119,10 @@ export function createApp(orchestrator: Client<typeof OrchestratorService>, heal
   }
 
   app.use((_req, res) => {
-    res.status(404).json({ error: "not found: the gateway serves POST /saga, GET /saga/:id, GET /sagas, /healthz, /readyz" });
+    res.status(404).json({
+      error:
+        "not found: the gateway serves POST /saga, GET /saga/:id, GET /sagas, POST /sagas/:id/{retry,force-compensate,resolve}, /console, /api (Connect), /healthz, /readyz",
+    });
   });
 
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {

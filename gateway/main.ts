@@ -1,11 +1,12 @@
 // Composition root of the gateway.
 import { OrchestratorService } from "#gen/saga/orchestrator/v1/orchestrator_pb.js";
 import { Health } from "#gen/grpc/health/v1/health_pb.js";
-import { integer, oneOf, readEnv, text } from "#platform/config.js";
+import { ConfigError, integer, oneOf, readEnv, text } from "#platform/config.js";
 import { createServiceClient } from "#platform/grpc-client.js";
 import { runProcess } from "#platform/run-service.js";
 import { createApp } from "./app.js";
 import { listenHttp } from "./http-server.js";
+import { apiKeysField, createOperatorAuthenticator, jwtPublicKeyFileField, jwtSecretField } from "./operator-auth.js";
 
 const readConfig = () => {
   const env = readEnv({
@@ -16,7 +17,14 @@ const readConfig = () => {
     MAX_BODY_BYTES: integer(64 * 1024, 1, 16 * 1024 * 1024),
     REQUEST_TIMEOUT_MS: integer(30_000, 100, 600_000),
     LOG_LEVEL: oneOf("info", ["trace", "debug", "info", "warn", "error", "fatal", "silent"]),
+    OPERATOR_API_KEYS: apiKeysField(),
+    OPERATOR_JWT_SECRET: jwtSecretField(),
+    OPERATOR_JWT_PUBLIC_KEY_FILE: jwtPublicKeyFileField(),
+    OPERATOR_JWT_ISSUER: text(""),
+    OPERATOR_JWT_AUDIENCE: text(""),
   });
+  if (env.OPERATOR_JWT_SECRET && env.OPERATOR_JWT_PUBLIC_KEY_FILE)
+    throw new ConfigError("bad configuration: OPERATOR_JWT_SECRET and OPERATOR_JWT_PUBLIC_KEY_FILE are both set; JWTs are verified by one of them");
   return { ...env, logLevel: env.LOG_LEVEL };
 };
 
@@ -24,7 +32,19 @@ const readConfig = () => {
 await runProcess("gateway", readConfig, async ({ config: env, log }) => {
   const orchestrator = createServiceClient(OrchestratorService, env.ORCHESTRATOR_URL, { exchange: true });
   const health = createServiceClient(Health, env.ORCHESTRATOR_URL);
-  const app = createApp(orchestrator, health, { waitMs: env.SAGA_WAIT_MS, maxBodyBytes: env.MAX_BODY_BYTES, log });
+  const operatorAuth = createOperatorAuthenticator({
+    apiKeys: env.OPERATOR_API_KEYS,
+    jwtKey: env.OPERATOR_JWT_SECRET ?? env.OPERATOR_JWT_PUBLIC_KEY_FILE ?? undefined,
+    jwtIssuer: env.OPERATOR_JWT_ISSUER || undefined,
+    jwtAudience: env.OPERATOR_JWT_AUDIENCE || undefined,
+  });
+  log.info(
+    { operatorAuth: operatorAuth.mode },
+    operatorAuth.mode === "loopback"
+      ? "operator API and console: loopback clients only (no credential configured)"
+      : "operator API and console: credentials required",
+  );
+  const app = createApp(orchestrator, health, { waitMs: env.SAGA_WAIT_MS, maxBodyBytes: env.MAX_BODY_BYTES, log, operatorAuth });
   const http = await listenHttp(app, { host: env.HOST, port: env.PORT, requestTimeoutMs: env.REQUEST_TIMEOUT_MS });
   return {
     url: http.url,
