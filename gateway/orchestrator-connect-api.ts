@@ -9,6 +9,9 @@ export const CONNECT_API_PREFIX = "/api";
 /** Deadline of each forwarded unary call. */
 const FORWARD_TIMEOUT_MS = 5_000;
 
+/** The methods served (StartSaga and Exchange answer UNIMPLEMENTED). */
+const SERVED = ["GetSaga", "ListSagas", "WatchSagas", "RetrySaga", "ForceCompensateSaga", "ResolveSaga"];
+
 const OPERATOR_REQUEST = createContextKey<OperatorRequest>({ authorization: undefined, remoteAddress: undefined, host: undefined });
 const PRINCIPAL = createContextKey<string>("");
 
@@ -40,6 +43,12 @@ function actorOf(request: { actor: string }, context: HandlerContext): string {
 export function orchestratorConnectApi(orchestrator: Client<typeof OrchestratorService>, auth: OperatorAuthenticator) {
   return connectNodeAdapter({
     interceptors: [authenticateCalls(auth)],
+    // A path that names no served method: a JSON 404 like the rest of the gateway's.
+    fallback: (_req, res) => {
+      const body = JSON.stringify({ error: `not found: ${CONNECT_API_PREFIX} serves ${OrchestratorService.typeName}/{${SERVED.join(",")}}` });
+      res.writeHead(404, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(body) });
+      res.end(body);
+    },
     contextValues: (req) =>
       createContextValues().set(OPERATOR_REQUEST, {
         authorization: req.headers.authorization,
