@@ -11,6 +11,9 @@ const CREDENTIAL_KEY = "tp-saga-operator-credential";
 const PAGE_SIZE = 200;
 /** Counts are exact up to this many per status. */
 const COUNT_LIMIT = 1000;
+/** However busy the system, the list is reloaded at most this often, and the counts at most every COUNTS_EVERY_MS. */
+const REFRESH_EVERY_MS = 500;
+const COUNTS_EVERY_MS = 3_000;
 
 interface Filters {
   readonly status: string;
@@ -34,13 +37,16 @@ function StatusBadge({ status }: { status: SagaStatus }) {
   return <span class={`badge badge-${name.toLowerCase()}`}>{name}</span>;
 }
 
-/** Everything the console loads in one refresh. */
-async function loadAll(client: OrchestratorClient, filters: Filters, selectedId: string | undefined) {
+/**
+ * Everything the console loads in one refresh; the counts (the heaviest part: up to 1,000
+ * sagas per status) only when `withCounts`.
+ */
+async function loadAll(client: OrchestratorClient, filters: Filters, selectedId: string | undefined, withCounts: boolean) {
   const statuses = filters.status === "" ? [] : [SagaStatus[filters.status as keyof typeof SagaStatus]];
   const [list, queue, counts, selected] = await Promise.all([
     client.listSagas({ statuses, createdAfter: timeOf(filters.after), createdBefore: timeOf(filters.before), pageSize: PAGE_SIZE }),
     client.listSagas({ statuses: [SagaStatus.NEEDS_ATTENTION], pageSize: 100 }),
-    Promise.all(STATUSES.map((status) => client.listSagas({ statuses: [status], pageSize: COUNT_LIMIT }))),
+    withCounts ? Promise.all(STATUSES.map((status) => client.listSagas({ statuses: [status], pageSize: COUNT_LIMIT }))) : undefined,
     selectedId === undefined ? undefined : client.getSaga({ sagaId: selectedId }),
   ]);
   const customer = filters.customer.trim().toLowerCase();
@@ -48,7 +54,9 @@ async function loadAll(client: OrchestratorClient, filters: Filters, selectedId:
     sagas: customer === "" ? list.sagas : list.sagas.filter((saga) => (saga.order?.customerId ?? "").toLowerCase().includes(customer)),
     truncated: list.nextPageToken !== "",
     queue: queue.sagas,
-    counts: new Map<SagaStatus, Count>(STATUSES.map((status, i) => [status, { n: counts[i]!.sagas.length, more: counts[i]!.nextPageToken !== "" }])),
+    counts:
+      counts &&
+      new Map<SagaStatus, Count>(STATUSES.map((status, i) => [status, { n: counts[i]!.sagas.length, more: counts[i]!.nextPageToken !== "" }])),
     selected: selected?.saga,
   };
 }
@@ -56,8 +64,9 @@ async function loadAll(client: OrchestratorClient, filters: Filters, selectedId:
 /**
  * The saga console: counts by status, the NEEDS_ATTENTION queue with the operator actions,
  * sagas filtered by status, creation time and customer, and the timeline of the saga chosen.
- * WatchSagas keeps it live: every event reloads what is on screen (debounced), and a broken
- * stream is opened again with backoff.
+ * WatchSagas keeps it live: events reload what is on screen (throttled, so a busy system
+ * costs the orchestrator a bounded load per open console), and a broken stream is opened
+ * again with backoff.
  */
 export function App() {
   const [credential, setCredential] = useState(() => sessionStorage.getItem(CREDENTIAL_KEY) ?? "");
@@ -72,25 +81,34 @@ export function App() {
   const state = useRef({ filters, selectedId, client });
   state.current = { filters, selectedId, client };
   const timer = useRef<number | undefined>(undefined);
+  const lastRefresh = useRef(0);
+  const lastCounts = useRef(0);
 
   const refresh = async () => {
     const { client: current, filters: f, selectedId: id } = state.current;
+    lastRefresh.current = Date.now();
+    const withCounts = Date.now() - lastCounts.current >= COUNTS_EVERY_MS;
+    if (withCounts) lastCounts.current = Date.now();
+    // Counts skipped now are brought up to date by a refresh once their interval has passed.
+    else refreshSoon(lastCounts.current + COUNTS_EVERY_MS - Date.now());
     try {
-      const loaded = await loadAll(current, f, id);
+      const loaded = await loadAll(current, f, id, withCounts);
       if (state.current.client !== current) return;
-      setData(loaded);
+      setData((previous) => ({ ...loaded, counts: loaded.counts ?? previous?.counts }));
       setProblem(undefined);
     } catch (err) {
       setProblem({ credential: isCredentialError(err), text: describe(err) });
     }
   };
-  const refreshSoon = () => {
+  /** A refresh after `delayMs`, at most one every REFRESH_EVERY_MS however many events arrive. */
+  function refreshSoon(delayMs = 0) {
     if (timer.current !== undefined) return;
+    const wait = Math.max(delayMs, lastRefresh.current + REFRESH_EVERY_MS - Date.now(), 0);
     timer.current = window.setTimeout(() => {
       timer.current = undefined;
       void refresh();
-    }, 250);
-  };
+    }, wait);
+  }
 
   useEffect(() => void refresh(), [client, filters, selectedId]);
   useEffect(() => {
@@ -169,7 +187,7 @@ export function App() {
 
       <section class="counts" data-testid="counts">
         {STATUSES.map((status) => {
-          const count = data?.counts.get(status);
+          const count = data?.counts?.get(status);
           return (
             <button
               type="button"
