@@ -137,7 +137,7 @@ describe("the console in Chromium", () => {
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      viewport: { width: 1440, height: 1000 },
+      viewport: { width: 1440, height: 720 },
       args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
     });
   }, 60_000);
@@ -215,6 +215,15 @@ describe("the console in Chromium", () => {
     await fx.system.restart("payments");
     await item.locator("a").click();
     await page.locator("[data-testid=timeline-row][data-phase=compensation][data-step=charge-payment][data-status=FAILED]").waitFor();
+    // The counts follow (they are read at most every 3 s).
+    await page
+      .getByTestId("count-NEEDS_ATTENTION")
+      .filter({ hasText: /^1NEEDS_ATTENTION$/ })
+      .waitFor();
+    await page
+      .getByTestId("count-RESOLVED")
+      .filter({ hasText: /^1RESOLVED$/ })
+      .waitFor();
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, "console-needs-attention.png"), fullPage: true });
     // The operator retries from the console until the void gets through. The first retry may
@@ -253,6 +262,14 @@ describe("the console in Chromium", () => {
     const byStatus = await connectClient(ALICE_KEY).listSagas({ statuses: [SagaStatus.NEEDS_ATTENTION] });
     expect(byStatus.sagas).toHaveLength(0);
 
+    await page
+      .getByTestId("count-COMPENSATED")
+      .filter({ hasText: /^1COMPENSATED$/ })
+      .waitFor();
+    await page
+      .getByTestId("count-NEEDS_ATTENTION")
+      .filter({ hasText: /^0NEEDS_ATTENTION$/ })
+      .waitFor();
     await page.screenshot({ path: join(ARTIFACTS, "console.png"), fullPage: true });
     expect(failures).toEqual([]);
   }, 300_000);
