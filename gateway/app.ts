@@ -40,7 +40,8 @@ const ENDPOINTS: ReadonlyArray<readonly [path: string, methods: readonly string[
 
 /**
  * The REST gateway: `POST /saga` (seed-compatible), `GET /saga/:id`, `GET /sagas`,
- * `/healthz`, `/readyz`. Every input that is not one of these, well formed, gets a 4xx whose
+ * `/healthz`, `/readyz`; and for operators the REST actions, the Connect API under `/api` and
+ * the console (gateway/operator-routes.ts, gateway/orchestrator-connect-api.ts, gateway/console-assets.ts). Every input that is not one of these, well formed, gets a 4xx whose
  * JSON body names the fault, before anything is started. It returns an app that is not yet
  * listening.
  */
@@ -53,12 +54,6 @@ export function createApp(orchestrator: Client<typeof OrchestratorService>, heal
   app.set("query parser", false);
   // Any JSON value parses (strict: false), so a body that is JSON but not an object is named as such.
   const json = express.json({ limit: options.maxBodyBytes ?? 64 * 1024, type: () => true, strict: false });
-
-  // The console's API (Connect), the REST operator actions and the console itself, all behind the operator authentication.
-  const operatorAuth = options.operatorAuth ?? createOperatorAuthenticator({ apiKeys: [] });
-  app.use(CONNECT_API_PREFIX, orchestratorConnectApi(orchestrator, operatorAuth));
-  app.use(operatorRoutes(orchestrator, operatorAuth, options.maxBodyBytes ?? 64 * 1024));
-  app.use(consoleRoutes({ log: options.log }));
 
   app.post(
     "/saga",
@@ -108,6 +103,13 @@ export function createApp(orchestrator: Client<typeof OrchestratorService>, heal
       res.status(503).json({ status: "orchestrator unreachable" });
     }
   });
+
+  // The console's API (Connect), the REST operator actions and the console itself, behind the operator authentication
+  // (after POST /saga, whose requests need not pass through them).
+  const operatorAuth = options.operatorAuth ?? createOperatorAuthenticator({ apiKeys: [] });
+  app.use(CONNECT_API_PREFIX, orchestratorConnectApi(orchestrator, operatorAuth));
+  app.use(operatorRoutes(orchestrator, operatorAuth, options.maxBodyBytes ?? 64 * 1024));
+  app.use(consoleRoutes({ log: options.log }));
 
   // A known path with a method it does not take: 405 with Allow (OPTIONS is answered with Allow alone).
   for (const [path, methods] of ENDPOINTS) {
