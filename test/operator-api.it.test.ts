@@ -22,7 +22,17 @@ const payments: Interceptor = (next) => async (req) => {
   return next(req);
 };
 
-const system = inProcessSystem({ interceptors: [payments] });
+/** While set, inventory's ReserveStock waits until the call is cut short: a saga stays RUNNING at its last action. */
+let inventoryHeld = false;
+const inventory: Interceptor = (next) => async (req) => {
+  if (inventoryHeld && req.method.name === "ReserveStock") {
+    await new Promise((resolve) => req.signal.addEventListener("abort", resolve, { once: true }));
+    throw new ConnectError("cut short (test)", Code.Canceled);
+  }
+  return next(req);
+};
+
+const system = inProcessSystem({ interceptors: [payments, inventory] });
 const health = createClient(
   Health,
   createRouterTransport((router) => router.service(Health, { check: () => ({ status: HealthCheckResponse_ServingStatus.SERVING }) })),
@@ -66,6 +76,26 @@ describe("operator API without credentials configured", () => {
     expect(saga?.operatorActions.map((action) => [action.kind, action.actor])).toEqual([["saga-retried", "loopback"]]);
     const done = await system.orchestrator.getSaga({ sagaId: viaConnect.sagaId });
     expect([SagaStatus.COMPENSATING, SagaStatus.COMPENSATED]).toContain(done.saga?.status);
+  });
+
+  it("forces the compensation of a RUNNING saga over REST, recording who and why", async () => {
+    inventoryHeld = true;
+    try {
+      const { saga } = await system.orchestrator.startSaga({ order: ORDER, waitMs: 0 });
+      const sagaId = saga!.sagaId;
+      expect(saga!.status).toBe(SagaStatus.RUNNING);
+      const forced = await post(`/sagas/${sagaId}/force-compensate`, { reason: "customer cancelled by phone" });
+      expect(forced.status).toBe(200);
+      expect(forced.body).toMatchObject({
+        status: "COMPENSATING",
+        operatorActions: [{ kind: "saga-compensation-forced", actor: "loopback", reason: "customer cancelled by phone" }],
+      });
+      const settled = await system.runner.wait(sagaId, 10_000, "terminal");
+      expect(settled?.status).toBe("COMPENSATED");
+      expect((await post(`/sagas/${sagaId}/force-compensate`, { reason: "again" })).status).toBe(409);
+    } finally {
+      inventoryHeld = false;
+    }
   });
 
   it("refuses a loopback client that asks for another Host (a page of another site resolved to 127.0.0.1)", async () => {
