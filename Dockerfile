@@ -9,7 +9,7 @@ RUN npm ci --no-audit --no-fund
 # The whole tree (.dockerignore leaves out node_modules, dist, data and .git): the build
 # compiles every folder the processes import from (COMPILED_FOLDERS in system/compiled-build.ts).
 COPY . .
-RUN node --import tsx system/build-compiled.ts && npm prune --omit=dev --no-audit --no-fund
+RUN node --import tsx system/build-compiled.ts && node --import tsx gateway/console-build.ts dist/console && npm prune --omit=dev --no-audit --no-fund
 
 # Run stage: compiled JavaScript only (a process starts on about half the CPU of tsx), no
 # compiler toolchain.

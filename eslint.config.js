@@ -28,6 +28,11 @@ const FOLDER_RULES = [
     regex: String.raw`^\.\./(services/|orchestrator/(?!order-saga/order-saga\.js$))`,
     message: "the gateway talks to the orchestrator over gRPC only (the order saga's step names are the one exception)",
   },
+  {
+    files: ["console/**/*.ts", "console/**/*.tsx"],
+    regex: String.raw`^(node:|(\.\./)+(services|orchestrator|gateway|platform|system)/|#platform/|(#|(\.\./)+)gen/(?!saga/orchestrator/)|@grpc/|@connectrpc/connect-node)`,
+    message: "the console runs in a browser and talks to the gateway's Connect API only",
+  },
 ];
 
 export default defineConfig(

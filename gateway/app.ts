@@ -4,7 +4,12 @@ import { OrchestratorService } from "#gen/saga/orchestrator/v1/orchestrator_pb.j
 import { Health, HealthCheckResponse_ServingStatus } from "#gen/grpc/health/v1/health_pb.js";
 import { checkId, MAX_KEY_LENGTH } from "#platform/field-rules.js";
 import type { Logger } from "#platform/logger.js";
+import { CONSOLE_PATHS, consoleRoutes } from "./console-assets.js";
+import { ApiKeyRing } from "./api-keys.js";
 import { bodyReadError, HttpError, httpErrorOf } from "./http-errors.js";
+import { createOperatorAuthenticator, type OperatorAuthenticator } from "./operator-auth.js";
+import { OPERATOR_ACTION_PATHS, operatorRoutes } from "./operator-routes.js";
+import { CONNECT_API_PREFIX, orchestratorConnectApi } from "./orchestrator-connect-api.js";
 import { DEFAULT_ORDER, parseOrderBody } from "./order-body.js";
 import { readQuery } from "./query-string.js";
 import { readSagaListQuery } from "./saga-list-query.js";
@@ -21,6 +26,8 @@ export interface GatewayOptions {
   readonly log?: Logger;
   /** Checks who may start sagas before `POST /saga` reads its body (API keys and their rate limit: `saga-access.ts`). */
   readonly sagaAccess?: RequestHandler;
+  /** Who may use the console's API and the operator actions (default: loopback clients only, gateway/operator-auth.ts). */
+  readonly operatorAuth?: OperatorAuthenticator;
 }
 
 /** The gateway's endpoints and the methods each takes (HEAD comes with GET). */
@@ -30,11 +37,14 @@ const ENDPOINTS: ReadonlyArray<readonly [path: string, methods: readonly string[
   ["/sagas", ["GET", "HEAD"]],
   ["/healthz", ["GET", "HEAD"]],
   ["/readyz", ["GET", "HEAD"]],
+  ...OPERATOR_ACTION_PATHS.map((path) => [path, ["POST"]] as const),
+  ...CONSOLE_PATHS.map((path) => [path, ["GET", "HEAD"]] as const),
 ];
 
 /**
  * The REST gateway: `POST /saga` (seed-compatible), `GET /saga/:id`, `GET /sagas`,
- * `/healthz`, `/readyz`. Every input that is not one of these, well formed, gets a 4xx whose
+ * `/healthz`, `/readyz`; and for operators the REST actions, the Connect API under `/api` and
+ * the console (gateway/operator-routes.ts, gateway/orchestrator-connect-api.ts, gateway/console-assets.ts). Every input that is not one of these, well formed, gets a 4xx whose
  * JSON body names the fault, before anything is started. It returns an app that is not yet
  * listening.
  */
@@ -98,6 +108,13 @@ export function createApp(orchestrator: Client<typeof OrchestratorService>, heal
     }
   });
 
+  // The console's API (Connect), the REST operator actions and the console itself, behind the operator authentication
+  // (after POST /saga, whose requests need not pass through them).
+  const operatorAuth = options.operatorAuth ?? createOperatorAuthenticator({ apiKeys: ApiKeyRing.parse("OPERATOR_API_KEYS", "") });
+  app.use(CONNECT_API_PREFIX, orchestratorConnectApi(orchestrator, operatorAuth));
+  app.use(operatorRoutes(orchestrator, operatorAuth, options.maxBodyBytes ?? 64 * 1024));
+  app.use(consoleRoutes({ log: options.log }));
+
   // A known path with a method it does not take: 405 with Allow (OPTIONS is answered with Allow alone).
   for (const [path, methods] of ENDPOINTS) {
     app.all(path, (req, res) => {
@@ -108,7 +125,10 @@ export function createApp(orchestrator: Client<typeof OrchestratorService>, heal
   }
 
   app.use((_req, res) => {
-    res.status(404).json({ error: "not found: the gateway serves POST /saga, GET /saga/:id, GET /sagas, /healthz, /readyz" });
+    res.status(404).json({
+      error:
+        "not found: the gateway serves POST /saga, GET /saga/:id, GET /sagas, POST /sagas/:id/{retry,force-compensate,resolve}, /console, /api (Connect), /healthz, /readyz",
+    });
   });
 
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {

@@ -1,7 +1,7 @@
 // Composition root of the gateway.
 import { OrchestratorService } from "#gen/saga/orchestrator/v1/orchestrator_pb.js";
 import { Health } from "#gen/grpc/health/v1/health_pb.js";
-import { integer, oneOf, readEnv, text } from "#platform/config.js";
+import { ConfigError, integer, oneOf, readEnv, text } from "#platform/config.js";
 import { createServiceClient } from "#platform/grpc-client.js";
 import { readGrpcTls } from "#platform/grpc-tls.js";
 import { runProcess } from "#platform/run-service.js";
@@ -11,6 +11,7 @@ import { createApp } from "./app.js";
 import { listenHttp } from "./http-server.js";
 import { parseRateLimit } from "./rate-limit.js";
 import { sagaAccess } from "./saga-access.js";
+import { apiKeysField, createOperatorAuthenticator, jwtPublicKeyFileField, jwtSecretField } from "./operator-auth.js";
 
 const readConfig = () => {
   const env = readEnv({
@@ -26,7 +27,14 @@ const readConfig = () => {
     SAGA_API_KEYS: { ...text(""), secret: true },
     SAGA_RATE_LIMIT: text(""),
     SAGA_RATE_BURST: text(""),
+    OPERATOR_API_KEYS: apiKeysField(),
+    OPERATOR_JWT_SECRET: jwtSecretField(),
+    OPERATOR_JWT_PUBLIC_KEY_FILE: jwtPublicKeyFileField(),
+    OPERATOR_JWT_ISSUER: text(""),
+    OPERATOR_JWT_AUDIENCE: text(""),
   });
+  if (env.OPERATOR_JWT_SECRET && env.OPERATOR_JWT_PUBLIC_KEY_FILE)
+    throw new ConfigError("bad configuration: OPERATOR_JWT_SECRET and OPERATOR_JWT_PUBLIC_KEY_FILE are both set; JWTs are verified by one of them");
   return { ...env, logLevel: env.LOG_LEVEL };
 };
 
@@ -41,7 +49,19 @@ await runProcess("gateway", readConfig, async ({ config: env, log }) => {
   const orchestrator = createServiceClient(OrchestratorService, env.ORCHESTRATOR_URL, { exchange: true, tls });
   const health = createServiceClient(Health, env.ORCHESTRATOR_URL, { tls });
   const access = sagaAccess({ keys, rateLimit });
-  const app = createApp(orchestrator, health, { waitMs: env.SAGA_WAIT_MS, maxBodyBytes: env.MAX_BODY_BYTES, log, sagaAccess: access });
+  const operatorAuth = createOperatorAuthenticator({
+    apiKeys: env.OPERATOR_API_KEYS,
+    jwtKey: env.OPERATOR_JWT_SECRET ?? env.OPERATOR_JWT_PUBLIC_KEY_FILE ?? undefined,
+    jwtIssuer: env.OPERATOR_JWT_ISSUER || undefined,
+    jwtAudience: env.OPERATOR_JWT_AUDIENCE || undefined,
+  });
+  log.info(
+    { operatorAuth: operatorAuth.mode },
+    operatorAuth.mode === "loopback"
+      ? "operator API and console: loopback clients only (no credential configured)"
+      : "operator API and console: credentials required",
+  );
+  const app = createApp(orchestrator, health, { waitMs: env.SAGA_WAIT_MS, maxBodyBytes: env.MAX_BODY_BYTES, log, sagaAccess: access, operatorAuth });
   const http = await listenHttp(app, { host: env.HOST, port: env.PORT, requestTimeoutMs: env.REQUEST_TIMEOUT_MS, tls: https });
   return {
     url: http.url,

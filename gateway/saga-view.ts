@@ -38,6 +38,7 @@ export function sagaJson(s: Saga) {
       finishedAt: iso(st.finishedAt),
       lastError: st.lastError ? { code: st.lastErrorCode, message: st.lastError } : undefined,
     })),
+    operatorActions: s.operatorActions.map((a) => ({ kind: a.kind, actor: a.actor, reason: a.reason, at: iso(a.at), status: statusName(a.status) })),
     createdAt: iso(s.createdAt),
     updatedAt: iso(s.updatedAt),
   };

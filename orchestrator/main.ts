@@ -33,6 +33,7 @@ const readConfig = () => {
     INVENTORY_URL: text("http://127.0.0.1:5004"),
     STEP_TIMEOUT_MS: integer(2_000, 1, 600_000),
     STEP_MAX_ATTEMPTS: integer(8, 1, 1_000),
+    COMPENSATION_MAX_ATTEMPTS: integer(20, 1, 1_000),
     SAGA_DEADLINE_MS: integer(60_000, 1, 86_400_000),
     MAX_SAGAS_IN_FLIGHT: integer(10_000, 1, 1_000_000),
   });
@@ -73,7 +74,7 @@ await runProcess("orchestrator", readConfig, async ({ config: env, log }) => {
     definitions: [
       orderSaga(clients, {
         retry: { timeoutMs: env.STEP_TIMEOUT_MS, maxAttempts: env.STEP_MAX_ATTEMPTS },
-        compensationRetry: { timeoutMs: env.STEP_TIMEOUT_MS },
+        compensationRetry: { timeoutMs: env.STEP_TIMEOUT_MS, maxAttempts: env.COMPENSATION_MAX_ATTEMPTS },
         deadlineMs: env.SAGA_DEADLINE_MS,
       }),
     ],

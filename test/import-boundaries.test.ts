@@ -11,7 +11,7 @@ function sources(dir: string): string[] {
   return readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {
     const path = join(dir, e.name);
     if (e.isDirectory()) return sources(path);
-    return e.name.endsWith(".ts") && !e.name.endsWith(".test.ts") ? [path] : [];
+    return /\.tsx?$/.test(e.name) && !/\.test\.tsx?$/.test(e.name) ? [path] : [];
   });
 }
 
@@ -46,6 +46,12 @@ const RULES: Array<{ folder: string; forbidden: RegExp; why: string }> = [
     folder: "gateway",
     forbidden: /^(services|orchestrator\/(?!order-saga\/order-saga\.js$))/,
     why: "the gateway talks to the orchestrator over gRPC only",
+  },
+  // The console runs in a browser: only its own folder, the orchestrator's generated contract and browser packages.
+  {
+    folder: "console",
+    forbidden: /^(node:|services|orchestrator|gateway|platform|system|gen\/(?!saga\/orchestrator\/)|@grpc|@connectrpc\/connect-node)/,
+    why: "the console talks to the gateway's Connect API only",
   },
 ];
 
