@@ -9,6 +9,7 @@ import { NotCompensableError, NotConfirmableError } from "#platform/pending-stat
 import { StoreVersionError } from "#platform/service-store.js";
 import { openDatabase } from "#platform/sqlite.js";
 import { openPostgresPool } from "#platform/postgres.js";
+import { SchemaTooNewError } from "#platform/postgres-migrations.js";
 import { createTestDatabase, type TestDatabase } from "#platform/postgres-test-database.js";
 import { DEMO_ACCOUNTS } from "./demo-data.js";
 import { PaymentDeclinedError, PaymentNotFoundError, UnknownCustomerError } from "./errors.js";
@@ -343,5 +344,28 @@ describe("SqlitePaymentStore on a file", () => {
     const after = new Database(path);
     expect(after.pragma("user_version", { simple: true })).toBe(7);
     after.close();
+  });
+});
+
+describe("PostgresPaymentStore schema", () => {
+  it("refuses a database whose schema is newer than this build knows, and changes nothing", async () => {
+    const db = await createTestDatabase("payments_newer");
+    try {
+      const pool = await openPostgresPool({ connectionString: db.url, maxConnections: 1 });
+      await (await PostgresPaymentStore.open(pool)).close();
+      const admin = await openPostgresPool({ connectionString: db.url, maxConnections: 1 });
+      await admin.query("INSERT INTO payments_schema_version (version, name) VALUES (2, 'from a newer build')");
+      const again = await openPostgresPool({ connectionString: db.url, maxConnections: 1 });
+      const error = await PostgresPaymentStore.open(again).catch((e: unknown) => e);
+      await again.end();
+      expect(error).toBeInstanceOf(SchemaTooNewError);
+      expect((error as Error).message).toBe(
+        "the payments schema in this database is at version 2, and this build knows versions up to 1: refusing to start (run a build that knows the newer schema, or point it at another database)",
+      );
+      expect((await admin.query("SELECT max(version) AS v FROM payments_schema_version")).rows[0]).toEqual({ v: 2 });
+      await admin.end();
+    } finally {
+      await db.drop();
+    }
   });
 });
