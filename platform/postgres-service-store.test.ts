@@ -1,4 +1,4 @@
-import type pg from "pg";
+import pg from "pg";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { openPostgresPool } from "./postgres.js";
 import { PostgresServiceStore, type KeyedTable, type PostgresServiceStoreOptions } from "./postgres-service-store.js";
@@ -98,6 +98,16 @@ describe("PostgresServiceStore", () => {
     expect(await store.read(() => [store.find("a")?.n, store.find("none")])).toEqual([7, undefined]);
     await expect(store.read(() => store["put"](THINGS, { k: "x", n: 1, cap: 1 }))).rejects.toThrow("a read cannot change rows");
     expect(() => store.find("a")).toThrow("things store: rows are read and changed only inside write() or read()");
+  });
+
+  it("answers ping while the database answers, and not once closed", async () => {
+    expect(await store.ping()).toBe(true);
+    // Port 23998 of this machine: nothing listens there (the tests' own port range).
+    const nowhere = new ThingStore(new pg.Pool({ connectionString: "postgresql://postgres@127.0.0.1:23998/none", connectionTimeoutMillis: 1_000 }));
+    expect(await nowhere.ping(1_000)).toBe(false);
+    await nowhere.close();
+    await store.close();
+    expect(await store.ping()).toBe(false);
   });
 
   it("sends a batch again on a new connection when its connection is lost, and the write lands once", async () => {

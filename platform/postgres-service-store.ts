@@ -132,6 +132,7 @@ const MAX_ROUNDS = 64;
 export abstract class PostgresServiceStore {
   private readonly batcher: PostgresWriteBatcher<() => unknown, unknown>;
   private active: WorkingSet | undefined;
+  private closed = false;
 
   protected constructor(
     protected readonly pool: pg.Pool,
@@ -175,8 +176,29 @@ export abstract class PostgresServiceStore {
     this.working().put(table as unknown as AnyTable, row as Row);
   }
 
+  /**
+   * Whether the database answers a trivial query within `timeoutMs`: what a health check
+   * asks while the store may be unreachable. Never throws.
+   */
+  async ping(timeoutMs = 2_000): Promise<boolean> {
+    if (this.closed) return false;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const query = this.pool.query("SELECT 1");
+      query.catch(() => undefined);
+      await Promise.race([query, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("timed out")), timeoutMs)))]);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Commits what is queued, then closes the pool. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     await this.batcher.close();
     await this.pool.end();
   }
