@@ -10,7 +10,7 @@ interface ThingRow {
   n: number;
   cap: number;
 }
-const THINGS: KeyedTable<ThingRow> = { name: "things", key: "k", columns: { k: "text", n: "bigint", cap: "bigint" } };
+const THINGS: KeyedTable<ThingRow> = { name: "things", key: "k", lockRank: 0, columns: { k: "text", n: "bigint", cap: "bigint" } };
 
 class ThingStore extends PostgresServiceStore {
   constructor(pool: pg.Pool, options?: PostgresServiceStoreOptions) {

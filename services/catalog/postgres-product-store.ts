@@ -22,6 +22,7 @@ CREATE TABLE products (
 const PRODUCTS: KeyedTable<ProductRow> = {
   name: "products",
   key: "product_id",
+  lockRank: 0,
   columns: { product_id: "text", name: "text", price_cents: "bigint" },
 };
 

@@ -38,11 +38,13 @@ interface StockRow {
 const STOCK: KeyedTable<StockRow> = {
   name: "stock",
   key: "product_id",
+  lockRank: 1,
   columns: { product_id: "text", on_hand: "bigint", reserved: "bigint" },
 };
 const RESERVATIONS: KeyedTable<ReservationRow> = {
   name: "reservations",
   key: "key",
+  lockRank: 0,
   columns: { key: "text", lines: "text", status: "text", reason: "text" },
 };
 

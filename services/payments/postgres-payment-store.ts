@@ -47,11 +47,13 @@ interface PaymentRow {
 const ACCOUNTS: KeyedTable<AccountRow> = {
   name: "accounts",
   key: "customer_id",
+  lockRank: 1,
   columns: { customer_id: "text", balance_cents: "bigint", held_cents: "bigint" },
 };
 const PAYMENTS: KeyedTable<PaymentRow> = {
   name: "payments",
   key: "key",
+  lockRank: 0,
   columns: { key: "text", customer_id: "text", amount_cents: "bigint", status: "text", reason: "text" },
 };
 

@@ -27,6 +27,7 @@ CREATE TABLE purchases (
 const PURCHASES: KeyedTable<PurchaseRow> = {
   name: "purchases",
   key: "key",
+  lockRank: 0,
   columns: { key: "text", customer_id: "text", lines: "text", total_cents: "bigint", status: "text", reason: "text" },
 };
 
