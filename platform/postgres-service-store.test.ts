@@ -1,5 +1,6 @@
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { UnavailableError } from "./domain-errors.js";
 import { openPostgresPool } from "./postgres.js";
 import { PostgresServiceStore, type KeyedTable, type PostgresServiceStoreOptions } from "./postgres-service-store.js";
 import { createTestDatabase, type TestDatabase } from "./postgres-test-database.js";
@@ -108,6 +109,20 @@ describe("PostgresServiceStore", () => {
     await nowhere.close();
     await store.close();
     expect(await store.ping()).toBe(false);
+  });
+
+  it("answers UnavailableError (UNAVAILABLE: callers retry) when the database cannot be reached, after its retries", async () => {
+    const down = new ThingStore(new pg.Pool({ connectionString: "postgresql://postgres@127.0.0.1:23998/none", connectionTimeoutMillis: 1_000 }), {
+      retries: 1,
+      onRetry: ({ error }) => retries.push(error.message),
+    });
+    const write = await down.add("a", 1).catch((e: unknown) => e);
+    expect(write).toBeInstanceOf(UnavailableError);
+    expect((write as Error).message).toMatch(/^the things database does not answer: .*ECONNREFUSED/);
+    expect(retries).toHaveLength(1);
+    const read = await down.read(() => down.find("a")).catch((e: unknown) => e);
+    expect(read).toBeInstanceOf(UnavailableError);
+    await down.close();
   });
 
   it("sends a batch again on a new connection when its connection is lost, and the write lands once", async () => {

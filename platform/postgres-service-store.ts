@@ -22,6 +22,7 @@
  *   finds its own record and answers as the first time.
  */
 import type pg from "pg";
+import { UnavailableError } from "./domain-errors.js";
 import { isConnectionLost } from "./postgres.js";
 import { createPostgresWriteBatcher, type PostgresWriteBatcher, type WriteOutcome } from "./postgres-write-batcher.js";
 
@@ -213,9 +214,26 @@ export abstract class PostgresServiceStore {
         if (outcome.ok) return outcome.value as T;
         throw outcome.error;
       }
-      await this.fetch(this.pool, set, uniqueSorted(misses));
+      await this.fetch(this.pool, set, uniqueSorted(misses)).catch((err: unknown) => {
+        throw this.unavailable(err);
+      });
     }
     throw new Error(`${this.service}: a read asked for more than ${MAX_ROUNDS} rows one after the other`);
+  }
+
+  /** Runs a query outside a write (a list); a lost or refused connection becomes {@link UnavailableError}. */
+  protected async query<R extends object>(config: pg.QueryConfig): Promise<R[]> {
+    try {
+      return (await this.pool.query<R>(config)).rows;
+    } catch (err) {
+      throw this.unavailable(err);
+    }
+  }
+
+  /** A connection failure as the callers' "try again later"; any other error as it is. */
+  private unavailable(err: unknown): unknown {
+    if (!isConnectionLost(err)) return err;
+    return new UnavailableError(`the ${this.service} database does not answer: ${(err as Error).message}`, { cause: err });
   }
 
   /** The row of `table` under `key` as the running write sees it; only inside {@link write} or {@link read}. */
@@ -283,7 +301,8 @@ export abstract class PostgresServiceStore {
           for (const work of works) outcomes.push(...(await this.commitBatch([work])));
           return outcomes;
         }
-        if (!isRetryable(err) || attempt > retries) throw err;
+        if (!isRetryable(err)) throw err;
+        if (attempt > retries) throw this.unavailable(err);
         this.options.onRetry?.({ attempt, delayMs, error: err as Error });
         await new Promise((resolve) => setTimeout(resolve, delayMs));
         delayMs = Math.min(delayMs * 2, 2_000);

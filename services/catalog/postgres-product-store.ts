@@ -57,10 +57,10 @@ export class PostgresProductStore extends PostgresServiceStore implements Produc
   }
 
   async listProducts(): Promise<Product[]> {
-    const rows = await this.pool.query<ProductRow>({
+    const rows = await this.query<ProductRow>({
       name: "products.list",
       text: "SELECT product_id, name, price_cents FROM products ORDER BY product_id",
     });
-    return rows.rows.map(toProduct);
+    return rows.map(toProduct);
   }
 }
