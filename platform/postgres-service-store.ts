@@ -171,8 +171,12 @@ class WorkingSet {
   }
 }
 
-/** Most rounds of fetching a batch may take: a write reads this many rows, one after the other, at most. */
-const MAX_ROUNDS = 64;
+/**
+ * Most rounds of fetching a batch may take: a write reads this many rows, one after the other, at
+ * most (a reservation of 100 lines, the most a request may carry, reads 101: its record, then each
+ * product). Each round is one lock and one fetch statement.
+ */
+const MAX_ROUNDS = 1_000;
 /** Attempts of a batch abandoned for the lock order before it waits for every lock it needs. */
 const MAX_RESTARTS = 4;
 
