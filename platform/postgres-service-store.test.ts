@@ -72,7 +72,7 @@ describe("PostgresServiceStore", () => {
     expect(new Set(found.map((r) => r.xmin)).size).toBe(1);
   });
 
-  it("fails only the write that throws, and only the write whose row breaks a CHECK; the others of the batch land", async () => {
+  it("fails only the write that throws, the write whose row breaks a CHECK and the write whose key the server refuses; the others of the batch land", async () => {
     await store.add("full", 100);
     const outcomes = await Promise.allSettled([
       store.add("a", 1),
@@ -83,8 +83,10 @@ describe("PostgresServiceStore", () => {
       }),
       store.add("full", 1), // 101 > cap: the server refuses this row
       store.add("b", 2),
+      store.add("nul\u0000key", 1), // PostgreSQL text cannot hold U+0000: the server refuses the key
     ]);
-    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected", "rejected", "fulfilled"]);
+    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected", "rejected", "fulfilled", "rejected"]);
+    expect(String((outcomes[4] as PromiseRejectedResult).reason)).toMatch(/invalid byte sequence|0x00/);
     expect((outcomes[1] as PromiseRejectedResult).reason).toBeInstanceOf(Refused);
     expect(String((outcomes[2] as PromiseRejectedResult).reason)).toMatch(/check constraint/);
     expect((await rows()).map((r) => [r.k, r.n])).toEqual([

@@ -95,11 +95,6 @@ class LockOrderConflict {
   constructor(readonly known: RowMissing[]) {}
 }
 
-/** A batch's statements were refused as a whole (a CHECK, a value the server cannot store): its writes are tried one by one. */
-class ApplyRefused {
-  constructor(readonly cause: unknown) {}
-}
-
 type AnyTable = KeyedTable<object>;
 type Row = Record<string, unknown>;
 
@@ -298,14 +293,14 @@ export abstract class PostgresServiceStore {
       try {
         return await this.commitOnce(works);
       } catch (err) {
-        if (err instanceof ApplyRefused) {
-          if (works.length === 1) return [{ ok: false, error: err.cause }];
-          // Only the write whose rows the server refuses may fail: try each alone.
+        if (!isRetryable(err)) {
+          // The server refused a statement of the batch (a row breaking a CHECK, a value it cannot
+          // store): only the write that caused it may fail, so each is tried alone.
+          if (works.length === 1) return [{ ok: false, error: err }];
           const outcomes: WriteOutcome<unknown>[] = [];
           for (const work of works) outcomes.push(...(await this.commitBatch([work])));
           return outcomes;
         }
-        if (!isRetryable(err)) throw err;
         if (attempt > retries) throw this.unavailable(err);
         this.options.onRetry?.({ attempt, delayMs, error: err as Error });
         await new Promise((resolve) => setTimeout(resolve, delayMs));
@@ -329,12 +324,7 @@ export abstract class PostgresServiceStore {
         for (let round = 0; ; round++) {
           const { outcomes, misses } = this.runIn(set, works);
           if (misses.length === 0) {
-            try {
-              await this.apply(client, set);
-            } catch (err) {
-              if (isRetryable(err)) throw err;
-              throw new ApplyRefused(err);
-            }
+            await this.apply(client, set);
             await client.query("COMMIT");
             return outcomes;
           }
