@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { domainErrorToConnect } from "./domain-error-to-connect.js";
-import { ConflictError, NotFoundError, RefusedError } from "./domain-errors.js";
+import { ConflictError, NotFoundError, RefusedError, UnavailableError } from "./domain-errors.js";
 
 class NoSuchThing extends NotFoundError {}
 
@@ -10,6 +10,7 @@ describe("domainErrorToConnect", () => {
     expect(domainErrorToConnect(new NoSuchThing("thing 1 not found"))).toMatchObject({ code: Code.NotFound, rawMessage: "thing 1 not found" });
     expect(domainErrorToConnect(new RefusedError("no"))).toMatchObject({ code: Code.FailedPrecondition, rawMessage: "no" });
     expect(domainErrorToConnect(new ConflictError("taken"))).toMatchObject({ code: Code.AlreadyExists, rawMessage: "taken" });
+    expect(domainErrorToConnect(new UnavailableError("down"))).toMatchObject({ code: Code.Unavailable, rawMessage: "down" });
   });
 
   it("lets a ConnectError through and hides anything else behind INTERNAL, keeping the cause", () => {
