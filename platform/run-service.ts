@@ -4,6 +4,7 @@ import { createLogger, logListening, type Logger } from "./logger.js";
 import { readServiceConfig, type ServiceConfig } from "./service-config.js";
 import { onShutdown } from "./shutdown.js";
 import { openDatabase, type SqliteDatabase } from "./sqlite.js";
+import { startTracing } from "./tracing/tracing-sdk.js";
 
 /** What any process's `start` gets: its configuration and its logger. */
 export interface ProcessParts<C> {
@@ -31,6 +32,8 @@ export async function runProcess<C extends { readonly logLevel: string }>(
   start: (parts: ProcessParts<C>) => Promise<RunningProcess>,
 ): Promise<void> {
   const config = readConfig();
+  // Before the logger, which adds trace ids to its lines only when the process traces.
+  const tracing = await startTracing(name);
   const log = createLogger(name, config.logLevel);
   let running: RunningProcess;
   try {
@@ -44,6 +47,7 @@ export async function runProcess<C extends { readonly logLevel: string }>(
   logListening(log, { url: running.url, ...running.startFields });
   onShutdown(log, async () => {
     await running.close();
+    await tracing.shutdown();
   });
 }
 
