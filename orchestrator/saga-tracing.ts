@@ -8,12 +8,15 @@
  * is driven in the async context of that call, so its span is a child of the orchestrator's
  * server span for `StartSaga`, itself under the gateway's `POST /saga` span: one trace from
  * the REST request to every store write, although the saga's span (and its confirmations)
- * may outlive the request. A saga whose drive has no such context (resumed from the log after
- * a restart, or driven again by an operator's `RetrySaga`) gets a span `saga <name> resumed`,
- * child of the active context if any (the operator's call) or the root of a new trace; it
- * carries the saga's id (`saga.id`), which is how a collector finds every trace of one saga.
+ * may outlive the request. The saga span's traceparent is kept with the saga in its log
+ * (`StartRequest.traceContext`). A drive without that span at hand (the saga resumed from
+ * the log after a restart, on this process or another, or driven again by an operator's
+ * `RetrySaga`) gets a span `saga <name> resumed`, child of the kept traceparent, so it
+ * continues the same trace; it links to the operator's call when there is one. A saga started
+ * while tracing was off has no traceparent: its resumed span starts a new trace. Every saga
+ * span carries the saga's id (`saga.id`), which is how a collector finds a saga's spans.
  */
-import { context, createContextKey, propagation, SpanStatusCode, trace, type Context, type Span } from "@opentelemetry/api";
+import { context, createContextKey, propagation, ROOT_CONTEXT, SpanStatusCode, trace, type Context, type Link, type Span } from "@opentelemetry/api";
 import { SAGA_ID_BAGGAGE } from "#platform/tracing/log-trace-fields.js";
 import type { Runner } from "./engine/runner.js";
 import type { SagaDefinition, SagaStep, StepContext } from "./engine/saga.js";
@@ -41,6 +44,10 @@ export interface SagaTracing {
 /** Saga tracing for one orchestrator. Use only when tracing is on: when off, leave definitions and runner unwrapped. */
 export function createSagaTracing(): SagaTracing {
   const sagas = new Map<string, SagaTrace>();
+  /** Resumed sagas whose kept trace context is being read from the log. */
+  const resuming = new Map<string, Promise<SagaTrace>>();
+  /** Reads a saga's kept trace context (set once the runner is wrapped). */
+  let keptTraceContext: (sagaId: string) => Promise<string | undefined> = async () => undefined;
 
   const bind = (sagaId: string, span: Span, parent: Context): SagaTrace => {
     span.setAttribute("saga.id", sagaId);
@@ -53,24 +60,39 @@ export function createSagaTracing(): SagaTracing {
     return bound;
   };
 
-  /** The trace of a saga whose step is about to be called: bound, bound now to the start in progress, or a resumed one. */
-  const traceOf = (sagaId: string, definitionName: string): SagaTrace => {
+  /** A span `saga <name> resumed` under the saga's kept traceparent (or a new trace), linked to the active span (an operator's call). */
+  const resumedTrace = async (sagaId: string, definitionName: string, active: Context): Promise<SagaTrace> => {
+    let traceparent: string | undefined;
+    try {
+      traceparent = await keptTraceContext(sagaId);
+    } catch {
+      traceparent = undefined; // the drive itself meets the store's failure; this span starts a new trace
+    }
+    const parent = traceparent === undefined ? ROOT_CONTEXT : propagation.extract(ROOT_CONTEXT, { traceparent });
+    const activeSpan = trace.getSpan(active);
+    const links: Link[] = activeSpan ? [{ context: activeSpan.spanContext() }] : [];
+    const attributes = { "saga.definition": definitionName, "saga.resumed": true };
+    const bound = sagas.get(sagaId);
+    return bound ?? bind(sagaId, tracer.startSpan(`saga ${definitionName} resumed`, { attributes, links }, parent), parent);
+  };
+
+  /** The trace of a saga whose step is about to be called: bound, bound now to the start in progress, or resumed (read from the log once). */
+  const traceOf = (sagaId: string, definitionName: string): SagaTrace | Promise<SagaTrace> => {
     const known = sagas.get(sagaId);
     if (known) return known;
     const active = context.active();
     const unbound = active.getValue(UNBOUND_SAGA_SPAN) as Span | undefined;
     if (unbound?.isRecording()) return bind(sagaId, unbound, active.deleteValue(UNBOUND_SAGA_SPAN));
-    const span = tracer.startSpan(
-      `saga ${definitionName} resumed`,
-      { attributes: { "saga.definition": definitionName, "saga.resumed": true } },
-      active,
-    );
-    return bind(sagaId, span, active);
+    let pending = resuming.get(sagaId);
+    if (!pending) {
+      pending = resumedTrace(sagaId, definitionName, active).finally(() => resuming.delete(sagaId));
+      resuming.set(sagaId, pending);
+    }
+    return pending;
   };
 
   const traceStep = <I>(definitionName: string, phase: string, stepName: string, work: (ctx: StepContext<I>) => Promise<unknown>) => {
-    return (ctx: StepContext<I>): Promise<unknown> => {
-      const saga = traceOf(ctx.sagaId, definitionName);
+    const traced = (saga: SagaTrace, ctx: StepContext<I>): Promise<unknown> => {
       const span = tracer.startSpan(
         `${phase} ${stepName}`,
         { attributes: { "saga.id": ctx.sagaId, "saga.step": stepName, "saga.phase": phase, "saga.attempt": ctx.attempt } },
@@ -90,6 +112,10 @@ export function createSagaTracing(): SagaTracing {
           },
         );
     };
+    return (ctx: StepContext<I>): Promise<unknown> => {
+      const saga = traceOf(ctx.sagaId, definitionName);
+      return saga instanceof Promise ? saga.then((resumed) => traced(resumed, ctx)) : traced(saga, ctx);
+    };
   };
 
   return {
@@ -105,6 +131,7 @@ export function createSagaTracing(): SagaTracing {
     },
 
     runner(runner) {
+      keptTraceContext = async (sagaId) => (await runner.get(sagaId))?.traceContext;
       runner.subscribe(undefined, (event) => {
         const saga = sagas.get(event.sagaId);
         if (!saga) return;
@@ -125,9 +152,14 @@ export function createSagaTracing(): SagaTracing {
         async start(definitionName, request) {
           const span = tracer.startSpan(`saga ${definitionName}`, { attributes: { "saga.definition": definitionName } });
           const parent = context.active();
+          const sagaContext = trace.setSpan(parent, span);
+          const carrier: Record<string, string> = {};
+          propagation.inject(sagaContext, carrier);
           let result: Awaited<ReturnType<Runner["start"]>>;
           try {
-            result = await context.with(trace.setSpan(parent, span).setValue(UNBOUND_SAGA_SPAN, span), () => runner.start(definitionName, request));
+            result = await context.with(sagaContext.setValue(UNBOUND_SAGA_SPAN, span), () =>
+              runner.start(definitionName, { ...request, traceContext: carrier.traceparent }),
+            );
           } catch (error) {
             span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
             span.end();
