@@ -6,9 +6,10 @@ const tracer = trace.getTracer("tp-saga");
 /**
  * Express middleware that puts each request under a SERVER span `<METHOD> <route>`, child of
  * the `traceparent` the client sent (if any), the root of the trace of `POST /saga` otherwise.
- * The request and response are bound to the span's context, so the body parser's callbacks,
- * and the gRPC calls the handler makes after them, stay in the trace. Installed only when the
- * gateway traces (gateway/app.ts).
+ * The request is bound to the span's context, so the body parser's callbacks (run by the
+ * request's stream events), and the gRPC calls the handler makes after them, stay in the
+ * trace; the response is not (binding wraps every listener added to it, and nothing after the
+ * answer needs the context). Installed only when the gateway traces (gateway/app.ts).
  */
 export function traceRestRequest(req: Request, res: Response, next: NextFunction): void {
   const parent = propagation.extract(ROOT_CONTEXT, req.headers);
@@ -19,7 +20,6 @@ export function traceRestRequest(req: Request, res: Response, next: NextFunction
   );
   const requestContext = trace.setSpan(parent, span);
   context.bind(requestContext, req);
-  context.bind(requestContext, res);
   let ended = false;
   const end = (aborted: boolean): void => {
     if (ended) return;
