@@ -17,7 +17,7 @@
  * span carries the saga's id (`saga.id`), which is how a collector finds a saga's spans.
  */
 import { context, createContextKey, propagation, ROOT_CONTEXT, SpanStatusCode, trace, type Context, type Link, type Span } from "@opentelemetry/api";
-import { SAGA_ID_BAGGAGE } from "#platform/tracing/log-trace-fields.js";
+import { SAGA_ID_BAGGAGE, setSagaTraceLookup } from "#platform/tracing/log-trace-fields.js";
 import type { Runner } from "./engine/runner.js";
 import type { SagaDefinition, SagaStep, StepContext } from "./engine/saga.js";
 import { isTerminal } from "./engine/saga-record.js";
@@ -44,6 +44,8 @@ export interface SagaTracing {
 /** Saga tracing for one orchestrator. Use only when tracing is on: when off, leave definitions and runner unwrapped. */
 export function createSagaTracing(): SagaTracing {
   const sagas = new Map<string, SagaTrace>();
+  // A log line naming a saga carries its trace, even outside its spans (platform/logger.ts).
+  setSagaTraceLookup((sagaId) => sagas.get(sagaId)?.span.spanContext().traceId);
   /** Resumed sagas whose kept trace context is being read from the log. */
   const resuming = new Map<string, Promise<SagaTrace>>();
   /** Reads a saga's kept trace context (set once the runner is wrapped). */
@@ -144,7 +146,10 @@ export function createSagaTracing(): SagaTracing {
           if (event.status === "NEEDS_ATTENTION")
             saga.span.setStatus({ code: SpanStatusCode.ERROR, message: event.error?.message ?? "needs attention" });
           saga.span.end();
-          sagas.delete(event.sagaId);
+          // After the event's other listeners (the outcome's log line still finds the trace).
+          queueMicrotask(() => {
+            if (sagas.get(event.sagaId) === saga) sagas.delete(event.sagaId);
+          });
         }
       });
       return {

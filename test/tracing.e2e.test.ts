@@ -161,5 +161,15 @@ describe("tracing: one saga, one trace over the six processes", () => {
     expect(underResumed).toEqual(
       expect.arrayContaining(["action take-stock", "confirm charge-payment", "confirm record-purchase", "confirm take-stock"]),
     );
+    // Its outcome line, written by the new orchestrator outside any step span, names the same trace.
+    let outcome: Record<string, unknown> | undefined;
+    for (let i = 0; i < 100 && !outcome; i++) {
+      outcome = f.logs
+        .filter((line) => line.startsWith("[orchestrator] {"))
+        .map((line) => JSON.parse(line.slice("[orchestrator] ".length)) as Record<string, unknown>)
+        .find((line) => line.sagaId === sagaId && line.msg === "saga-completed");
+      if (!outcome) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(outcome).toMatchObject({ traceId: before!.traceId });
   }, 180_000);
 });
