@@ -44,6 +44,8 @@ export interface SagaTracing {
 /** Saga tracing for one orchestrator. Use only when tracing is on: when off, leave definitions and runner unwrapped. */
 export function createSagaTracing(): SagaTracing {
   const sagas = new Map<string, SagaTrace>();
+  /** Saga spans already ended (not `!isRecording()`: a span left out by sampling records nothing, yet is the saga's). */
+  const ended = new WeakSet<Span>();
   // A log line naming a saga carries its trace, even outside its spans (platform/logger.ts).
   setSagaTraceLookup((sagaId) => sagas.get(sagaId)?.span.spanContext().traceId);
   /** Resumed sagas whose kept trace context is being read from the log. */
@@ -84,7 +86,7 @@ export function createSagaTracing(): SagaTracing {
     if (known) return known;
     const active = context.active();
     const unbound = active.getValue(UNBOUND_SAGA_SPAN) as Span | undefined;
-    if (unbound?.isRecording()) return bind(sagaId, unbound, active.deleteValue(UNBOUND_SAGA_SPAN));
+    if (unbound && !ended.has(unbound)) return bind(sagaId, unbound, active.deleteValue(UNBOUND_SAGA_SPAN));
     let pending = resuming.get(sagaId);
     if (!pending) {
       pending = resumedTrace(sagaId, definitionName, active).finally(() => resuming.delete(sagaId));
@@ -146,6 +148,7 @@ export function createSagaTracing(): SagaTracing {
           if (event.status === "NEEDS_ATTENTION")
             saga.span.setStatus({ code: SpanStatusCode.ERROR, message: event.error?.message ?? "needs attention" });
           saga.span.end();
+          ended.add(saga.span);
           // After the event's other listeners (the outcome's log line still finds the trace).
           queueMicrotask(() => {
             if (sagas.get(event.sagaId) === saga) sagas.delete(event.sagaId);
@@ -168,13 +171,15 @@ export function createSagaTracing(): SagaTracing {
           } catch (error) {
             span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
             span.end();
+            ended.add(span);
             throw error;
           }
           span.setAttribute("saga.created", result.created);
           if (!result.created || isTerminal(result.saga.status)) {
             span.setAttribute("saga.id", result.saga.sagaId);
             span.end();
-          } else if (span.isRecording() && sagas.get(result.saga.sagaId)?.span !== span) {
+            ended.add(span);
+          } else if (!ended.has(span) && sagas.get(result.saga.sagaId)?.span !== span) {
             bind(result.saga.sagaId, span, parent);
           }
           return result;
@@ -184,6 +189,7 @@ export function createSagaTracing(): SagaTracing {
           for (const [sagaId, saga] of sagas) {
             saga.span.setAttribute("saga.stopped", true);
             saga.span.end();
+            ended.add(saga.span);
             sagas.delete(sagaId);
           }
         },
