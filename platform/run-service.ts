@@ -22,9 +22,10 @@ export interface RunningProcess {
 
 /**
  * The life of every process, the same for the four services, the orchestrator and the
- * gateway: configuration (a bad variable stops it here) → logger → `start` (compose and
+ * gateway: configuration (a bad variable stops it here) → tracing, when the `OTEL_*`
+ * variables turn it on (platform/tracing/tracing-sdk.ts) → logger → `start` (compose and
  * listen) → one "listening" line with the URL (launchers read it) → on SIGTERM or SIGINT,
- * `close`, bounded. A `start` that throws stops the process (exit 1) with its message logged.
+ * `close`, bounded, then the spans still buffered are exported. A `start` that throws stops the process (exit 1) with its message logged.
  */
 export async function runProcess<C extends { readonly logLevel: string }>(
   name: string,
