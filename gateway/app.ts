@@ -14,6 +14,8 @@ import { DEFAULT_ORDER, parseOrderBody } from "./order-body.js";
 import { readQuery } from "./query-string.js";
 import { readSagaListQuery } from "./saga-list-query.js";
 import { sagaJson, sagaOutcome } from "./saga-view.js";
+import { traceRestRequest } from "./rest-span.js";
+import { tracingSwitch } from "#platform/tracing/tracing-switch.js";
 
 export interface GatewayOptions {
   /** How long `POST /saga` waits for the outcome before it answers 202 (default 10 s). */
@@ -55,6 +57,8 @@ export function createApp(orchestrator: Client<typeof OrchestratorService>, heal
   app.set("etag", false);
   // Queries are read strictly by each endpoint (readQuery), never by Express's lenient parser.
   app.set("query parser", false);
+  // A span per request when the gateway traces (docs/operations.md#traces).
+  if (tracingSwitch.on) app.use(traceRestRequest);
   // Any JSON value parses (strict: false), so a body that is JSON but not an object is named as such.
   const json = express.json({ limit: options.maxBodyBytes ?? 64 * 1024, type: () => true, strict: false });
 

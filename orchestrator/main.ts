@@ -18,6 +18,8 @@ import type { SagaStore } from "./engine/saga-store.js";
 import { SqliteSagaStore } from "./engine/sql-saga-store.js";
 import { orderSaga } from "./order-saga/order-saga.js";
 import { orchestratorHandlers } from "./handlers.js";
+import { createSagaTracing } from "./saga-tracing.js";
+import { tracingSwitch } from "#platform/tracing/tracing-switch.js";
 
 const readConfig = () => {
   const env = readEnv({
@@ -69,7 +71,9 @@ await runProcess("orchestrator", readConfig, async ({ config: env, log }) => {
     : new SqliteSagaStore(env.DATA_DIR === ":memory:" ? ":memory:" : join(env.DATA_DIR, "orchestrator.db"), {
         durability: env.DURABILITY,
       });
-  const runner = createRunner({
+  // Spans per saga and per step call, only when the process traces (docs/operations.md#traces).
+  const sagaTracing = tracingSwitch.on ? createSagaTracing() : undefined;
+  const untracedRunner = createRunner({
     store,
     definitions: [
       orderSaga(clients, {
@@ -77,12 +81,13 @@ await runProcess("orchestrator", readConfig, async ({ config: env, log }) => {
         compensationRetry: { timeoutMs: env.STEP_TIMEOUT_MS, maxAttempts: env.COMPENSATION_MAX_ATTEMPTS },
         deadlineMs: env.SAGA_DEADLINE_MS,
       }),
-    ],
+    ].map((definition) => sagaTracing?.definition(definition) ?? definition),
     isRetryable,
     describeError,
     maxInFlight: env.MAX_SAGAS_IN_FLIGHT,
     log,
   });
+  const runner = sagaTracing?.runner(untracedRunner) ?? untracedRunner;
 
   // One JSON line per finished saga, carrying its id (off below info, so the hot path pays nothing).
   if (log.isLevelEnabled("info")) {

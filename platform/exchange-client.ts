@@ -1,6 +1,7 @@
 import type * as grpc from "@grpc/grpc-js";
 import { Code, ConnectError, type CallOptions } from "@connectrpc/connect";
 import { codeName, fromGrpcError } from "./rpc-errors.js";
+import type { TraceCarrier } from "./tracing/rpc-spans.js";
 
 /** The decoded fields of an ExchangeResponse that the client reads. */
 interface ExchangeAnswer {
@@ -20,8 +21,11 @@ interface PendingCall {
 
 /** Unary calls carried on one service's Exchange stream. */
 export interface ExchangeClient {
-  /** Sends the call named `name` (a oneof case of ExchangeRequest.call) and awaits its answer. */
-  call(name: string, request: unknown, options: CallOptions | undefined): Promise<unknown>;
+  /**
+   * Sends the call named `name` (a oneof case of ExchangeRequest.call) and awaits its answer;
+   * `traceContext`, when tracing, is the call's W3C trace context (ExchangeRequest.trace_context).
+   */
+  call(name: string, request: unknown, options: CallOptions | undefined, traceContext?: TraceCarrier): Promise<unknown>;
   /** Rejects the calls in flight (CANCELED) and ends the stream. */
   close(): void;
 }
@@ -73,7 +77,7 @@ export function createExchangeClient(open: () => grpc.ClientDuplexStream<unknown
   };
 
   return {
-    call(name, request, options) {
+    call(name, request, options, traceContext) {
       return new Promise((resolve, reject) => {
         const signal = options?.signal;
         if (signal?.aborted) return reject(new ConnectError("the call was aborted", Code.Canceled));
@@ -86,7 +90,11 @@ export function createExchangeClient(open: () => grpc.ClientDuplexStream<unknown
         const onAbort = signal ? () => settle(id)?.reject(new ConnectError("the call was aborted", Code.Canceled)) : undefined;
         if (onAbort) signal!.addEventListener("abort", onAbort, { once: true });
         pending.set(id, { resolve, reject, timer, signal, onAbort });
-        s.write({ callId: id, timeoutMs, call: { case: name, value: request } });
+        s.write(
+          traceContext
+            ? { callId: id, timeoutMs, traceContext, call: { case: name, value: request } }
+            : { callId: id, timeoutMs, call: { case: name, value: request } },
+        );
       });
     },
     close() {

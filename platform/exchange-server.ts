@@ -5,11 +5,14 @@ import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import type { ExchangeShape } from "./exchange-shape.js";
 import { GrpcHandlerContext, toStatus } from "./grpc-handler-context.js";
 import type { Logger } from "./logger.js";
+import { objectGetter, traceServerCall, type TraceCarrier } from "./tracing/rpc-spans.js";
+import { tracingSwitch } from "./tracing/tracing-switch.js";
 
 /** The decoded fields of an ExchangeRequest that the server reads. */
 interface ExchangeCall {
   readonly callId: number;
   readonly timeoutMs: number;
+  readonly traceContext: TraceCarrier;
   readonly call: { readonly case: string | undefined; readonly value?: unknown };
 }
 
@@ -74,15 +77,17 @@ export function createExchangeServer(
         const { method, handler } = entry;
         if (!handler) return answer(callId, { errorCode: Code.Unimplemented, errorMessage: `${service.typeName}.${method.name} is not implemented` });
         const ctx = new GrpcHandlerContext(service, method, stream, timeoutMs > 0 ? Date.now() + timeoutMs : Infinity);
-        Promise.resolve()
-          .then(() => handler(call.value, ctx))
-          .then(
+        const run = (): unknown => handler(call.value, ctx);
+        const settle = (outcome: Promise<unknown>): void =>
+          void outcome.then(
             (response) => answer(callId, { errorCode: 0, result: { case: call.case, value: response } }),
             (err: unknown) => {
               const status = toStatus(err, method, log);
               answer(callId, { errorCode: status.code, errorMessage: status.details });
             },
           );
+        if (tracingSwitch.on) traceServerCall(method, request.traceContext, objectGetter, run, settle);
+        else settle(Promise.resolve().then(run));
       });
       stream.on("end", () => {
         state.halfClosed = true;

@@ -6,6 +6,9 @@ import { fromGrpcError } from "./rpc-errors.js";
 import { exchangeShape } from "./exchange-shape.js";
 import { createExchangeClient } from "./exchange-client.js";
 import { channelCredentials, type GrpcTls } from "./grpc-tls.js";
+import { setTraceMetadata } from "./tracing/metadata-carrier.js";
+import { traceClientCall, type TraceCarrier } from "./tracing/rpc-spans.js";
+import { tracingSwitch } from "./tracing/tracing-switch.js";
 
 /** A typed client over one grpc-js channel, with the shape of a Connect `Client`. */
 export type ServiceClient<S extends DescService> = Client<S> & {
@@ -80,12 +83,14 @@ export function createServiceClient<S extends DescService>(service: S, url: stri
     const call = raw[method.localName]!.bind(raw);
     if (method.methodKind === "unary") {
       const carried = exchange !== undefined && shape!.calls.has(method.localName);
-      client[method.localName] = (request: unknown, opts?: CallOptions) =>
+      const send = (request: unknown, opts: CallOptions | undefined, trace: TraceCarrier | undefined): Promise<unknown> =>
         carried && opts?.headers === undefined
-          ? exchange.call(method.localName, request, opts)
+          ? exchange.call(method.localName, request, opts, trace)
           : new Promise((resolve, reject) => {
               const deadline = Date.now() + (opts?.timeoutMs ?? defaultTimeoutMs);
-              const pending = call(request, metadataOf(opts, waitForReady), { deadline }, (err, res) => {
+              const md = metadataOf(opts, waitForReady);
+              if (trace) setTraceMetadata(md, trace);
+              const pending = call(request, md, { deadline }, (err, res) => {
                 if (opts?.signal) opts.signal.removeEventListener("abort", cancel);
                 if (err) reject(fromGrpcError(err));
                 else resolve(res);
@@ -96,6 +101,9 @@ export function createServiceClient<S extends DescService>(service: S, url: stri
                 else opts.signal.addEventListener("abort", cancel, { once: true });
               }
             });
+      // Tracing: a CLIENT span per call, its W3C context sent in the metadata or the Exchange call.
+      client[method.localName] = (request: unknown, opts?: CallOptions) =>
+        tracingSwitch.on ? traceClientCall(method, (trace) => send(request, opts, trace)) : send(request, opts, undefined);
     } else if (method.methodKind === "server_streaming") {
       client[method.localName] = (request: unknown, opts?: CallOptions) =>
         streamOf(() => {

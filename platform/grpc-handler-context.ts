@@ -92,6 +92,9 @@ export function toStatus(err: unknown, method: DescMethod, log: Logger): { code:
   if (err instanceof ConnectError) {
     if (err.code === Code.Internal || err.code === Code.Unknown) {
       log.error({ err: err.cause ?? err, method: method.name }, "internal error");
+    } else {
+      // A refusal (a business failure, a bad argument…), for whoever follows one saga at debug level.
+      log.debug({ method: method.name, code: Code[err.code], reason: err.rawMessage }, "call refused");
     }
     return { code: err.code as number as grpc.status, details: err.rawMessage };
   }

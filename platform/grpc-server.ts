@@ -12,6 +12,9 @@ import { exchangeShape } from "./exchange-shape.js";
 import { createExchangeServer, type ExchangeServer } from "./exchange-server.js";
 import { GrpcHandlerContext, toStatus } from "./grpc-handler-context.js";
 import { grpcUrlScheme, serverCredentials, type GrpcTls } from "./grpc-tls.js";
+import { metadataGetter } from "./tracing/metadata-carrier.js";
+import { traceServerCall } from "./tracing/rpc-spans.js";
+import { tracingSwitch } from "./tracing/tracing-switch.js";
 
 /** A generated service descriptor with the typed handlers that implement it. */
 export interface ServiceBinding {
@@ -143,12 +146,14 @@ function grpcHandlers(binding: ServiceBinding, log: Logger, exchanges: ExchangeS
       impl[method.localName] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
         if (!handler) return callback(unimplemented(method));
         const ctx = new GrpcHandlerContext(binding.service, method, call);
-        Promise.resolve()
-          .then(() => handler(call.request, ctx))
-          .then(
+        const run = (): unknown => handler(call.request, ctx);
+        const settle = (outcome: Promise<unknown>): void =>
+          void outcome.then(
             (res) => callback(null, res),
             (err: unknown) => callback(toStatus(err, method, log)),
           );
+        if (tracingSwitch.on) traceServerCall(method, call.metadata, metadataGetter, run, settle);
+        else settle(Promise.resolve().then(run));
       };
     } else if (method.methodKind === "server_streaming") {
       impl[method.localName] = (call: grpc.ServerWritableStream<unknown, unknown>) => {

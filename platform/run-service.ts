@@ -7,6 +7,7 @@ import { readServiceConfig, type ServiceConfig } from "./service-config.js";
 import { onShutdown } from "./shutdown.js";
 import { openDatabase, type SqliteDatabase } from "./sqlite.js";
 import { describePostgresTarget, openPostgresPool, postgresTarget } from "./postgres.js";
+import { startTracing } from "./tracing/tracing-sdk.js";
 
 /** What any process's `start` gets: its configuration and its logger. */
 export interface ProcessParts<C> {
@@ -24,9 +25,10 @@ export interface RunningProcess {
 
 /**
  * The life of every process, the same for the four services, the orchestrator and the
- * gateway: configuration (a bad variable stops it here) → logger → `start` (compose and
+ * gateway: configuration (a bad variable stops it here) → tracing, when the `OTEL_*`
+ * variables turn it on (platform/tracing/tracing-sdk.ts) → logger → `start` (compose and
  * listen) → one "listening" line with the URL (launchers read it) → on SIGTERM or SIGINT,
- * `close`, bounded. A `start` that throws stops the process (exit 1) with its message logged.
+ * `close`, bounded, then the spans still buffered are exported. A `start` that throws stops the process (exit 1) with its message logged.
  */
 export async function runProcess<C extends { readonly logLevel: string }>(
   name: string,
@@ -34,6 +36,8 @@ export async function runProcess<C extends { readonly logLevel: string }>(
   start: (parts: ProcessParts<C>) => Promise<RunningProcess>,
 ): Promise<void> {
   const config = readConfig();
+  // Before the logger, which adds trace ids to its lines only when the process traces.
+  const tracing = await startTracing(name);
   const log = createLogger(name, config.logLevel);
   let running: RunningProcess;
   try {
@@ -47,6 +51,7 @@ export async function runProcess<C extends { readonly logLevel: string }>(
   logListening(log, { url: running.url, ...running.startFields });
   onShutdown(log, async () => {
     await running.close();
+    await tracing.shutdown();
   });
 }
 

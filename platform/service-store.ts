@@ -1,5 +1,7 @@
 import type { SqliteDatabase } from "./sqlite.js";
 import { createWriteBatcher, type WriteBatcher } from "./write-batcher.js";
+import { traceStoreWrite } from "./tracing/store-write-span.js";
+import { tracingSwitch } from "./tracing/tracing-switch.js";
 
 /**
  * A service database's schema and how to bring an older file up to it. The version lives in
@@ -69,17 +71,20 @@ export function openSchema(db: SqliteDatabase, schema: StoreSchema): void {
  * seed, and an orderly close. A service's store extends it with its own tables and statements.
  */
 export abstract class SqliteServiceStore {
+  private readonly service: string;
+
   constructor(
     protected readonly db: SqliteDatabase,
     schema: StoreSchema,
     private readonly batcher: WriteBatcher = createWriteBatcher(db),
   ) {
     openSchema(db, schema);
+    this.service = schema.service;
   }
 
-  /** Runs synchronous store work atomically in the group-commit batch; resolves once durable. */
+  /** Runs synchronous store work atomically in the group-commit batch; resolves once durable (a span of its own when tracing). */
   write<T>(work: () => T): Promise<T> {
-    return this.batcher.run(work);
+    return tracingSwitch.on ? traceStoreWrite(this.service, () => this.batcher.run(work)) : this.batcher.run(work);
   }
 
   /**

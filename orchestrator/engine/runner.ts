@@ -57,6 +57,11 @@ export interface StartRequest {
   input: Json;
   /** Identifies the request behind a key; defaults to a hash of the input. */
   fingerprint?: string;
+  /**
+   * The starter's trace context (a W3C traceparent), kept with the saga, opaque to the engine:
+   * a saga resumed later, by another process, continues the trace that started it.
+   */
+  traceContext?: string;
 }
 
 /** Filters and paging of {@link Runner.list}. */

@@ -89,6 +89,8 @@ export interface SagaRecord {
   decidedAt?: number;
   /** Operator actions (retries, forced compensations, resolutions), oldest first. */
   operatorActions: OperatorAction[];
+  /** The trace context its starter gave (`StartRequest.traceContext`), if any. */
+  traceContext?: string;
   createdAt: number;
   updatedAt: number;
 }
@@ -129,7 +131,7 @@ export interface SagaEvent {
   at: number;
   /** Which call of the step this outcome belongs to. */
   attempt?: number;
-  /** The step's output, on "step-succeeded". */
+  /** The step's output, on "step-succeeded"; on "saga-created", the starter's trace context, if it gave one. */
   output?: Json;
   error?: ErrorInfo;
   /** Who took the operator action this event records, and why. */
@@ -177,6 +179,9 @@ export function applyEvent(record: SagaRecord, event: SagaEvent): void {
   record.updatedAt = event.at;
   if (event.operator) record.operatorActions.push({ ...event.operator, kind: event.kind, status: event.status, at: event.at });
   switch (event.kind) {
+    case "saga-created":
+      if (typeof event.output === "string") record.traceContext = event.output;
+      break;
     case "step-started":
     case "compensation-started":
     case "confirmation-started":

@@ -33,6 +33,7 @@ export async function startSaga(state: RunnerState, definitionName: string, requ
     createdAt: state.now(),
   };
   const first: SagaEvent = { sagaId, sequence: 1, kind: "saga-created", status: "RUNNING", at: header.createdAt };
+  if (request.traceContext) first.output = request.traceContext;
   state.pendingStarts++;
   let result;
   try {
