@@ -175,8 +175,9 @@ describe("Exchange: unary calls multiplexed on one stream", () => {
   it("on a graceful close, answers what is in flight, then ends the stream", async () => {
     const server = await start();
     const c = client(server.url);
-    const slow = c.authorizePayment({ idempotencyKey: "finishing", customerId: "wait-100", amountCents: 1n });
-    await sleep(20);
+    const slow = c.authorizePayment({ idempotencyKey: "finishing", customerId: "wait-300", amountCents: 1n });
+    // Close once the call is in the handler (a fixed sleep raced the connection on a loaded machine).
+    for (let i = 0; i < 500 && seen.length === 0; i++) await sleep(5);
     await server.close();
     expect((await slow).payment?.idempotencyKey).toBe("finishing");
     expect(seen).toEqual(["finishing"]);
