@@ -2,6 +2,8 @@ import { createDemoMode, type DemoMode } from "./demo-mode.js";
 import { startGrpcServer, type ServiceBinding } from "./grpc-server.js";
 import { createLogger, logListening, type Logger } from "./logger.js";
 import { readServiceConfig, type ServiceConfig } from "./service-config.js";
+import type { MetricsServer } from "./metrics-server.js";
+import { prepareProcessMetrics, serveProcessMetrics } from "./process-metrics.js";
 import { onShutdown } from "./shutdown.js";
 import { openDatabase, type SqliteDatabase } from "./sqlite.js";
 
@@ -22,8 +24,9 @@ export interface RunningProcess {
 /**
  * The life of every process, the same for the four services, the orchestrator and the
  * gateway: configuration (a bad variable stops it here) → logger → `start` (compose and
- * listen) → one "listening" line with the URL (launchers read it) → on SIGTERM or SIGINT,
- * `close`, bounded. A `start` that throws stops the process (exit 1) with its message logged.
+ * listen) → its /metrics server (METRICS_PORT; platform/process-metrics.ts) → one "listening"
+ * line with the URL and the metrics URL (launchers read it) → on SIGTERM or SIGINT, `close`,
+ * bounded. A `start` that throws stops the process (exit 1) with its message logged.
  */
 export async function runProcess<C extends { readonly logLevel: string }>(
   name: string,
@@ -31,19 +34,23 @@ export async function runProcess<C extends { readonly logLevel: string }>(
   start: (parts: ProcessParts<C>) => Promise<RunningProcess>,
 ): Promise<void> {
   const config = readConfig();
+  const metrics = prepareProcessMetrics(name);
   const log = createLogger(name, config.logLevel);
   let running: RunningProcess;
+  let metricsServer: MetricsServer | undefined;
   try {
     running = await start({ config, log });
+    metricsServer = await serveProcessMetrics(metrics);
   } catch (err) {
     // What cannot start (a database of a newer schema, a failed migration, a port in use)
     // stops the process with one log line naming why, before anything listens.
     log.fatal({ err }, `cannot start: ${(err as Error).message}`);
     process.exit(1);
   }
-  logListening(log, { url: running.url, ...running.startFields });
+  logListening(log, { url: running.url, ...(metricsServer ? { metrics: metricsServer.url } : {}), ...running.startFields });
   onShutdown(log, async () => {
     await running.close();
+    await metricsServer?.close();
   });
 }
 
