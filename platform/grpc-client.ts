@@ -5,6 +5,7 @@ import { grpcDefinition } from "./grpc-server.js";
 import { fromGrpcError } from "./rpc-errors.js";
 import { exchangeShape } from "./exchange-shape.js";
 import { createExchangeClient } from "./exchange-client.js";
+import { rpcCallRecorder } from "./rpc-metrics.js";
 
 /** A typed client over one grpc-js channel, with the shape of a Connect `Client`. */
 export type ServiceClient<S extends DescService> = Client<S> & {
@@ -77,14 +78,19 @@ export function createServiceClient<S extends DescService>(service: S, url: stri
     const call = raw[method.localName]!.bind(raw);
     if (method.methodKind === "unary") {
       const carried = exchange !== undefined && shape!.calls.has(method.localName);
+      const unaryCalls = rpcCallRecorder("client", "unary", service.typeName, method.name);
+      const exchangeCalls = carried ? rpcCallRecorder("client", "exchange", service.typeName, method.name) : undefined;
       client[method.localName] = (request: unknown, opts?: CallOptions) =>
         carried && opts?.headers === undefined
-          ? exchange.call(method.localName, request, opts)
+          ? exchange.call(method.localName, request, opts, exchangeCalls)
           : new Promise((resolve, reject) => {
               const deadline = Date.now() + (opts?.timeoutMs ?? defaultTimeoutMs);
+              const startedAt = unaryCalls ? performance.now() : 0;
               const pending = call(request, metadataOf(opts, waitForReady), { deadline }, (err, res) => {
                 if (opts?.signal) opts.signal.removeEventListener("abort", cancel);
-                if (err) reject(fromGrpcError(err));
+                const failure = err ? fromGrpcError(err) : undefined;
+                unaryCalls?.ended(failure ? failure.code : 0, startedAt);
+                if (failure) reject(failure);
                 else resolve(res);
               });
               const cancel = (): void => pending.cancel();

@@ -11,6 +11,7 @@ import type { Logger } from "./logger.js";
 import { exchangeShape } from "./exchange-shape.js";
 import { createExchangeServer, type ExchangeServer } from "./exchange-server.js";
 import { GrpcHandlerContext, toStatus } from "./grpc-handler-context.js";
+import { rpcCallRecorder } from "./rpc-metrics.js";
 
 /** A generated service descriptor with the typed handlers that implement it. */
 export interface ServiceBinding {
@@ -137,14 +138,23 @@ function grpcHandlers(binding: ServiceBinding, log: Logger, exchanges: ExchangeS
     }
     const handler = (binding.handlers as Record<string, unknown>)[method.localName] as ((req: unknown, ctx: unknown) => unknown) | undefined;
     if (method.methodKind === "unary") {
+      const calls = rpcCallRecorder("server", "unary", binding.service.typeName, method.name);
       impl[method.localName] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
         if (!handler) return callback(unimplemented(method));
+        const startedAt = calls ? performance.now() : 0;
         const ctx = new GrpcHandlerContext(binding.service, method, call);
         Promise.resolve()
           .then(() => handler(call.request, ctx))
           .then(
-            (res) => callback(null, res),
-            (err: unknown) => callback(toStatus(err, method, log)),
+            (res) => {
+              calls?.ended(0, startedAt);
+              callback(null, res);
+            },
+            (err: unknown) => {
+              const status = toStatus(err, method, log);
+              calls?.ended(status.code, startedAt);
+              callback(status);
+            },
           );
       };
     } else if (method.methodKind === "server_streaming") {
