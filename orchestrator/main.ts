@@ -7,6 +7,7 @@ import { OrchestratorService } from "#gen/saga/orchestrator/v1/orchestrator_pb.j
 import { integer, oneOf, postgresUrl, readEnv, text } from "#platform/config.js";
 import { createServiceClient } from "#platform/grpc-client.js";
 import { serve, startGrpcServer } from "#platform/grpc-server.js";
+import { metricsEnabled, metricsRegistry } from "#platform/metrics-registry.js";
 import { runProcess } from "#platform/run-service.js";
 import { describeError, isRetryable } from "#platform/rpc-errors.js";
 import { describePostgresTarget, postgresTarget } from "#platform/postgres.js";
@@ -17,6 +18,7 @@ import type { SagaStore } from "./engine/saga-store.js";
 import { SqliteSagaStore } from "./engine/sql-saga-store.js";
 import { orderSaga } from "./order-saga/order-saga.js";
 import { orchestratorHandlers } from "./handlers.js";
+import { createPrometheusSagaMetrics } from "./prometheus-saga-metrics.js";
 
 const readConfig = () => {
   const env = readEnv({
@@ -79,6 +81,7 @@ await runProcess("orchestrator", readConfig, async ({ config: env, log }) => {
     describeError,
     maxInFlight: env.MAX_SAGAS_IN_FLIGHT,
     log,
+    metrics: metricsEnabled() ? createPrometheusSagaMetrics(metricsRegistry, () => runner.inFlight()) : undefined,
   });
 
   // One JSON line per finished saga, carrying its id (off below info, so the hot path pays nothing).
