@@ -5,6 +5,7 @@ import { Health, HealthCheckResponse_ServingStatus } from "#gen/grpc/health/v1/h
 import { checkId, MAX_KEY_LENGTH } from "#platform/field-rules.js";
 import type { Logger } from "#platform/logger.js";
 import { bodyReadError, HttpError, httpErrorOf } from "./http-errors.js";
+import { gatewayMetrics } from "./http-metrics.js";
 import { DEFAULT_ORDER, parseOrderBody } from "./order-body.js";
 import { readQuery } from "./query-string.js";
 import { readSagaListQuery } from "./saga-list-query.js";
@@ -45,6 +46,9 @@ export function createApp(orchestrator: Client<typeof OrchestratorService>, heal
   app.set("query parser", false);
   // Any JSON value parses (strict: false), so a body that is JSON but not an object is named as such.
   const json = express.json({ limit: options.maxBodyBytes ?? 64 * 1024, type: () => true, strict: false });
+  // Prometheus metrics (unless METRICS=off): every request recorded, and GET /metrics.
+  const metrics = gatewayMetrics();
+  if (metrics) app.use(metrics.record);
 
   app.post(
     "/saga",
@@ -95,8 +99,10 @@ export function createApp(orchestrator: Client<typeof OrchestratorService>, heal
     }
   });
 
+  if (metrics) app.get("/metrics", metrics.serve);
+
   // A known path with a method it does not take: 405 with Allow (OPTIONS is answered with Allow alone).
-  for (const [path, methods] of ENDPOINTS) {
+  for (const [path, methods] of metrics ? [...ENDPOINTS, ["/metrics", ["GET", "HEAD"]] as const] : ENDPOINTS) {
     app.all(path, (req, res) => {
       res.setHeader("Allow", methods.join(", "));
       if (req.method === "OPTIONS") return void res.status(204).end();

@@ -3,6 +3,7 @@ import { OrchestratorService } from "#gen/saga/orchestrator/v1/orchestrator_pb.j
 import { Health } from "#gen/grpc/health/v1/health_pb.js";
 import { integer, oneOf, readEnv, text } from "#platform/config.js";
 import { createServiceClient } from "#platform/grpc-client.js";
+import { metricsEnabled } from "#platform/metrics-registry.js";
 import { runProcess } from "#platform/run-service.js";
 import { createApp } from "./app.js";
 import { listenHttp } from "./http-server.js";
@@ -28,6 +29,8 @@ await runProcess("gateway", readConfig, async ({ config: env, log }) => {
   const http = await listenHttp(app, { host: env.HOST, port: env.PORT, requestTimeoutMs: env.REQUEST_TIMEOUT_MS });
   return {
     url: http.url,
+    // Its metrics are served on its own port (the other processes have a METRICS_PORT).
+    ...(metricsEnabled() ? { startFields: { metrics: `${http.url}/metrics` } } : {}),
     async close() {
       await http.close();
       orchestrator.close();
