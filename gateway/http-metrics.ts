@@ -2,12 +2,13 @@ import type { Request, RequestHandler, Response } from "express";
 import { CounterFamily, type CounterCell, HistogramFamily, type HistogramCell, LATENCY_BUCKETS_SECONDS } from "#platform/metric-families.js";
 import { metricsEnabled, metricsRegistry } from "#platform/metrics-registry.js";
 import { answerMetrics } from "#platform/metrics-server.js";
+import { readQuery } from "./query-string.js";
 
 /** The gateway's request metrics and its /metrics endpoint. */
 export interface GatewayMetrics {
   /** Middleware, mounted before the routes: records each answered request once it is sent. */
   readonly record: RequestHandler;
-  /** `GET /metrics`: the process's registry in Prometheus' text format. */
+  /** `GET /metrics`: the process's registry in Prometheus' text format; a query string is a 400, as on every endpoint. */
   readonly serve: RequestHandler;
 }
 
@@ -54,6 +55,7 @@ export function gatewayMetrics(): GatewayMetrics | undefined {
       next();
     },
     serve(req, res) {
+      readQuery(req.originalUrl, []);
       void answerMetrics(req, res);
     },
   };

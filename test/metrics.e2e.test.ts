@@ -152,6 +152,9 @@ describe("metrics after known traffic, six processes", () => {
     const post = await fetch(`${f.system.urls.gateway}/metrics`, { method: "POST" });
     expect(post.status).toBe(405);
     expect(post.headers.get("allow")).toBe("GET, HEAD");
+    const query = await fetch(`${f.system.urls.gateway}/metrics?name=x`);
+    expect(query.status).toBe(400);
+    expect(await query.json()).toEqual({ error: expect.stringContaining("name") });
   });
 
   it("stores report their group commits: every write of the traffic, in batches, and every process Node's own metrics", () => {
