@@ -1,4 +1,4 @@
-import type { Request, RequestHandler, Response } from "express";
+import type { RequestHandler, Response } from "express";
 import { CounterFamily, type CounterCell, HistogramFamily, type HistogramCell, LATENCY_BUCKETS_SECONDS } from "#platform/metric-families.js";
 import { metricsEnabled, metricsRegistry } from "#platform/metrics-registry.js";
 import { answerMetrics } from "#platform/metrics-server.js";
@@ -13,6 +13,11 @@ export interface GatewayMetrics {
 }
 
 type HttpLabel = "method" | "route" | "status";
+
+const STARTED_AT = Symbol("request started at");
+interface Timed {
+  [STARTED_AT]?: number;
+}
 
 let families: { requests: CounterFamily<HttpLabel>; seconds: HistogramFamily<HttpLabel> } | undefined;
 
@@ -38,20 +43,31 @@ export function gatewayMetrics(): GatewayMetrics | undefined {
     ),
   };
   const { requests, seconds } = families;
-  const cells = new Map<string, { count: CounterCell; seconds: HistogramCell }>();
-  const recordAnswer = (req: Request, res: Response, startedAt: number): void => {
-    const route = (req.route as { path?: unknown } | undefined)?.path;
-    const labels = { method: req.method, route: typeof route === "string" ? route : "unmatched", status: String(res.statusCode) };
-    const key = `${labels.method} ${labels.route} ${labels.status}`;
-    let cell = cells.get(key);
-    if (!cell) cells.set(key, (cell = { count: requests.cell(labels), seconds: seconds.cell(labels) }));
-    cell.count.inc();
-    cell.seconds.observe((performance.now() - startedAt) / 1000);
+  // method → route → status → cells: a lookup builds no key string.
+  const cells = new Map<string, Map<string, Map<number, { count: CounterCell; seconds: HistogramCell }>>>();
+  const cellsOf = (method: string, route: string, status: number) => {
+    let byRoute = cells.get(method);
+    if (!byRoute) cells.set(method, (byRoute = new Map()));
+    let byStatus = byRoute.get(route);
+    if (!byStatus) byRoute.set(route, (byStatus = new Map()));
+    let cell = byStatus.get(status);
+    if (!cell) {
+      const labels = { method, route, status: String(status) };
+      byStatus.set(status, (cell = { count: requests.cell(labels), seconds: seconds.cell(labels) }));
+    }
+    return cell;
   };
+  // One listener for every response (no closure per request); the start time rides on the response.
+  function onFinish(this: Response & Timed): void {
+    const route = (this.req.route as { path?: unknown } | undefined)?.path;
+    const cell = cellsOf(this.req.method, typeof route === "string" ? route : "unmatched", this.statusCode);
+    cell.count.inc();
+    cell.seconds.observe((performance.now() - this[STARTED_AT]!) / 1000);
+  }
   return {
-    record(req, res, next) {
-      const startedAt = performance.now();
-      res.once("finish", () => recordAnswer(req, res, startedAt));
+    record(_req, res, next) {
+      (res as Response & Timed)[STARTED_AT] = performance.now();
+      res.on("finish", onFinish);
       next();
     },
     serve(req, res) {
