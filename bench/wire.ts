@@ -13,11 +13,16 @@ import { CatalogService } from "#gen/saga/catalog/v1/catalog_pb.js";
 import { createServiceClient } from "#platform/grpc-client.js";
 import { serve, startGrpcServer } from "#platform/grpc-server.js";
 import { createLogger } from "#platform/logger.js";
+import { readMetricsConfig } from "#platform/metrics-config.js";
+import { turnMetricsOff } from "#platform/metrics-registry.js";
 
 const cpuMicros = (): number => {
   const u = process.cpuUsage();
   return u.user + u.system;
 };
+
+// METRICS=off (both sides: the server inherits the environment) measures what call metrics cost.
+if (!readMetricsConfig("bench-wire").enabled) turnMetricsOff();
 
 if (process.argv[2] === "--serve") {
   const server = await startGrpcServer({

@@ -10,6 +10,7 @@ import { bodyReadError, HttpError, httpErrorOf } from "./http-errors.js";
 import { createOperatorAuthenticator, type OperatorAuthenticator } from "./operator-auth.js";
 import { OPERATOR_ACTION_PATHS, operatorRoutes } from "./operator-routes.js";
 import { CONNECT_API_PREFIX, orchestratorConnectApi } from "./orchestrator-connect-api.js";
+import { gatewayMetrics } from "./http-metrics.js";
 import { DEFAULT_ORDER, parseOrderBody } from "./order-body.js";
 import { readQuery } from "./query-string.js";
 import { readSagaListQuery } from "./saga-list-query.js";
@@ -61,6 +62,9 @@ export function createApp(orchestrator: Client<typeof OrchestratorService>, heal
   if (tracingSwitch.on) app.use(traceRestRequest);
   // Any JSON value parses (strict: false), so a body that is JSON but not an object is named as such.
   const json = express.json({ limit: options.maxBodyBytes ?? 64 * 1024, type: () => true, strict: false });
+  // Prometheus metrics (unless METRICS=off): every request recorded, and GET /metrics.
+  const metrics = gatewayMetrics();
+  if (metrics) app.use(metrics.record);
 
   if (options.sagaAccess) app.post("/saga", options.sagaAccess);
   app.post(
@@ -118,9 +122,10 @@ export function createApp(orchestrator: Client<typeof OrchestratorService>, heal
   app.use(CONNECT_API_PREFIX, orchestratorConnectApi(orchestrator, operatorAuth));
   app.use(operatorRoutes(orchestrator, operatorAuth, options.maxBodyBytes ?? 64 * 1024));
   app.use(consoleRoutes({ log: options.log }));
+  if (metrics) app.get("/metrics", metrics.serve);
 
   // A known path with a method it does not take: 405 with Allow (OPTIONS is answered with Allow alone).
-  for (const [path, methods] of ENDPOINTS) {
+  for (const [path, methods] of metrics ? [...ENDPOINTS, ["/metrics", ["GET", "HEAD"]] as const] : ENDPOINTS) {
     app.all(path, (req, res) => {
       res.setHeader("Allow", methods.join(", "));
       if (req.method === "OPTIONS") return void res.status(204).end();

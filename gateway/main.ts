@@ -4,6 +4,7 @@ import { Health } from "#gen/grpc/health/v1/health_pb.js";
 import { ConfigError, integer, oneOf, readEnv, text } from "#platform/config.js";
 import { createServiceClient } from "#platform/grpc-client.js";
 import { readGrpcTls } from "#platform/grpc-tls.js";
+import { metricsEnabled } from "#platform/metrics-registry.js";
 import { runProcess } from "#platform/run-service.js";
 import { readOptionalIdentity } from "#platform/tls-files.js";
 import { ApiKeyRing } from "./api-keys.js";
@@ -65,7 +66,12 @@ await runProcess("gateway", readConfig, async ({ config: env, log }) => {
   const http = await listenHttp(app, { host: env.HOST, port: env.PORT, requestTimeoutMs: env.REQUEST_TIMEOUT_MS, tls: https });
   return {
     url: http.url,
-    startFields: { apiKeys: keys.names.length, rateLimit: env.SAGA_RATE_LIMIT || undefined },
+    startFields: {
+      apiKeys: keys.names.length,
+      rateLimit: env.SAGA_RATE_LIMIT || undefined,
+      // Its metrics are served on its own port (the other processes have a METRICS_PORT).
+      ...(metricsEnabled() ? { metrics: `${http.url}/metrics` } : {}),
+    },
     async close() {
       await http.close();
       orchestrator.close();

@@ -8,6 +8,7 @@ import { integer, oneOf, postgresUrl, readEnv, text } from "#platform/config.js"
 import { createServiceClient } from "#platform/grpc-client.js";
 import { serve, startGrpcServer } from "#platform/grpc-server.js";
 import { readGrpcTls } from "#platform/grpc-tls.js";
+import { metricsEnabled, metricsRegistry } from "#platform/metrics-registry.js";
 import { runProcess } from "#platform/run-service.js";
 import { describeError, isRetryable } from "#platform/rpc-errors.js";
 import { describePostgresTarget, postgresTarget } from "#platform/postgres.js";
@@ -20,6 +21,7 @@ import { orderSaga } from "./order-saga/order-saga.js";
 import { orchestratorHandlers } from "./handlers.js";
 import { createSagaTracing } from "./saga-tracing.js";
 import { tracingSwitch } from "#platform/tracing/tracing-switch.js";
+import { createPrometheusSagaMetrics } from "./prometheus-saga-metrics.js";
 
 const readConfig = () => {
   const env = readEnv({
@@ -86,6 +88,7 @@ await runProcess("orchestrator", readConfig, async ({ config: env, log }) => {
     describeError,
     maxInFlight: env.MAX_SAGAS_IN_FLIGHT,
     log,
+    metrics: metricsEnabled() ? createPrometheusSagaMetrics(metricsRegistry, () => runner.inFlight()) : undefined,
   });
   const runner = sagaTracing?.runner(untracedRunner) ?? untracedRunner;
 

@@ -2,6 +2,7 @@ import type * as grpc from "@grpc/grpc-js";
 import { Code, ConnectError, type CallOptions } from "@connectrpc/connect";
 import { codeName, fromGrpcError } from "./rpc-errors.js";
 import type { TraceCarrier } from "./tracing/rpc-spans.js";
+import type { CallRecorder } from "./rpc-metrics.js";
 
 /** The decoded fields of an ExchangeResponse that the client reads. */
 interface ExchangeAnswer {
@@ -17,15 +18,18 @@ interface PendingCall {
   readonly timer: NodeJS.Timeout;
   readonly signal: AbortSignal | undefined;
   readonly onAbort: (() => void) | undefined;
+  readonly calls: CallRecorder | undefined;
+  readonly startedAt: number;
 }
 
 /** Unary calls carried on one service's Exchange stream. */
 export interface ExchangeClient {
   /**
    * Sends the call named `name` (a oneof case of ExchangeRequest.call) and awaits its answer;
-   * `traceContext`, when tracing, is the call's W3C trace context (ExchangeRequest.trace_context).
+   * `calls` records its outcome; `traceContext`, when tracing, is the call's W3C trace context
+   * (ExchangeRequest.trace_context).
    */
-  call(name: string, request: unknown, options: CallOptions | undefined, traceContext?: TraceCarrier): Promise<unknown>;
+  call(name: string, request: unknown, options: CallOptions | undefined, calls?: CallRecorder, traceContext?: TraceCarrier): Promise<unknown>;
   /** Rejects the calls in flight (CANCELED) and ends the stream. */
   close(): void;
 }
@@ -44,25 +48,26 @@ export function createExchangeClient(open: () => grpc.ClientDuplexStream<unknown
   let stream: grpc.ClientDuplexStream<unknown, unknown> | undefined;
   let nextId = 0;
 
-  const settle = (id: number): PendingCall | undefined => {
+  const settle = (id: number, code: Code): PendingCall | undefined => {
     const p = pending.get(id);
     if (!p) return undefined;
     pending.delete(id);
     clearTimeout(p.timer);
     if (p.onAbort) p.signal!.removeEventListener("abort", p.onAbort);
+    p.calls?.ended(code, p.startedAt);
     return p;
   };
 
   const failAll = (broken: grpc.ClientDuplexStream<unknown, unknown>, err: ConnectError): void => {
     if (stream === broken) stream = undefined;
-    for (const id of [...pending.keys()]) settle(id)!.reject(err);
+    for (const id of [...pending.keys()]) settle(id, err.code)!.reject(err);
   };
 
   const ensureStream = (): grpc.ClientDuplexStream<unknown, unknown> => {
     if (stream) return stream;
     const s = open();
     s.on("data", (answer: ExchangeAnswer) => {
-      const p = settle(answer.callId);
+      const p = settle(answer.callId, answer.errorCode);
       if (!p) return;
       if (answer.errorCode === 0) p.resolve(answer.result.value);
       else p.reject(new ConnectError(answer.errorMessage, answer.errorCode as Code));
@@ -77,7 +82,7 @@ export function createExchangeClient(open: () => grpc.ClientDuplexStream<unknown
   };
 
   return {
-    call(name, request, options, traceContext) {
+    call(name, request, options, calls, traceContext) {
       return new Promise((resolve, reject) => {
         const signal = options?.signal;
         if (signal?.aborted) return reject(new ConnectError("the call was aborted", Code.Canceled));
@@ -86,10 +91,13 @@ export function createExchangeClient(open: () => grpc.ClientDuplexStream<unknown
         while (pending.has(id)) id = (id + 1) >>> 0;
         nextId = (id + 1) >>> 0;
         const timeoutMs = options?.timeoutMs ?? defaultTimeoutMs;
-        const timer = setTimeout(() => settle(id)?.reject(new ConnectError("the operation timed out", Code.DeadlineExceeded)), timeoutMs);
-        const onAbort = signal ? () => settle(id)?.reject(new ConnectError("the call was aborted", Code.Canceled)) : undefined;
+        const timer = setTimeout(
+          () => settle(id, Code.DeadlineExceeded)?.reject(new ConnectError("the operation timed out", Code.DeadlineExceeded)),
+          timeoutMs,
+        );
+        const onAbort = signal ? () => settle(id, Code.Canceled)?.reject(new ConnectError("the call was aborted", Code.Canceled)) : undefined;
         if (onAbort) signal!.addEventListener("abort", onAbort, { once: true });
-        pending.set(id, { resolve, reject, timer, signal, onAbort });
+        pending.set(id, { resolve, reject, timer, signal, onAbort, calls, startedAt: calls ? performance.now() : 0 });
         s.write(
           traceContext
             ? { callId: id, timeoutMs, traceContext, call: { case: name, value: request } }

@@ -7,6 +7,7 @@ import { GrpcHandlerContext, toStatus } from "./grpc-handler-context.js";
 import type { Logger } from "./logger.js";
 import { objectGetter, traceServerCall, type TraceCarrier } from "./tracing/rpc-spans.js";
 import { tracingSwitch } from "./tracing/tracing-switch.js";
+import { rpcCallRecorder, type CallRecorder } from "./rpc-metrics.js";
 
 /** The decoded fields of an ExchangeRequest that the server reads. */
 interface ExchangeCall {
@@ -45,9 +46,10 @@ export function createExchangeServer(
   shape: ExchangeShape,
   log: Logger,
 ): ExchangeServer {
-  const byCase = new Map<string, { method: DescMethod; handler: Handler | undefined }>();
+  const byCase = new Map<string, { method: DescMethod; handler: Handler | undefined; calls: CallRecorder | undefined }>();
   for (const [name, method] of shape.calls) {
-    byCase.set(name, { method, handler: (handlers as Record<string, Handler | undefined>)[name] });
+    const calls = rpcCallRecorder("server", "exchange", service.typeName, method.name);
+    byCase.set(name, { method, handler: (handlers as Record<string, Handler | undefined>)[name], calls });
   }
   const open = new Set<OpenStream>();
   let draining = false;
@@ -74,15 +76,20 @@ export function createExchangeServer(
         const entry = call.case === undefined ? undefined : byCase.get(call.case);
         if (draining) return answer(callId, { errorCode: Code.Unavailable, errorMessage: "the server is shutting down" });
         if (!entry) return answer(callId, { errorCode: Code.InvalidArgument, errorMessage: "call: not set, or not a call this stream carries" });
-        const { method, handler } = entry;
+        const { method, handler, calls } = entry;
         if (!handler) return answer(callId, { errorCode: Code.Unimplemented, errorMessage: `${service.typeName}.${method.name} is not implemented` });
+        const startedAt = calls ? performance.now() : 0;
         const ctx = new GrpcHandlerContext(service, method, stream, timeoutMs > 0 ? Date.now() + timeoutMs : Infinity);
         const run = (): unknown => handler(call.value, ctx);
         const settle = (outcome: Promise<unknown>): void =>
           void outcome.then(
-            (response) => answer(callId, { errorCode: 0, result: { case: call.case, value: response } }),
+            (response) => {
+              calls?.ended(0, startedAt);
+              answer(callId, { errorCode: 0, result: { case: call.case, value: response } });
+            },
             (err: unknown) => {
               const status = toStatus(err, method, log);
+              calls?.ended(status.code, startedAt);
               answer(callId, { errorCode: status.code, errorMessage: status.details });
             },
           );

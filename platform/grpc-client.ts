@@ -9,6 +9,7 @@ import { channelCredentials, type GrpcTls } from "./grpc-tls.js";
 import { setTraceMetadata } from "./tracing/metadata-carrier.js";
 import { traceClientCall, type TraceCarrier } from "./tracing/rpc-spans.js";
 import { tracingSwitch } from "./tracing/tracing-switch.js";
+import { rpcCallRecorder } from "./rpc-metrics.js";
 
 /** A typed client over one grpc-js channel, with the shape of a Connect `Client`. */
 export type ServiceClient<S extends DescService> = Client<S> & {
@@ -83,16 +84,21 @@ export function createServiceClient<S extends DescService>(service: S, url: stri
     const call = raw[method.localName]!.bind(raw);
     if (method.methodKind === "unary") {
       const carried = exchange !== undefined && shape!.calls.has(method.localName);
+      const unaryCalls = rpcCallRecorder("client", "unary", service.typeName, method.name);
+      const exchangeCalls = carried ? rpcCallRecorder("client", "exchange", service.typeName, method.name) : undefined;
       const send = (request: unknown, opts: CallOptions | undefined, trace: TraceCarrier | undefined): Promise<unknown> =>
         carried && opts?.headers === undefined
-          ? exchange.call(method.localName, request, opts, trace)
+          ? exchange.call(method.localName, request, opts, exchangeCalls, trace)
           : new Promise((resolve, reject) => {
               const deadline = Date.now() + (opts?.timeoutMs ?? defaultTimeoutMs);
+              const startedAt = unaryCalls ? performance.now() : 0;
               const md = metadataOf(opts, waitForReady);
               if (trace) setTraceMetadata(md, trace);
               const pending = call(request, md, { deadline }, (err, res) => {
                 if (opts?.signal) opts.signal.removeEventListener("abort", cancel);
-                if (err) reject(fromGrpcError(err));
+                const failure = err ? fromGrpcError(err) : undefined;
+                unaryCalls?.ended(failure ? failure.code : 0, startedAt);
+                if (failure) reject(failure);
                 else resolve(res);
               });
               const cancel = (): void => pending.cancel();

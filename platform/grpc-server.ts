@@ -15,6 +15,7 @@ import { grpcUrlScheme, serverCredentials, type GrpcTls } from "./grpc-tls.js";
 import { metadataGetter } from "./tracing/metadata-carrier.js";
 import { traceServerCall } from "./tracing/rpc-spans.js";
 import { tracingSwitch } from "./tracing/tracing-switch.js";
+import { rpcCallRecorder } from "./rpc-metrics.js";
 
 /** A generated service descriptor with the typed handlers that implement it. */
 export interface ServiceBinding {
@@ -143,14 +144,23 @@ function grpcHandlers(binding: ServiceBinding, log: Logger, exchanges: ExchangeS
     }
     const handler = (binding.handlers as Record<string, unknown>)[method.localName] as ((req: unknown, ctx: unknown) => unknown) | undefined;
     if (method.methodKind === "unary") {
+      const calls = rpcCallRecorder("server", "unary", binding.service.typeName, method.name);
       impl[method.localName] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
         if (!handler) return callback(unimplemented(method));
+        const startedAt = calls ? performance.now() : 0;
         const ctx = new GrpcHandlerContext(binding.service, method, call);
         const run = (): unknown => handler(call.request, ctx);
         const settle = (outcome: Promise<unknown>): void =>
           void outcome.then(
-            (res) => callback(null, res),
-            (err: unknown) => callback(toStatus(err, method, log)),
+            (res) => {
+              calls?.ended(0, startedAt);
+              callback(null, res);
+            },
+            (err: unknown) => {
+              const status = toStatus(err, method, log);
+              calls?.ended(status.code, startedAt);
+              callback(status);
+            },
           );
         if (tracingSwitch.on) traceServerCall(method, call.metadata, metadataGetter, run, settle);
         else settle(Promise.resolve().then(run));

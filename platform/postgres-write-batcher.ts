@@ -8,6 +8,8 @@
  * it settles each write on its own, so one refused write does not fail the others.
  */
 
+import { commitRecorder } from "./store-metrics.js";
+
 /** How one write of a batch ended. */
 export type WriteOutcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
 
@@ -37,7 +39,8 @@ export class BatcherClosedError extends Error {
 }
 
 /** Creates a group-commit queue that hands batches of at most `maxBatch` writes to `commit`. */
-export function createPostgresWriteBatcher<W, R>(commit: CommitBatch<W, R>, maxBatch = 10_000): PostgresWriteBatcher<W, R> {
+export function createPostgresWriteBatcher<W, R>(commit: CommitBatch<W, R>, maxBatch = 10_000, database = "postgres"): PostgresWriteBatcher<W, R> {
+  const commits = commitRecorder("postgres", database);
   let queue: Pending<W, R>[] = [];
   let scheduled = false;
   let committing: Promise<void> | undefined;
@@ -67,9 +70,11 @@ export function createPostgresWriteBatcher<W, R>(commit: CommitBatch<W, R>, maxB
 
   const commitOne = async (batch: Pending<W, R>[]): Promise<void> => {
     let outcomes: readonly WriteOutcome<R>[];
+    const startedAt = commits ? performance.now() : 0;
     try {
       outcomes = await commit(batch.map((p) => p.write));
       if (outcomes.length !== batch.length) throw new Error(`commit settled ${outcomes.length} of ${batch.length} writes`);
+      commits?.committed(batch.length, startedAt);
     } catch (err) {
       for (const p of batch) p.reject(err);
       return;

@@ -4,6 +4,8 @@ import { startGrpcServer, type ServiceBinding } from "./grpc-server.js";
 import { readGrpcTls } from "./grpc-tls.js";
 import { createLogger, logListening, type Logger } from "./logger.js";
 import { readServiceConfig, type ServiceConfig } from "./service-config.js";
+import type { MetricsServer } from "./metrics-server.js";
+import { prepareProcessMetrics, serveProcessMetrics } from "./process-metrics.js";
 import { onShutdown } from "./shutdown.js";
 import { openDatabase, type SqliteDatabase } from "./sqlite.js";
 import { describePostgresTarget, openPostgresPool, postgresTarget } from "./postgres.js";
@@ -27,8 +29,9 @@ export interface RunningProcess {
  * The life of every process, the same for the four services, the orchestrator and the
  * gateway: configuration (a bad variable stops it here) → tracing, when the `OTEL_*`
  * variables turn it on (platform/tracing/tracing-sdk.ts) → logger → `start` (compose and
- * listen) → one "listening" line with the URL (launchers read it) → on SIGTERM or SIGINT,
- * `close`, bounded, then the spans still buffered are exported. A `start` that throws stops the process (exit 1) with its message logged.
+ * listen) → its /metrics server (METRICS_PORT; platform/process-metrics.ts) → one "listening"
+ * line with the URL and the metrics URL (launchers read it) → on SIGTERM or SIGINT, `close`,
+ * bounded, then the spans still buffered are exported. A `start` that throws stops the process (exit 1) with its message logged.
  */
 export async function runProcess<C extends { readonly logLevel: string }>(
   name: string,
@@ -38,20 +41,24 @@ export async function runProcess<C extends { readonly logLevel: string }>(
   const config = readConfig();
   // Before the logger, which adds trace ids to its lines only when the process traces.
   const tracing = await startTracing(name);
+  const metrics = prepareProcessMetrics(name);
   const log = createLogger(name, config.logLevel);
   let running: RunningProcess;
+  let metricsServer: MetricsServer | undefined;
   try {
     running = await start({ config, log });
+    metricsServer = await serveProcessMetrics(metrics);
   } catch (err) {
     // What cannot start (a database of a newer schema, a failed migration, a port in use)
     // stops the process with one log line naming why, before anything listens.
     log.fatal({ err }, `cannot start: ${(err as Error).message}`);
     process.exit(1);
   }
-  logListening(log, { url: running.url, ...running.startFields });
+  logListening(log, { url: running.url, ...(metricsServer ? { metrics: metricsServer.url } : {}), ...running.startFields });
   onShutdown(log, async () => {
     await running.close();
     await tracing.shutdown();
+    await metricsServer?.close();
   });
 }
 

@@ -1,4 +1,5 @@
 import type { SqliteDatabase } from "./sqlite.js";
+import { commitRecorder } from "./store-metrics.js";
 import { WalSync } from "./wal-sync.js";
 
 /**
@@ -36,6 +37,7 @@ export function createWriteBatcher(db: SqliteDatabase, maxBatch = 512): WriteBat
   let queue: Pending[] = [];
   let scheduled = false;
   const wal = takeOverWalSync(db);
+  const commits = commitRecorder("sqlite", db.name);
 
   // Fast path: the whole batch in one transaction, no savepoints. Writes rarely throw (common
   // business outcomes such as a declined payment are returned, not thrown; a refused late
@@ -67,6 +69,7 @@ export function createWriteBatcher(db: SqliteDatabase, maxBatch = 512): WriteBat
     while (queue.length > 0) {
       const batch = queue.length <= maxBatch ? queue : queue.slice(0, maxBatch);
       queue = queue.length <= maxBatch ? [] : queue.slice(maxBatch);
+      const startedAt = commits ? performance.now() : 0;
       let outcomes: Outcome[];
       try {
         outcomes = runAll(batch).map((value) => ({ ok: true, value }));
@@ -78,7 +81,10 @@ export function createWriteBatcher(db: SqliteDatabase, maxBatch = 512): WriteBat
           continue;
         }
       }
-      afterCommit(() => settle(batch, outcomes));
+      afterCommit(() => {
+        commits?.committed(batch.length, startedAt);
+        settle(batch, outcomes);
+      });
     }
   };
   const commitInTurn = wal ? () => commitQueued((release) => wal.afterCommit(release)) : () => commitQueued((release) => release());

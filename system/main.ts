@@ -84,10 +84,12 @@ process.on("SIGINT", () => void stop(0));
 process.on("SIGTERM", () => void stop(0));
 
 const pids = PROCESSES.map((p) => `${p.name} ${system.pid(p.name)}`).join(", ");
+const metrics = PROCESSES.flatMap((p) => (system.metricsUrls[p.name] ? [`${p.name} ${system.metricsUrls[p.name]}`] : [])).join(", ");
 process.stdout.write(
   `\nTP-SAGA is ready: gateway on ${system.urls.gateway} (${Date.now() - startedAt} ms)\n` +
     `  try: curl -X POST ${system.urls.gateway}/saga\n` +
     `  gRPC: orchestrator ${system.urls.orchestrator}, catalog ${system.urls.catalog}, payments ${system.urls.payments}, ` +
     `purchases ${system.urls.purchases}, inventory ${system.urls.inventory}\n` +
+    (metrics ? `  metrics: ${metrics}\n` : "") +
     `  pids: ${pids} (a crashed process is restarted)\n\n`,
 );

@@ -4,6 +4,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { Health, HealthCheckResponse_ServingStatus } from "#gen/grpc/health/v1/health_pb.js";
 import { createServiceClient } from "#platform/grpc-client.js";
+import { DEFAULT_METRICS_PORTS } from "#platform/metrics-config.js";
 import { buildCompiled, canCompile, DIST_DIR, type BuildReport } from "./compiled-build.js";
 import { readLauncherSecurity, type LauncherSecurity } from "./launcher-security.js";
 import { NODE_FLAGS, PROCESSES, type ProcessName } from "./processes.js";
@@ -15,6 +16,12 @@ export interface SystemOptions {
   readonly dataDir: string;
   /** Ports per process; 0 picks a free one. Defaults to each process's default port. */
   readonly ports?: Partial<Record<ProcessName, number>>;
+  /**
+   * METRICS_PORT of each gRPC process (the gateway serves /metrics on its own port); 0 picks a
+   * free one. Default: the process's default metrics port (9000–9004) when it runs on its
+   * default port, else 0, so systems started side by side never share one.
+   */
+  readonly metricsPorts?: Partial<Record<Exclude<ProcessName, "gateway">, number>>;
   /** Extra environment for every process, and per process. */
   readonly env?: Record<string, string>;
   readonly envOf?: Partial<Record<ProcessName, Record<string, string>>>;
@@ -47,6 +54,8 @@ export interface SystemOptions {
 export interface RunningSystem {
   /** URL of each started process (a process left out by `only` has none). */
   readonly urls: Readonly<Record<ProcessName, string>>;
+  /** URL of each started process's /metrics, from its "listening" line (none with METRICS=off). */
+  readonly metricsUrls: Readonly<Partial<Record<ProcessName, string>>>;
   pid(name: ProcessName): number | undefined;
   /** Sends SIGKILL to one process and waits for it to die. */
   kill(name: ProcessName, signal?: NodeJS.Signals): Promise<void>;
@@ -79,6 +88,8 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   const running = new Map<ProcessName, Running>();
   const urls = {} as Record<ProcessName, string>;
   const ports = {} as Record<ProcessName, number>;
+  const metricsUrls: Partial<Record<ProcessName, string>> = {};
+  const metricsPorts: Partial<Record<ProcessName, number>> = {};
   const selected = PROCESSES.filter((p) => !options.only || options.only.includes(p.name));
   let stopping = false;
   const security = readLauncherSecurity({ ...process.env, ...options.env });
@@ -89,6 +100,14 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     options.onCompiled?.(report);
   }
   const argsOf = (entry: string): string[] => (compiled ? [join(DIST_DIR, entry.replace(/\.ts$/, ".js"))] : ["--import", "tsx", entry]);
+
+  /** The METRICS_PORT of a process: the one it had before a restart, as asked, or its default (see `metricsPorts`). */
+  const metricsPortOf = (name: ProcessName, port: number): Record<string, string> => {
+    if (name === "gateway") return {};
+    const defaultPort = PROCESSES.find((p) => p.name === name)!.defaultPort;
+    const chosen = metricsPorts[name] ?? options.metricsPorts?.[name] ?? (port === defaultPort ? DEFAULT_METRICS_PORTS[name]! : 0);
+    return { METRICS_PORT: String(chosen) };
+  };
 
   const envOf = (name: ProcessName, port: number): NodeJS.ProcessEnv => {
     const peers: Record<string, string> = {};
@@ -101,7 +120,16 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     ] as const) {
       if (urls[peer] !== undefined) peers[variable] = urls[peer];
     }
-    return { ...process.env, DATA_DIR: options.dataDir, ...options.env, HOST: "127.0.0.1", PORT: String(port), ...peers, ...options.envOf?.[name] };
+    return {
+      ...process.env,
+      DATA_DIR: options.dataDir,
+      ...options.env,
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      ...metricsPortOf(name, port),
+      ...peers,
+      ...options.envOf?.[name],
+    };
   };
 
   /**
@@ -137,7 +165,11 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
           print(name, line);
           if (line.includes("listening")) {
             try {
-              const url = (JSON.parse(line) as { url?: string }).url;
+              const { url, metrics } = JSON.parse(line) as { url?: string; metrics?: string };
+              if (metrics) {
+                metricsUrls[name] = metrics;
+                if (name !== "gateway") metricsPorts[name] = Number(new URL(metrics).port);
+              }
               if (url) resolve(url);
             } catch {
               /* not a JSON line */
@@ -178,6 +210,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
 
   const system: RunningSystem = {
     urls,
+    metricsUrls,
     pid: (name) => running.get(name)?.child.pid,
     kill: (name, signal = "SIGKILL") => stopOne(name, signal),
     restart: (name) => spawnOne(name).healthy,

@@ -12,7 +12,7 @@
  */
 import type pg from "pg";
 import { migratePostgres, type PostgresMigration } from "../../platform/postgres-migrations.js";
-import { isConnectionLost, openPostgresPool, type PostgresPoolOptions } from "../../platform/postgres.js";
+import { isConnectionLost, openPostgresPool, postgresTarget, type PostgresPoolOptions } from "../../platform/postgres.js";
 import { createPostgresWriteBatcher, type PostgresWriteBatcher, type WriteOutcome } from "../../platform/postgres-write-batcher.js";
 import type { Json } from "./json.js";
 import { FencedError, type SagaClaim, type SagaOwnership } from "./saga-ownership.js";
@@ -251,7 +251,8 @@ export class PostgresSagaStore implements SagaStore, SagaOwnership {
     this.#pool = pool;
     this.#writeRetries = options.writeRetries ?? 8;
     this.#onWriteRetry = options.onWriteRetry;
-    this.#batcher = createPostgresWriteBatcher<Write, Written>((writes) => this.#commit(writes), options.maxBatch ?? 5_000);
+    const database = postgresTarget(options.connectionString).database; // names the store in its commit metrics
+    this.#batcher = createPostgresWriteBatcher<Write, Written>((writes) => this.#commit(writes), options.maxBatch ?? 5_000, database);
   }
 
   /**

@@ -12,6 +12,7 @@ import { sleep as realSleep } from "./retry.js";
 import { newSagaId } from "./saga-id.js";
 import type { SagaDefinition } from "./saga.js";
 import type { SagaStore } from "./saga-store.js";
+import type { SagaMetrics } from "./saga-metrics.js";
 import type { RunnerLog, RunnerOptions } from "./runner.js";
 
 /** How a call of an action, compensation or confirmation ended. */
@@ -29,6 +30,7 @@ export interface RunnerState {
   readonly newId: () => string;
   readonly maxInFlight: number;
   readonly log: RunnerLog;
+  readonly metrics: SagaMetrics | undefined;
   readonly events: SagaEventHub;
   /** Sagas being driven (or acted on by an operator) here, by saga id. */
   readonly executions: Map<string, Execution>;
@@ -72,6 +74,7 @@ export function createRunnerState(options: RunnerOptions): RunnerState {
     newId: options.newId ?? ((): string => newSagaId(Date.now())),
     maxInFlight: options.maxInFlight ?? Infinity,
     log,
+    metrics: options.metrics,
     events: createSagaEventHub((error, event) => log.error({ err: error, sagaId: event.sagaId }, "saga event listener threw")),
     executions: new Map(),
     drives: new Set(),

@@ -16,6 +16,7 @@ import type { Json } from "./json.js";
 import type { SagaDefinition } from "./saga.js";
 import type { ErrorInfo, OperatorNote, SagaEvent, SagaRecord, SagaStatus } from "./saga-record.js";
 import type { SagaStore } from "./saga-store.js";
+import type { SagaMetrics } from "./saga-metrics.js";
 import { createRunnerState } from "./runner-state.js";
 import { close, idle, inFlight, resumePending } from "./saga-lifecycle.js";
 import { getSaga, listSagas } from "./saga-queries.js";
@@ -49,6 +50,8 @@ export interface RunnerOptions {
   /** Most sagas driven at once; past it `start()` throws SagaLimitError (default: unlimited). */
   maxInFlight?: number;
   log?: RunnerLog;
+  /** Told of every durable transition and every call's outcome and duration (default: none). */
+  metrics?: SagaMetrics;
 }
 
 /** A start request. An empty or missing idempotency key starts a new saga every time. */

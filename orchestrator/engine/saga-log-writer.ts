@@ -80,6 +80,7 @@ async function writeEvents(state: RunnerState, execution: Execution, events: Sag
   for (const done of events) {
     execution.loggedSequence = done.sequence;
     applyEvent(execution.record, done);
+    state.metrics?.logged(execution.definition.name, done);
     state.events.publish(done);
   }
 }

@@ -53,6 +53,7 @@ export async function startSaga(state: RunnerState, definitionName: string, requ
     return { saga: existing, created: false };
   }
   const record = foldSaga(header, [first]);
+  state.metrics?.logged(definition.name, first);
   state.events.publish(first);
   if (state.closed) return { saga: copyRecord(record), created: true }; // resumes on next boot
   // An operator action that read the saga the moment it was created holds it, and drives it on.

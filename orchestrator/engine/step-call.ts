@@ -9,6 +9,7 @@ import { type CallOutcome, type RunnerState, STOPPED } from "./runner-state.js";
 import type { ErrorInfo } from "./saga-record.js";
 import type { StepContext } from "./saga.js";
 import { resultsWithCarried } from "./saga-log-writer.js";
+import { callPhase } from "./saga-metrics.js";
 
 /** A call that failed (threw, rejected or timed out). */
 export type FailedCall = Extract<CallOutcome, { ok: false }>;
@@ -27,9 +28,14 @@ export function callStep<I>(
     // on as the RPC deadline needs none, and an AbortController per call is measurable.
     let controller: AbortController | undefined;
     let settled = false;
+    const startedAt = state.metrics ? performance.now() : 0;
     const finish = (outcome: CallOutcome): void => {
       if (settled) return;
       settled = true;
+      if (state.metrics) {
+        const code = outcome.ok ? "OK" : describeFailure(state, outcome).code;
+        state.metrics.called(execution.definition.name, callPhase(execution.record.status), stepName, code, (performance.now() - startedAt) / 1000);
+      }
       clearTimeout(timer);
       state.callsInFlight.delete(abort);
       if (execution.finishCall === finish) {
