@@ -6,6 +6,7 @@ import { InventoryService } from "#gen/saga/inventory/v1/inventory_pb.js";
 import { OrchestratorService } from "#gen/saga/orchestrator/v1/orchestrator_pb.js";
 import { integer, oneOf, postgresUrl, readEnv, text } from "#platform/config.js";
 import { createServiceClient } from "#platform/grpc-client.js";
+import { peerUrls } from "#platform/peer-addresses.js";
 import { serve, startGrpcServer } from "#platform/grpc-server.js";
 import { runProcess } from "#platform/run-service.js";
 import { describeError, isRetryable } from "#platform/rpc-errors.js";
@@ -26,10 +27,10 @@ const readConfig = () => {
     DATABASE_URL: postgresUrl(),
     DURABILITY: oneOf<Durability>("process", DURABILITIES),
     LOG_LEVEL: oneOf("info", ["trace", "debug", "info", "warn", "error", "fatal", "silent"]),
-    CATALOG_URL: text("http://127.0.0.1:5001"),
-    PAYMENTS_URL: text("http://127.0.0.1:5002"),
-    PURCHASES_URL: text("http://127.0.0.1:5003"),
-    INVENTORY_URL: text("http://127.0.0.1:5004"),
+    CATALOG_URL: peerUrls("http://127.0.0.1:5001"),
+    PAYMENTS_URL: peerUrls("http://127.0.0.1:5002"),
+    PURCHASES_URL: peerUrls("http://127.0.0.1:5003"),
+    INVENTORY_URL: peerUrls("http://127.0.0.1:5004"),
     STEP_TIMEOUT_MS: integer(2_000, 1, 600_000),
     STEP_MAX_ATTEMPTS: integer(8, 1, 1_000),
     SAGA_DEADLINE_MS: integer(60_000, 1, 86_400_000),
