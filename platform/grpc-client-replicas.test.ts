@@ -58,89 +58,77 @@ describe.each([
   ["unary calls (grpc-js round_robin)", false],
   ["Exchange calls (one stream per replica)", true],
 ])("%s over two replicas", (_name, exchange) => {
-  it(
-    "reach both replicas, and go on on the survivor when one dies",
-    async () => {
-      const a: string[] = [];
-      const b: string[] = [];
-      const [ra, rb] = [await replica(a), await replica(b)];
-      const c = client([ra.url, rb.url], exchange);
-      // The first calls may all go to whichever replica connects first; within a bounded number
-      // of calls both are connected and each gets its share.
-      for (let round = 0; round < 50 && (a.length < 5 || b.length < 5); round++) await authorize(c, `warm-${round}`, 10);
-      expect(a.length).toBeGreaterThanOrEqual(5);
-      expect(b.length).toBeGreaterThanOrEqual(5);
+  it("reach both replicas, and go on on the survivor when one dies", async () => {
+    const a: string[] = [];
+    const b: string[] = [];
+    const [ra, rb] = [await replica(a), await replica(b)];
+    const c = client([ra.url, rb.url], exchange);
+    // The first calls may all go to whichever replica connects first; within a bounded number
+    // of calls both are connected and each gets its share.
+    for (let round = 0; round < 50 && (a.length < 5 || b.length < 5); round++) await authorize(c, `warm-${round}`, 10);
+    expect(a.length).toBeGreaterThanOrEqual(5);
+    expect(b.length).toBeGreaterThanOrEqual(5);
 
-      await rb.close();
-      const before = { a: a.length, b: b.length };
-      await authorize(c, "after", 40);
-      expect(a.length - before.a).toBe(40);
-      expect(b.length).toBe(before.b);
-    },
-    30_000,
-  );
+    await rb.close();
+    const before = { a: a.length, b: b.length };
+    await authorize(c, "after", 40);
+    expect(a.length - before.a).toBe(40);
+    expect(b.length).toBe(before.b);
+  }, 30_000);
 });
 
 describe("a dead replica at start", () => {
-  it(
-    "is skipped: every Exchange call is answered by the live one",
-    async () => {
-      const a: string[] = [];
-      const dead = await replica([]);
-      await dead.close();
-      const live = await replica(a);
-      const c = client([dead.url, live.url], true);
-      await authorize(c, "k", 30);
-      expect(a.length).toBe(30);
-    },
-    30_000,
-  );
+  it("is skipped: every Exchange call is answered by the live one", async () => {
+    const a: string[] = [];
+    const dead = await replica([]);
+    await dead.close();
+    const live = await replica(a);
+    const c = client([dead.url, live.url], true);
+    await authorize(c, "k", 30);
+    expect(a.length).toBe(30);
+  }, 30_000);
 });
 
 describe("a replica that comes back", () => {
-  it(
-    "gets calls again",
-    async () => {
-      const a: string[] = [];
-      const b: string[] = [];
-      const ra = await replica(a);
-      const rb = await replica(b);
-      const port = rb.port;
-      const c = client([ra.url, rb.url], true);
-      await authorize(c, "one", 10);
-      await rb.close();
-      await authorize(c, "two", 10);
-      const back: string[] = [];
-      const handlers = await startGrpcServer({
-        services: [
-          serve(PaymentsService, {
-            authorizePayment(req) {
-              back.push(req.idempotencyKey);
-              return { payment: { idempotencyKey: req.idempotencyKey, status: PaymentStatus.AUTHORIZED } };
-            },
-            capturePayment: () => ({}),
-            voidPayment: () => ({}),
-            getAccount: () => ({}),
-            listAccounts: () => ({}),
-            getPayment: () => ({}),
-            listPayments: () => ({}),
-          }),
-        ],
-        port,
-        log,
-        shutdownGraceMs: 1,
-      });
-      servers.push(handlers);
-      // grpc-js reconnects with backoff (1 s at first): bounded by count and time.
-      const until = Date.now() + 20_000;
-      for (let round = 0; back.length === 0 && Date.now() < until; round++) {
-        await authorize(c, `three-${round}`, 5);
-        await sleep(100);
-      }
-      expect(back.length).toBeGreaterThan(0);
-    },
-    30_000,
-  );
+  it("gets calls again", async () => {
+    const a: string[] = [];
+    const b: string[] = [];
+    const ra = await replica(a);
+    const rb = await replica(b);
+    const port = rb.port;
+    const c = client([ra.url, rb.url], true);
+    await authorize(c, "one", 10);
+    await rb.close();
+    await authorize(c, "two", 10);
+    const back: string[] = [];
+    const handlers = await startGrpcServer({
+      services: [
+        serve(PaymentsService, {
+          authorizePayment(req) {
+            back.push(req.idempotencyKey);
+            return { payment: { idempotencyKey: req.idempotencyKey, status: PaymentStatus.AUTHORIZED } };
+          },
+          capturePayment: () => ({}),
+          voidPayment: () => ({}),
+          getAccount: () => ({}),
+          listAccounts: () => ({}),
+          getPayment: () => ({}),
+          listPayments: () => ({}),
+        }),
+      ],
+      port,
+      log,
+      shutdownGraceMs: 1,
+    });
+    servers.push(handlers);
+    // grpc-js reconnects with backoff (1 s at first): bounded by count and time.
+    const until = Date.now() + 20_000;
+    for (let round = 0; back.length === 0 && Date.now() < until; round++) {
+      await authorize(c, `three-${round}`, 5);
+      await sleep(100);
+    }
+    expect(back.length).toBeGreaterThan(0);
+  }, 30_000);
 });
 
 describe("parsePeerAddresses", () => {
