@@ -13,6 +13,8 @@ import { describeError, isRetryable } from "#platform/rpc-errors.js";
 import { describePostgresTarget, postgresTarget } from "#platform/postgres.js";
 import { DURABILITIES, type Durability } from "#platform/sqlite.js";
 import { PostgresSagaStore } from "./engine/postgres-saga-store.js";
+import { defaultReplicaId } from "./engine/replica-id.js";
+import { watchStoreHealth } from "./store-health-watch.js";
 import { createRunner } from "./engine/runner.js";
 import type { SagaStore } from "./engine/saga-store.js";
 import { SqliteSagaStore } from "./engine/sql-saga-store.js";
@@ -35,6 +37,12 @@ const readConfig = () => {
     STEP_MAX_ATTEMPTS: integer(8, 1, 1_000),
     SAGA_DEADLINE_MS: integer(60_000, 1, 86_400_000),
     MAX_SAGAS_IN_FLIGHT: integer(10_000, 1, 1_000_000),
+    // Replicas on one PostgreSQL log (docs/postgres.md, "Replicas"); ignored on SQLite.
+    REPLICA_ID: text(""),
+    LEASE_MS: integer(1_500, 100, 600_000),
+    LEASE_RENEW_MS: integer(0, 0, 600_000),
+    CLAIM_INTERVAL_MS: integer(250, 10, 600_000),
+    STORE_PROBE_MS: integer(500, 50, 600_000),
   });
   return { ...env, logLevel: env.LOG_LEVEL };
 };
@@ -80,6 +88,7 @@ await runProcess("orchestrator", readConfig, async ({ config: env, log }) => {
     describeError,
     maxInFlight: env.MAX_SAGAS_IN_FLIGHT,
     log,
+    ...(store instanceof PostgresSagaStore && { ownership: replicaOwnership(store, env) }),
   });
 
   // One JSON line per finished saga, carrying its id (off below info, so the hot path pays nothing).
@@ -96,6 +105,8 @@ await runProcess("orchestrator", readConfig, async ({ config: env, log }) => {
     port: env.PORT,
     log,
   });
+  // Health says NOT_SERVING while the saga log does not answer (sagas wait for it meanwhile).
+  const probe = store instanceof PostgresSagaStore ? watchStoreHealth(store, env.STORE_PROBE_MS, server, log) : undefined;
   const startedAt = Date.now();
   const resumed = await runner.resumePending();
   return {
@@ -105,8 +116,10 @@ await runProcess("orchestrator", readConfig, async ({ config: env, log }) => {
       resumeMs: Date.now() - startedAt,
       durability: env.DURABILITY,
       sagaLog: postgres ? `PostgreSQL at ${postgres}` : "SQLite",
+      ...(runner.replicaId !== undefined && { replica: runner.replicaId, leaseMs: env.LEASE_MS }),
     },
     async close() {
+      probe?.stop();
       await server.close();
       await runner.close();
       await store.close();
@@ -114,3 +127,14 @@ await runProcess("orchestrator", readConfig, async ({ config: env, log }) => {
     },
   };
 });
+
+/** Ownership among replicas sharing the PostgreSQL log: who this replica is, and its lease. */
+function replicaOwnership(store: PostgresSagaStore, env: ReturnType<typeof readConfig>) {
+  return {
+    port: store,
+    replicaId: env.REPLICA_ID || defaultReplicaId(),
+    leaseMs: env.LEASE_MS,
+    ...(env.LEASE_RENEW_MS > 0 && { renewEveryMs: env.LEASE_RENEW_MS }),
+    claimEveryMs: env.CLAIM_INTERVAL_MS,
+  };
+}

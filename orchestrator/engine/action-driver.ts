@@ -9,7 +9,7 @@ import { backoffDelay } from "./retry.js";
 import { hasConfirmations } from "./confirmation-driver.js";
 import { isJson } from "./json.js";
 import type { Execution } from "./execution.js";
-import { type RunnerState, STOPPED } from "./runner-state.js";
+import { halt, type RunnerState } from "./runner-state.js";
 import { copyRecord, type ErrorInfo, findStep, type OperatorNote } from "./saga-record.js";
 import { carry, emit } from "./saga-log-writer.js";
 import { callStep, describeFailure, isRetryableFailure, pause } from "./step-call.js";
@@ -47,7 +47,7 @@ export async function runActions(state: RunnerState, execution: Execution): Prom
     }
     for (;;) {
       const outcome = await callStep(state, execution, step.action, step.name, attempt, step.retry.timeoutMs);
-      if (state.closed) throw STOPPED;
+      halt(state, execution);
       if (outcome.ok) {
         const output = outcome.value === undefined ? null : outcome.value;
         if (!isJson(output)) {

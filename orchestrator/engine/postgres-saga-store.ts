@@ -15,7 +15,7 @@ import { migratePostgres, type PostgresMigration } from "../../platform/postgres
 import { isConnectionLost, openPostgresPool, type PostgresPoolOptions } from "../../platform/postgres.js";
 import { createPostgresWriteBatcher, type PostgresWriteBatcher, type WriteOutcome } from "../../platform/postgres-write-batcher.js";
 import type { Json } from "./json.js";
-import { FencedError, type SagaClaim, type SagaOwnership } from "./saga-ownership.js";
+import { CREATED_EPOCH, FencedError, type SagaClaim, type SagaOwnership } from "./saga-ownership.js";
 import { type SagaEvent, type SagaHeader, UNFINISHED_STATUSES } from "./saga-record.js";
 import type { CreateResult, SagaListQuery, SagaStore, StoredSaga } from "./saga-store.js";
 
@@ -88,7 +88,9 @@ export interface PostgresSagaStoreOptions extends PostgresPoolOptions {
   onWriteRetry?: (failure: { attempt: number; delayMs: number; error: Error }) => void;
 }
 
-type Write = { kind: "create"; header: SagaHeader; first: SagaEvent } | { kind: "append"; event: SagaEvent; epoch: number | undefined };
+type Write =
+  | { kind: "create"; header: SagaHeader; first: SagaEvent; owner: { id: string; leaseMs: number } | undefined }
+  | { kind: "append"; event: SagaEvent; epoch: number | undefined };
 
 type Written = CreateResult | undefined;
 
@@ -106,12 +108,17 @@ const CREATE_SAGAS = `
 WITH input AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::json[], $7::bigint[],
                        $8::integer[], $9::text[], $10::text[], $11::text[], $12::bigint[], $13::integer[], $14::json[], $15::text[], $16::text[],
-                       $17::text[], $18::text[])
+                       $17::text[], $18::text[], $19::text[], $20::bigint[])
     AS i(saga_id, idempotency_key, fingerprint, definition_name, definition_version, input, created_at,
-         sequence, kind, step, status, at, attempt, output, error_code, error_message, actor, reason)
+         sequence, kind, step, status, at, attempt, output, error_code, error_message, actor, reason, owner, lease_ms)
 ), inserted AS (
-  INSERT INTO saga (saga_id, idempotency_key, fingerprint, definition_name, definition_version, status, input, created_at, updated_at)
-  SELECT saga_id, idempotency_key, fingerprint, definition_name, definition_version, status, input, created_at, at FROM input
+  INSERT INTO saga (saga_id, idempotency_key, fingerprint, definition_name, definition_version, status, input, created_at, updated_at,
+                    owner, lease_until, epoch)
+  SELECT saga_id, idempotency_key, fingerprint, definition_name, definition_version, status, input, created_at, at,
+         owner, CASE WHEN owner IS NULL THEN NULL ELSE now() + lease_ms * interval '1 millisecond' END,
+         CASE WHEN owner IS NULL THEN 0 ELSE ${CREATED_EPOCH} END
+  FROM input
+  ORDER BY idempotency_key -- two batches taking the same keys take them in one order, so never wait on each other in a circle
   ON CONFLICT DO NOTHING
   RETURNING saga_id
 )
@@ -191,6 +198,11 @@ WITH mine AS MATERIALIZED (
   RETURNING s.saga_id, s.epoch, s.created_at
 )
 SELECT saga_id, epoch FROM renewed ORDER BY created_at, saga_id`;
+const TAKE = `
+UPDATE saga SET owner = $2, lease_until = now() + $3 * interval '1 millisecond', epoch = epoch + 1
+WHERE saga_id = $1
+RETURNING saga_id, epoch`;
+const RELEASE = "UPDATE saga SET lease_until = now() WHERE owner = $1 AND lease_until > now()";
 
 interface StoredEventRow {
   saga_id: string;
@@ -277,7 +289,17 @@ export class PostgresSagaStore implements SagaStore, SagaOwnership {
     checkHeader(header);
     checkEvent(first);
     if (first.sagaId !== header.sagaId) throw new Error(`saga ${header.sagaId}: its first event belongs to saga ${first.sagaId}`);
-    return (await this.#batcher.run({ kind: "create", header, first })) as CreateResult;
+    return (await this.#batcher.run({ kind: "create", header, first, owner: undefined })) as CreateResult;
+  }
+
+  /** Queued with the other creates; the saga is owned by `ownerId` at epoch 1 from its creation. */
+  async createOwned(header: SagaHeader, first: SagaEvent, ownerId: string, leaseMs: number): Promise<CreateResult> {
+    this.#open();
+    checkHeader(header);
+    checkEvent(first);
+    checkOwnership(ownerId, leaseMs);
+    if (first.sagaId !== header.sagaId) throw new Error(`saga ${header.sagaId}: its first event belongs to saga ${first.sagaId}`);
+    return (await this.#batcher.run({ kind: "create", header, first, owner: { id: ownerId, leaseMs } })) as CreateResult;
   }
 
   /** Queued; resolves after the statement holding it commits. */
@@ -346,6 +368,39 @@ export class PostgresSagaStore implements SagaStore, SagaOwnership {
       values: [ownerId, leaseMs, UNFINISHED_STATUSES],
     });
     return rows.map((r) => ({ sagaId: r.saga_id, epoch: r.epoch }));
+  }
+
+  async take(sagaId: string, ownerId: string, leaseMs: number): Promise<SagaClaim | undefined> {
+    this.#open();
+    checkOwnership(ownerId, leaseMs);
+    const { rows } = await this.#pool.query<{ saga_id: string; epoch: number }>({
+      name: "saga_take",
+      text: TAKE,
+      values: [sagaId, ownerId, leaseMs],
+    });
+    return rows[0] && { sagaId: rows[0].saga_id, epoch: rows[0].epoch };
+  }
+
+  async release(ownerId: string): Promise<void> {
+    this.#open();
+    checkOwnership(ownerId, 1);
+    await this.#pool.query({ name: "saga_release", text: RELEASE, values: [ownerId] });
+  }
+
+  /** Whether the server answers now: one `SELECT 1` on the pool, failing after `timeoutMs`. */
+  async ping(timeoutMs = 2_000): Promise<boolean> {
+    if (this.#closed) return false;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const query = this.#pool.query("SELECT 1");
+      query.catch(() => undefined);
+      await Promise.race([query, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("timed out")), timeoutMs)))]);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Commits every queued write, then closes the pool. Idempotent. */
@@ -435,9 +490,9 @@ export class PostgresSagaStore implements SagaStore, SagaOwnership {
       }
     }
     const first = new Set(sent);
-    const columns: unknown[][] = Array.from({ length: 18 }, () => []);
+    const columns: unknown[][] = Array.from({ length: 20 }, () => []);
     for (const i of sent) {
-      const { header: h, first: e } = writes[i] as Extract<Write, { kind: "create" }>;
+      const { header: h, first: e, owner } = writes[i] as Extract<Write, { kind: "create" }>;
       const row = [
         h.sagaId,
         h.idempotencyKey,
@@ -447,6 +502,8 @@ export class PostgresSagaStore implements SagaStore, SagaOwnership {
         JSON.stringify(h.input),
         h.createdAt,
         ...eventColumns(e).slice(1),
+        owner?.id ?? null,
+        owner?.leaseMs ?? null,
       ];
       row.forEach((v, c) => columns[c]!.push(v));
     }

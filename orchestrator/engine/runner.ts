@@ -7,7 +7,8 @@
  * - step-call.ts: one call under its timeout; saga-log-writer.ts: carried and durable writes;
  * - saga-queries.ts, saga-waits.ts, saga-events.ts: reads, waits and live events;
  * - operator-actions.ts: retry, forced compensation, resolution by hand;
- * - definition-registry.ts: definitions by name and version; execution.ts: one driven saga.
+ * - definition-registry.ts: definitions by name and version; execution.ts: one driven saga;
+ * - saga-leases.ts, saga-fencing.ts: ownership among replicas sharing one log (leases, claims, fencing).
  * Every transition is logged; the runner waits for durability before acting wherever a crash
  * could change what happens, so a kill -9 at any instant loses nothing that a resumed run
  * would not redo the same way.
@@ -16,7 +17,9 @@ import type { Json } from "./json.js";
 import type { SagaDefinition } from "./saga.js";
 import type { ErrorInfo, OperatorNote, SagaEvent, SagaRecord, SagaStatus } from "./saga-record.js";
 import type { SagaStore } from "./saga-store.js";
+import type { SagaOwnership } from "./saga-ownership.js";
 import { createRunnerState } from "./runner-state.js";
+import { claimSagas, renewLeases } from "./saga-leases.js";
 import { close, idle, inFlight, resumePending } from "./saga-lifecycle.js";
 import { getSaga, listSagas } from "./saga-queries.js";
 import { waitForSaga, type WaitUntil } from "./saga-waits.js";
@@ -49,6 +52,33 @@ export interface RunnerOptions {
   /** Most sagas driven at once; past it `start()` throws SagaLimitError (default: unlimited). */
   maxInFlight?: number;
   log?: RunnerLog;
+  /**
+   * Replicas sharing one log (PostgreSQL): this runner drives only the sagas it owns, writes
+   * each with its epoch, and takes over sagas whose owner's lease ran out. Absent: the runner
+   * is the log's only owner (SQLite) and resumes every unfinished saga at boot.
+   */
+  ownership?: RunnerOwnership;
+}
+
+/** How a runner shares its log with other replicas (see saga-leases.ts). */
+export interface RunnerOwnership {
+  /** The store's ownership side (the same object as the store, on PostgreSQL). */
+  port: SagaOwnership;
+  /** This replica's id, the owner of the sagas it drives: unique among the replicas of a log. */
+  replicaId: string;
+  /** How long a claim or a renewal holds a saga, on the database's clock. */
+  leaseMs: number;
+  /** How often the leases are renewed (default leaseMs / 3). */
+  renewEveryMs?: number;
+  /** How often sagas whose lease ran out are looked for (default 250 ms). */
+  claimEveryMs?: number;
+  /** Most sagas taken by one claim (default 500); a claim never takes more than `maxInFlight` leaves room for. */
+  claimBatch?: number;
+  /**
+   * false: no timers; the caller calls `renewLeases()` and `claimSagas()` itself (a simulation
+   * on a virtual clock, a test that freezes a replica). Default true: `resumePending()` starts them.
+   */
+  timers?: boolean;
 }
 
 /** A start request. An empty or missing idempotency key starts a new saga every time. */
@@ -73,6 +103,8 @@ export interface ListQuery {
 
 /** The runner's API. */
 export interface Runner {
+  /** This replica's id when the runner shares its log with others (`RunnerOptions.ownership`), else undefined. */
+  readonly replicaId: string | undefined;
   /**
    * Starts a saga on the highest registered version of `definitionName`, or returns the
    * saga that already holds the idempotency key (`created: false`). Resolves once
@@ -114,8 +146,20 @@ export interface Runner {
    * @throws InvalidOperatorNoteError, SagaNotFoundError, SagaStateError (not NEEDS_ATTENTION, or runner closed), UnknownDefinitionError.
    */
   resolve(sagaId: string, note: OperatorNote): Promise<SagaRecord>;
-  /** At boot: resumes every RUNNING/CONFIRMING/COMPENSATING saga of the store from its log; returns how many. */
+  /**
+   * At boot: resumes every RUNNING/CONFIRMING/COMPENSATING saga of the store from its log;
+   * returns how many. With ownership: claims the unfinished sagas nobody holds (paced by
+   * `maxInFlight`) and starts the renewal and claim timers.
+   */
   resumePending(): Promise<number>;
+  /**
+   * With ownership: extends the leases of the sagas this runner owns; one it no longer owns is
+   * dropped at once, one it owns but does not drive is loaded and driven. Rejects with the
+   * store's error. Without ownership: does nothing.
+   */
+  renewLeases(): Promise<void>;
+  /** With ownership: takes sagas whose lease ran out (as many as `maxInFlight` leaves room for) and drives them; returns how many. */
+  claimSagas(): Promise<number>;
   /** Sagas being driven now (including starts not yet durable). */
   inFlight(): number;
   /** Resolves when no saga is being driven (now or later). */
@@ -132,6 +176,7 @@ export interface Runner {
 export function createRunner(options: RunnerOptions): Runner {
   const state = createRunnerState(options);
   return {
+    replicaId: state.owner?.replicaId,
     start: (definitionName, request) => startSaga(state, definitionName, request),
     wait: (sagaId, timeoutMs, until) => waitForSaga(state, sagaId, timeoutMs, until),
     get: (sagaId) => getSaga(state, sagaId),
@@ -141,6 +186,8 @@ export function createRunner(options: RunnerOptions): Runner {
     forceCompensate: (sagaId, note) => forceCompensation(state, sagaId, note),
     resolve: (sagaId, note) => resolveSaga(state, sagaId, note),
     resumePending: () => resumePending(state),
+    renewLeases: () => renewLeases(state),
+    claimSagas: () => claimSagas(state),
     inFlight: () => inFlight(state),
     idle: () => idle(state),
     close: () => close(state),
