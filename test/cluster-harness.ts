@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { createTestDatabase, type TestDatabase } from "../platform/postgres-test-database.js";
-import { CLUSTER_DATABASE_OWNERS, type ClusterDatabases } from "../system/cluster-databases.js";
+import { CLUSTER_DATABASE_OWNERS, clusterDatabaseUrls, ensureClusterDatabases, type ClusterDatabases } from "../system/cluster-databases.js";
 import { startCluster, type ReplicaLabel, type RunningCluster } from "../system/start-cluster.js";
 import { checkInvariants, takeSnapshot, type InvariantReport, type Snapshot } from "../system/invariants.js";
 
@@ -35,6 +35,11 @@ export interface TestClusterOptions {
   /** Environment of every process (on top of quiet logs). */
   readonly env?: Record<string, string>;
   readonly envOf?: (label: ReplicaLabel) => Record<string, string> | undefined;
+  /**
+   * A server of the test's own (`test/private-postgres.ts`): the databases are created there and
+   * go with it. Absent: throwaway databases on the test server, dropped by `close`.
+   */
+  readonly adminUrl?: string;
 }
 
 /** Starts a cluster on databases of its own (created here, dropped by `close`). */
@@ -54,8 +59,14 @@ export async function startTestCluster(options: TestClusterOptions): Promise<Tes
     rmSync(dataDir, { recursive: true, force: true });
   };
   try {
-    for (const owner of CLUSTER_DATABASE_OWNERS) created.push(await createTestDatabase(`cluster_${owner}`));
-    const databases = Object.fromEntries(CLUSTER_DATABASE_OWNERS.map((owner, i) => [owner, created[i]!.url])) as ClusterDatabases;
+    let databases: ClusterDatabases;
+    if (options.adminUrl !== undefined) {
+      databases = clusterDatabaseUrls(options.adminUrl, "cluster");
+      await ensureClusterDatabases(options.adminUrl, databases);
+    } else {
+      for (const owner of CLUSTER_DATABASE_OWNERS) created.push(await createTestDatabase(`cluster_${owner}`));
+      databases = Object.fromEntries(CLUSTER_DATABASE_OWNERS.map((owner, i) => [owner, created[i]!.url])) as ClusterDatabases;
+    }
     cluster = await startCluster({
       databases,
       dataDir,
@@ -72,6 +83,8 @@ export async function startTestCluster(options: TestClusterOptions): Promise<Tes
       },
     });
     log = new pg.Pool({ connectionString: databases.orchestrator, max: 2 });
+    log.on("error", () => {}); // an idle connection cut by a server restart: the pool drops it
+
     const initial = await takeSnapshot({ payments: cluster.urls.payments, inventory: cluster.urls.inventory });
     return { cluster, log, initial, lines: (label) => output.get(label) ?? [], close };
   } catch (err) {
@@ -83,15 +96,16 @@ export async function startTestCluster(options: TestClusterOptions): Promise<Tes
 
 /**
  * Starts `count` sagas through the gateway, `concurrency` at a time, each with its own
- * Idempotency-Key; every tenth orders a webcam (no stock: compensated at inventory). A 503 or a
- * lost connection is retried with the same key (bounded), so a saga is started once.
+ * Idempotency-Key; with `failing`, every tenth orders a webcam (no stock: compensated at
+ * inventory). A 503 or a lost connection is retried with the same key (bounded), so a saga is
+ * started once.
  * @returns the saga ids.
  */
-export async function startSagas(gatewayUrl: string, count: number, prefix: string, concurrency = 50): Promise<string[]> {
+export async function startSagas(gatewayUrl: string, count: number, prefix: string, failing = true, concurrency = 50): Promise<string[]> {
   const ids: string[] = [];
   let next = 0;
   const one = async (i: number): Promise<void> => {
-    const product = i % 10 === 9 ? "webcam" : "mouse";
+    const product = failing && i % 10 === 9 ? "webcam" : "mouse";
     const body = JSON.stringify({ customerId: "customer-1", items: [{ productId: product, quantity: 1 }] });
     for (let attempt = 1; ; attempt++) {
       try {
@@ -130,11 +144,14 @@ export async function unfinishedByOwner(log: pg.Pool): Promise<Map<string, numbe
   return new Map(rows.map((r) => [r.owner ?? "(none)", Number(r.n)]));
 }
 
-/** Polls `check` every 25 ms until it is true or `timeoutMs` passes; returns whether it became true. */
+/**
+ * Polls `check` every 25 ms until it is true or `timeoutMs` passes; returns whether it became
+ * true. A check that throws (the log's server restarting) counts as false until the last one.
+ */
 export async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
-    if (await check()) return true;
+    if (await check().catch(() => false)) return true;
     await new Promise((r) => setTimeout(r, 25));
   }
   return check();
