@@ -65,3 +65,16 @@ export async function ensureClusterDatabases(adminUrl: string, databases: Cluste
   }
   return created;
 }
+
+/** Drops every database of `databases` (ending their sessions); one that is gone already is skipped. */
+export async function dropClusterDatabases(adminUrl: string, databases: ClusterDatabases): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5_000 });
+  await client.connect();
+  try {
+    for (const url of Object.values(databases)) {
+      await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(decodeURIComponent(new URL(url).pathname.slice(1)))} WITH (FORCE)`);
+    }
+  } finally {
+    await client.end();
+  }
+}
