@@ -19,6 +19,7 @@ import {
   InvalidPageTokenError,
   SagaLimitError,
   SagaStateError,
+  SagaTakenOverError,
   UnknownDefinitionError,
 } from "./engine/errors.js";
 import { checkOperatorNote } from "./engine/operator-actions.js";
@@ -138,6 +139,7 @@ async function guard<T>(work: () => Promise<T>): Promise<T> {
     if (err instanceof InvalidPageTokenError) throw new ConnectError(`page_token: ${err.message}`, Code.InvalidArgument);
     if (err instanceof IdempotencyConflictError) throw new ConnectError(err.message, Code.AlreadyExists);
     if (err instanceof SagaLimitError) throw new ConnectError(err.message, Code.ResourceExhausted);
+    if (err instanceof SagaTakenOverError) throw new ConnectError(err.message, Code.Aborted);
     if (err instanceof SagaStateError) throw new ConnectError(err.message, Code.FailedPrecondition);
     // A saga whose definition version this orchestrator does not have: an operator cannot act on it here.
     if (err instanceof UnknownDefinitionError) throw new ConnectError(err.message, Code.FailedPrecondition);
