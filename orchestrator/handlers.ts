@@ -74,10 +74,15 @@ export function orchestratorHandlers(runner: Runner): ServiceHandlers<typeof Orc
       if (req.sagaId !== "") await guard(() => found(runner, req.sagaId));
       const queue: EngineEvent[] = [];
       let wake: (() => void) | undefined;
-      const unsubscribe = runner.subscribe(req.sagaId || undefined, (e) => {
-        queue.push(e);
-        wake?.();
-      });
+      // Every saga of the log, including those other replicas drive.
+      const unsubscribe = runner.subscribe(
+        req.sagaId || undefined,
+        (e) => {
+          queue.push(e);
+          wake?.();
+        },
+        { everywhere: true },
+      );
       const aborted = new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
       try {
         while (!ctx.signal.aborted) {

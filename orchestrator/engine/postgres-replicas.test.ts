@@ -125,6 +125,7 @@ async function replica(id: string, services: Services, options: { timers: boolea
     describeError: (e) => ({ code: "UNAVAILABLE", message: String(e) }),
     log,
     ownership: { port: store, replicaId: id, leaseMs: options.leaseMs ?? 1_500, claimEveryMs: 250, timers: options.timers },
+    changeFeed: await store.openChangeFeed(),
   });
   runners.push(runner);
   await runner.resumePending();
@@ -254,13 +255,44 @@ describe("replicas on one PostgreSQL saga log", () => {
     );
   }, 120_000);
 
+  it("announces every committed batch to the other stores' change feeds, however large, and not to its own", async () => {
+    const writer = await PostgresSagaStore.open({ connectionString: database.url, connectAttempts: 1 });
+    const listener = await PostgresSagaStore.open({ connectionString: database.url, connectAttempts: 1 });
+    stores.push(writer, listener);
+    const heard = new Map<string, [number, number]>();
+    const own: string[] = [];
+    (await listener.openChangeFeed()).onChanges((changes) => changes.forEach((c) => heard.set(c.sagaId, [c.from, c.to])));
+    (await writer.openChangeFeed()).onChanges((changes) => changes.forEach((c) => own.push(c.sagaId)));
+    // 3,000 sagas with 100-character ids in one batch: about 400 KB of news, past one notification's 8,000 bytes.
+    const ids = Array.from({ length: 3_000 }, (_, n) => `${String(n).padStart(6, "0")}-${"x".repeat(93)}`);
+    await Promise.all(
+      ids.map((id) =>
+        writer.create(
+          { sagaId: id, idempotencyKey: id, fingerprint: "", definitionName: "order", definitionVersion: 1, input: null, createdAt: 1 },
+          { sagaId: id, sequence: 1, kind: "saga-created", status: "RUNNING", at: 1 },
+        ),
+      ),
+    );
+    await Promise.all(ids.map((id) => writer.append({ sagaId: id, sequence: 2, kind: "step-started", step: "price", status: "RUNNING", at: 2 })));
+    await until("every change to be heard", async () => ids.every((id) => heard.get(id)?.[1] === 2), 30_000);
+    expect(heard.get(ids[0]!)).toEqual([2, 2]);
+    expect(own).toEqual([]);
+  }, 60_000);
+
   it("reads every saga on any replica: get, list and wait see a saga another replica drives", async () => {
     const services = new Services();
     const a = await replica("replica-a", services, { timers: true });
     const reader = await replica("replica-reader", services, { timers: true });
     const { saga } = await a.runner.start("order", { idempotencyKey: "seen-elsewhere", input: { n: 1 } });
+    const heard: string[] = [];
+    reader.runner.subscribe(saga.sagaId, (e) => heard.push(e.kind), { everywhere: true });
+    const waitedFrom = Date.now();
     const waited = await reader.runner.wait(saga.sagaId, 30_000, "terminal");
     expect(waited?.status).toBe("COMPLETED");
+    // Heard through the change feed, not at the wait's timeout.
+    expect(Date.now() - waitedFrom).toBeLessThan(25_000);
+    expect(heard).toContain("saga-completed");
+    expect(reader.runner.inFlight()).toBe(0);
     expect((await reader.runner.get(saga.sagaId))?.status).toBe("COMPLETED");
     const page = await reader.runner.list({ pageSize: 10 });
     expect(page.sagas.map((s) => s.sagaId)).toContain(saga.sagaId);
