@@ -88,7 +88,11 @@ await runProcess("orchestrator", readConfig, async ({ config: env, log }) => {
     describeError,
     maxInFlight: env.MAX_SAGAS_IN_FLIGHT,
     log,
-    ...(store instanceof PostgresSagaStore && { ownership: replicaOwnership(store, env) }),
+    ...(store instanceof PostgresSagaStore && {
+      ownership: replicaOwnership(store, env),
+      // GetSaga reads the log; waits and WatchSagas hear of the sagas other replicas drive through LISTEN/NOTIFY.
+      changeFeed: await store.openChangeFeed((error) => log.warn({ err: error.message }, "saga log change feed lost its connection; reconnecting")),
+    }),
   });
 
   // One JSON line per finished saga, carrying its id (off below info, so the hot path pays nothing).

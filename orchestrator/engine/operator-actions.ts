@@ -3,10 +3,11 @@
  * retry it, force it to compensate, or mark it resolved by hand. Each names who acts and
  * why, and that note is logged with the action, so the saga's history says who did what.
  */
-import { InvalidOperatorNoteError, SagaNotFoundError, SagaStateError, UnknownDefinitionError } from "./errors.js";
+import { InvalidOperatorNoteError, SagaNotFoundError, SagaStateError, SagaTakenOverError, UnknownDefinitionError } from "./errors.js";
+import { FencedError } from "./saga-ownership.js";
 import { forcedCompensationError, turnToCompensation } from "./action-driver.js";
 import { type Execution, newExecution } from "./execution.js";
-import type { RunnerState } from "./runner-state.js";
+import { FENCED, type RunnerState } from "./runner-state.js";
 import { copyRecord, foldSaga, type OperatorNote, type SagaRecord } from "./saga-record.js";
 import { emit } from "./saga-log-writer.js";
 import { launch, wakeIdleIfIdle } from "./saga-lifecycle.js";
@@ -156,9 +157,9 @@ async function logOrLetGo(state: RunnerState, execution: Execution, write: () =>
   try {
     await write();
   } catch (error) {
-    state.executions.delete(execution.record.sagaId);
+    if (state.executions.get(execution.record.sagaId) === execution) state.executions.delete(execution.record.sagaId);
     wakeIdleIfIdle(state);
-    throw error;
+    throw error instanceof FencedError || error === FENCED ? new SagaTakenOverError(execution.record.sagaId) : error;
   }
 }
 

@@ -10,6 +10,7 @@
  * an append to an unknown saga, to a taken sequence, or with a stale epoch is left out, and
  * only its caller is told.
  */
+import { randomBytes } from "node:crypto";
 import type pg from "pg";
 import { migratePostgres, type PostgresMigration } from "../../platform/postgres-migrations.js";
 import { isConnectionLost, openPostgresPool, type PostgresPoolOptions } from "../../platform/postgres.js";
@@ -18,6 +19,7 @@ import type { Json } from "./json.js";
 import { CREATED_EPOCH, FencedError, type SagaClaim, type SagaOwnership } from "./saga-ownership.js";
 import { type SagaEvent, type SagaHeader, UNFINISHED_STATUSES } from "./saga-record.js";
 import type { CreateResult, SagaListQuery, SagaStore, StoredSaga } from "./saga-store.js";
+import { PostgresSagaChangeFeed, SAGA_LOG_CHANNEL } from "./postgres-saga-change-feed.js";
 
 /** The saga log's schema, version by version (see platform/postgres-migrations). Never edit a released one; add the next. */
 export const SAGA_LOG_MIGRATIONS: readonly PostgresMigration[] = [
@@ -104,6 +106,23 @@ const WITH_EVENTS = `${HEADER_COLUMNS},
       ORDER BY e.sequence)
     FROM saga_event e WHERE e.saga_id = saga.saga_id), '[]'::json) AS events`;
 
+/**
+ * A CTE `notified` that announces, on commit, the events `rows` (saga_id, sequence) inserted:
+ * `{"w": writer, "c": [[sagaId, from, to], …]}`, in notifications of at most about 7,000 bytes
+ * (PostgreSQL's limit is 8,000), so a batch of any size is announced, in as few as fit. The
+ * writer tag lets a replica skip its own news. An id longer than 1,000 bytes is not announced.
+ */
+function notifyOf(rows: string, writerParameter: string): string {
+  return `notified AS (
+  SELECT pg_notify('${SAGA_LOG_CHANNEL}', json_build_object('w', ${writerParameter}::text, 'c', json_agg(json_build_array(saga_id, lo, hi)))::text)
+  FROM (
+    SELECT saga_id, lo, hi, sum(octet_length(saga_id) + 30) OVER (ORDER BY saga_id) / 7000 AS chunk
+    FROM (SELECT saga_id, min(sequence) AS lo, max(sequence) AS hi FROM ${rows} WHERE octet_length(saga_id) <= 1000 GROUP BY saga_id) g
+  ) c
+  GROUP BY chunk
+)`;
+}
+
 const CREATE_SAGAS = `
 WITH input AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::json[], $7::bigint[],
@@ -121,11 +140,13 @@ WITH input AS (
   ORDER BY idempotency_key -- two batches taking the same keys take them in one order, so never wait on each other in a circle
   ON CONFLICT DO NOTHING
   RETURNING saga_id
-)
-INSERT INTO saga_event (saga_id, sequence, kind, step, status, at, attempt, output, error_code, error_message, actor, reason)
-SELECT i.saga_id, i.sequence, i.kind, i.step, i.status, i.at, i.attempt, i.output, i.error_code, i.error_message, i.actor, i.reason
-FROM input i JOIN inserted USING (saga_id)
-RETURNING saga_id`;
+), events AS (
+  INSERT INTO saga_event (saga_id, sequence, kind, step, status, at, attempt, output, error_code, error_message, actor, reason)
+  SELECT i.saga_id, i.sequence, i.kind, i.step, i.status, i.at, i.attempt, i.output, i.error_code, i.error_message, i.actor, i.reason
+  FROM input i JOIN inserted USING (saga_id)
+  RETURNING saga_id, sequence
+), ${notifyOf("events", "$21")}
+SELECT saga_id FROM events WHERE (SELECT count(*) FROM notified) >= 0`;
 
 // Fenced rows lock their saga row first (in id order, so two writers never wait on each other
 // in a circle), so a claim that moves the epoch either commits before (and this sees the new
@@ -155,8 +176,8 @@ WITH input AS (
   UPDATE saga s SET status = l.status, updated_at = l.at
   FROM latest l WHERE s.saga_id = l.saga_id AND s.status <> l.status
   RETURNING s.saga_id
-)
-SELECT saga_id, sequence FROM inserted`;
+), ${notifyOf("inserted", "$14")}
+SELECT saga_id, sequence FROM inserted WHERE (SELECT count(*) FROM notified) >= 0`;
 
 const EPOCHS_OF = "SELECT saga_id, epoch FROM saga WHERE saga_id = ANY($1::text[])";
 /** Events as written, for telling a batch sent again from a conflicting write. */
@@ -257,10 +278,15 @@ export class PostgresSagaStore implements SagaStore, SagaOwnership {
   readonly #batcher: PostgresWriteBatcher<Write, Written>;
   readonly #writeRetries: number;
   readonly #onWriteRetry: PostgresSagaStoreOptions["onWriteRetry"];
+  readonly #options: PostgresSagaStoreOptions;
+  readonly #feeds = new Set<PostgresSagaChangeFeed>();
   #closed = false;
+  /** Tags the announcements of this store's commits, so its own change feed skips them. */
+  readonly writerTag = randomBytes(8).toString("hex");
 
   private constructor(pool: pg.Pool, options: PostgresSagaStoreOptions) {
     this.#pool = pool;
+    this.#options = options;
     this.#writeRetries = options.writeRetries ?? 8;
     this.#onWriteRetry = options.onWriteRetry;
     this.#batcher = createPostgresWriteBatcher<Write, Written>((writes) => this.#commit(writes), options.maxBatch ?? 5_000);
@@ -403,10 +429,22 @@ export class PostgresSagaStore implements SagaStore, SagaOwnership {
     }
   }
 
+  /**
+   * Listens for the batches other stores (replicas) commit to this log, on a connection of its
+   * own that comes back after a loss (news sent meanwhile is missed). Closed with the store.
+   */
+  async openChangeFeed(onLost?: (error: Error) => void): Promise<PostgresSagaChangeFeed> {
+    this.#open();
+    const feed = await PostgresSagaChangeFeed.open(this.#options, this.writerTag, onLost);
+    this.#feeds.add(feed);
+    return feed;
+  }
+
   /** Commits every queued write, then closes the pool. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await Promise.allSettled([...this.#feeds].map((f) => f.close()));
     await this.#batcher.close();
     await this.#pool.end();
   }
@@ -507,7 +545,7 @@ export class PostgresSagaStore implements SagaStore, SagaOwnership {
       ];
       row.forEach((v, c) => columns[c]!.push(v));
     }
-    const { rows } = await this.#pool.query<{ saga_id: string }>({ name: "saga_create", text: CREATE_SAGAS, values: columns });
+    const { rows } = await this.#pool.query<{ saga_id: string }>({ name: "saga_create", text: CREATE_SAGAS, values: [...columns, this.writerTag] });
     const created = new Set(rows.map((r) => r.saga_id));
     const refused: number[] = [];
     for (const i of group) {
@@ -550,7 +588,11 @@ export class PostgresSagaStore implements SagaStore, SagaOwnership {
       const { event, epoch } = writes[i] as Extract<Write, { kind: "append" }>;
       [...eventColumns(event), epoch ?? null].forEach((v, c) => columns[c]!.push(v));
     }
-    const { rows } = await this.#pool.query<{ saga_id: string; sequence: number }>({ name: "saga_append", text: APPEND_EVENTS, values: columns });
+    const { rows } = await this.#pool.query<{ saga_id: string; sequence: number }>({
+      name: "saga_append",
+      text: APPEND_EVENTS,
+      values: [...columns, this.writerTag],
+    });
     const inserted = new Set(rows.map((r) => `${r.saga_id}\u0000${r.sequence}`));
     const refused: number[] = [];
     for (const i of sent) {

@@ -46,6 +46,8 @@ export interface RunnerState {
   closed: boolean;
   /** Aborted by `close()`: wakes every saga in backoff. */
   readonly stop: AbortController;
+  /** Stops publishing other replicas' events (set when the runner follows a change feed). */
+  stopFollowing: (() => void) | undefined;
   /** Set when sagas are owned among replicas (PostgreSQL): this runner drives only the sagas it owns. */
   readonly owner: OwnerState | undefined;
 }
@@ -130,6 +132,7 @@ export function createRunnerState(options: RunnerOptions): RunnerState {
     pendingStarts: 0,
     closed: false,
     stop,
+    stopFollowing: undefined,
     owner: options.ownership && {
       port: options.ownership.port,
       replicaId: checkReplicaId(options.ownership.replicaId),

@@ -8,7 +8,8 @@
  * - saga-queries.ts, saga-waits.ts, saga-events.ts: reads, waits and live events;
  * - operator-actions.ts: retry, forced compensation, resolution by hand;
  * - definition-registry.ts: definitions by name and version; execution.ts: one driven saga;
- * - saga-leases.ts, saga-fencing.ts: ownership among replicas sharing one log (leases, claims, fencing).
+ * - saga-leases.ts, saga-fencing.ts: ownership among replicas sharing one log (leases, claims, fencing);
+ *   saga-remote-events.ts: other replicas' events for the listeners that want them.
  * Every transition is logged; the runner waits for durability before acting wherever a crash
  * could change what happens, so a kill -9 at any instant loses nothing that a resumed run
  * would not redo the same way.
@@ -18,6 +19,8 @@ import type { SagaDefinition } from "./saga.js";
 import type { ErrorInfo, OperatorNote, SagaEvent, SagaRecord, SagaStatus } from "./saga-record.js";
 import type { SagaStore } from "./saga-store.js";
 import type { SagaOwnership } from "./saga-ownership.js";
+import type { SagaChangeFeed } from "./saga-change-feed.js";
+import { followOtherReplicas } from "./saga-remote-events.js";
 import { createRunnerState } from "./runner-state.js";
 import { claimSagas, renewLeases } from "./saga-leases.js";
 import { close, idle, inFlight, resumePending } from "./saga-lifecycle.js";
@@ -58,6 +61,11 @@ export interface RunnerOptions {
    * is the log's only owner (SQLite) and resumes every unfinished saga at boot.
    */
   ownership?: RunnerOwnership;
+  /**
+   * News of sagas other replicas write (PostgreSQL: LISTEN/NOTIFY), so that waits and
+   * `subscribe(…, { everywhere: true })` hear of every saga of the log, not only those driven here.
+   */
+  changeFeed?: SagaChangeFeed;
 }
 
 /** How a runner shares its log with other replicas (see saga-leases.ts). */
@@ -126,8 +134,12 @@ export interface Runner {
    * @throws InvalidPageTokenError on a token this engine did not issue.
    */
   list(query: ListQuery): Promise<{ sagas: SagaRecord[]; nextPageToken: string }>;
-  /** Live events of one saga (or of all when `sagaId` is undefined), each after it is durable. Returns the unsubscribe function. */
-  subscribe(sagaId: string | undefined, listener: (e: SagaEvent) => void): () => void;
+  /**
+   * Live events of one saga (or of all when `sagaId` is undefined), each after it is durable.
+   * Only the sagas driven here, unless `everywhere` (with a change feed: those of other
+   * replicas too, read back from the log). Returns the unsubscribe function.
+   */
+  subscribe(sagaId: string | undefined, listener: (e: SagaEvent) => void, options?: { everywhere?: boolean }): () => void;
   /**
    * Operator action: a NEEDS_ATTENTION saga goes back to CONFIRMING (if it was decided) or
    * COMPENSATING with a fresh budget. Resolves once that is durable; `note` (who, why) is logged.
@@ -175,13 +187,14 @@ export interface Runner {
  */
 export function createRunner(options: RunnerOptions): Runner {
   const state = createRunnerState(options);
+  if (options.changeFeed) state.stopFollowing = followOtherReplicas(state, options.changeFeed);
   return {
     replicaId: state.owner?.replicaId,
     start: (definitionName, request) => startSaga(state, definitionName, request),
     wait: (sagaId, timeoutMs, until) => waitForSaga(state, sagaId, timeoutMs, until),
     get: (sagaId) => getSaga(state, sagaId),
     list: (query) => listSagas(state, query),
-    subscribe: (sagaId, listener) => state.events.subscribe(sagaId, listener),
+    subscribe: (sagaId, listener, options) => state.events.subscribe(sagaId, listener, options?.everywhere ?? false),
     retry: (sagaId, note) => retrySaga(state, sagaId, note),
     forceCompensate: (sagaId, note) => forceCompensation(state, sagaId, note),
     resolve: (sagaId, note) => resolveSaga(state, sagaId, note),

@@ -4,6 +4,7 @@
  * call in flight is cut short and its result discarded, the backoff under way ends, the saga
  * leaves this runner's memory, and nothing more is called or written for it here.
  */
+import { SagaTakenOverError } from "./errors.js";
 import type { Execution } from "./execution.js";
 import type { RunnerState } from "./runner-state.js";
 import { wakeIdleIfIdle } from "./saga-lifecycle.js";
@@ -17,7 +18,7 @@ export function fence(state: RunnerState, execution: Execution, why: string): vo
   execution.abortCall?.(error);
   execution.finishCall?.({ ok: false, error, timedOut: false });
   execution.wakeFromPause?.();
-  execution.compensationRequest?.reject(error);
+  execution.compensationRequest?.reject(new SagaTakenOverError(sagaId));
   execution.compensationRequest = undefined;
   if (state.executions.get(sagaId) === execution) {
     state.executions.delete(sagaId);

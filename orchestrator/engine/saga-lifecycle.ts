@@ -171,6 +171,7 @@ export async function resumePending(state: RunnerState): Promise<number> {
 export async function close(state: RunnerState): Promise<void> {
   if (!state.closed) {
     state.closed = true;
+    state.stopFollowing?.();
     state.stop.abort(new Error("saga runner closed"));
     for (const [abort, finish] of state.callsInFlight) {
       abort(new Error("saga runner closed"));
