@@ -1,9 +1,11 @@
+import type pg from "pg";
 import { createDemoMode, type DemoMode } from "./demo-mode.js";
 import { startGrpcServer, type ServiceBinding } from "./grpc-server.js";
 import { createLogger, logListening, type Logger } from "./logger.js";
 import { readServiceConfig, type ServiceConfig } from "./service-config.js";
 import { onShutdown } from "./shutdown.js";
 import { openDatabase, type SqliteDatabase } from "./sqlite.js";
+import { describePostgresTarget, openPostgresPool, postgresTarget } from "./postgres.js";
 
 /** What any process's `start` gets: its configuration and its logger. */
 export interface ProcessParts<C> {
@@ -47,48 +49,75 @@ export async function runProcess<C extends { readonly logLevel: string }>(
   });
 }
 
+/**
+ * Where a service keeps its state: its SQLite file, or its own PostgreSQL database when the
+ * process has `DATABASE_URL` (the pool is open, connected with retries, `DURABILITY` applied).
+ */
+export type ServiceDatabase =
+  { readonly kind: "sqlite"; readonly db: SqliteDatabase } | { readonly kind: "postgres"; readonly pool: pg.Pool; readonly target: string };
+
 /** What a service's composition root gets: its configuration, logger, database and demo mode. */
 export interface ServiceParts {
   readonly config: ServiceConfig;
   readonly log: Logger;
-  readonly db: SqliteDatabase;
+  readonly database: ServiceDatabase;
   readonly demo: DemoMode;
 }
 
 /** What a service's composition root returns: its handlers, how to close its store, and what to log at start. */
 export interface ComposedService {
   readonly binding: ServiceBinding;
-  close(): void;
+  close(): void | Promise<void>;
   readonly startFields?: Record<string, unknown>;
 }
 
 /**
- * A service process ({@link runProcess}): config → logger → database → `compose` (store,
- * domain, handlers) → gRPC server → "listening"; on SIGTERM or SIGINT the server drains
- * (bounded), then the store commits what is queued and closes.
+ * A service process ({@link runProcess}): config → logger → database (SQLite file, or
+ * PostgreSQL with retries) → `compose` (store and its schema, domain, handlers) → gRPC server →
+ * "listening"; on SIGTERM or SIGINT the server drains (bounded), then the store commits what is
+ * queued and closes.
  */
-export async function runService(name: string, defaultPort: number, compose: (parts: ServiceParts) => ComposedService): Promise<void> {
+export async function runService(
+  name: string,
+  defaultPort: number,
+  compose: (parts: ServiceParts) => ComposedService | Promise<ComposedService>,
+): Promise<void> {
   await runProcess(
     name,
     () => readServiceConfig(name, defaultPort),
     async ({ config, log }) => {
-      const db = openDatabase(config.databasePath, config.durability);
+      const database = await openServiceDatabase(name, config, log);
       let service: ComposedService;
       try {
-        service = compose({ config, log, db, demo: createDemoMode(config.demo) });
+        service = await compose({ config, log, database, demo: createDemoMode(config.demo) });
       } catch (err) {
-        db.close();
+        await (database.kind === "sqlite" ? database.db.close() : database.pool.end());
         throw err;
       }
       const server = await startGrpcServer({ services: [service.binding], host: config.host, port: config.port, log });
+      const where = database.kind === "sqlite" ? config.databasePath : `PostgreSQL ${database.target}`;
       return {
         url: server.url,
-        startFields: { database: config.databasePath, durability: config.durability, ...service.startFields },
+        startFields: { database: where, durability: config.durability, ...service.startFields },
         async close() {
           await server.close();
-          service.close();
+          await service.close();
         },
       };
     },
   );
+}
+
+async function openServiceDatabase(name: string, config: ServiceConfig, log: Logger): Promise<ServiceDatabase> {
+  if (config.databaseUrl === "") return { kind: "sqlite", db: openDatabase(config.databasePath, config.durability) };
+  const target = describePostgresTarget(postgresTarget(config.databaseUrl));
+  const pool = await openPostgresPool({
+    connectionString: config.databaseUrl,
+    durability: config.durability,
+    applicationName: `tp-saga-${name}`,
+    onRetry: ({ attempt, delayMs, error }) =>
+      log.warn({ attempt, delayMs, err: error.message }, `PostgreSQL at ${target} not reachable yet; retrying`),
+    onIdleError: (error) => log.warn({ err: error.message }, "PostgreSQL dropped an idle connection"),
+  });
+  return { kind: "postgres", pool, target };
 }

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { decimal, integer, oneOf, readEnv, text } from "./config.js";
+import { decimal, integer, oneOf, postgresUrl, readEnv, text } from "./config.js";
 import { DURABILITIES, type Durability } from "./sqlite.js";
 import type { DemoModeOptions } from "./demo-mode.js";
 
@@ -9,6 +9,8 @@ export interface ServiceConfig {
   readonly port: number;
   /** SQLite file of this service: `${DATA_DIR}/${service}.db`, or ":memory:" when DATA_DIR is ":memory:". */
   readonly databasePath: string;
+  /** PostgreSQL URL of this service's own database (`DATABASE_URL`); "" for the SQLite file. */
+  readonly databaseUrl: string;
   readonly durability: Durability;
   readonly logLevel: string;
   readonly demo: DemoModeOptions;
@@ -16,7 +18,8 @@ export interface ServiceConfig {
 
 /**
  * Reads a service's configuration:
- * `HOST` (127.0.0.1), `PORT` (the service's default), `DATA_DIR` (./data), `DURABILITY`
+ * `HOST` (127.0.0.1), `PORT` (the service's default), `DATA_DIR` (./data), `DATABASE_URL` (absent:
+ * the SQLite file under DATA_DIR), `DURABILITY`
  * (process | power), `LOG_LEVEL` (info), `DEMO_FAILURE_RATE` (0..1, default 0) and
  * `DEMO_LATENCY_MS` ("min-max", default "0-0").
  * @throws ConfigError listing every bad variable.
@@ -27,6 +30,7 @@ export function readServiceConfig(service: string, defaultPort: number, env: Rec
       HOST: text("127.0.0.1"),
       PORT: integer(defaultPort, 0, 65535),
       DATA_DIR: text("./data"),
+      DATABASE_URL: postgresUrl(),
       DURABILITY: oneOf<Durability>("process", DURABILITIES),
       LOG_LEVEL: oneOf("info", ["trace", "debug", "info", "warn", "error", "fatal", "silent"]),
       DEMO_FAILURE_RATE: decimal(0, 0, 1),
@@ -46,6 +50,7 @@ export function readServiceConfig(service: string, defaultPort: number, env: Rec
     host: raw.HOST,
     port: raw.PORT,
     databasePath: raw.DATA_DIR === ":memory:" ? ":memory:" : join(raw.DATA_DIR, `${service}.db`),
+    databaseUrl: raw.DATABASE_URL,
     durability: raw.DURABILITY,
     logLevel: raw.LOG_LEVEL,
     demo: { failureRate: raw.DEMO_FAILURE_RATE, minLatencyMs: raw.DEMO_LATENCY_MS[0], maxLatencyMs: raw.DEMO_LATENCY_MS[1] },

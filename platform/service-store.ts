@@ -83,6 +83,18 @@ export abstract class SqliteServiceStore {
   }
 
   /**
+   * Runs synchronous keyed reads outside a write. On SQLite they answer at once; the promise is
+   * the contract shared with the PostgreSQL stores, whose reads are asynchronous.
+   */
+  read<T>(work: () => T): Promise<T> {
+    try {
+      return Promise.resolve(work());
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  }
+
+  /**
    * Inserts `rows` with `insert` when `table` is empty (first start), in one transaction.
    * Returns whether it did.
    */

@@ -1,36 +1,74 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "#platform/sqlite.js";
+import { openPostgresPool } from "#platform/postgres.js";
+import { createTestDatabase, type TestDatabase } from "#platform/postgres-test-database.js";
 import { Catalog, type Product } from "./catalog.js";
 import { DEMO_PRODUCTS } from "./demo-data.js";
 import { OrderTooLargeError, UnknownProductError } from "./errors.js";
-import { SqliteProductStore } from "./product-store.js";
+import { PostgresProductStore } from "./postgres-product-store.js";
+import { SqliteProductStore, type ProductStore } from "./product-store.js";
 
-function setup(products: readonly Product[] = DEMO_PRODUCTS) {
-  const store = new SqliteProductStore(openDatabase(":memory:"));
-  store.seedIfEmpty(products);
-  return { store, catalog: new Catalog(store) };
-}
+// The domain's tests are the store contract: they run on both stores. PostgreSQL: one database
+// for the file, emptied before each setup.
+let pgDatabase: TestDatabase | undefined;
+beforeAll(async () => {
+  pgDatabase = await createTestDatabase("catalog_test");
+}, 30_000);
+afterAll(async () => {
+  await pgDatabase?.drop();
+});
 
-describe("Catalog", () => {
-  it("returns a product, and throws naming an unknown one", () => {
-    const { catalog } = setup();
-    expect(catalog.getProduct("keyboard")).toEqual({ productId: "keyboard", name: "Teclado", priceCents: 4_500 });
-    expect(() => catalog.getProduct("tablet")).toThrow(UnknownProductError);
-    expect(() => catalog.getProduct("tablet")).toThrow(/"tablet"/);
+const BACKENDS = [
+  {
+    name: "SQLite",
+    async open(products: readonly Product[]): Promise<ProductStore & { close(): unknown }> {
+      const store = new SqliteProductStore(openDatabase(":memory:"));
+      store.seedIfEmpty(products);
+      return store;
+    },
+  },
+  {
+    name: "PostgreSQL",
+    async open(products: readonly Product[]): Promise<ProductStore & { close(): unknown }> {
+      const pool = await openPostgresPool({ connectionString: pgDatabase!.url, maxConnections: 2 });
+      const store = await PostgresProductStore.open(pool);
+      await pool.query("TRUNCATE products");
+      await store.seedIfEmpty(products);
+      return store;
+    },
+  },
+];
+
+describe.each(BACKENDS)("Catalog on $name", ({ open }) => {
+  const opened: { close(): unknown }[] = [];
+  afterEach(async () => {
+    for (const store of opened.splice(0)) await store.close();
+  });
+  async function setup(products: readonly Product[] = DEMO_PRODUCTS) {
+    const store = await open(products);
+    opened.push(store);
+    return { store, catalog: new Catalog(store) };
+  }
+
+  it("returns a product, and throws naming an unknown one", async () => {
+    const { catalog } = await setup();
+    expect(await catalog.getProduct("keyboard")).toEqual({ productId: "keyboard", name: "Teclado", priceCents: 4_500 });
+    await expect(catalog.getProduct("tablet")).rejects.toThrow(UnknownProductError);
+    await expect(catalog.getProduct("tablet")).rejects.toThrow(/"tablet"/);
   });
 
-  it("lists every product ordered by id", () => {
-    const { catalog } = setup();
-    expect(catalog.listProducts().map((p) => p.productId)).toEqual(["keyboard", "monitor", "mouse", "notebook", "webcam"]);
+  it("lists every product ordered by id", async () => {
+    const { catalog } = await setup();
+    expect((await catalog.listProducts()).map((p) => p.productId)).toEqual(["keyboard", "monitor", "mouse", "notebook", "webcam"]);
   });
 
-  it("prices every line in the order given and adds up the total", () => {
-    const { catalog } = setup();
+  it("prices every line in the order given and adds up the total", async () => {
+    const { catalog } = await setup();
     expect(
-      catalog.priceOrder([
+      await catalog.priceOrder([
         { productId: "notebook", quantity: 1 },
         { productId: "mouse", quantity: 3 },
         { productId: "notebook", quantity: 2 },
@@ -45,21 +83,21 @@ describe("Catalog", () => {
     });
   });
 
-  it("fails pricing on the first unknown product", () => {
-    const { catalog } = setup();
-    expect(() =>
+  it("fails pricing on the first unknown product", async () => {
+    const { catalog } = await setup();
+    await expect(
       catalog.priceOrder([
         { productId: "mouse", quantity: 1 },
         { productId: "tablet", quantity: 1 },
         { productId: "phone", quantity: 1 },
       ]),
-    ).toThrow(/"tablet"/);
+    ).rejects.toThrow(/"tablet"/);
   });
 
-  it("refuses a total above 10^12 cents", () => {
-    const { catalog } = setup([{ productId: "yacht", name: "Yacht", priceCents: 1_000_000_000_000 }]);
-    expect(catalog.priceOrder([{ productId: "yacht", quantity: 1 }]).totalCents).toBe(1_000_000_000_000);
-    expect(() => catalog.priceOrder([{ productId: "yacht", quantity: 2 }])).toThrow(OrderTooLargeError);
+  it("refuses a total above 10^12 cents", async () => {
+    const { catalog } = await setup([{ productId: "yacht", name: "Yacht", priceCents: 1_000_000_000_000 }]);
+    expect((await catalog.priceOrder([{ productId: "yacht", quantity: 1 }])).totalCents).toBe(1_000_000_000_000);
+    await expect(catalog.priceOrder([{ productId: "yacht", quantity: 2 }])).rejects.toThrow(OrderTooLargeError);
   });
 });
 
@@ -67,7 +105,7 @@ describe("SqliteProductStore on a file", () => {
   const dirs: string[] = [];
   afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-  it("keeps its data after close and reopen, and seeds only once", () => {
+  it("keeps its data after close and reopen, and seeds only once", async () => {
     const dir = mkdtempSync(join(tmpdir(), "catalog-"));
     dirs.push(dir);
     const path = join(dir, "catalog.db");
@@ -77,8 +115,8 @@ describe("SqliteProductStore on a file", () => {
 
     const second = new SqliteProductStore(openDatabase(path));
     expect(second.seedIfEmpty([{ productId: "other", name: "Other", priceCents: 1 }])).toBe(false);
-    expect(new Catalog(second).listProducts()).toHaveLength(DEMO_PRODUCTS.length);
-    expect(second.findProduct("other")).toBeUndefined();
+    expect(await new Catalog(second).listProducts()).toHaveLength(DEMO_PRODUCTS.length);
+    expect(await second.read(() => second.findProduct("other"))).toBeUndefined();
     second.close();
   });
 });

@@ -32,14 +32,12 @@ export class Catalog {
   constructor(private readonly store: ProductStore) {}
 
   /** @throws UnknownProductError */
-  getProduct(productId: string): Product {
-    const product = this.store.findProduct(productId);
-    if (!product) throw new UnknownProductError(productId);
-    return product;
+  getProduct(productId: string): Promise<Product> {
+    return this.store.read(() => this.productOf(productId));
   }
 
   /** Every product, ordered by id. */
-  listProducts(): Product[] {
+  listProducts(): Promise<Product[]> {
     return this.store.listProducts();
   }
 
@@ -48,10 +46,20 @@ export class Catalog {
    * @throws UnknownProductError naming the first unknown product; OrderTooLargeError when the
    * total exceeds 10^12 cents (more than any payment may carry).
    */
-  priceOrder(lines: readonly OrderLine[]): PricedOrder {
+  priceOrder(lines: readonly OrderLine[]): Promise<PricedOrder> {
+    return this.store.read(() => this.price(lines));
+  }
+
+  private productOf(productId: string): Product {
+    const product = this.store.findProduct(productId);
+    if (!product) throw new UnknownProductError(productId);
+    return product;
+  }
+
+  private price(lines: readonly OrderLine[]): PricedOrder {
     let total = 0n;
     const priced = lines.map((line): PricedLine => {
-      const { priceCents } = this.getProduct(line.productId);
+      const { priceCents } = this.productOf(line.productId);
       const lineTotal = BigInt(priceCents) * BigInt(line.quantity);
       total += lineTotal;
       if (total > BigInt(MAX_AMOUNT_CENTS)) {

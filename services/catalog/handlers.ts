@@ -21,15 +21,15 @@ export function catalogHandlers(catalog: Catalog, demo: DemoMode): ServiceHandle
   const impl: ServiceHandlers<typeof CatalogService> = {
     async getProduct(req) {
       const productId = checkId(req.productId, "product_id");
-      return { product: toProductMessage(catalog.getProduct(productId)) };
+      return { product: toProductMessage(await catalog.getProduct(productId)) };
     },
     async listProducts() {
-      return { products: catalog.listProducts().map(toProductMessage) };
+      return { products: (await catalog.listProducts()).map(toProductMessage) };
     },
     async priceOrder(req) {
       const lines = checkQuantityLines(req.lines);
       await failIfDemoSaysSo(demo);
-      const order = catalog.priceOrder(lines);
+      const order = await catalog.priceOrder(lines);
       return {
         lines: order.lines.map((l) => ({
           productId: l.productId,

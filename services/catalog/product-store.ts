@@ -2,11 +2,16 @@ import { MAX_AMOUNT_CENTS } from "#platform/field-rules.js";
 import type { SqliteDatabase } from "#platform/sqlite.js";
 import type { Product } from "./catalog.js";
 
-/** What the catalog needs from storage: it only reads. */
+/**
+ * What the catalog needs from storage (it only reads), on SQLite ({@link SqliteProductStore})
+ * or PostgreSQL (`PostgresProductStore`): `findProduct` is synchronous and called inside `read`.
+ */
 export interface ProductStore {
+  /** Runs synchronous keyed reads against committed state. */
+  read<T>(work: () => T): Promise<T>;
   findProduct(productId: string): Product | undefined;
   /** Every product, ordered by id. */
-  listProducts(): Product[];
+  listProducts(): Promise<Product[]>;
 }
 
 const SCHEMA = `
@@ -17,13 +22,15 @@ CREATE TABLE IF NOT EXISTS products (
 ) STRICT;
 `;
 
-interface ProductRow {
+/** A product as stored (the same columns on SQLite and PostgreSQL). */
+export interface ProductRow {
   product_id: string;
   name: string;
   price_cents: number;
 }
 
-const toProduct = (r: ProductRow): Product => ({ productId: r.product_id, name: r.name, priceCents: r.price_cents });
+/** A stored product row as the domain's product. */
+export const toProduct = (r: ProductRow): Product => ({ productId: r.product_id, name: r.name, priceCents: r.price_cents });
 
 /** {@link ProductStore} over one better-sqlite3 connection. */
 export class SqliteProductStore implements ProductStore {
@@ -48,12 +55,21 @@ export class SqliteProductStore implements ProductStore {
     })();
   }
 
+  /** On SQLite the reads answer at once; the promise is the contract shared with PostgreSQL. */
+  read<T>(work: () => T): Promise<T> {
+    try {
+      return Promise.resolve(work());
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  }
+
   findProduct(productId: string): Product | undefined {
     const row = this.statements.find.get(productId);
     return row && toProduct(row);
   }
 
-  listProducts(): Product[] {
+  async listProducts(): Promise<Product[]> {
     return this.statements.list.all().map(toProduct);
   }
 

@@ -53,15 +53,15 @@ export function inventoryHandlers(inventory: Inventory, demo: DemoMode): Service
     },
     async getStock(req) {
       const productId = checkId(req.productId, "product_id");
-      return { stock: toStockMessage(inventory.getStock(productId)) };
+      return { stock: toStockMessage(await inventory.getStock(productId)) };
     },
     async listStock() {
-      return { stock: inventory.listStock().map(toStockMessage) };
+      return { stock: (await inventory.listStock()).map(toStockMessage) };
     },
     async listReservations(req) {
       const pageSize = checkPageSize(req.pageSize);
       const after = decodePageKey(req.pageToken);
-      const page = toPage(inventory.listReservations(after, pageSize + 1), pageSize, (r) => r.key);
+      const page = toPage(await inventory.listReservations(after, pageSize + 1), pageSize, (r) => r.key);
       return { reservations: page.items.map(toReservationMessage), nextPageToken: page.nextPageToken };
     },
   };

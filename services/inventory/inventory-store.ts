@@ -4,14 +4,19 @@ import type { WriteBatcher } from "#platform/write-batcher.js";
 import type { Reservation, ReservationStatus, Stock, StockLine } from "./inventory.js";
 
 /**
- * What the inventory domain needs from storage. Reads answer from committed state, or from
- * the current batch when called inside `write`.
+ * What the inventory domain needs from storage, on SQLite ({@link SqliteInventoryStore}) or
+ * PostgreSQL (`PostgresInventoryStore`). The keyed accessors (find, reserve, insert…) are
+ * synchronous and are called inside `write` (one atomic, group-committed write) or `read`
+ * (keyed reads of committed state); the lists are queries of their own.
  */
 export interface InventoryStore {
   /** Runs synchronous store work atomically in the group-commit batch; resolves once durable. */
   write<T>(work: () => T): Promise<T>;
+  /** Runs synchronous keyed reads against committed state. */
+  read<T>(work: () => T): Promise<T>;
   findStock(productId: string): Stock | undefined;
-  listStock(): Stock[];
+  /** Every product's stock, ordered by product id. */
+  listStock(): Promise<Stock[]>;
   /** Sets `quantity` more units of a product aside. */
   reserve(productId: string, quantity: number): void;
   /** Gives `quantity` reserved units back to available. */
@@ -22,7 +27,7 @@ export interface InventoryStore {
   insertReservation(record: Reservation): void;
   setReservationStatus(key: string, status: ReservationStatus): void;
   /** Up to `limit` records with a key after `after`, ordered by key. */
-  listReservations(after: string | undefined, limit: number): Reservation[];
+  listReservations(after: string | undefined, limit: number): Promise<Reservation[]>;
 }
 
 // The CHECKs make overselling impossible even under a bug: a reservation beyond what is on
@@ -70,7 +75,8 @@ interface StockRow {
   reserved: number;
 }
 
-interface ReservationRow {
+/** A reservation as stored (the same columns on SQLite and PostgreSQL). */
+export interface ReservationRow {
   key: string;
   lines: string;
   status: ReservationStatus;
@@ -78,13 +84,16 @@ interface ReservationRow {
 }
 
 const toStock = (r: StockRow): Stock => ({ productId: r.product_id, onHand: r.on_hand, reserved: r.reserved, available: r.on_hand - r.reserved });
-const toReservation = (r: ReservationRow): Reservation => ({
+/** A stored reservation row as the domain's record: its lines are kept as JSON text. */
+export const toReservation = (r: ReservationRow): Reservation => ({
   key: r.key,
   lines: JSON.parse(r.lines) as StockLine[],
   status: r.status,
   reason: r.reason,
 });
-const linesJson = (lines: readonly StockLine[]): string => JSON.stringify(lines.map((l) => ({ productId: l.productId, quantity: l.quantity })));
+/** The lines of a reservation as they are stored: JSON text of product ids and quantities. */
+export const linesJson = (lines: readonly StockLine[]): string =>
+  JSON.stringify(lines.map((l) => ({ productId: l.productId, quantity: l.quantity })));
 
 /** {@link InventoryStore} over one better-sqlite3 connection; writes go through a group-commit batcher. */
 export class SqliteInventoryStore extends SqliteServiceStore implements InventoryStore {
@@ -119,7 +128,7 @@ export class SqliteInventoryStore extends SqliteServiceStore implements Inventor
     return row && toStock(row);
   }
 
-  listStock(): Stock[] {
+  async listStock(): Promise<Stock[]> {
     return this.statements.listStock.all().map(toStock);
   }
 
@@ -148,7 +157,7 @@ export class SqliteInventoryStore extends SqliteServiceStore implements Inventor
     this.statements.setStatus.run(status, key);
   }
 
-  listReservations(after: string | undefined, limit: number): Reservation[] {
+  async listReservations(after: string | undefined, limit: number): Promise<Reservation[]> {
     const rows = after === undefined ? this.statements.listFirst.all(limit) : this.statements.listAfter.all(after, limit);
     return rows.map(toReservation);
   }

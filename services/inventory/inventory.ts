@@ -134,19 +134,19 @@ export class Inventory {
   }
 
   /** @throws UnknownProductError */
-  getStock(productId: string): Stock {
-    const stock = this.store.findStock(productId);
+  async getStock(productId: string): Promise<Stock> {
+    const stock = await this.store.read(() => this.store.findStock(productId));
     if (!stock) throw new UnknownProductError(productId);
     return stock;
   }
 
   /** Every product's stock, ordered by product id. */
-  listStock(): Stock[] {
+  listStock(): Promise<Stock[]> {
     return this.store.listStock();
   }
 
   /** Up to `limit` reservation records with a key after `after`, ordered by key. */
-  listReservations(after: string | undefined, limit: number): Reservation[] {
+  listReservations(after: string | undefined, limit: number): Promise<Reservation[]> {
     return this.store.listReservations(after, limit);
   }
 }

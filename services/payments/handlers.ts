@@ -54,19 +54,19 @@ export function paymentsHandlers(payments: Payments, demo: DemoMode): ServiceHan
     },
     async getAccount(req) {
       const customerId = checkId(req.customerId, "customer_id");
-      return { account: toAccountMessage(payments.getAccount(customerId)) };
+      return { account: toAccountMessage(await payments.getAccount(customerId)) };
     },
     async listAccounts() {
-      return { accounts: payments.listAccounts().map(toAccountMessage) };
+      return { accounts: (await payments.listAccounts()).map(toAccountMessage) };
     },
     async getPayment(req) {
       const key = checkId(req.idempotencyKey, "idempotency_key");
-      return { payment: toPaymentMessage(payments.getPayment(key)) };
+      return { payment: toPaymentMessage(await payments.getPayment(key)) };
     },
     async listPayments(req) {
       const pageSize = checkPageSize(req.pageSize);
       const after = decodePageKey(req.pageToken);
-      const page = toPage(payments.listPayments(after, pageSize + 1), pageSize, (p) => p.key);
+      const page = toPage(await payments.listPayments(after, pageSize + 1), pageSize, (p) => p.key);
       return { payments: page.items.map(toPaymentMessage), nextPageToken: page.nextPageToken };
     },
   };

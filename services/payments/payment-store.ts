@@ -4,14 +4,19 @@ import type { WriteBatcher } from "#platform/write-batcher.js";
 import type { Account, OpeningBalance, PaymentRecord, PaymentStatus } from "./payments.js";
 
 /**
- * What the payments domain needs from storage. Reads answer from committed state, or from
- * the current batch when called inside `write`.
+ * What the payments domain needs from storage, on SQLite ({@link SqlitePaymentStore}) or
+ * PostgreSQL (`PostgresPaymentStore`). The keyed accessors (find, hold, insert…) are synchronous
+ * and are called inside `write` (reads and changes of one atomic, group-committed write) or
+ * `read` (keyed reads of committed state); the lists are queries of their own.
  */
 export interface PaymentStore {
   /** Runs synchronous store work atomically in the group-commit batch; resolves once durable. */
   write<T>(work: () => T): Promise<T>;
+  /** Runs synchronous keyed reads against committed state. */
+  read<T>(work: () => T): Promise<T>;
   findAccount(customerId: string): Account | undefined;
-  listAccounts(): Account[];
+  /** Every account, ordered by customer id. */
+  listAccounts(): Promise<Account[]>;
   /** Holds `cents` more of an account's balance. */
   hold(customerId: string, cents: number): void;
   /** Releases `cents` of an account's hold. */
@@ -22,7 +27,7 @@ export interface PaymentStore {
   insertPayment(record: PaymentRecord): void;
   setPaymentStatus(key: string, status: PaymentStatus): void;
   /** Up to `limit` records with a key after `after`, ordered by key. */
-  listPayments(after: string | undefined, limit: number): PaymentRecord[];
+  listPayments(after: string | undefined, limit: number): Promise<PaymentRecord[]>;
 }
 
 // The CHECKs make an overdraft impossible even under a bug: a hold beyond the balance, a
@@ -128,7 +133,7 @@ export class SqlitePaymentStore extends SqliteServiceStore implements PaymentSto
     return row && toAccount(row);
   }
 
-  listAccounts(): Account[] {
+  async listAccounts(): Promise<Account[]> {
     return this.statements.listAccounts.all().map(toAccount);
   }
 
@@ -157,7 +162,7 @@ export class SqlitePaymentStore extends SqliteServiceStore implements PaymentSto
     this.statements.setStatus.run(status, key);
   }
 
-  listPayments(after: string | undefined, limit: number): PaymentRecord[] {
+  async listPayments(after: string | undefined, limit: number): Promise<PaymentRecord[]> {
     const rows = after === undefined ? this.statements.listFirst.all(limit) : this.statements.listAfter.all(after, limit);
     return rows.map(toPayment);
   }

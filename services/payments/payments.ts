@@ -112,26 +112,26 @@ export class Payments {
   }
 
   /** @throws UnknownCustomerError */
-  getAccount(customerId: string): Account {
-    const account = this.store.findAccount(customerId);
+  async getAccount(customerId: string): Promise<Account> {
+    const account = await this.store.read(() => this.store.findAccount(customerId));
     if (!account) throw new UnknownCustomerError(customerId);
     return account;
   }
 
   /** Every account, ordered by customer id. */
-  listAccounts(): Account[] {
+  listAccounts(): Promise<Account[]> {
     return this.store.listAccounts();
   }
 
   /** @throws PaymentNotFoundError */
-  getPayment(key: string): PaymentRecord {
-    const payment = this.store.findPayment(key);
+  async getPayment(key: string): Promise<PaymentRecord> {
+    const payment = await this.store.read(() => this.store.findPayment(key));
     if (!payment) throw new PaymentNotFoundError(key);
     return payment;
   }
 
   /** Up to `limit` payment records with a key after `after`, ordered by key. */
-  listPayments(after: string | undefined, limit: number): PaymentRecord[] {
+  listPayments(after: string | undefined, limit: number): Promise<PaymentRecord[]> {
     return this.store.listPayments(after, limit);
   }
 }

@@ -76,12 +76,12 @@ export function purchasesHandlers(purchases: Purchases, demo: DemoMode): Service
     },
     async getPurchase(req) {
       const key = checkId(req.idempotencyKey, "idempotency_key");
-      return { purchase: toPurchaseMessage(purchases.getPurchase(key)) };
+      return { purchase: toPurchaseMessage(await purchases.getPurchase(key)) };
     },
     async listPurchases(req) {
       const pageSize = checkPageSize(req.pageSize);
       const after = decodePageKey(req.pageToken);
-      const page = toPage(purchases.listPurchases(after, pageSize + 1), pageSize, (p) => p.key);
+      const page = toPage(await purchases.listPurchases(after, pageSize + 1), pageSize, (p) => p.key);
       return { purchases: page.items.map(toPurchaseMessage), nextPageToken: page.nextPageToken };
     },
   };

@@ -4,17 +4,21 @@ import type { WriteBatcher } from "#platform/write-batcher.js";
 import type { PurchaseLine, PurchaseRecord, PurchaseStatus } from "./purchases.js";
 
 /**
- * What the purchases domain needs from storage. Reads answer from committed state, or from
- * the current batch when called inside `write`.
+ * What the purchases domain needs from storage, on SQLite ({@link SqlitePurchaseStore}) or
+ * PostgreSQL (`PostgresPurchaseStore`). The keyed accessors are synchronous and are called
+ * inside `write` (one atomic, group-committed write) or `read` (keyed reads of committed state);
+ * the list is a query of its own.
  */
 export interface PurchaseStore {
   /** Runs synchronous store work atomically in the group-commit batch; resolves once durable. */
   write<T>(work: () => T): Promise<T>;
+  /** Runs synchronous keyed reads against committed state. */
+  read<T>(work: () => T): Promise<T>;
   findPurchase(key: string): PurchaseRecord | undefined;
   insertPurchase(record: PurchaseRecord): void;
   setPurchaseStatus(key: string, status: PurchaseStatus): void;
   /** Up to `limit` records with a key after `after`, ordered by key. */
-  listPurchases(after: string | undefined, limit: number): PurchaseRecord[];
+  listPurchases(after: string | undefined, limit: number): Promise<PurchaseRecord[]>;
 }
 
 const purchasesTable = (name: string): string => `
@@ -43,7 +47,8 @@ ALTER TABLE purchases_v2 RENAME TO purchases;`,
   ],
 };
 
-interface PurchaseRow {
+/** A purchase as stored (the same columns on SQLite and PostgreSQL). */
+export interface PurchaseRow {
   key: string;
   customer_id: string;
   lines: string;
@@ -52,7 +57,8 @@ interface PurchaseRow {
   reason: string;
 }
 
-const toPurchase = (r: PurchaseRow): PurchaseRecord => ({
+/** A stored purchase row as the domain's record: its lines are kept as JSON text. */
+export const toPurchase = (r: PurchaseRow): PurchaseRecord => ({
   key: r.key,
   customerId: r.customer_id,
   lines: JSON.parse(r.lines) as PurchaseLine[],
@@ -60,7 +66,8 @@ const toPurchase = (r: PurchaseRow): PurchaseRecord => ({
   status: r.status,
   reason: r.reason,
 });
-const linesJson = (lines: readonly PurchaseLine[]): string =>
+/** The lines of a purchase as they are stored: JSON text. */
+export const linesJson = (lines: readonly PurchaseLine[]): string =>
   JSON.stringify(lines.map((l) => ({ productId: l.productId, quantity: l.quantity, unitPriceCents: l.unitPriceCents })));
 
 /** {@link PurchaseStore} over one better-sqlite3 connection; writes go through a group-commit batcher. */
@@ -92,7 +99,7 @@ export class SqlitePurchaseStore extends SqliteServiceStore implements PurchaseS
     this.statements.setStatus.run(status, key);
   }
 
-  listPurchases(after: string | undefined, limit: number): PurchaseRecord[] {
+  async listPurchases(after: string | undefined, limit: number): Promise<PurchaseRecord[]> {
     const rows = after === undefined ? this.statements.listFirst.all(limit) : this.statements.listAfter.all(after, limit);
     return rows.map(toPurchase);
   }

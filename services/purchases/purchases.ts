@@ -121,14 +121,14 @@ export class Purchases {
   }
 
   /** @throws PurchaseNotFoundError */
-  getPurchase(key: string): PurchaseRecord {
-    const purchase = this.store.findPurchase(key);
+  async getPurchase(key: string): Promise<PurchaseRecord> {
+    const purchase = await this.store.read(() => this.store.findPurchase(key));
     if (!purchase) throw new PurchaseNotFoundError(key);
     return purchase;
   }
 
   /** Up to `limit` purchase records with a key after `after`, ordered by key. */
-  listPurchases(after: string | undefined, limit: number): PurchaseRecord[] {
+  listPurchases(after: string | undefined, limit: number): Promise<PurchaseRecord[]> {
     return this.store.listPurchases(after, limit);
   }
 }

@@ -1,0 +1,358 @@
+/**
+ * A service's store on PostgreSQL, with the same contract as its SQLite store: the domain's
+ * writes are synchronous functions over keyed rows (find a record, change an account), run
+ * atomically and group-committed. PostgreSQL is asynchronous, so a write cannot read a row when
+ * it asks for it; instead every write of a batch runs against a working set of rows the batch
+ * has locked and read, and a read of a row not there yet stops the run, fetches what was missing
+ * and runs the batch's writes again (they are pure database work, so that is safe, as on SQLite).
+ *
+ * Concurrency (several replicas on one database), READ COMMITTED:
+ * - every row a write reads is first locked with a transaction-scoped advisory lock on
+ *   (table, key), held to the commit, taken in sorted order within a round; the row is read after
+ *   the lock is granted, so it is the committed truth and nobody else changes it before we
+ *   commit. A key with no row yet is locked too (an idempotency key not seen yet), which makes
+ *   two replicas' "first" writes under one key run one after the other: the second sees the
+ *   first's record and repeats it.
+ * - primary keys and the same CHECKs as on SQLite (held ≤ balance, reserved ≤ on hand, ≥ 0) stay
+ *   the last guard: a write that would break one is refused alone.
+ * - a deadlock between two batches (rows locked in two rounds, in different orders) or a lost
+ *   connection sends the whole batch again: every write is idempotent by its key, so a write
+ *   whose commit did land finds its own record and answers as the first time.
+ */
+import type pg from "pg";
+import { isConnectionLost } from "./postgres.js";
+import { createPostgresWriteBatcher, type PostgresWriteBatcher, type WriteOutcome } from "./postgres-write-batcher.js";
+
+/** The PostgreSQL type of a column, as the working set writes it back. */
+export type ColumnType = "text" | "bigint";
+
+/** A table whose rows a write reads and changes by key. `Row` is the row as node-postgres returns it. */
+export interface KeyedTable<Row extends object> {
+  readonly name: string;
+  /** Its primary key, a text column. */
+  readonly key: keyof Row & string;
+  /** Every column, key included, with its type. */
+  readonly columns: { readonly [K in keyof Row & string]: ColumnType };
+}
+
+/** Options of a {@link PostgresServiceStore}. */
+export interface PostgresServiceStoreOptions {
+  /** Told when a batch is sent again after a lost connection or a deadlock. */
+  onRetry?: (failure: { attempt: number; delayMs: number; error: Error }) => void;
+  /** Times a batch is sent again after a lost connection or a deadlock before its writes fail (default 8). */
+  retries?: number;
+}
+
+/** A write read a row that the batch has not fetched yet: the run stops, the row is fetched, the batch runs again. */
+class RowMissing {
+  constructor(
+    readonly table: KeyedTable<object>,
+    readonly key: string,
+  ) {}
+}
+
+/** A batch's statements were refused as a whole (a CHECK, a value the server cannot store): its writes are tried one by one. */
+class ApplyRefused {
+  constructor(readonly cause: unknown) {}
+}
+
+type AnyTable = KeyedTable<object>;
+type Row = Record<string, unknown>;
+
+/** The rows of one batch: as fetched (locked), and as the writes that succeeded so far left them. */
+class WorkingSet {
+  /** Fetched rows by table and key; `undefined` for a key with no row. */
+  readonly fetched = new Map<AnyTable, Map<string, Row | undefined>>();
+  /** Rows as changed by the writes of the current run. */
+  current = new Map<AnyTable, Map<string, Row | undefined>>();
+  /** Rows changed by the write running now, merged into `current` when it returns. */
+  overlay: Map<AnyTable, Map<string, Row>> | undefined;
+  readOnly = false;
+
+  get(table: AnyTable, key: string): Row | undefined {
+    const own = this.overlay?.get(table)?.get(key);
+    if (own) return own;
+    const changed = this.current.get(table);
+    if (changed?.has(key)) return changed.get(key);
+    const fetched = this.fetched.get(table);
+    if (!fetched?.has(key)) throw new RowMissing(table, key);
+    return fetched.get(key);
+  }
+
+  put(table: AnyTable, row: Row): void {
+    if (this.readOnly || !this.overlay) throw new Error("a read cannot change rows");
+    const key = row[table.key] as string;
+    this.get(table, key); // a row is read (and locked) before it is written
+    let rows = this.overlay.get(table);
+    if (!rows) this.overlay.set(table, (rows = new Map()));
+    rows.set(key, row);
+  }
+
+  /** Runs every write from the fetched state, in order. Returns the outcomes, or the rows some write missed. */
+  runAll(works: readonly (() => unknown)[]): { outcomes: WriteOutcome<unknown>[]; misses: RowMissing[] } {
+    this.current = new Map();
+    const outcomes: WriteOutcome<unknown>[] = [];
+    const misses: RowMissing[] = [];
+    for (const work of works) {
+      this.overlay = new Map();
+      try {
+        outcomes.push({ ok: true, value: work() });
+        for (const [table, rows] of this.overlay) {
+          let into = this.current.get(table);
+          if (!into) this.current.set(table, (into = new Map()));
+          for (const [key, row] of rows) into.set(key, row);
+        }
+      } catch (err) {
+        if (err instanceof RowMissing) misses.push(err);
+        outcomes.push({ ok: false, error: err });
+      } finally {
+        this.overlay = undefined;
+      }
+    }
+    return { outcomes, misses };
+  }
+
+  record(table: AnyTable, keys: readonly string[], rows: readonly Row[]): void {
+    let into = this.fetched.get(table);
+    if (!into) this.fetched.set(table, (into = new Map()));
+    for (const key of keys) into.set(key, undefined);
+    for (const row of rows) into.set(row[table.key] as string, row);
+  }
+}
+
+/** Most rounds of fetching a batch may take: a write reads this many rows, one after the other, at most. */
+const MAX_ROUNDS = 64;
+
+/**
+ * What every service's PostgreSQL store shares: the group-commit queue, the working set that
+ * runs the domain's synchronous writes, `read` for keyed reads outside a write, and close. A
+ * service's store extends it with its tables, its accessors (over {@link row} and {@link put})
+ * and its list queries.
+ */
+export abstract class PostgresServiceStore {
+  private readonly batcher: PostgresWriteBatcher<() => unknown, unknown>;
+  private active: WorkingSet | undefined;
+  private closed = false;
+
+  protected constructor(
+    protected readonly pool: pg.Pool,
+    private readonly service: string,
+    private readonly options: PostgresServiceStoreOptions = {},
+  ) {
+    this.batcher = createPostgresWriteBatcher((works) => this.commitBatch(works));
+  }
+
+  /**
+   * Runs synchronous store work atomically, group-committed with the writes of other callers;
+   * resolves once committed (durable as `DURABILITY` says).
+   */
+  write<T>(work: () => T): Promise<T> {
+    return this.batcher.run(work) as Promise<T>;
+  }
+
+  /** Runs synchronous keyed reads (the accessors a write uses) against committed rows. Changing a row here throws. */
+  async read<T>(work: () => T): Promise<T> {
+    const set = new WorkingSet();
+    set.readOnly = true;
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const { outcomes, misses } = this.runIn(set, [work]);
+      const outcome = outcomes[0]!;
+      if (misses.length === 0) {
+        if (outcome.ok) return outcome.value as T;
+        throw outcome.error;
+      }
+      await this.fetch(this.pool, set, misses, false);
+    }
+    throw new Error(`${this.service}: a read asked for more than ${MAX_ROUNDS} rows one after the other`);
+  }
+
+  /** The row of `table` under `key` as the running write sees it; only inside {@link write} or {@link read}. */
+  protected row<R extends object>(table: KeyedTable<R>, key: string): R | undefined {
+    return this.working().get(table as unknown as AnyTable, key) as R | undefined;
+  }
+
+  /** Inserts or replaces a row of `table` (by its key); only inside {@link write}. */
+  protected put<R extends object>(table: KeyedTable<R>, row: R): void {
+    this.working().put(table as unknown as AnyTable, row as Row);
+  }
+
+  /**
+   * Whether the database answers a trivial query within `timeoutMs`: what a health check
+   * asks while the store may be unreachable. Never throws.
+   */
+  async ping(timeoutMs = 2_000): Promise<boolean> {
+    if (this.closed) return false;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const query = this.pool.query("SELECT 1");
+      query.catch(() => undefined);
+      await Promise.race([query, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("timed out")), timeoutMs)))]);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Commits what is queued, then closes the pool. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.batcher.close();
+    await this.pool.end();
+  }
+
+  private working(): WorkingSet {
+    if (!this.active) throw new Error(`${this.service} store: rows are read and changed only inside write() or read()`);
+    return this.active;
+  }
+
+  private runIn(set: WorkingSet, works: readonly (() => unknown)[]): ReturnType<WorkingSet["runAll"]> {
+    this.active = set;
+    try {
+      return set.runAll(works);
+    } finally {
+      this.active = undefined;
+    }
+  }
+
+  private async commitBatch(works: readonly (() => unknown)[]): Promise<WriteOutcome<unknown>[]> {
+    let delayMs = 100;
+    const retries = this.options.retries ?? 8;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.commitOnce(works);
+      } catch (err) {
+        if (err instanceof ApplyRefused) {
+          if (works.length === 1) return [{ ok: false, error: err.cause }];
+          // Only the write whose rows the server refuses may fail: try each alone.
+          const outcomes: WriteOutcome<unknown>[] = [];
+          for (const work of works) outcomes.push(...(await this.commitBatch([work])));
+          return outcomes;
+        }
+        if (!isRetryable(err) || attempt > retries) throw err;
+        this.options.onRetry?.({ attempt, delayMs, error: err as Error });
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        delayMs = Math.min(delayMs * 2, 2_000);
+      }
+    }
+  }
+
+  private async commitOnce(works: readonly (() => unknown)[]): Promise<WriteOutcome<unknown>[]> {
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      await client.query("BEGIN");
+      const set = new WorkingSet();
+      for (let round = 0; ; round++) {
+        const { outcomes, misses } = this.runIn(set, works);
+        if (misses.length === 0) {
+          try {
+            await this.apply(client, set);
+          } catch (err) {
+            if (isRetryable(err)) throw err;
+            throw new ApplyRefused(err);
+          }
+          await client.query("COMMIT");
+          return outcomes;
+        }
+        if (round >= MAX_ROUNDS) throw new Error(`${this.service}: a write asked for more than ${MAX_ROUNDS} rows one after the other`);
+        await this.fetch(client, set, misses, true);
+      }
+    } catch (err) {
+      broken = isConnectionLost(err);
+      if (!broken) await client.query("ROLLBACK").catch(() => (broken = true));
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** Fetches the missing rows, table by table; in a write, locks their keys first (in sorted order). */
+  private async fetch(db: pg.Pool | pg.PoolClient, set: WorkingSet, misses: readonly RowMissing[], lock: boolean): Promise<void> {
+    const byTable = new Map<AnyTable, Set<string>>();
+    for (const m of misses) {
+      let keys = byTable.get(m.table);
+      if (!keys) byTable.set(m.table, (keys = new Set()));
+      keys.add(m.key);
+    }
+    const tables = [...byTable.keys()].sort((a, b) => (a.name < b.name ? -1 : 1));
+    for (const table of tables) {
+      const keys = [...byTable.get(table)!].sort();
+      if (lock) {
+        await db.query({
+          name: `${table.name}.lock`,
+          text: `SELECT pg_advisory_xact_lock(hashtext($1), h) FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest($2::text[]) AS k ORDER BY 1) AS l`,
+          values: [table.name, keys],
+        });
+      }
+      const columns = Object.keys(table.columns);
+      const found = await db.query<Row>({
+        name: `${table.name}.fetch`,
+        text: `SELECT ${columns.join(", ")} FROM ${table.name} WHERE ${table.key} = ANY($1::text[])`,
+        values: [keys],
+      });
+      set.record(table, keys, found.rows);
+    }
+  }
+
+  /** Writes the rows the batch changed: one INSERT and one UPDATE per table at most, each taking its rows as arrays. */
+  private async apply(client: pg.PoolClient, set: WorkingSet): Promise<void> {
+    for (const [table, rows] of set.current) {
+      const inserts: Row[] = [];
+      const updates: Row[] = [];
+      for (const [key, row] of rows) {
+        if (!row) continue;
+        (set.fetched.get(table)?.get(key) === undefined ? inserts : updates).push(row);
+      }
+      const columns = Object.keys(table.columns);
+      const types = columns.map((c) => (table.columns as Record<string, ColumnType>)[c]!);
+      const arrays = (list: Row[]) => columns.map((c) => list.map((r) => r[c]));
+      const unnest = `unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(", ")})`;
+      if (inserts.length > 0) {
+        await client.query({
+          name: `${table.name}.insert`,
+          text: `INSERT INTO ${table.name} (${columns.join(", ")}) SELECT * FROM ${unnest}`,
+          values: arrays(inserts),
+        });
+      }
+      if (updates.length > 0) {
+        const set = columns.filter((c) => c !== table.key).map((c) => `${c} = u.${c}`);
+        await client.query({
+          name: `${table.name}.update`,
+          text: `UPDATE ${table.name} AS t SET ${set.join(", ")} FROM ${unnest} AS u(${columns.join(", ")}) WHERE t.${table.key} = u.${table.key}`,
+          values: arrays(updates),
+        });
+      }
+    }
+  }
+}
+
+/** Deadlock and serialization failures, and lost connections: the batch may be sent again. */
+function isRetryable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return code === "40P01" || code === "40001" || isConnectionLost(err);
+}
+
+/** Inserts `rows` into `table` when it is empty (first start), once even when replicas start together. Returns whether it did. */
+export async function seedPostgresTable(pool: pg.Pool, table: string, columns: readonly string[], rows: readonly unknown[][]): Promise<boolean> {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    await client.query("SELECT pg_advisory_xact_lock(hashtext($1), 0)", [`${table}.seed`]);
+    const empty = (await client.query(`SELECT 1 FROM ${table} LIMIT 1`)).rowCount === 0;
+    if (empty) {
+      for (const row of rows) {
+        await client.query(`INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(", ")})`, row);
+      }
+    }
+    await client.query("COMMIT");
+    return empty;
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,151 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { InventoryService, ReservationStatus } from "#gen/saga/inventory/v1/inventory_pb.js";
+import { DEMO_OFF } from "#platform/demo-mode.js";
+import { createServiceClient, type ServiceClient } from "#platform/grpc-client.js";
+import { serve, startGrpcServer, type GrpcServer } from "#platform/grpc-server.js";
+import { createLogger } from "#platform/logger.js";
+import { openPostgresPool } from "#platform/postgres.js";
+import { createTestDatabase, type TestDatabase } from "#platform/postgres-test-database.js";
+import { inventoryHandlers } from "./handlers.js";
+import { Inventory } from "./inventory.js";
+import { PostgresInventoryStore } from "./postgres-inventory-store.js";
+
+// Two replicas of the inventory service (two stores, each with its own pool, each behind its
+// own gRPC server on port 0) on one PostgreSQL database: they must behave as one service.
+interface Replica {
+  store: PostgresInventoryStore;
+  server: GrpcServer;
+  client: ServiceClient<typeof InventoryService>;
+}
+
+let database: TestDatabase;
+let replicas: Replica[] = [];
+const retries: string[] = [];
+
+async function startReplica(): Promise<Replica> {
+  const pool = await openPostgresPool({ connectionString: database.url, maxConnections: 4 });
+  const store = await PostgresInventoryStore.open(pool, { onRetry: ({ error }) => retries.push(error.message) });
+  const handlers = inventoryHandlers(new Inventory(store), DEMO_OFF);
+  const server = await startGrpcServer({
+    services: [serve(InventoryService, handlers)],
+    host: "127.0.0.1",
+    port: 0,
+    log: createLogger("test", "silent"),
+  });
+  return { store, server, client: createServiceClient(InventoryService, server.url, { timeoutMs: 30_000 }) };
+}
+
+beforeAll(async () => {
+  database = await createTestDatabase("inventory_replicas");
+  replicas = await Promise.all([startReplica(), startReplica()]);
+}, 60_000);
+
+afterAll(async () => {
+  for (const r of replicas) {
+    r.client.close();
+    await r.server.close();
+    await r.store.close();
+  }
+  await database?.drop();
+  console.log(`batches sent again: ${retries.length}`, retries.slice(0, 3));
+});
+
+const A = () => replicas[0]!.client;
+const B = () => replicas[1]!.client;
+
+/** Stock starts afresh for each test: 1,000 mice, 1,000 keyboards, 10 monitors. */
+beforeEach(async () => {
+  const admin = await openPostgresPool({ connectionString: database.url, maxConnections: 1 });
+  await admin.query("TRUNCATE stock, reservations");
+  await admin.query("INSERT INTO stock (product_id, on_hand) VALUES ('mouse', 1000), ('keyboard', 1000), ('monitor', 10)");
+  await admin.end();
+});
+
+const stock = async (productId: string) => (await B().getStock({ productId })).stock!;
+const reservations = async () => (await A().listReservations({ pageSize: 1000 })).reservations;
+
+describe("two inventory replicas on one database", () => {
+  it("the same reservation sent to both at once takes stock once, and commits once", async () => {
+    const keys = Array.from({ length: 40 }, (_, i) => `same-${i}`);
+    const lines = [
+      { productId: "mouse", quantity: 2 },
+      { productId: "keyboard", quantity: 1 },
+    ];
+    const answers = await Promise.all(keys.flatMap((key) => [A(), B(), A(), B()].map((c) => c.reserveStock({ idempotencyKey: key, lines }))));
+    expect(answers.every((a) => a.reservation?.status === ReservationStatus.RESERVED)).toBe(true);
+    expect(await stock("mouse")).toMatchObject({ quantity: 1000n, reserved: 80n });
+    expect(await stock("keyboard")).toMatchObject({ quantity: 1000n, reserved: 40n });
+
+    const committed = await Promise.all(keys.flatMap((key) => [A().commitStock({ idempotencyKey: key }), B().commitStock({ idempotencyKey: key })]));
+    expect(committed.every((a) => a.reservation?.status === ReservationStatus.COMMITTED)).toBe(true);
+    expect(await stock("mouse")).toMatchObject({ quantity: 920n, reserved: 0n });
+    expect(await stock("keyboard")).toMatchObject({ quantity: 960n, reserved: 0n });
+    expect(await reservations()).toHaveLength(40);
+  });
+
+  it("reservations naming two products in opposite orders on the two replicas all land (a deadlock between batches is retried)", async () => {
+    // Replica A reads mouse then keyboard, B keyboard then mouse: their batches may lock the two
+    // stock rows in opposite orders; PostgreSQL breaks the deadlock and the store sends the batch again.
+    const forward = [
+      { productId: "mouse", quantity: 1 },
+      { productId: "keyboard", quantity: 1 },
+    ];
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => [
+        A().reserveStock({ idempotencyKey: `a-${i}`, lines: forward }),
+        B().reserveStock({ idempotencyKey: `b-${i}`, lines: [...forward].reverse() }),
+      ]).flat(),
+    );
+    expect(answers.every((a) => a.reservation?.status === ReservationStatus.RESERVED)).toBe(true);
+    expect(await stock("mouse")).toMatchObject({ quantity: 1000n, reserved: 80n });
+    expect(await stock("keyboard")).toMatchObject({ quantity: 1000n, reserved: 80n });
+  });
+
+  it("a release on one replica racing the late reservation on the other ends as on one service: nothing stays reserved", async () => {
+    const keys = Array.from({ length: 60 }, (_, i) => `race-${i}`);
+    const outcomes = await Promise.all(
+      keys.map(async (key, i) => {
+        const [first, second] = i % 2 === 0 ? [A(), B()] : [B(), A()];
+        const reserve = first
+          .reserveStock({ idempotencyKey: key, lines: [{ productId: "mouse", quantity: 1 }] })
+          .then(() => undefined)
+          .catch((err: unknown) => ConnectError.from(err).code);
+        const release = second.releaseStock({ idempotencyKey: key });
+        const [refused, released] = await Promise.all([reserve, release]);
+        return { key, refused, released: released.reservation!.status };
+      }),
+    );
+    const byKey = new Map((await reservations()).map((r) => [r.idempotencyKey, r.status]));
+    for (const o of outcomes) {
+      if (o.released === ReservationStatus.VOIDED) {
+        expect(byKey.get(o.key)).toBe(ReservationStatus.VOIDED);
+        expect(o.refused).toBe(Code.FailedPrecondition);
+      } else {
+        expect(o.released).toBe(ReservationStatus.RELEASED);
+        expect(byKey.get(o.key)).toBe(ReservationStatus.RELEASED);
+      }
+    }
+    expect(await stock("mouse")).toMatchObject({ quantity: 1000n, reserved: 0n });
+  });
+
+  it("reservations of one product on both replicas at once never oversell", async () => {
+    // 10 monitors: 30 reservations of one, 15 on each replica, can reserve exactly 10.
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        (i % 2 === 0 ? A() : B())
+          .reserveStock({ idempotencyKey: `monitor-${i}`, lines: [{ productId: "monitor", quantity: 1 }] })
+          .then(() => "reserved" as const)
+          .catch((err: unknown) =>
+            ConnectError.from(err).code === Code.FailedPrecondition ? ("rejected" as const) : ConnectError.from(err).message,
+          ),
+      ),
+    );
+    expect(results.filter((r) => r !== "reserved" && r !== "rejected")).toEqual([]);
+    expect(results.filter((r) => r === "reserved")).toHaveLength(10);
+    expect(await stock("monitor")).toMatchObject({ quantity: 10n, reserved: 10n, available: 0n });
+    const statuses = (await reservations()).map((r) => r.status);
+    expect(statuses.filter((s) => s === ReservationStatus.RESERVED)).toHaveLength(10);
+    expect(statuses.filter((s) => s === ReservationStatus.REJECTED)).toHaveLength(20);
+  });
+});
