@@ -20,4 +20,11 @@ describe("domainErrorToConnect", () => {
     expect(mapped).toMatchObject({ code: Code.Internal, rawMessage: "internal error" });
     expect(mapped.cause).toBe(bug);
   });
+
+  it("answers UNAVAILABLE, retryable, when the service's PostgreSQL connection was lost", () => {
+    const restarting = Object.assign(new Error("terminating connection due to administrator command"), { code: "57P01" });
+    expect(domainErrorToConnect(restarting)).toMatchObject({ code: Code.Unavailable });
+    expect(domainErrorToConnect(new Error("Connection terminated unexpectedly"))).toMatchObject({ code: Code.Unavailable });
+    expect(domainErrorToConnect(Object.assign(new Error("duplicate key"), { code: "23505" }))).toMatchObject({ code: Code.Internal });
+  });
 });
