@@ -26,7 +26,7 @@ describe("a paused orchestrator replica wakes up fenced", () => {
   beforeAll(async () => {
     t = await startTestCluster({
       orchestrators: 3,
-      serviceReplicas: 1,
+      serviceReplicas: 2,
       env: { DEMO_LATENCY_MS: "1000-2000", SAGA_WAIT_MS: "0", LEASE_MS: String(LEASE_MS) },
     });
   }, 240_000);

@@ -25,7 +25,7 @@ describe("take-over of a killed orchestrator's sagas", () => {
   beforeAll(async () => {
     t = await startTestCluster({
       orchestrators: 3,
-      serviceReplicas: 1,
+      serviceReplicas: 2,
       // SAGA_WAIT_MS=0: POST /saga answers once the saga is started, so all of them are in flight at once.
       env: { DEMO_LATENCY_MS: "1000-2000", SAGA_WAIT_MS: "0", LEASE_MS: String(LEASE_MS) },
     });
