@@ -22,6 +22,8 @@ describe("domainErrorToConnect", () => {
   });
 
   it("answers UNAVAILABLE, retryable, when the service's PostgreSQL connection was lost", () => {
+    // A closed SQLite database is a bug of ours, not an outage.
+    expect(domainErrorToConnect(new TypeError("The database connection is not open"))).toMatchObject({ code: Code.Internal });
     const restarting = Object.assign(new Error("terminating connection due to administrator command"), { code: "57P01" });
     expect(domainErrorToConnect(restarting)).toMatchObject({ code: Code.Unavailable });
     expect(domainErrorToConnect(new Error("Connection terminated unexpectedly"))).toMatchObject({ code: Code.Unavailable });

@@ -17,7 +17,18 @@ export function domainErrorToConnect(err: unknown): ConnectError {
   if (err instanceof NotFoundError) return new ConnectError(err.message, Code.NotFound);
   if (err instanceof RefusedError) return new ConnectError(err.message, Code.FailedPrecondition);
   if (err instanceof ConflictError) return new ConnectError(err.message, Code.AlreadyExists);
-  if (isConnectionLost(err))
+  if (lostDatabaseConnection(err))
     return new ConnectError("the service's database is unreachable; retry later", Code.Unavailable, undefined, undefined, err);
   return new ConnectError("internal error", Code.Internal, undefined, undefined, err);
+}
+
+/**
+ * A connection to PostgreSQL lost under a statement: by its code (SQLSTATE class 08, an
+ * administrator's shutdown, a socket error), or by node-postgres's own messages for a connection
+ * that ended. Never a SQLite error, whose closed-database message also speaks of a connection.
+ */
+function lostDatabaseConnection(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (typeof (err as { code?: unknown }).code === "string") return isConnectionLost(err);
+  return /^Connection terminated|is not queryable|timeout exceeded when trying to connect/.test(err.message);
 }
