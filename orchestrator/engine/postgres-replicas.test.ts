@@ -228,6 +228,28 @@ describe("replicas on one PostgreSQL saga log", () => {
     );
   }, 120_000);
 
+  it("lets a replacement given the same replica id drive its sagas at once, and fences the frozen process it replaces", async () => {
+    const services = new Services();
+    const frozen = await replica("replica-x", services, { timers: false, leaseMs: 60_000 });
+    let wake!: () => void;
+    frozen.hold.promise = new Promise((resolve) => (wake = resolve));
+    const started = await Promise.all(
+      Array.from({ length: 20 }, (_, n) => frozen.runner.start("order", { idempotencyKey: `same-id-${n}`, input: { n } })),
+    );
+    const ids = started.map((s) => s.saga.sagaId);
+    // Its leases run for a minute: only the replacement's renewal (same id) can pick the sagas up, and it takes them.
+    const replacement = await replica("replica-x", services, { timers: true, leaseMs: 60_000 });
+    await until("the replacement to finish every saga", async () => [...(await statuses()).values()].every((st) => st === "COMPLETED"), 30_000);
+    await expectEachCompletedOnce(ids, services);
+    const before = await admin.query("SELECT * FROM saga_event ORDER BY saga_id, sequence");
+    wake();
+    frozen.hold.promise = undefined;
+    await frozen.runner.idle();
+    expect((await admin.query("SELECT * FROM saga_event ORDER BY saga_id, sequence")).rows).toEqual(before.rows);
+    expect(frozen.log.warnings.filter((w) => w.includes("taken over")).length).toBe(20);
+    expect(replacement.runner.inFlight()).toBe(0);
+  }, 60_000);
+
   it("gives one saga for one Idempotency-Key sent to two replicas at the same instant", async () => {
     const services = new Services();
     const a = await replica("replica-a", services, { timers: true });

@@ -6,7 +6,8 @@
  * - Every `renewEveryMs` one statement extends the leases of every saga owned here. A saga
  *   missing from its answer was taken by another replica: it is dropped at once
  *   (saga-fencing.ts). A saga in the answer that is not driven here (its start's answer was
- *   lost, or it was driven by an earlier life of this replica id) is read and driven.
+ *   lost, or it was driven by an earlier life of this replica id) is taken (its epoch moves
+ *   on), read and driven.
  * - Every `claimEveryMs` one statement takes the unfinished sagas whose lease ran out (a dead
  *   or stalled replica's, or nobody's), as many as `maxInFlight` leaves room for, each
  *   with its epoch moved on, and they are driven from their logs as after a crash.
@@ -21,9 +22,14 @@ import type { SagaClaim } from "./saga-ownership.js";
 import { fence } from "./saga-fencing.js";
 import { inFlight, launch } from "./saga-lifecycle.js";
 
-/** Claims what nobody holds, then starts the renewal and claim loops (unless the caller drives them); returns how many sagas were taken. */
+/**
+ * At boot: drives the sagas this replica id still owns, claims what nobody holds, then starts
+ * the renewal and claim loops (unless the caller drives them); returns how many sagas were claimed.
+ */
 export async function startLeases(state: RunnerState): Promise<number> {
   const owner = state.owner!;
+  // Its own first (a restart with the same id), then what nobody holds.
+  await renewLeases(state);
   const claimed = await claimSagas(state);
   if (owner.timers && !state.closed) {
     loop(state, owner, owner.renewEveryMs, () => renewLeases(state), "renewal");
@@ -78,7 +84,24 @@ export async function renewLeases(state: RunnerState): Promise<void> {
     fence(state, execution, `the lease renewal no longer finds saga ${execution.record.sagaId} owned by this replica`);
   }
   const orphans = renewed.filter((c) => !state.executions.has(c.sagaId) && !owner.adopting.has(c.sagaId) && !owner.unresumable.has(c.sagaId));
-  await Promise.all(orphans.map((claim) => drivePending(state, owner, claim)));
+  await Promise.all(orphans.map((claim) => adopt(state, owner, claim.sagaId)));
+}
+
+/**
+ * Drives a saga this replica id owns but this runner does not drive: the answer of its start
+ * was lost, or an earlier process with this id held it. It is taken first (its epoch moves
+ * on), so that earlier process, should it still be alive (frozen, and its id given again to
+ * its replacement), can write nothing more to it.
+ */
+async function adopt(state: RunnerState, owner: OwnerState, sagaId: string): Promise<boolean> {
+  owner.adopting.add(sagaId);
+  let claim: SagaClaim | undefined;
+  try {
+    claim = await owner.port.take(sagaId, owner.replicaId, owner.leaseMs);
+  } finally {
+    owner.adopting.delete(sagaId);
+  }
+  return claim !== undefined && !state.closed && drivePending(state, owner, claim);
 }
 
 /** Takes sagas whose lease ran out, as many as there is room for, and drives them; returns how many it took. */
@@ -97,8 +120,9 @@ export async function claimSagas(state: RunnerState): Promise<number> {
 async function drivePending(state: RunnerState, owner: OwnerState, claim: SagaClaim): Promise<boolean> {
   const held = state.executions.get(claim.sagaId);
   if (held) {
-    // Driven here already, and claimed again by this same replica after its lease ran out.
-    held.epoch = claim.epoch;
+    // Driven here already (claimed again by this replica after its lease ran out, or started
+    // here while it was being adopted): this runner writes on with the newer epoch.
+    if (held.epoch !== undefined) held.epoch = Math.max(held.epoch, claim.epoch);
     return false;
   }
   owner.adopting.add(claim.sagaId);

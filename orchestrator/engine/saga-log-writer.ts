@@ -78,17 +78,21 @@ function flush(state: RunnerState, execution: Execution): Promise<void> {
 }
 
 async function writeEvents(state: RunnerState, execution: Execution, events: SagaEvent[]): Promise<void> {
-  const { epoch } = execution;
   const owner = state.owner;
-  const append =
-    owner && epoch !== undefined ? (event: SagaEvent) => owner.port.appendFenced(event, epoch) : (event: SagaEvent) => state.store.append(event);
-  try {
-    if (events.length === 1) await append(events[0]!);
-    else await Promise.all(events.map(append));
-  } catch (error) {
-    // Another replica owns the saga now: stop at once, and never write it again.
-    if (error instanceof FencedError) fence(state, execution, error.message);
-    throw error;
+  const epoch = execution.epoch;
+  if (owner === undefined || epoch === undefined) {
+    // The log's only owner (SQLite): plain appends, as ever.
+    if (events.length === 1) await state.store.append(events[0]!);
+    else await Promise.all(events.map((event) => state.store.append(event)));
+  } else {
+    try {
+      if (events.length === 1) await owner.port.appendFenced(events[0]!, epoch);
+      else await Promise.all(events.map((event) => owner.port.appendFenced(event, epoch)));
+    } catch (error) {
+      // Another replica owns the saga now: stop at once, and never write it again.
+      if (error instanceof FencedError) fence(state, execution, error.message);
+      throw error;
+    }
   }
   for (const done of events) {
     execution.loggedSequence = done.sequence;

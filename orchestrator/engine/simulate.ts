@@ -31,6 +31,7 @@ for (let i = 0; i < Number(values.seeds); i++) {
     sagas,
     concurrency: Number(values.concurrency),
     replicas: Number(values.replicas),
+    onProgress: (orders) => console.error(`${new Date().toISOString()} seed ${seed}: ${orders} orders sent`),
     ...(file !== undefined && { openStore: () => new SqliteSagaStore(file), reopenOnCrash: file !== ":memory:" }),
   });
   const { violations, ...summary } = report;

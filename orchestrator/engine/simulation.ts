@@ -77,6 +77,8 @@ export interface SimulationOptions {
    * crashed and restarted). With replicas, `concurrency` is the number of orders in flight.
    */
   replicas?: number;
+  /** Told of the number of orders sent so far, every 50,000 (long runs print it). */
+  onProgress?: (orders: number) => void;
 }
 
 /** What happened, and every broken invariant (empty when all held). */
@@ -606,6 +608,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
         if (!order) {
           order = { key: `order-${orders.length}` };
           orders.push(order);
+          if (orders.length % 50_000 === 0) options.onProgress?.(orders.length);
         }
         sending++;
         void send(order, pick(to)).finally(() => sending--);
@@ -690,6 +693,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       while (batch.length < concurrency && orders.length < options.sagas) {
         const order: Order = { key: `order-${orders.length}` };
         orders.push(order);
+        if (orders.length % 50_000 === 0) options.onProgress?.(orders.length);
         batch.push(order);
       }
       const work = (async () => {
