@@ -16,6 +16,15 @@ export class RefusedError extends Error {
   override name = "RefusedError";
 }
 
+/**
+ * The service cannot answer now, and the same call may succeed later (UNAVAILABLE, which callers
+ * retry): its database does not answer. Whether the request took effect is unknown; retrying it
+ * under its idempotency key is safe.
+ */
+export class UnavailableError extends Error {
+  override name = "UnavailableError";
+}
+
 /** The request conflicts with one already made under the same key (ALREADY_EXISTS). Nothing changes. */
 export class ConflictError extends Error {
   override name = "ConflictError";

@@ -1,5 +1,6 @@
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { UnavailableError } from "./domain-errors.js";
 import { openPostgresPool } from "./postgres.js";
 import { PostgresServiceStore, type KeyedTable, type PostgresServiceStoreOptions } from "./postgres-service-store.js";
 import { createTestDatabase, type TestDatabase } from "./postgres-test-database.js";
@@ -10,7 +11,7 @@ interface ThingRow {
   n: number;
   cap: number;
 }
-const THINGS: KeyedTable<ThingRow> = { name: "things", key: "k", columns: { k: "text", n: "bigint", cap: "bigint" } };
+const THINGS: KeyedTable<ThingRow> = { name: "things", key: "k", lockRank: 0, columns: { k: "text", n: "bigint", cap: "bigint" } };
 
 class ThingStore extends PostgresServiceStore {
   constructor(pool: pg.Pool, options?: PostgresServiceStoreOptions) {
@@ -71,7 +72,7 @@ describe("PostgresServiceStore", () => {
     expect(new Set(found.map((r) => r.xmin)).size).toBe(1);
   });
 
-  it("fails only the write that throws, and only the write whose row breaks a CHECK; the others of the batch land", async () => {
+  it("fails only the write that throws, the write whose row breaks a CHECK and the write whose key the server refuses; the others of the batch land", async () => {
     await store.add("full", 100);
     const outcomes = await Promise.allSettled([
       store.add("a", 1),
@@ -82,8 +83,10 @@ describe("PostgresServiceStore", () => {
       }),
       store.add("full", 1), // 101 > cap: the server refuses this row
       store.add("b", 2),
+      store.add("nul\u0000key", 1), // PostgreSQL text cannot hold U+0000: the server refuses the key
     ]);
-    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected", "rejected", "fulfilled"]);
+    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected", "rejected", "fulfilled", "rejected"]);
+    expect(String((outcomes[4] as PromiseRejectedResult).reason)).toMatch(/invalid byte sequence|0x00/);
     expect((outcomes[1] as PromiseRejectedResult).reason).toBeInstanceOf(Refused);
     expect(String((outcomes[2] as PromiseRejectedResult).reason)).toMatch(/check constraint/);
     expect((await rows()).map((r) => [r.k, r.n])).toEqual([
@@ -108,6 +111,20 @@ describe("PostgresServiceStore", () => {
     await nowhere.close();
     await store.close();
     expect(await store.ping()).toBe(false);
+  });
+
+  it("answers UnavailableError (UNAVAILABLE: callers retry) when the database cannot be reached, after its retries", async () => {
+    const down = new ThingStore(new pg.Pool({ connectionString: "postgresql://postgres@127.0.0.1:23998/none", connectionTimeoutMillis: 1_000 }), {
+      retries: 1,
+      onRetry: ({ error }) => retries.push(error.message),
+    });
+    const write = await down.add("a", 1).catch((e: unknown) => e);
+    expect(write).toBeInstanceOf(UnavailableError);
+    expect((write as Error).message).toMatch(/^the things database does not answer: .*ECONNREFUSED/);
+    expect(retries).toHaveLength(1);
+    const read = await down.read(() => down.find("a")).catch((e: unknown) => e);
+    expect(read).toBeInstanceOf(UnavailableError);
+    await down.close();
   });
 
   it("sends a batch again on a new connection when its connection is lost, and the write lands once", async () => {

@@ -8,18 +8,21 @@
  *
  * Concurrency (several replicas on one database), READ COMMITTED:
  * - every row a write reads is first locked with a transaction-scoped advisory lock on
- *   (table, key), held to the commit, taken in sorted order within a round; the row is read after
- *   the lock is granted, so it is the committed truth and nobody else changes it before we
- *   commit. A key with no row yet is locked too (an idempotency key not seen yet), which makes
- *   two replicas' "first" writes under one key run one after the other: the second sees the
- *   first's record and repeats it.
+ *   (table, key), held to the commit; the row is read after the lock is granted, so it is the
+ *   committed truth and nobody else changes it before we commit. A key with no row yet is locked
+ *   too (an idempotency key not seen yet), which makes two replicas' "first" writes under one key
+ *   run one after the other: the second sees the first's record and repeats it.
+ * - locks follow one global order (table rank, table, key); a row met out of order is only
+ *   tried, and when another batch holds it the attempt starts again with every row it learnt of
+ *   locked in order. So batches wait for one another but never in a cycle.
  * - primary keys and the same CHECKs as on SQLite (held ≤ balance, reserved ≤ on hand, ≥ 0) stay
  *   the last guard: a write that would break one is refused alone.
- * - a deadlock between two batches (rows locked in two rounds, in different orders) or a lost
- *   connection sends the whole batch again: every write is idempotent by its key, so a write
- *   whose commit did land finds its own record and answers as the first time.
+ * - a deadlock all the same (a hash collision of two lock keys) or a lost connection sends the
+ *   whole batch again: every write is idempotent by its key, so a write whose commit did land
+ *   finds its own record and answers as the first time.
  */
 import type pg from "pg";
+import { UnavailableError } from "./domain-errors.js";
 import { isConnectionLost } from "./postgres.js";
 import { createPostgresWriteBatcher, type PostgresWriteBatcher, type WriteOutcome } from "./postgres-write-batcher.js";
 
@@ -31,6 +34,12 @@ export interface KeyedTable<Row extends object> {
   readonly name: string;
   /** Its primary key, a text column. */
   readonly key: keyof Row & string;
+  /**
+   * Place in the lock order: a batch locks the rows of lower ranks first. Give the records
+   * kept under an idempotency key 0 and the rows they change (accounts, stock) 1, the order in
+   * which the domain reads them, so a batch seldom has to lock a row before one it holds.
+   */
+  readonly lockRank: number;
   /** Every column, key included, with its type. */
   readonly columns: { readonly [K in keyof Row & string]: ColumnType };
 }
@@ -51,9 +60,39 @@ class RowMissing {
   ) {}
 }
 
-/** A batch's statements were refused as a whole (a CHECK, a value the server cannot store): its writes are tried one by one. */
-class ApplyRefused {
-  constructor(readonly cause: unknown) {}
+/** Order of locks: by table rank, table name, then key. */
+function compareRows(a: RowMissing, b: RowMissing): number {
+  if (a.table.lockRank !== b.table.lockRank) return a.table.lockRank - b.table.lockRank;
+  if (a.table.name !== b.table.name) return a.table.name < b.table.name ? -1 : 1;
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+/** The rows, each once, in lock order. */
+function uniqueSorted(rows: readonly RowMissing[]): RowMissing[] {
+  const sorted = [...rows].sort(compareRows);
+  return sorted.filter((r, i) => i === 0 || compareRows(sorted[i - 1]!, r) !== 0);
+}
+
+/** The locks one attempt holds, by their place in the lock order. */
+class LockOrder {
+  private last: RowMissing | undefined;
+
+  /** Splits sorted `rows` into those before the last lock held (to be tried) and those after it (to be waited for). */
+  split(rows: readonly RowMissing[]): [RowMissing[], RowMissing[]] {
+    const last = this.last;
+    if (!last) return [[], [...rows]];
+    return [rows.filter((r) => compareRows(r, last) < 0), rows.filter((r) => compareRows(r, last) > 0)];
+  }
+
+  hold(rows: readonly RowMissing[]): void {
+    const top = rows[rows.length - 1];
+    if (top && (!this.last || compareRows(top, this.last) > 0)) this.last = top;
+  }
+}
+
+/** A row to lock comes before one the batch holds, and another batch has it: start again with every known row locked in order. */
+class LockOrderConflict {
+  constructor(readonly known: RowMissing[]) {}
 }
 
 type AnyTable = KeyedTable<object>;
@@ -112,6 +151,13 @@ class WorkingSet {
     return { outcomes, misses };
   }
 
+  /** Every row fetched so far, present or not. */
+  known(): RowMissing[] {
+    const rows: RowMissing[] = [];
+    for (const [table, byKey] of this.fetched) for (const key of byKey.keys()) rows.push(new RowMissing(table, key));
+    return rows;
+  }
+
   record(table: AnyTable, keys: readonly string[], rows: readonly Row[]): void {
     let into = this.fetched.get(table);
     if (!into) this.fetched.set(table, (into = new Map()));
@@ -120,8 +166,14 @@ class WorkingSet {
   }
 }
 
-/** Most rounds of fetching a batch may take: a write reads this many rows, one after the other, at most. */
-const MAX_ROUNDS = 64;
+/**
+ * Most rounds of fetching a batch may take: a write reads this many rows, one after the other, at
+ * most (a reservation of 100 lines, the most a request may carry, reads 101: its record, then each
+ * product). Each round is one lock and one fetch statement.
+ */
+const MAX_ROUNDS = 1_000;
+/** Attempts of a batch abandoned for the lock order before it waits for every lock it needs. */
+const MAX_RESTARTS = 4;
 
 /**
  * What every service's PostgreSQL store shares: the group-commit queue, the working set that
@@ -161,9 +213,26 @@ export abstract class PostgresServiceStore {
         if (outcome.ok) return outcome.value as T;
         throw outcome.error;
       }
-      await this.fetch(this.pool, set, misses, false);
+      await this.fetch(this.pool, set, uniqueSorted(misses)).catch((err: unknown) => {
+        throw this.unavailable(err);
+      });
     }
     throw new Error(`${this.service}: a read asked for more than ${MAX_ROUNDS} rows one after the other`);
+  }
+
+  /** Runs a query outside a write (a list); a lost or refused connection becomes {@link UnavailableError}. */
+  protected async query<R extends object>(config: pg.QueryConfig): Promise<R[]> {
+    try {
+      return (await this.pool.query<R>(config)).rows;
+    } catch (err) {
+      throw this.unavailable(err);
+    }
+  }
+
+  /** A connection failure as the callers' "try again later"; any other error as it is. */
+  private unavailable(err: unknown): unknown {
+    if (!isConnectionLost(err)) return err;
+    return new UnavailableError(`the ${this.service} database does not answer: ${(err as Error).message}`, { cause: err });
   }
 
   /** The row of `table` under `key` as the running write sees it; only inside {@link write} or {@link read}. */
@@ -224,14 +293,15 @@ export abstract class PostgresServiceStore {
       try {
         return await this.commitOnce(works);
       } catch (err) {
-        if (err instanceof ApplyRefused) {
-          if (works.length === 1) return [{ ok: false, error: err.cause }];
-          // Only the write whose rows the server refuses may fail: try each alone.
+        if (!isRetryable(err)) {
+          // The server refused a statement of the batch (a row breaking a CHECK, a value it cannot
+          // store): only the write that caused it may fail, so each is tried alone.
+          if (works.length === 1) return [{ ok: false, error: err }];
           const outcomes: WriteOutcome<unknown>[] = [];
           for (const work of works) outcomes.push(...(await this.commitBatch([work])));
           return outcomes;
         }
-        if (!isRetryable(err) || attempt > retries) throw err;
+        if (attempt > retries) throw this.unavailable(err);
         this.options.onRetry?.({ attempt, delayMs, error: err as Error });
         await new Promise((resolve) => setTimeout(resolve, delayMs));
         delayMs = Math.min(delayMs * 2, 2_000);
@@ -240,53 +310,85 @@ export abstract class PostgresServiceStore {
   }
 
   private async commitOnce(works: readonly (() => unknown)[]): Promise<WriteOutcome<unknown>[]> {
-    const client = await this.pool.connect();
-    let broken = false;
-    try {
-      await client.query("BEGIN");
-      const set = new WorkingSet();
-      for (let round = 0; ; round++) {
-        const { outcomes, misses } = this.runIn(set, works);
-        if (misses.length === 0) {
-          try {
+    // Rows known to be needed: none at first; after a lock-order conflict, every row the
+    // previous attempt learnt of, locked at once, in order, before the first run.
+    let known: RowMissing[] = [];
+    for (let restart = 0; ; restart++) {
+      const client = await this.pool.connect();
+      let broken = false;
+      try {
+        await client.query("BEGIN");
+        const set = new WorkingSet();
+        const locks = new LockOrder();
+        if (known.length > 0) await this.lockAndFetch(client, set, locks, known, restart >= MAX_RESTARTS);
+        for (let round = 0; ; round++) {
+          const { outcomes, misses } = this.runIn(set, works);
+          if (misses.length === 0) {
             await this.apply(client, set);
-          } catch (err) {
-            if (isRetryable(err)) throw err;
-            throw new ApplyRefused(err);
+            await client.query("COMMIT");
+            return outcomes;
           }
-          await client.query("COMMIT");
-          return outcomes;
+          if (round >= MAX_ROUNDS) throw new Error(`${this.service}: a write asked for more than ${MAX_ROUNDS} rows one after the other`);
+          await this.lockAndFetch(client, set, locks, misses, restart >= MAX_RESTARTS);
         }
-        if (round >= MAX_ROUNDS) throw new Error(`${this.service}: a write asked for more than ${MAX_ROUNDS} rows one after the other`);
-        await this.fetch(client, set, misses, true);
+      } catch (err) {
+        broken = isConnectionLost(err);
+        if (!broken) await client.query("ROLLBACK").catch(() => (broken = true));
+        if (!(err instanceof LockOrderConflict)) throw err;
+        known = err.known;
+      } finally {
+        client.release(broken);
       }
-    } catch (err) {
-      broken = isConnectionLost(err);
-      if (!broken) await client.query("ROLLBACK").catch(() => (broken = true));
-      throw err;
-    } finally {
-      client.release(broken);
     }
   }
 
-  /** Fetches the missing rows, table by table; in a write, locks their keys first (in sorted order). */
-  private async fetch(db: pg.Pool | pg.PoolClient, set: WorkingSet, misses: readonly RowMissing[], lock: boolean): Promise<void> {
-    const byTable = new Map<AnyTable, Set<string>>();
+  /**
+   * Locks the missing rows' keys and fetches them. Locks are taken in one global order (table
+   * rank, table, key), so two batches never wait on each other in a cycle: keys after every lock
+   * the batch holds are waited for; keys before one it holds are only tried, and if another batch
+   * holds one of them the attempt is abandoned ({@link LockOrderConflict}) and started again with
+   * every row it learnt of locked at once, in order. After `MAX_RESTARTS` it waits for them all
+   * (PostgreSQL's deadlock detection is the backstop).
+   */
+  private async lockAndFetch(
+    client: pg.PoolClient,
+    set: WorkingSet,
+    locks: LockOrder,
+    misses: readonly RowMissing[],
+    waitForAll: boolean,
+  ): Promise<void> {
+    const wanted = uniqueSorted(misses);
+    const [before, after] = waitForAll ? [[], wanted] : locks.split(wanted);
+    if (before.length > 0) {
+      const refused = await client.query<{ refused: number }>({
+        name: "service-store.try-lock",
+        text: "SELECT count(*) FILTER (WHERE NOT pg_try_advisory_xact_lock(hashtext(t), hashtext(k)))::int AS refused FROM unnest($1::text[], $2::text[]) AS l(t, k)",
+        values: [before.map((m) => m.table.name), before.map((m) => m.key)],
+      });
+      if ((refused.rows[0]?.refused ?? 0) > 0) throw new LockOrderConflict([...set.known(), ...wanted]);
+    }
+    if (after.length > 0) {
+      await client.query({
+        name: "service-store.lock",
+        text:
+          "SELECT pg_advisory_xact_lock(hashtext(t), hashtext(k)) " +
+          "FROM (SELECT t, k FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS l(t, k, i) ORDER BY i) AS ordered",
+        values: [after.map((m) => m.table.name), after.map((m) => m.key)],
+      });
+    }
+    locks.hold(wanted);
+    await this.fetch(client, set, wanted);
+  }
+
+  /** Fetches the missing rows (one query per table); unlocked, unless the caller locked them. */
+  private async fetch(db: pg.Pool | pg.PoolClient, set: WorkingSet, misses: readonly RowMissing[]): Promise<void> {
+    const byTable = new Map<AnyTable, string[]>();
     for (const m of misses) {
       let keys = byTable.get(m.table);
-      if (!keys) byTable.set(m.table, (keys = new Set()));
-      keys.add(m.key);
+      if (!keys) byTable.set(m.table, (keys = []));
+      keys.push(m.key);
     }
-    const tables = [...byTable.keys()].sort((a, b) => (a.name < b.name ? -1 : 1));
-    for (const table of tables) {
-      const keys = [...byTable.get(table)!].sort();
-      if (lock) {
-        await db.query({
-          name: `${table.name}.lock`,
-          text: `SELECT pg_advisory_xact_lock(hashtext($1), h) FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest($2::text[]) AS k ORDER BY 1) AS l`,
-          values: [table.name, keys],
-        });
-      }
+    for (const [table, keys] of byTable) {
       const columns = Object.keys(table.columns);
       const found = await db.query<Row>({
         name: `${table.name}.fetch`,

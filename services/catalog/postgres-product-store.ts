@@ -22,6 +22,7 @@ CREATE TABLE products (
 const PRODUCTS: KeyedTable<ProductRow> = {
   name: "products",
   key: "product_id",
+  lockRank: 0,
   columns: { product_id: "text", name: "text", price_cents: "bigint" },
 };
 
@@ -56,10 +57,10 @@ export class PostgresProductStore extends PostgresServiceStore implements Produc
   }
 
   async listProducts(): Promise<Product[]> {
-    const rows = await this.pool.query<ProductRow>({
+    const rows = await this.query<ProductRow>({
       name: "products.list",
       text: "SELECT product_id, name, price_cents FROM products ORDER BY product_id",
     });
-    return rows.rows.map(toProduct);
+    return rows.map(toProduct);
   }
 }

@@ -186,6 +186,14 @@ describe.each(BACKENDS)("on $name", ({ open, runs }) => {
     });
   });
 
+  it("reserves an order of 100 lines (the most a request may carry), each a product of its own", async () => {
+    const products = Array.from({ length: 100 }, (_, i) => ({ productId: `p${String(i).padStart(3, "0")}`, quantity: 5 }));
+    const { inventory } = await setup(products);
+    const lines = products.map((p) => ({ productId: p.productId, quantity: 2 }));
+    expect((await inventory.reserve("big", lines)).status).toBe("RESERVED");
+    expect((await inventory.listStock()).every((s) => s.reserved === 2 && s.available === 3)).toBe(true);
+  });
+
   describe("Inventory.commit", () => {
     it("takes the reserved units out of stock, once however often it is repeated", async () => {
       const { inventory } = await setup();

@@ -38,11 +38,13 @@ interface StockRow {
 const STOCK: KeyedTable<StockRow> = {
   name: "stock",
   key: "product_id",
+  lockRank: 1,
   columns: { product_id: "text", on_hand: "bigint", reserved: "bigint" },
 };
 const RESERVATIONS: KeyedTable<ReservationRow> = {
   name: "reservations",
   key: "key",
+  lockRank: 0,
   columns: { key: "text", lines: "text", status: "text", reason: "text" },
 };
 
@@ -79,8 +81,8 @@ export class PostgresInventoryStore extends PostgresServiceStore implements Inve
   }
 
   async listStock(): Promise<Stock[]> {
-    const rows = await this.pool.query<StockRow>({ name: "stock.list", text: "SELECT product_id, on_hand, reserved FROM stock ORDER BY product_id" });
-    return rows.rows.map(toStock);
+    const rows = await this.query<StockRow>({ name: "stock.list", text: "SELECT product_id, on_hand, reserved FROM stock ORDER BY product_id" });
+    return rows.map(toStock);
   }
 
   reserve(productId: string, quantity: number): void {
@@ -114,12 +116,12 @@ export class PostgresInventoryStore extends PostgresServiceStore implements Inve
   }
 
   async listReservations(after: string | undefined, limit: number): Promise<Reservation[]> {
-    const rows = await this.pool.query<ReservationRow>({
+    const rows = await this.query<ReservationRow>({
       name: "reservations.list",
       text: "SELECT key, lines, status, reason FROM reservations WHERE $1::text IS NULL OR key > $1 ORDER BY key LIMIT $2",
       values: [after ?? null, limit],
     });
-    return rows.rows.map(toReservation);
+    return rows.map(toReservation);
   }
 
   /** A product that vanished under a reservation that names it is a bug: fail the write. */

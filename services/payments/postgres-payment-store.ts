@@ -47,11 +47,13 @@ interface PaymentRow {
 const ACCOUNTS: KeyedTable<AccountRow> = {
   name: "accounts",
   key: "customer_id",
+  lockRank: 1,
   columns: { customer_id: "text", balance_cents: "bigint", held_cents: "bigint" },
 };
 const PAYMENTS: KeyedTable<PaymentRow> = {
   name: "payments",
   key: "key",
+  lockRank: 0,
   columns: { key: "text", customer_id: "text", amount_cents: "bigint", status: "text", reason: "text" },
 };
 
@@ -100,11 +102,11 @@ export class PostgresPaymentStore extends PostgresServiceStore implements Paymen
   }
 
   async listAccounts(): Promise<Account[]> {
-    const rows = await this.pool.query<AccountRow>({
+    const rows = await this.query<AccountRow>({
       name: "accounts.list",
       text: "SELECT customer_id, balance_cents, held_cents FROM accounts ORDER BY customer_id",
     });
-    return rows.rows.map(toAccount);
+    return rows.map(toAccount);
   }
 
   hold(customerId: string, cents: number): void {
@@ -138,12 +140,12 @@ export class PostgresPaymentStore extends PostgresServiceStore implements Paymen
   }
 
   async listPayments(after: string | undefined, limit: number): Promise<PaymentRecord[]> {
-    const rows = await this.pool.query<PaymentRow>({
+    const rows = await this.query<PaymentRow>({
       name: "payments.list",
       text: "SELECT key, customer_id, amount_cents, status, reason FROM payments WHERE $1::text IS NULL OR key > $1 ORDER BY key LIMIT $2",
       values: [after ?? null, limit],
     });
-    return rows.rows.map(toPayment);
+    return rows.map(toPayment);
   }
 
   /** An account that vanished under a record that names it is a bug: fail the write. */

@@ -27,6 +27,7 @@ CREATE TABLE purchases (
 const PURCHASES: KeyedTable<PurchaseRow> = {
   name: "purchases",
   key: "key",
+  lockRank: 0,
   columns: { key: "text", customer_id: "text", lines: "text", total_cents: "bigint", status: "text", reason: "text" },
 };
 
@@ -68,11 +69,11 @@ export class PostgresPurchaseStore extends PostgresServiceStore implements Purch
   }
 
   async listPurchases(after: string | undefined, limit: number): Promise<PurchaseRecord[]> {
-    const rows = await this.pool.query<PurchaseRow>({
+    const rows = await this.query<PurchaseRow>({
       name: "purchases.list",
       text: "SELECT key, customer_id, lines, total_cents, status, reason FROM purchases WHERE $1::text IS NULL OR key > $1 ORDER BY key LIMIT $2",
       values: [after ?? null, limit],
     });
-    return rows.rows.map(toPurchase);
+    return rows.map(toPurchase);
   }
 }
