@@ -16,7 +16,9 @@ import {
   type TestCluster,
 } from "./cluster-harness.js";
 
-const SAGAS = 150;
+// A manual run takes more: TAKEOVER_SAGAS=1000 TAKEOVER_LATENCY_MS=8000-12000 npx vitest run test/takeover.e2e.test.ts
+const SAGAS = Number(process.env.TAKEOVER_SAGAS ?? 150);
+const LATENCY_MS = process.env.TAKEOVER_LATENCY_MS ?? "1000-2000";
 const LEASE_MS = 1_500;
 
 describe("take-over of a killed orchestrator's sagas", () => {
@@ -27,7 +29,13 @@ describe("take-over of a killed orchestrator's sagas", () => {
       orchestrators: 3,
       serviceReplicas: 2,
       // SAGA_WAIT_MS=0: POST /saga answers once the saga is started, so all of them are in flight at once.
-      env: { DEMO_LATENCY_MS: "1000-2000", SAGA_WAIT_MS: "0", LEASE_MS: String(LEASE_MS) },
+      env: {
+        DEMO_LATENCY_MS: LATENCY_MS,
+        // Each call's deadline above the slowest answer, so that every saga meant to succeed does.
+        STEP_TIMEOUT_MS: String(Number(LATENCY_MS.split("-")[1]) + 3_000),
+        SAGA_WAIT_MS: "0",
+        LEASE_MS: String(LEASE_MS),
+      },
     });
   }, 240_000);
 
