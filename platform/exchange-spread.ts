@@ -39,9 +39,11 @@ export function spreadExchange(lanes: readonly ExchangeLane[], defaultTimeoutMs:
     }
     return undefined;
   };
-  const send = (lane: number, name: string, request: unknown, options: Parameters<ExchangeClient["call"]>[2]): Promise<unknown> => {
+  // Every argument of a call is passed on as it came (whatever the ExchangeClient takes besides name, request and options).
+  type CallArgs = Parameters<ExchangeClient["call"]>;
+  const send = (lane: number, args: CallArgs): Promise<unknown> => {
     next = (lane + 1) % lanes.length;
-    return lanes[lane]!.exchange.call(name, request, options);
+    return lanes[lane]!.exchange.call(...args);
   };
   /** Resolves once a lane is ready or none is connecting any more; shared by the calls that wait. */
   const settled = (): Promise<void> =>
@@ -66,17 +68,18 @@ export function spreadExchange(lanes: readonly ExchangeLane[], defaultTimeoutMs:
     }));
 
   return {
-    async call(name, request, options) {
+    async call(...args: CallArgs) {
       const ready = readyLane();
-      if (ready !== undefined) return send(ready, name, request, options);
-      if (!lanes.some((l) => l.state() === "connecting")) return send(next, name, request, options);
+      if (ready !== undefined) return send(ready, args);
+      if (!lanes.some((l) => l.state() === "connecting")) return send(next, args);
+      const [name, request, options, ...rest] = args;
       const timeoutMs = options?.timeoutMs ?? defaultTimeoutMs;
       const startedAt = Date.now();
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([settled(), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
       clearTimeout(timer);
       const left = Math.max(1, timeoutMs - (Date.now() - startedAt));
-      return send(readyLane() ?? next, name, request, { ...options, timeoutMs: left });
+      return send(readyLane() ?? next, [name, request, { ...options, timeoutMs: left }, ...rest] as CallArgs);
     },
     close() {
       for (const lane of lanes) lane.exchange.close();

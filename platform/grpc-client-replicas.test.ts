@@ -133,12 +133,14 @@ describe("a replica that comes back", () => {
 
 describe("parsePeerAddresses", () => {
   it("keeps one URL as a host:port target, resolved by DNS", () => {
-    expect(parsePeerAddresses("http://127.0.0.1:5002")).toEqual({ target: "127.0.0.1:5002", addresses: ["127.0.0.1:5002"] });
-    expect(parsePeerAddresses(" http://payments:5002 ")).toEqual({ target: "payments:5002", addresses: ["payments:5002"] });
+    expect(parsePeerAddresses("http://127.0.0.1:5002")).toEqual({ scheme: "http", target: "127.0.0.1:5002", addresses: ["127.0.0.1:5002"] });
+    expect(parsePeerAddresses(" http://payments:5002 ")).toEqual({ scheme: "http", target: "payments:5002", addresses: ["payments:5002"] });
+    expect(parsePeerAddresses("https://payments:5002").scheme).toBe("https");
   });
 
   it("turns several IP URLs into one ipv4: or ipv6: target", () => {
     expect(parsePeerAddresses("http://127.0.0.1:5002, http://127.0.0.2:5012")).toEqual({
+      scheme: "http",
       target: "ipv4:127.0.0.1:5002,127.0.0.2:5012",
       addresses: ["127.0.0.1:5002", "127.0.0.2:5012"],
     });
@@ -149,7 +151,8 @@ describe("parsePeerAddresses", () => {
     ["", /is empty/],
     ["http://127.0.0.1:5002,", /entry 2 .* is empty/],
     ["127.0.0.1:5002", /http:\/\//],
-    ["https://127.0.0.1:5002", /must start with http:\/\//],
+    ["grpc://127.0.0.1:5002", /must start with http:\/\//],
+    ["http://127.0.0.1:5002,https://127.0.0.2:5002", /must all be http:\/\/ or all https:\/\//],
     ["http://127.0.0.1", /has no port/],
     ["http://127.0.0.1:5002/x", /only http:\/\/host:port/],
     ["http://u:p@127.0.0.1:5002", /only http:\/\/host:port/],
