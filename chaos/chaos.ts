@@ -17,8 +17,9 @@ import { OrchestratorService, SagaStatus } from "#gen/saga/orchestrator/v1/orche
 import { createServiceClient } from "#platform/grpc-client.js";
 import type { Durability } from "#platform/sqlite.js";
 import { startSystem, type RunningSystem } from "../system/start-system.js";
+import { clusterDatabaseUrls, dropClusterDatabases, ensureClusterDatabases, type ClusterDatabases } from "../system/cluster-databases.js";
 import { checkInvariants, takeSnapshot, UNFINISHED_SAGA_STATUSES } from "../system/invariants.js";
-import { PROCESSES, SERVICE_NAMES, type ProcessName } from "../system/processes.js";
+import { SERVICE_NAMES, type ProcessName } from "../system/processes.js";
 import { FAULT_KINDS, startFaultProxy, type FaultKind, type FaultProxy } from "./fault-proxy.js";
 import { createPrng } from "./prng.js";
 import { planOrders, type Intent } from "./orders.js";
@@ -26,7 +27,11 @@ import { runClientSaga, type ClientRecord } from "./client.js";
 import { checkClientRecords, unacknowledgedByFate, type SagaView, type UnacknowledgedSaga } from "./verify.js";
 
 export type ServiceName = (typeof SERVICE_NAMES)[number];
-const PROCESS_NAMES: readonly ProcessName[] = PROCESSES.map((p) => p.name);
+/**
+ * What can be killed: a process of the six, or an extra orchestrator replica
+ * (`orchestrator-2`, `orchestrator-3`, … with `orchestrators` > 1; the first is `orchestrator`).
+ */
+export type ChaosTarget = ProcessName | `orchestrator-${number}`;
 
 export interface ChaosOptions {
   /** Sagas to send through the gateway. */
@@ -41,8 +46,8 @@ export interface ChaosOptions {
   readonly dataDir?: string;
   /** Progress lines. */
   readonly log?: (line: string) => void;
-  /** Processes to kill; each at least once (default: all six). */
-  readonly killTargets?: readonly ProcessName[];
+  /** Processes to kill; each at least once (default: all six, and every extra orchestrator replica). */
+  readonly killTargets?: readonly ChaosTarget[];
   /** Kills in all (default: one per 6 s of duration, at least one per target). */
   readonly kills?: number;
   /** Demo failure rate of every service (default 0.05). */
@@ -73,6 +78,14 @@ export interface ChaosOptions {
   readonly keepData?: boolean;
   /** DURABILITY of the orchestrator and the services (default `process`). */
   readonly durability?: Durability;
+  /**
+   * Run on PostgreSQL: the admin connection of a server (a user that may create databases).
+   * The run creates its own databases there (the saga log, and one per service, which a
+   * service uses when it keeps its store in PostgreSQL), and drops them after a clean run.
+   */
+  readonly postgresAdminUrl?: string;
+  /** Orchestrator replicas on the one saga log (default 1; more needs `postgresAdminUrl`). */
+  readonly orchestrators?: number;
   /**
    * Sagas that may end unacknowledged before the run counts as failed (default 0): the client
    * retries within its bounds, so a saga never answered means the system stayed unavailable
@@ -114,6 +127,9 @@ export interface ChaosSummary {
   /** Per proxy: connections, connections refused while the service was down, lost replies whose answer never came (counted as drops). */
   readonly proxies: Record<string, { connections: number; upstreamRefused: number; lostReplyUnconfirmed: number }>;
   readonly kills: Record<string, number>;
+  /** Orchestrator replicas, and the saga log's database when on PostgreSQL (its name). */
+  readonly orchestrators: number;
+  readonly postgres: string | undefined;
   /** Processes that exited without being killed (each one is also a violation). */
   readonly crashes: Record<string, number>;
   readonly clientRetries: number;
@@ -176,8 +192,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
   const boundTimer = setTimeout(() => bound.abort(), runBoundMs);
   const violations: string[] = [];
   const logs: string[] = [];
-  const kills: Record<string, number> = Object.fromEntries(PROCESS_NAMES.map((n) => [n, 0]));
-  const crashes: Record<string, number> = Object.fromEntries(PROCESS_NAMES.map((n) => [n, 0]));
+  const orchestrators = options.orchestrators ?? 1;
+  if (!Number.isInteger(orchestrators) || orchestrators < 1 || orchestrators > 9)
+    throw new Error(`orchestrators: an integer from 1 to 9, not ${orchestrators}`);
+  if (orchestrators > 1 && options.postgresAdminUrl === undefined)
+    throw new Error("several orchestrators share one saga log: they need PostgreSQL (postgresAdminUrl)");
+  // Every target: the six processes, with the extra orchestrator replicas after the first.
+  const extraOrchestrators = Array.from({ length: orchestrators - 1 }, (_, i) => `orchestrator-${i + 2}` as const);
+  const TARGETS: readonly ChaosTarget[] = [...SERVICE_NAMES, "orchestrator", ...extraOrchestrators, "gateway"];
+  const kills: Record<string, number> = Object.fromEntries(TARGETS.map((n) => [n, 0]));
+  const crashes: Record<string, number> = Object.fromEntries(TARGETS.map((n) => [n, 0]));
   const answers: Record<string, number> = {};
   const count = (what: string): void => void (answers[what] = (answers[what] ?? 0) + 1);
 
@@ -198,62 +222,107 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     });
   }
 
+  // On PostgreSQL: databases of this run's own, dropped after a clean run.
+  let databases: ClusterDatabases | undefined;
+  if (options.postgresAdminUrl !== undefined) {
+    const prefix = `chaos_${options.seed}_${Math.floor(Math.random() * 2 ** 32).toString(16)}`;
+    databases = clusterDatabaseUrls(options.postgresAdminUrl, prefix);
+    await ensureClusterDatabases(options.postgresAdminUrl, databases);
+  }
+  const orchestratorPorts = await Promise.all(Array.from({ length: orchestrators }, () => freePort()));
+  const orchestratorUrls = orchestratorPorts.map((p) => `http://127.0.0.1:${p}`).join(",");
+  const orchestratorEnv = (replica: string): Record<string, string> => ({
+    CATALOG_URL: proxies.catalog.url,
+    PAYMENTS_URL: proxies.payments.url,
+    PURCHASES_URL: proxies.purchases.url,
+    INVENTORY_URL: proxies.inventory.url,
+    STEP_TIMEOUT_MS: String(stepTimeoutMs),
+    ...(options.maxSagasInFlight ? { MAX_SAGAS_IN_FLIGHT: String(options.maxSagasInFlight) } : {}),
+    ...(options.stepMaxAttempts ? { STEP_MAX_ATTEMPTS: String(options.stepMaxAttempts) } : {}),
+    ...(options.sagaDeadlineMs ? { SAGA_DEADLINE_MS: String(options.sagaDeadlineMs) } : {}),
+    ...(databases ? { DATABASE_URL: databases.orchestrator, REPLICA_ID: replica } : {}),
+  });
+
   let system: RunningSystem | undefined;
+  /** The extra orchestrator replicas, each a one-process system. */
+  const extras = new Map<ChaosTarget, RunningSystem>();
   let stopping = false;
-  const busy = new Set<ProcessName>();
+  const busy = new Set<ChaosTarget>();
   const records: ClientRecord[] = [];
   let summary: ChaosSummary | undefined;
   let phaseStart: number;
   let phaseTraffic: number;
   let phaseQuiescence: number;
   try {
-    system = await startSystem({
-      dataDir,
-      ports: { ...servicePorts, orchestrator: 0, gateway: 0 },
-      env: { LOG_LEVEL: "warn", DURABILITY: durability },
-      envOf: {
-        orchestrator: {
-          CATALOG_URL: proxies.catalog.url,
-          PAYMENTS_URL: proxies.payments.url,
-          PURCHASES_URL: proxies.purchases.url,
-          INVENTORY_URL: proxies.inventory.url,
-          STEP_TIMEOUT_MS: String(stepTimeoutMs),
-          ...(options.maxSagasInFlight ? { MAX_SAGAS_IN_FLIGHT: String(options.maxSagasInFlight) } : {}),
-          ...(options.stepMaxAttempts ? { STEP_MAX_ATTEMPTS: String(options.stepMaxAttempts) } : {}),
-          ...(options.sagaDeadlineMs ? { SAGA_DEADLINE_MS: String(options.sagaDeadlineMs) } : {}),
-        },
-        gateway: { SAGA_WAIT_MS: String(sagaWaitMs) },
-        ...Object.fromEntries(
-          SERVICE_NAMES.map((s) => [
-            s,
-            { DEMO_FAILURE_RATE: String(options.demoFailureRate ?? 0.05), DEMO_LATENCY_MS: options.demoLatencyMs ?? "0-20" },
-          ]),
-        ),
-      },
-      onLine: (name, line) => {
-        if (logs.length < 200_000) logs.push(`${new Date().toISOString()} [${name}] ${line}`);
+    const onLineOf =
+      (target: ChaosTarget) =>
+      (_name: ProcessName, line: string): void => {
+        if (logs.length < 200_000) logs.push(`${new Date().toISOString()} [${target}] ${line}`);
         if (line.includes('"listening"') && line.includes('"durability"')) {
           try {
-            durabilityByProcess[name] = String((JSON.parse(line) as { durability?: unknown }).durability);
+            durabilityByProcess[target] = String((JSON.parse(line) as { durability?: unknown }).durability);
           } catch {
             /* not a JSON line */
           }
         }
+      };
+    system = await startSystem({
+      dataDir,
+      ports: { ...servicePorts, orchestrator: orchestratorPorts[0]!, gateway: 0 },
+      env: { LOG_LEVEL: "warn", DURABILITY: durability },
+      envOf: {
+        orchestrator: orchestratorEnv("orchestrator"),
+        // With several orchestrators, the gateway balances over all of them.
+        gateway: { SAGA_WAIT_MS: String(sagaWaitMs), ORCHESTRATOR_URL: orchestratorUrls },
+        ...Object.fromEntries(
+          SERVICE_NAMES.map((s) => [
+            s,
+            {
+              DEMO_FAILURE_RATE: String(options.demoFailureRate ?? 0.05),
+              DEMO_LATENCY_MS: options.demoLatencyMs ?? "0-20",
+              ...(databases ? { DATABASE_URL: databases[s] } : {}),
+            },
+          ]),
+        ),
       },
+      onLine: (name, line) => onLineOf(name)(name, line),
       readyTimeoutMs: 60_000,
     });
     const sys = system;
-    const urls = sys.urls;
+    for (const [i, replica] of extraOrchestrators.entries()) {
+      extras.set(
+        replica,
+        await startSystem({
+          only: ["orchestrator"],
+          dataDir,
+          ports: { orchestrator: orchestratorPorts[i + 1]! },
+          env: { LOG_LEVEL: "warn", DURABILITY: durability },
+          envOf: { orchestrator: orchestratorEnv(replica) },
+          onLine: onLineOf(replica),
+          readyTimeoutMs: 60_000,
+        }),
+      );
+    }
+    // Each target's system, and its process name in it.
+    const where = (target: ChaosTarget): { system: RunningSystem; name: ProcessName } => {
+      const extra = extras.get(target);
+      return extra ? { system: extra, name: "orchestrator" } : { system: sys, name: target as ProcessName };
+    };
+    const urls = { ...sys.urls, orchestrator: orchestratorUrls };
+    const urlOf = (target: ChaosTarget): string => {
+      const w = where(target);
+      return w.system.urls[w.name];
+    };
     const initial = await takeSnapshot(urls);
     phaseStart = Date.now() - startedAt;
     log(`system up in ${phaseStart} ms (data ${dataDir}, DURABILITY=${durability}); initial money ${initial.totalBalanceCents}`);
 
     /** Starts `name` again, retrying a bounded number of times; a failure is a violation. */
-    const restart = async (name: ProcessName): Promise<void> => {
+    const restart = async (name: ChaosTarget): Promise<void> => {
       for (let attempt = 1; attempt <= 5; attempt++) {
         const t = Date.now();
         try {
-          await sys.restart(name);
+          await where(name).system.restart(where(name).name);
           log(`  ${name} up again in ${Date.now() - t} ms`);
           return;
         } catch (err) {
@@ -263,7 +332,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       }
       violations.push(`process: ${name} could not be restarted`);
     };
-    sys.onUnexpectedExit = (name, code, signal) => {
+    const onUnexpectedExit = (name: ChaosTarget, code: number | null, signal: NodeJS.Signals | null): void => {
       crashes[name] = (crashes[name] ?? 0) + 1;
       violations.push(`process: ${name} exited on its own (code ${code}, signal ${signal}); see chaos.log`);
       log(`!! ${name} exited on its own (code ${code}, signal ${signal})`);
@@ -271,6 +340,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       busy.add(name);
       void restart(name).finally(() => busy.delete(name));
     };
+    sys.onUnexpectedExit = onUnexpectedExit;
+    for (const [replica, extra] of extras) extra.onUnexpectedExit = (_name, code, signal) => onUnexpectedExit(replica, code, signal);
 
     const t0 = Date.now();
     const chaosEnd = t0 + durationMs;
@@ -310,7 +381,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
 
     // Kills: every target at least once, at seeded moments spread over the chaos phase.
     const killRandom = random.fork("kills");
-    const targets = options.killTargets ?? PROCESS_NAMES;
+    const targets = options.killTargets ?? TARGETS;
     const totalKills = Math.max(targets.length, options.kills ?? Math.round(durationMs / 6_000));
     const killPlan = [...killRandom.shuffle(targets)];
     while (killPlan.length < totalKills && targets.length > 0) killPlan.push(killRandom.pick(targets));
@@ -329,8 +400,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
         try {
           await Promise.all(
             names.map(async (n) => {
-              const pid = sys.pid(n);
-              await sys.kill(n, "SIGKILL");
+              const pid = where(n).system.pid(where(n).name);
+              await where(n).system.kill(where(n).name, "SIGKILL");
               kills[n] = (kills[n] ?? 0) + 1;
               log(`kill -9 ${n} (pid ${pid}) at +${Date.now() - t0} ms, down for ${downtime} ms`);
             }),
@@ -338,15 +409,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
           await sleep(downtime);
           // Start again in dependency order: services, orchestrator, gateway. Sometimes kill a
           // process again while it starts (the orchestrator then dies while it resumes sagas).
-          for (const n of PROCESS_NAMES) {
+          for (const n of TARGETS) {
             if (!names.includes(n)) continue;
             if (killRandom.chance(0.25)) {
-              const starting = sys.restart(n).then(
-                () => "up",
-                () => "died while starting",
-              );
+              const starting = where(n)
+                .system.restart(where(n).name)
+                .then(
+                  () => "up",
+                  () => "died while starting",
+                );
               await sleep(killRandom.int(100, 1_500));
-              await sys.kill(n, "SIGKILL");
+              await where(n).system.kill(where(n).name, "SIGKILL");
               kills[n] = (kills[n] ?? 0) + 1;
               log(`kill -9 ${n} again during its start-up: ${await starting}`);
             }
@@ -394,8 +467,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
 
     // Every process up (a crash restart may still be running).
     for (let i = 0; i < 100 && busy.size > 0; i++) await sleep(200);
-    for (const n of PROCESS_NAMES) {
-      if (!(await isHealthy(n, urls[n]))) {
+    for (const n of TARGETS) {
+      if (!(await isHealthy(where(n).name, urlOf(n)))) {
         log(`  ${n} not healthy after the chaos: restarting it`);
         await restart(n);
       }
@@ -495,6 +568,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
           }),
         ),
         kills,
+        orchestrators,
+        postgres: databases ? new URL(databases.orchestrator).pathname.slice(1) : undefined,
         crashes,
         clientRetries: records.reduce((n, r) => n + r.retries, 0),
         sameKeyChecks: { repeats: records.filter((r) => r.repeat).length, twins: records.filter((r) => r.twin?.sagaId).length },
@@ -516,8 +591,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     stopping = true;
     for (const p of Object.values(proxies)) p.setFaults("off");
     await system?.stop();
+    for (const extra of extras.values()) await extra.stop();
     await Promise.all(Object.values(proxies).map((p) => p.close()));
     const keep = summary === undefined || summary.dataKept;
+    if (databases && !keep) await dropClusterDatabases(options.postgresAdminUrl!, databases);
     if (keep) {
       try {
         writeFileSync(join(dataDir, "chaos.log"), logs.join("\n") + "\n");
@@ -549,7 +626,10 @@ export function formatSummary(s: ChaosSummary): string {
     Object.entries(o)
       .map(([k, v]) => `${k}=${v}`)
       .join("  ") || "-";
-  lines.push(`chaos run, seed ${s.seed}, DURABILITY=${s.durability}`, "-".repeat(72));
+  lines.push(
+    `chaos run, seed ${s.seed}, DURABILITY=${s.durability}, ${s.orchestrators} orchestrator${s.orchestrators > 1 ? "s" : ""}, ${s.postgres ? `saga log on PostgreSQL (${s.postgres})` : "SQLite"}`,
+    "-".repeat(72),
+  );
   row("sagas planned", s.sagas);
   row("acknowledged / not", `${s.acknowledged} / ${s.unacknowledged} (at most ${s.maxUnacknowledged} allowed)`);
   if (s.unacknowledged > 0) row("  not acknowledged", kv(s.unacknowledgedByFate));

@@ -3,6 +3,12 @@
  *
  *   node --import tsx chaos/main.ts --sagas 300 --concurrency 16 --seed 1 --duration 45
  *
+ *   node --import tsx chaos/main.ts --postgres --orchestrators 3 --sagas 3000 --concurrency 32 --duration 5m
+ *
+ * `--postgres`: the saga log (and each service's store, where a service keeps it there) on
+ * PostgreSQL, in databases the run creates on TEST_POSTGRES_URL's server (default the local
+ * one as user postgres; `--postgres-url` names another) and drops after a clean run.
+ * `--orchestrators N`: N orchestrator replicas on that log, each killed like the other processes.
  * `--duration` is in seconds (or with a unit: 45s, 2m, 500ms). Prints progress, the summary
  * as a table and, last, the summary as one JSON line. Exit code 1 on any invariant violation,
  * lost saga, more unacknowledged sagas than `--max-unacknowledged` (default 0) or a run that
@@ -15,6 +21,7 @@ import { SERVICE_NAMES } from "../system/processes.js";
 import { chaosFailed, formatSummary, runChaos } from "./chaos.js";
 import { FAULT_KINDS } from "./fault-proxy.js";
 import { DURABILITIES, type Durability } from "#platform/sqlite.js";
+import { testPostgresAdminUrl } from "#platform/postgres-test-database.js";
 
 /** Count bound of one run: more sagas than this is refused. */
 const MAX_SAGAS = 200_000;
@@ -24,7 +31,7 @@ const MAX_DURATION_MS = 2 * 60 * 60_000;
 const MAX_CONCURRENCY = 1_024;
 
 const usage =
-  "usage: chaos/main.ts [--sagas N] [--concurrency N] [--seed N] [--duration 45s] [--durability process|power] [--quiescence 90s] [--run-bound DURATION] [--max-unacknowledged N]\n       [--data-dir DIR] [--keep-data] [--failure-rate 0.05] [--max-in-flight N] [--kills N]\n       [--step-attempts N] [--saga-deadline-ms N] [--fault-intensity X] [--twin-chance P]\n       [--window-kinds drop,delay,lostReply,lateRequest] [--window-services catalog,payments,purchases,inventory]";
+  "usage: chaos/main.ts [--sagas N] [--concurrency N] [--seed N] [--duration 45s] [--durability process|power] [--quiescence 90s] [--run-bound DURATION] [--max-unacknowledged N]\n       [--data-dir DIR] [--keep-data] [--failure-rate 0.05] [--max-in-flight N] [--kills N]\n       [--step-attempts N] [--saga-deadline-ms N] [--fault-intensity X] [--twin-chance P]\n       [--window-kinds drop,delay,lostReply,lateRequest] [--window-services catalog,payments,purchases,inventory]\n       [--postgres [--postgres-url URL]] [--orchestrators N]";
 
 function duration(name: string, s: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(s.trim());
@@ -74,6 +81,9 @@ try {
       "twin-chance": { type: "string" },
       "window-kinds": { type: "string" },
       "window-services": { type: "string" },
+      postgres: { type: "boolean", default: false },
+      "postgres-url": { type: "string" },
+      orchestrators: { type: "string", default: "1" },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -110,7 +120,11 @@ try {
     ...(values["window-kinds"] ? { windowKinds: listOf("window-kinds", values["window-kinds"], FAULT_KINDS) } : {}),
     ...(values["window-services"] ? { windowServices: listOf("window-services", values["window-services"], SERVICE_NAMES) } : {}),
     ...(values["data-dir"] ? { dataDir: values["data-dir"] } : {}),
+    ...(values.postgres || values["postgres-url"] ? { postgresAdminUrl: values["postgres-url"] ?? testPostgresAdminUrl() } : {}),
+    orchestrators: positiveInt("orchestrators", values.orchestrators, 9),
   };
+  if (options.orchestrators > 1 && options.postgresAdminUrl === undefined)
+    throw new Error("--orchestrators above 1 needs --postgres (the replicas share one saga log)");
 } catch (err) {
   console.error(`${(err as Error).message}\n${usage}`);
   process.exit(2);

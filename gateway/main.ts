@@ -5,6 +5,7 @@ import { ConfigError, integer, oneOf, readEnv, text } from "#platform/config.js"
 import { createServiceClient } from "#platform/grpc-client.js";
 import { readGrpcTls } from "#platform/grpc-tls.js";
 import { metricsEnabled } from "#platform/metrics-registry.js";
+import { peerUrls } from "#platform/peer-addresses.js";
 import { runProcess } from "#platform/run-service.js";
 import { readOptionalIdentity } from "#platform/tls-files.js";
 import { ApiKeyRing } from "./api-keys.js";
@@ -18,7 +19,7 @@ const readConfig = () => {
   const env = readEnv({
     HOST: text("127.0.0.1"),
     PORT: integer(8000, 0, 65535),
-    ORCHESTRATOR_URL: text("http://127.0.0.1:5000"),
+    ORCHESTRATOR_URL: peerUrls("http://127.0.0.1:5000"),
     SAGA_WAIT_MS: integer(10_000, 0, 60_000),
     MAX_BODY_BYTES: integer(64 * 1024, 1, 16 * 1024 * 1024),
     REQUEST_TIMEOUT_MS: integer(30_000, 100, 600_000),

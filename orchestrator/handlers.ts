@@ -19,6 +19,7 @@ import {
   InvalidPageTokenError,
   SagaLimitError,
   SagaStateError,
+  SagaTakenOverError,
   UnknownDefinitionError,
 } from "./engine/errors.js";
 import { checkOperatorNote } from "./engine/operator-actions.js";
@@ -73,10 +74,15 @@ export function orchestratorHandlers(runner: Runner): ServiceHandlers<typeof Orc
       if (req.sagaId !== "") await guard(() => found(runner, req.sagaId));
       const queue: EngineEvent[] = [];
       let wake: (() => void) | undefined;
-      const unsubscribe = runner.subscribe(req.sagaId || undefined, (e) => {
-        queue.push(e);
-        wake?.();
-      });
+      // Every saga of the log, including those other replicas drive.
+      const unsubscribe = runner.subscribe(
+        req.sagaId || undefined,
+        (e) => {
+          queue.push(e);
+          wake?.();
+        },
+        { everywhere: true },
+      );
       const aborted = new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
       try {
         while (!ctx.signal.aborted) {
@@ -138,6 +144,7 @@ async function guard<T>(work: () => Promise<T>): Promise<T> {
     if (err instanceof InvalidPageTokenError) throw new ConnectError(`page_token: ${err.message}`, Code.InvalidArgument);
     if (err instanceof IdempotencyConflictError) throw new ConnectError(err.message, Code.AlreadyExists);
     if (err instanceof SagaLimitError) throw new ConnectError(err.message, Code.ResourceExhausted);
+    if (err instanceof SagaTakenOverError) throw new ConnectError(err.message, Code.Aborted);
     if (err instanceof SagaStateError) throw new ConnectError(err.message, Code.FailedPrecondition);
     // A saga whose definition version this orchestrator does not have: an operator cannot act on it here.
     if (err instanceof UnknownDefinitionError) throw new ConnectError(err.message, Code.FailedPrecondition);

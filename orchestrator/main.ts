@@ -6,6 +6,7 @@ import { InventoryService } from "#gen/saga/inventory/v1/inventory_pb.js";
 import { OrchestratorService } from "#gen/saga/orchestrator/v1/orchestrator_pb.js";
 import { integer, oneOf, postgresUrl, readEnv, text } from "#platform/config.js";
 import { createServiceClient } from "#platform/grpc-client.js";
+import { peerUrls } from "#platform/peer-addresses.js";
 import { serve, startGrpcServer } from "#platform/grpc-server.js";
 import { readGrpcTls } from "#platform/grpc-tls.js";
 import { metricsEnabled, metricsRegistry } from "#platform/metrics-registry.js";
@@ -14,6 +15,8 @@ import { describeError, isRetryable } from "#platform/rpc-errors.js";
 import { describePostgresTarget, postgresTarget } from "#platform/postgres.js";
 import { DURABILITIES, type Durability } from "#platform/sqlite.js";
 import { PostgresSagaStore } from "./engine/postgres-saga-store.js";
+import { defaultReplicaId } from "./engine/replica-id.js";
+import { watchStoreHealth } from "./store-health-watch.js";
 import { createRunner } from "./engine/runner.js";
 import type { SagaStore } from "./engine/saga-store.js";
 import { SqliteSagaStore } from "./engine/sql-saga-store.js";
@@ -31,15 +34,21 @@ const readConfig = () => {
     DATABASE_URL: postgresUrl(),
     DURABILITY: oneOf<Durability>("process", DURABILITIES),
     LOG_LEVEL: oneOf("info", ["trace", "debug", "info", "warn", "error", "fatal", "silent"]),
-    CATALOG_URL: text("http://127.0.0.1:5001"),
-    PAYMENTS_URL: text("http://127.0.0.1:5002"),
-    PURCHASES_URL: text("http://127.0.0.1:5003"),
-    INVENTORY_URL: text("http://127.0.0.1:5004"),
+    CATALOG_URL: peerUrls("http://127.0.0.1:5001"),
+    PAYMENTS_URL: peerUrls("http://127.0.0.1:5002"),
+    PURCHASES_URL: peerUrls("http://127.0.0.1:5003"),
+    INVENTORY_URL: peerUrls("http://127.0.0.1:5004"),
     STEP_TIMEOUT_MS: integer(2_000, 1, 600_000),
     STEP_MAX_ATTEMPTS: integer(8, 1, 1_000),
     COMPENSATION_MAX_ATTEMPTS: integer(20, 1, 1_000),
     SAGA_DEADLINE_MS: integer(60_000, 1, 86_400_000),
     MAX_SAGAS_IN_FLIGHT: integer(10_000, 1, 1_000_000),
+    // Replicas on one PostgreSQL log (docs/postgres.md, "Replicas"); ignored on SQLite.
+    REPLICA_ID: text(""),
+    LEASE_MS: integer(1_500, 100, 600_000),
+    LEASE_RENEW_MS: integer(0, 0, 600_000),
+    CLAIM_INTERVAL_MS: integer(250, 10, 600_000),
+    STORE_PROBE_MS: integer(500, 50, 600_000),
   });
   return { ...env, logLevel: env.LOG_LEVEL };
 };
@@ -89,6 +98,11 @@ await runProcess("orchestrator", readConfig, async ({ config: env, log }) => {
     maxInFlight: env.MAX_SAGAS_IN_FLIGHT,
     log,
     metrics: metricsEnabled() ? createPrometheusSagaMetrics(metricsRegistry, () => runner.inFlight()) : undefined,
+    ...(store instanceof PostgresSagaStore && {
+      ownership: replicaOwnership(store, env),
+      // GetSaga reads the log; waits and WatchSagas hear of the sagas other replicas drive through LISTEN/NOTIFY.
+      changeFeed: await store.openChangeFeed((error) => log.warn({ err: error.message }, "saga log change feed lost its connection; reconnecting")),
+    }),
   });
   const runner = sagaTracing?.runner(untracedRunner) ?? untracedRunner;
 
@@ -107,6 +121,8 @@ await runProcess("orchestrator", readConfig, async ({ config: env, log }) => {
     log,
     tls,
   });
+  // Health says NOT_SERVING while the saga log does not answer (sagas wait for it meanwhile).
+  const probe = store instanceof PostgresSagaStore ? watchStoreHealth(store, env.STORE_PROBE_MS, server, log) : undefined;
   const startedAt = Date.now();
   const resumed = await runner.resumePending();
   return {
@@ -116,8 +132,10 @@ await runProcess("orchestrator", readConfig, async ({ config: env, log }) => {
       resumeMs: Date.now() - startedAt,
       durability: env.DURABILITY,
       sagaLog: postgres ? `PostgreSQL at ${postgres}` : "SQLite",
+      ...(runner.replicaId !== undefined && { replica: runner.replicaId, leaseMs: env.LEASE_MS }),
     },
     async close() {
+      probe?.stop();
       await server.close();
       await runner.close();
       await store.close();
@@ -125,3 +143,14 @@ await runProcess("orchestrator", readConfig, async ({ config: env, log }) => {
     },
   };
 });
+
+/** Ownership among replicas sharing the PostgreSQL log: who this replica is, and its lease. */
+function replicaOwnership(store: PostgresSagaStore, env: ReturnType<typeof readConfig>) {
+  return {
+    port: store,
+    replicaId: env.REPLICA_ID || defaultReplicaId(),
+    leaseMs: env.LEASE_MS,
+    ...(env.LEASE_RENEW_MS > 0 && { renewEveryMs: env.LEASE_RENEW_MS }),
+    claimEveryMs: env.CLAIM_INTERVAL_MS,
+  };
+}

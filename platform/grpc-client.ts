@@ -10,6 +10,8 @@ import { setTraceMetadata } from "./tracing/metadata-carrier.js";
 import { traceClientCall, type TraceCarrier } from "./tracing/rpc-spans.js";
 import { tracingSwitch } from "./tracing/tracing-switch.js";
 import { rpcCallRecorder } from "./rpc-metrics.js";
+import { spreadExchange, type LaneState } from "./exchange-spread.js";
+import { parsePeerAddresses } from "./peer-addresses.js";
 
 /** A typed client over one grpc-js channel, with the shape of a Connect `Client`. */
 export type ServiceClient<S extends DescService> = Client<S> & {
@@ -54,30 +56,55 @@ type GrpcServerStream = (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions
 type GrpcBidiStream = (md: grpc.Metadata, opts: grpc.CallOptions) => grpc.ClientDuplexStream<unknown, unknown>;
 
 /**
- * Creates a typed client of `service` at `url` (`http://host:port`, or `https://` for TLS) on one reused grpc-js
- * channel. Methods take and return protobuf-es messages, like a Connect client, so code that
- * calls it runs unchanged over Connect's in-memory transport in tests. Every call has a
- * deadline. Failures reject with `ConnectError` carrying the gRPC code (network errors are
- * UNAVAILABLE, a passed deadline DEADLINE_EXCEEDED).
+ * Creates a typed client of `service` at `url` (`http://host:port`, `https://` for TLS, or several comma-separated
+ * IP URLs, one per replica: see `parsePeerAddresses`) on one reused grpc-js channel. Methods
+ * take and return protobuf-es messages, like a Connect client, so code that calls it runs
+ * unchanged over Connect's in-memory transport in tests. Every call has a deadline. Failures
+ * reject with `ConnectError` carrying the gRPC code (network errors are UNAVAILABLE, a passed
+ * deadline DEADLINE_EXCEEDED).
+ *
+ * Replicas: the channel's load-balancing policy is grpc-js's round_robin, so unary and
+ * streaming calls go to each connected address in turn, and an address that is down is left
+ * out until it connects again (a host name that resolves to several addresses is balanced the
+ * same way). Exchange calls go over one stream per listed address (`spreadExchange`).
+ * @throws Error when `url` is not one URL or a list of IP URLs.
  */
 export function createServiceClient<S extends DescService>(service: S, url: string, options: ServiceClientOptions = {}): ServiceClient<S> {
   const defaultTimeoutMs = options.timeoutMs ?? 10_000;
   const waitForReady = options.waitForReady ?? false;
   const Ctor = grpc.makeGenericClientConstructor(grpcDefinition(service), service.typeName);
-  const target = new URL(url).host;
+  const peer = parsePeerAddresses(url);
   const keepaliveMs = options.keepaliveMs ?? 10_000;
-  const raw = new Ctor(target, channelCredentials(url, options.tls), {
+  const credentials = channelCredentials(`${peer.scheme}://${peer.addresses[0]}`, options.tls);
+  const channelOptions: grpc.ChannelOptions = {
     "grpc.max_receive_message_length": options.maxMessageBytes ?? 4 * 1024 * 1024,
+    "grpc.service_config": JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
     ...(options.exchange ? { "grpc.keepalive_time_ms": keepaliveMs, "grpc.keepalive_timeout_ms": keepaliveMs } : {}),
-  }) as unknown as Record<string, GrpcUnary & GrpcServerStream & GrpcBidiStream> & grpc.Client;
+  };
+  type RawClient = Record<string, GrpcUnary & GrpcServerStream & GrpcBidiStream> & grpc.Client;
+  const channelTo = (target: string): RawClient => new Ctor(target, credentials, channelOptions) as unknown as RawClient;
+  const raw = channelTo(peer.target);
   const shape = options.exchange ? exchangeShape(service) : undefined;
+  // One channel per replica for the Exchange streams (the shared channel itself when there is one address).
+  const laneChannels = shape ? (peer.addresses.length === 1 ? [raw] : peer.addresses.map(channelTo)) : [];
   const exchange = shape
-    ? createExchangeClient(() => raw[shape.method.localName]!(metadataOf(undefined, waitForReady), { deadline: Infinity }), defaultTimeoutMs)
+    ? spreadExchange(
+        laneChannels.map((channel) => ({
+          exchange: createExchangeClient(
+            () => channel[shape.method.localName]!(metadataOf(undefined, waitForReady), { deadline: Infinity }),
+            defaultTimeoutMs,
+          ),
+          state: () => laneState(channel.getChannel().getConnectivityState(true)),
+          watch: (maxWaitMs, onChange) =>
+            channel.getChannel().watchConnectivityState(channel.getChannel().getConnectivityState(false), Date.now() + maxWaitMs, onChange),
+        })),
+        defaultTimeoutMs,
+      )
     : undefined;
   const client: Record<string, unknown> = {
     close: () => {
       exchange?.close();
-      raw.close();
+      for (const channel of new Set([raw, ...laneChannels])) channel.close();
     },
   };
   for (const method of service.methods) {
@@ -138,4 +165,10 @@ function metadataOf(opts: CallOptions | undefined, waitForReady: boolean): grpc.
   const md = new grpc.Metadata(waitForReady ? { waitForReady } : undefined);
   if (opts?.headers) new Headers(opts.headers).forEach((value, key) => md.set(key, value));
   return md;
+}
+
+function laneState(state: grpc.connectivityState): LaneState {
+  if (state === grpc.connectivityState.READY) return "ready";
+  if (state === grpc.connectivityState.IDLE || state === grpc.connectivityState.CONNECTING) return "connecting";
+  return "down";
 }

@@ -53,6 +53,8 @@ export interface GrpcServer {
   readonly port: number;
   /** Marks health NOT_SERVING, stops accepting, lets in-flight calls finish (bounded), closes. */
   close(): Promise<void>;
+  /** Sets health (the server's and every service's) SERVING or NOT_SERVING, e.g. while a store is unreachable; ignored once closing. */
+  setServing(serving: boolean): void;
 }
 
 /**
@@ -90,6 +92,12 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   return {
     url: `${grpcUrlScheme(options.tls)}://${host}:${port}`,
     port,
+    setServing(serving) {
+      if (closing) return;
+      const status = serving ? "SERVING" : "NOT_SERVING";
+      health.setStatus("", status);
+      for (const b of options.services) health.setStatus(b.service.typeName, status);
+    },
     close() {
       closing ??= new Promise<void>((resolve) => {
         health.setStatus("", "NOT_SERVING");

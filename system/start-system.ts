@@ -45,6 +45,8 @@ export interface SystemOptions {
    * or `tsx`, the TypeScript sources as they are. Without TypeScript installed, `tsx`.
    */
   readonly runtime?: "compiled" | "tsx";
+  /** With `compiled`: `dist/` was just brought up to date by the caller (a cluster builds once for all its replicas). */
+  readonly compiledUpToDate?: boolean;
   /** Told what bringing `dist/` up to date did (with the `compiled` runtime). */
   readonly onCompiled?: (report: BuildReport) => void;
   /** Aborting it while the system starts stops every process started so far (Ctrl-C during start-up). */
@@ -94,7 +96,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   let stopping = false;
   const security = readLauncherSecurity({ ...process.env, ...options.env });
   const compiled = (options.runtime ?? "compiled") === "compiled" && canCompile();
-  if (compiled) {
+  if (compiled && !options.compiledUpToDate) {
     // Not `onCompiled?.(await buildCompiled())`: an optional call skips its arguments when there is no callback.
     const report = await buildCompiled();
     options.onCompiled?.(report);

@@ -9,7 +9,9 @@ import { backoffDelay } from "./retry.js";
 import { hasConfirmations } from "./confirmation-driver.js";
 import { isJson } from "./json.js";
 import type { Execution } from "./execution.js";
-import { type RunnerState, STOPPED } from "./runner-state.js";
+import { FENCED, halt, type RunnerState } from "./runner-state.js";
+import { SagaTakenOverError } from "./errors.js";
+import { FencedError } from "./saga-ownership.js";
 import { copyRecord, type ErrorInfo, findStep, type OperatorNote } from "./saga-record.js";
 import { carry, emit } from "./saga-log-writer.js";
 import { callStep, describeFailure, isRetryableFailure, pause } from "./step-call.js";
@@ -47,7 +49,7 @@ export async function runActions(state: RunnerState, execution: Execution): Prom
     }
     for (;;) {
       const outcome = await callStep(state, execution, step.action, step.name, attempt, step.retry.timeoutMs);
-      if (state.closed) throw STOPPED;
+      halt(state, execution);
       if (outcome.ok) {
         const output = outcome.value === undefined ? null : outcome.value;
         if (!isJson(output)) {
@@ -138,7 +140,7 @@ async function turnByOperator(state: RunnerState, execution: Execution, stepName
   try {
     await turnToCompensation(state, execution, "saga-compensation-forced", stepName, attempt, forcedCompensationError(request.note), request.note);
   } catch (error) {
-    request.reject(error);
+    request.reject(error instanceof FencedError || error === FENCED ? new SagaTakenOverError(execution.record.sagaId) : error);
     throw error;
   }
   state.log.info({ sagaId: execution.record.sagaId, step: stepName, actor: request.note.actor }, "compensation forced by operator");

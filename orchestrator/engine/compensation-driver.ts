@@ -5,7 +5,7 @@
  */
 import { backoffDelay } from "./retry.js";
 import type { Execution } from "./execution.js";
-import { type RunnerState, STOPPED } from "./runner-state.js";
+import { halt, type RunnerState } from "./runner-state.js";
 import { findStep } from "./saga-record.js";
 import type { SagaStep } from "./saga.js";
 import { emit } from "./saga-log-writer.js";
@@ -25,7 +25,7 @@ export async function runCompensations(state: RunnerState, execution: Execution)
     let attempt: number;
     if (stepRecord === undefined || stepRecord.status === "FAILED") {
       await emit(state, execution, "compensation-started", "COMPENSATING", name, 1);
-      if (state.closed) throw STOPPED;
+      halt(state, execution);
       attempt = 1;
     } else {
       attempt = stepRecord.lastError ? stepRecord.attempts + 1 : stepRecord.attempts;
@@ -33,10 +33,10 @@ export async function runCompensations(state: RunnerState, execution: Execution)
     const policy = step.compensationRetry;
     for (;;) {
       const outcome = await callStep(state, execution, compensate, name, attempt, policy.timeoutMs);
-      if (state.closed) throw STOPPED;
+      halt(state, execution);
       if (outcome.ok) {
         await emit(state, execution, "compensation-succeeded", "COMPENSATING", name, attempt);
-        if (state.closed) throw STOPPED;
+        halt(state, execution);
         break;
       }
       const error = describeFailure(state, outcome);

@@ -7,7 +7,7 @@
  */
 import { backoffDelay } from "./retry.js";
 import type { Execution } from "./execution.js";
-import { type RunnerState, STOPPED } from "./runner-state.js";
+import { halt, type RunnerState } from "./runner-state.js";
 import { type ErrorInfo, findStep } from "./saga-record.js";
 import type { SagaStep } from "./saga.js";
 import { carry, emit } from "./saga-log-writer.js";
@@ -31,7 +31,7 @@ export function hasConfirmations(steps: readonly SagaStep<unknown>[]): boolean {
  * Starts and successes are carried: with no failure, they ride along with COMPLETED.
  */
 export async function runConfirmations(state: RunnerState, execution: Execution): Promise<void> {
-  if (state.closed) throw STOPPED;
+  halt(state, execution);
   const { definition, record } = execution;
   const pending = definition.steps.filter(
     (step) => step.confirm !== undefined && findStep(record, step.name, "confirmation")?.status !== "SUCCEEDED",
@@ -67,7 +67,7 @@ async function confirmStep(state: RunnerState, execution: Execution, step: SagaS
   const policy = step.confirmationRetry;
   for (;;) {
     const outcome = await callStep(state, execution, confirm, name, attempt, policy.timeoutMs);
-    if (state.closed) throw STOPPED;
+    halt(state, execution);
     if (outcome.ok) {
       carry(state, execution, "confirmation-succeeded", "CONFIRMING", name, attempt);
       return undefined;

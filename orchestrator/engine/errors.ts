@@ -47,6 +47,18 @@ export class InvalidOperatorNoteError extends Error {
   }
 }
 
+/**
+ * Another replica took the saga over while this one was acting on it (its epoch moved on), so
+ * the operator's action was not logged here. A `SagaStateError` too; maps to ABORTED: trying
+ * again acts on the saga as it is now.
+ */
+export class SagaTakenOverError extends SagaStateError {
+  override name = "SagaTakenOverError";
+  constructor(sagaId: string) {
+    super(sagaId, `saga ${sagaId} was taken over by another replica before the action was logged; nothing was done: try again`);
+  }
+}
+
 /** No saga with this id exists. A `SagaStateError` too; maps to NOT_FOUND. */
 export class SagaNotFoundError extends SagaStateError {
   override name = "SagaNotFoundError";

@@ -45,6 +45,12 @@ export interface Execution {
   abortCall: ((reason: Error) => void) | undefined;
   /** Ends the backoff under way, if any (for a forced compensation). */
   wakeFromPause: (() => void) | undefined;
+  /** With ownership among replicas: the epoch every append of this saga carries; undefined on a single-owner store. */
+  epoch: number | undefined;
+  /** The owner's renewal generation when the saga became this runner's (see `OwnerState.generation`). */
+  ownedSince: number;
+  /** Set once another replica took the saga over: nothing more is called or written for it here. */
+  fenced: boolean;
 }
 
 /** What one transition says: kind, the saga status after it, and its step, attempt, error, output and operator note where it has them. */
@@ -59,7 +65,13 @@ export type Transition = [
 ];
 
 /** An execution over a record folded from `loggedEvents` durable events. */
-export function newExecution(definition: SagaDefinition<unknown>, record: SagaRecord, loggedEvents: number, resumed: boolean): Execution {
+export function newExecution(
+  definition: SagaDefinition<unknown>,
+  record: SagaRecord,
+  loggedEvents: number,
+  resumed: boolean,
+  owned?: { epoch: number; since: number },
+): Execution {
   return {
     definition,
     record,
@@ -74,5 +86,8 @@ export function newExecution(definition: SagaDefinition<unknown>, record: SagaRe
     finishCall: undefined,
     abortCall: undefined,
     wakeFromPause: undefined,
+    epoch: owned?.epoch,
+    ownedSince: owned?.since ?? 0,
+    fenced: false,
   };
 }

@@ -3,10 +3,11 @@
  * retry it, force it to compensate, or mark it resolved by hand. Each names who acts and
  * why, and that note is logged with the action, so the saga's history says who did what.
  */
-import { InvalidOperatorNoteError, SagaNotFoundError, SagaStateError, UnknownDefinitionError } from "./errors.js";
+import { InvalidOperatorNoteError, SagaNotFoundError, SagaStateError, SagaTakenOverError, UnknownDefinitionError } from "./errors.js";
+import { FencedError } from "./saga-ownership.js";
 import { forcedCompensationError, turnToCompensation } from "./action-driver.js";
 import { type Execution, newExecution } from "./execution.js";
-import type { RunnerState } from "./runner-state.js";
+import { FENCED, type RunnerState } from "./runner-state.js";
 import { copyRecord, foldSaga, type OperatorNote, type SagaRecord } from "./saga-record.js";
 import { emit } from "./saga-log-writer.js";
 import { launch, wakeIdleIfIdle } from "./saga-lifecycle.js";
@@ -126,14 +127,27 @@ async function takeStopped(
   if (state.closed) throw new SagaStateError(sagaId, "the saga runner is closed");
   await windDown(state, sagaId);
   if (state.executions.has(sagaId)) throw new SagaStateError(sagaId, `saga ${sagaId} is being driven`);
-  const stored = await state.store.load(sagaId);
+  let stored = await state.store.load(sagaId);
   if (!stored) throw new SagaNotFoundError(sagaId);
-  const record = foldSaga(stored.header, stored.events);
+  let record = foldSaga(stored.header, stored.events);
   allow(record);
   const definition = state.definitions.exact(record.definitionName, record.definitionVersion);
   if (!definition) throw new UnknownDefinitionError(record.definitionName, record.definitionVersion);
+  let owned: { epoch: number; since: number } | undefined;
+  const owner = state.owner;
+  if (owner) {
+    // Among replicas: the saga becomes this one's (its epoch moves on, so a replica still
+    // driving it writes nothing more), then it is read again, since it may have moved on.
+    const since = owner.generation;
+    const claim = await owner.port.take(sagaId, owner.replicaId, owner.leaseMs);
+    stored = claim && (await state.store.load(sagaId));
+    if (!claim || !stored) throw new SagaNotFoundError(sagaId);
+    record = foldSaga(stored.header, stored.events);
+    allow(record);
+    owned = { epoch: claim.epoch, since };
+  }
   if (state.executions.has(sagaId)) throw new SagaStateError(sagaId, `saga ${sagaId} is being driven`);
-  const execution = newExecution(definition, record, stored.events.length, resumed(record));
+  const execution = newExecution(definition, record, stored.events.length, resumed(record), owned);
   state.executions.set(sagaId, execution);
   return { record, execution };
 }
@@ -143,9 +157,9 @@ async function logOrLetGo(state: RunnerState, execution: Execution, write: () =>
   try {
     await write();
   } catch (error) {
-    state.executions.delete(execution.record.sagaId);
+    if (state.executions.get(execution.record.sagaId) === execution) state.executions.delete(execution.record.sagaId);
     wakeIdleIfIdle(state);
-    throw error;
+    throw error instanceof FencedError || error === FENCED ? new SagaTakenOverError(execution.record.sagaId) : error;
   }
 }
 

@@ -10,14 +10,16 @@
  * an append to an unknown saga, to a taken sequence, or with a stale epoch is left out, and
  * only its caller is told.
  */
+import { randomBytes } from "node:crypto";
 import type pg from "pg";
 import { migratePostgres, type PostgresMigration } from "../../platform/postgres-migrations.js";
 import { isConnectionLost, openPostgresPool, postgresTarget, type PostgresPoolOptions } from "../../platform/postgres.js";
 import { createPostgresWriteBatcher, type PostgresWriteBatcher, type WriteOutcome } from "../../platform/postgres-write-batcher.js";
 import type { Json } from "./json.js";
-import { FencedError, type SagaClaim, type SagaOwnership } from "./saga-ownership.js";
+import { CREATED_EPOCH, FencedError, type SagaClaim, type SagaOwnership } from "./saga-ownership.js";
 import { type SagaEvent, type SagaHeader, UNFINISHED_STATUSES } from "./saga-record.js";
 import type { CreateResult, SagaListQuery, SagaStore, StoredSaga } from "./saga-store.js";
+import { PostgresSagaChangeFeed, SAGA_LOG_CHANNEL } from "./postgres-saga-change-feed.js";
 
 /** The saga log's schema, version by version (see platform/postgres-migrations). Never edit a released one; add the next. */
 export const SAGA_LOG_MIGRATIONS: readonly PostgresMigration[] = [
@@ -88,7 +90,9 @@ export interface PostgresSagaStoreOptions extends PostgresPoolOptions {
   onWriteRetry?: (failure: { attempt: number; delayMs: number; error: Error }) => void;
 }
 
-type Write = { kind: "create"; header: SagaHeader; first: SagaEvent } | { kind: "append"; event: SagaEvent; epoch: number | undefined };
+type Write =
+  | { kind: "create"; header: SagaHeader; first: SagaEvent; owner: { id: string; leaseMs: number } | undefined }
+  | { kind: "append"; event: SagaEvent; epoch: number | undefined };
 
 type Written = CreateResult | undefined;
 
@@ -102,23 +106,47 @@ const WITH_EVENTS = `${HEADER_COLUMNS},
       ORDER BY e.sequence)
     FROM saga_event e WHERE e.saga_id = saga.saga_id), '[]'::json) AS events`;
 
+/**
+ * A CTE `notified` that announces, on commit, the events `rows` (saga_id, sequence) inserted:
+ * `{"w": writer, "c": [[sagaId, from, to], …]}`, in notifications of at most about 7,000 bytes
+ * (PostgreSQL's limit is 8,000), so a batch of any size is announced, in as few as fit. The
+ * writer tag lets a replica skip its own news. An id longer than 1,000 bytes is not announced.
+ */
+function notifyOf(rows: string, writerParameter: string): string {
+  return `notified AS (
+  SELECT pg_notify('${SAGA_LOG_CHANNEL}', json_build_object('w', ${writerParameter}::text, 'c', json_agg(json_build_array(saga_id, lo, hi)))::text)
+  FROM (
+    SELECT saga_id, lo, hi, sum(octet_length(saga_id) + 30) OVER (ORDER BY saga_id) / 7000 AS chunk
+    FROM (SELECT saga_id, min(sequence) AS lo, max(sequence) AS hi FROM ${rows} WHERE octet_length(saga_id) <= 1000 GROUP BY saga_id) g
+  ) c
+  GROUP BY chunk
+)`;
+}
+
 const CREATE_SAGAS = `
 WITH input AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::json[], $7::bigint[],
                        $8::integer[], $9::text[], $10::text[], $11::text[], $12::bigint[], $13::integer[], $14::json[], $15::text[], $16::text[],
-                       $17::text[], $18::text[])
+                       $17::text[], $18::text[], $19::text[], $20::bigint[])
     AS i(saga_id, idempotency_key, fingerprint, definition_name, definition_version, input, created_at,
-         sequence, kind, step, status, at, attempt, output, error_code, error_message, actor, reason)
+         sequence, kind, step, status, at, attempt, output, error_code, error_message, actor, reason, owner, lease_ms)
 ), inserted AS (
-  INSERT INTO saga (saga_id, idempotency_key, fingerprint, definition_name, definition_version, status, input, created_at, updated_at)
-  SELECT saga_id, idempotency_key, fingerprint, definition_name, definition_version, status, input, created_at, at FROM input
+  INSERT INTO saga (saga_id, idempotency_key, fingerprint, definition_name, definition_version, status, input, created_at, updated_at,
+                    owner, lease_until, epoch)
+  SELECT saga_id, idempotency_key, fingerprint, definition_name, definition_version, status, input, created_at, at,
+         owner, CASE WHEN owner IS NULL THEN NULL ELSE now() + lease_ms * interval '1 millisecond' END,
+         CASE WHEN owner IS NULL THEN 0 ELSE ${CREATED_EPOCH} END
+  FROM input
+  ORDER BY idempotency_key -- two batches taking the same keys take them in one order, so never wait on each other in a circle
   ON CONFLICT DO NOTHING
   RETURNING saga_id
-)
-INSERT INTO saga_event (saga_id, sequence, kind, step, status, at, attempt, output, error_code, error_message, actor, reason)
-SELECT i.saga_id, i.sequence, i.kind, i.step, i.status, i.at, i.attempt, i.output, i.error_code, i.error_message, i.actor, i.reason
-FROM input i JOIN inserted USING (saga_id)
-RETURNING saga_id`;
+), events AS (
+  INSERT INTO saga_event (saga_id, sequence, kind, step, status, at, attempt, output, error_code, error_message, actor, reason)
+  SELECT i.saga_id, i.sequence, i.kind, i.step, i.status, i.at, i.attempt, i.output, i.error_code, i.error_message, i.actor, i.reason
+  FROM input i JOIN inserted USING (saga_id)
+  RETURNING saga_id, sequence
+), ${notifyOf("events", "$21")}
+SELECT saga_id FROM events WHERE (SELECT count(*) FROM notified) >= 0`;
 
 // Fenced rows lock their saga row first (in id order, so two writers never wait on each other
 // in a circle), so a claim that moves the epoch either commits before (and this sees the new
@@ -148,8 +176,8 @@ WITH input AS (
   UPDATE saga s SET status = l.status, updated_at = l.at
   FROM latest l WHERE s.saga_id = l.saga_id AND s.status <> l.status
   RETURNING s.saga_id
-)
-SELECT saga_id, sequence FROM inserted`;
+), ${notifyOf("inserted", "$14")}
+SELECT saga_id, sequence FROM inserted WHERE (SELECT count(*) FROM notified) >= 0`;
 
 const EPOCHS_OF = "SELECT saga_id, epoch FROM saga WHERE saga_id = ANY($1::text[])";
 /** Events as written, for telling a batch sent again from a conflicting write. */
@@ -191,6 +219,11 @@ WITH mine AS MATERIALIZED (
   RETURNING s.saga_id, s.epoch, s.created_at
 )
 SELECT saga_id, epoch FROM renewed ORDER BY created_at, saga_id`;
+const TAKE = `
+UPDATE saga SET owner = $2, lease_until = now() + $3 * interval '1 millisecond', epoch = epoch + 1
+WHERE saga_id = $1
+RETURNING saga_id, epoch`;
+const RELEASE = "UPDATE saga SET lease_until = now() WHERE owner = $1 AND lease_until > now()";
 
 interface StoredEventRow {
   saga_id: string;
@@ -245,10 +278,15 @@ export class PostgresSagaStore implements SagaStore, SagaOwnership {
   readonly #batcher: PostgresWriteBatcher<Write, Written>;
   readonly #writeRetries: number;
   readonly #onWriteRetry: PostgresSagaStoreOptions["onWriteRetry"];
+  readonly #options: PostgresSagaStoreOptions;
+  readonly #feeds = new Set<PostgresSagaChangeFeed>();
   #closed = false;
+  /** Tags the announcements of this store's commits, so its own change feed skips them. */
+  readonly writerTag = randomBytes(8).toString("hex");
 
   private constructor(pool: pg.Pool, options: PostgresSagaStoreOptions) {
     this.#pool = pool;
+    this.#options = options;
     this.#writeRetries = options.writeRetries ?? 8;
     this.#onWriteRetry = options.onWriteRetry;
     const database = postgresTarget(options.connectionString).database; // names the store in its commit metrics
@@ -278,7 +316,17 @@ export class PostgresSagaStore implements SagaStore, SagaOwnership {
     checkHeader(header);
     checkEvent(first);
     if (first.sagaId !== header.sagaId) throw new Error(`saga ${header.sagaId}: its first event belongs to saga ${first.sagaId}`);
-    return (await this.#batcher.run({ kind: "create", header, first })) as CreateResult;
+    return (await this.#batcher.run({ kind: "create", header, first, owner: undefined })) as CreateResult;
+  }
+
+  /** Queued with the other creates; the saga is owned by `ownerId` at epoch 1 from its creation. */
+  async createOwned(header: SagaHeader, first: SagaEvent, ownerId: string, leaseMs: number): Promise<CreateResult> {
+    this.#open();
+    checkHeader(header);
+    checkEvent(first);
+    checkOwnership(ownerId, leaseMs);
+    if (first.sagaId !== header.sagaId) throw new Error(`saga ${header.sagaId}: its first event belongs to saga ${first.sagaId}`);
+    return (await this.#batcher.run({ kind: "create", header, first, owner: { id: ownerId, leaseMs } })) as CreateResult;
   }
 
   /** Queued; resolves after the statement holding it commits. */
@@ -349,10 +397,55 @@ export class PostgresSagaStore implements SagaStore, SagaOwnership {
     return rows.map((r) => ({ sagaId: r.saga_id, epoch: r.epoch }));
   }
 
+  async take(sagaId: string, ownerId: string, leaseMs: number): Promise<SagaClaim | undefined> {
+    this.#open();
+    checkOwnership(ownerId, leaseMs);
+    const { rows } = await this.#pool.query<{ saga_id: string; epoch: number }>({
+      name: "saga_take",
+      text: TAKE,
+      values: [sagaId, ownerId, leaseMs],
+    });
+    return rows[0] && { sagaId: rows[0].saga_id, epoch: rows[0].epoch };
+  }
+
+  async release(ownerId: string): Promise<void> {
+    this.#open();
+    checkOwnership(ownerId, 1);
+    await this.#pool.query({ name: "saga_release", text: RELEASE, values: [ownerId] });
+  }
+
+  /** Whether the server answers now: one `SELECT 1` on the pool, failing after `timeoutMs`. */
+  async ping(timeoutMs = 2_000): Promise<boolean> {
+    if (this.#closed) return false;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const query = this.#pool.query("SELECT 1");
+      query.catch(() => undefined);
+      await Promise.race([query, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("timed out")), timeoutMs)))]);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Listens for the batches other stores (replicas) commit to this log, on a connection of its
+   * own that comes back after a loss (news sent meanwhile is missed). Closed with the store.
+   */
+  async openChangeFeed(onLost?: (error: Error) => void): Promise<PostgresSagaChangeFeed> {
+    this.#open();
+    const feed = await PostgresSagaChangeFeed.open(this.#options, this.writerTag, onLost);
+    this.#feeds.add(feed);
+    return feed;
+  }
+
   /** Commits every queued write, then closes the pool. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await Promise.allSettled([...this.#feeds].map((f) => f.close()));
     await this.#batcher.close();
     await this.#pool.end();
   }
@@ -436,9 +529,9 @@ export class PostgresSagaStore implements SagaStore, SagaOwnership {
       }
     }
     const first = new Set(sent);
-    const columns: unknown[][] = Array.from({ length: 18 }, () => []);
+    const columns: unknown[][] = Array.from({ length: 20 }, () => []);
     for (const i of sent) {
-      const { header: h, first: e } = writes[i] as Extract<Write, { kind: "create" }>;
+      const { header: h, first: e, owner } = writes[i] as Extract<Write, { kind: "create" }>;
       const row = [
         h.sagaId,
         h.idempotencyKey,
@@ -448,10 +541,12 @@ export class PostgresSagaStore implements SagaStore, SagaOwnership {
         JSON.stringify(h.input),
         h.createdAt,
         ...eventColumns(e).slice(1),
+        owner?.id ?? null,
+        owner?.leaseMs ?? null,
       ];
       row.forEach((v, c) => columns[c]!.push(v));
     }
-    const { rows } = await this.#pool.query<{ saga_id: string }>({ name: "saga_create", text: CREATE_SAGAS, values: columns });
+    const { rows } = await this.#pool.query<{ saga_id: string }>({ name: "saga_create", text: CREATE_SAGAS, values: [...columns, this.writerTag] });
     const created = new Set(rows.map((r) => r.saga_id));
     const refused: number[] = [];
     for (const i of group) {
@@ -494,7 +589,11 @@ export class PostgresSagaStore implements SagaStore, SagaOwnership {
       const { event, epoch } = writes[i] as Extract<Write, { kind: "append" }>;
       [...eventColumns(event), epoch ?? null].forEach((v, c) => columns[c]!.push(v));
     }
-    const { rows } = await this.#pool.query<{ saga_id: string; sequence: number }>({ name: "saga_append", text: APPEND_EVENTS, values: columns });
+    const { rows } = await this.#pool.query<{ saga_id: string; sequence: number }>({
+      name: "saga_append",
+      text: APPEND_EVENTS,
+      values: [...columns, this.writerTag],
+    });
     const inserted = new Set(rows.map((r) => `${r.saga_id}\u0000${r.sequence}`));
     const refused: number[] = [];
     for (const i of sent) {

@@ -13,6 +13,7 @@ import { newSagaId } from "./saga-id.js";
 import type { SagaDefinition } from "./saga.js";
 import type { SagaStore } from "./saga-store.js";
 import type { SagaMetrics } from "./saga-metrics.js";
+import type { SagaOwnership } from "./saga-ownership.js";
 import type { RunnerLog, RunnerOptions } from "./runner.js";
 
 /** How a call of an action, compensation or confirmation ended. */
@@ -47,6 +48,56 @@ export interface RunnerState {
   closed: boolean;
   /** Aborted by `close()`: wakes every saga in backoff. */
   readonly stop: AbortController;
+  /** Stops publishing other replicas' events (set when the runner follows a change feed). */
+  stopFollowing: (() => void) | undefined;
+  /** Set when sagas are owned among replicas (PostgreSQL): this runner drives only the sagas it owns. */
+  readonly owner: OwnerState | undefined;
+}
+
+/** A replica's ownership of sagas: who it is, its lease, and its renewal and claim timers. */
+export interface OwnerState {
+  readonly port: SagaOwnership;
+  readonly replicaId: string;
+  readonly leaseMs: number;
+  readonly renewEveryMs: number;
+  readonly claimEveryMs: number;
+  readonly claimBatch: number;
+  readonly timers: boolean;
+  /**
+   * Moves on by one as each renewal is sent. An execution remembers the value when its saga
+   * became its own, so a renewal answered without a saga that became its own after the
+   * renewal was sent does not drop it.
+   */
+  generation: number;
+  /** Sagas a renewal found owned here but not driven, being loaded to be driven. */
+  readonly adopting: Set<string>;
+  /** Sagas owned here whose definition version is not registered: not loaded again and again. */
+  readonly unresumable: Set<string>;
+  /** The timers of the renewal and claim loops, cleared by `close()`. */
+  readonly loops: Set<NodeJS.Timeout>;
+  /** Whether the last renewal or claim failed (to log only the changes). */
+  failing: boolean;
+}
+
+/** Thrown inside a drive when another replica took its saga over (its epoch moved); the drive ends, writing nothing more. */
+export const FENCED: unique symbol = Symbol("saga taken over");
+
+/** Ends a drive that must stop here: the runner closed, or the saga was taken over. */
+export function halt(state: RunnerState, execution: { fenced: boolean }): void {
+  if (state.closed) throw STOPPED;
+  if (execution.fenced) throw FENCED;
+}
+
+function checkReplicaId(id: string): string {
+  if (typeof id !== "string" || id.trim() === "" || id.includes("\u0000") || id.length > 200) {
+    throw new TypeError(`replica id ${JSON.stringify(id)} must be 1 to 200 characters, not blank, without U+0000`);
+  }
+  return id;
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`ownership.${name} is ${value}: it must be a whole number ≥ 1`);
+  return value;
 }
 
 /** Thrown inside a drive when the runner closed under it; the drive ends quietly. */
@@ -84,5 +135,20 @@ export function createRunnerState(options: RunnerOptions): RunnerState {
     pendingStarts: 0,
     closed: false,
     stop,
+    stopFollowing: undefined,
+    owner: options.ownership && {
+      port: options.ownership.port,
+      replicaId: checkReplicaId(options.ownership.replicaId),
+      leaseMs: positive("leaseMs", options.ownership.leaseMs),
+      renewEveryMs: positive("renewEveryMs", options.ownership.renewEveryMs ?? Math.max(1, Math.floor(options.ownership.leaseMs / 3))),
+      claimEveryMs: positive("claimEveryMs", options.ownership.claimEveryMs ?? 250),
+      claimBatch: positive("claimBatch", options.ownership.claimBatch ?? 500),
+      timers: options.ownership.timers ?? true,
+      generation: 0,
+      adopting: new Set(),
+      unresumable: new Set(),
+      loops: new Set(),
+      failing: false,
+    },
   };
 }

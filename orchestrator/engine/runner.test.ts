@@ -938,3 +938,56 @@ describe("operator actions", () => {
     expect(done.operatorActions.map((a) => a.kind)).toEqual(["saga-compensation-forced"]);
   });
 });
+
+/** A store whose next `failures` appends (and reads, while failing) reject, as a log server that went away; some of the failed appends landed before the answer was lost. */
+class FlakyStore extends InMemorySagaStore {
+  failures = 0;
+  failedAppends = 0;
+  override append(event: SagaEvent): Promise<void> {
+    if (this.failures > 0) {
+      this.failures--;
+      this.failedAppends++;
+      // Every other failed append landed before its answer was lost: the runner cannot know which.
+      if (this.failedAppends % 2 === 0) void super.append(event).catch(() => {});
+      return Promise.reject(new Error("connection lost"));
+    }
+    return super.append(event);
+  }
+  override load(sagaId: string): Promise<StoredSaga | undefined> {
+    if (this.failures > 0) {
+      this.failures--;
+      return Promise.reject(new Error("connection refused"));
+    }
+    return super.load(sagaId);
+  }
+}
+
+describe("a failed write to the log", () => {
+  it("reads the saga back from the log and drives it on, instead of leaving it until the next start", async () => {
+    const script = new Script();
+    const store = new FlakyStore();
+    const warnings: string[] = [];
+    const runner = runnerOn(store, [script.definition("order", 1, { confirms: true })], {
+      log: { info() {}, error() {}, warn: (_f, m) => void warnings.push(m ?? "") },
+    });
+    const started = await Promise.all([1, 2, 3, 4, 5].map((n) => runner.start("order", { input: { n } })));
+    store.failures = 12;
+    await runner.idle();
+    for (const { saga } of started) {
+      const done = (await runner.get(saga.sagaId))!;
+      expect(done.status).toBe("COMPLETED");
+      const events = (await store.load(saga.sagaId))!.events;
+      expect(events.map((e) => e.sequence)).toEqual(events.map((_, i) => i + 1));
+      expect(events.filter((e) => e.kind === "saga-completed")).toHaveLength(1);
+      // A step whose success was lost with a write is called again (with its key), and logged once.
+      for (const name of STEPS) {
+        expect(
+          events.filter((e) => e.kind === "step-succeeded" && e.step === name),
+          name,
+        ).toHaveLength(1);
+      }
+    }
+    expect(store.failedAppends).toBeGreaterThan(0);
+    expect(warnings.filter((w) => w.includes("read back from the log")).length).toBeGreaterThan(0);
+  });
+});

@@ -1,6 +1,8 @@
 /**
  * Live saga events for subscribers (waits, WatchSagas, logging): the runner publishes each
- * event once it is durable, so nobody hears of a transition a crash could take back.
+ * event once it is durable, so nobody hears of a transition a crash could take back. Events
+ * of sagas other replicas drive (read back from the log when its change feed tells of them)
+ * reach only the listeners that asked for them, so a replica reads nothing back for nobody.
  */
 import type { SagaEvent } from "./saga-record.js";
 
@@ -9,10 +11,23 @@ export type SagaEventListener = (event: SagaEvent) => void;
 
 /** Subscriptions to one saga or to all, and delivery to them. */
 export interface SagaEventHub {
-  /** Tells every listener of all sagas, then those of `event.sagaId`. */
-  publish(event: SagaEvent): void;
-  /** Listens to one saga (or to all when `sagaId` is undefined); returns the unsubscribe function. */
-  subscribe(sagaId: string | undefined, listener: SagaEventListener): () => void;
+  /**
+   * Tells every listener of all sagas, then those of `event.sagaId`; an event of another
+   * replica (`elsewhere`) only those that asked for such events.
+   */
+  publish(event: SagaEvent, elsewhere?: boolean): void;
+  /**
+   * Listens to one saga (or to all when `sagaId` is undefined), with `everywhere` to the events
+   * of sagas other replicas drive too; returns the unsubscribe function.
+   */
+  subscribe(sagaId: string | undefined, listener: SagaEventListener, everywhere?: boolean): () => void;
+  /** Whether anyone listens to the events other replicas write for `sagaId`. */
+  hearsElsewhere(sagaId: string): boolean;
+}
+
+interface Subscription {
+  readonly listener: SagaEventListener;
+  readonly everywhere: boolean;
 }
 
 /**
@@ -20,36 +35,55 @@ export interface SagaEventHub {
  * `onListenerError` and the others still hear the event.
  */
 export function createSagaEventHub(onListenerError: (error: unknown, event: SagaEvent) => void): SagaEventHub {
-  const listenersBySaga = new Map<string, Set<SagaEventListener>>();
-  const listenersOfAll = new Set<SagaEventListener>();
+  const bySaga = new Map<string, Set<Subscription>>();
+  const ofAll = new Set<Subscription>();
+  /** How many subscriptions hear other replicas' events: of all sagas, and per saga. */
+  let everywhereOfAll = 0;
+  const everywhereBySaga = new Map<string, number>();
 
-  function deliver(listener: SagaEventListener, event: SagaEvent): void {
-    try {
-      listener(event);
-    } catch (error) {
-      onListenerError(error, event);
+  function deliver(subscriptions: Iterable<Subscription>, event: SagaEvent, elsewhere: boolean): void {
+    for (const { listener, everywhere } of subscriptions) {
+      if (elsewhere && !everywhere) continue;
+      try {
+        listener(event);
+      } catch (error) {
+        onListenerError(error, event);
+      }
     }
   }
 
   return {
-    publish(event) {
-      for (const listener of listenersOfAll) deliver(listener, event);
-      const listeners = listenersBySaga.get(event.sagaId);
-      if (listeners) for (const listener of listeners) deliver(listener, event);
+    publish(event, elsewhere = false) {
+      deliver(ofAll, event, elsewhere);
+      const subscriptions = bySaga.get(event.sagaId);
+      if (subscriptions) deliver(subscriptions, event, elsewhere);
     },
-    subscribe(sagaId, listener) {
+    subscribe(sagaId, listener, everywhere = false) {
+      const subscription: Subscription = { listener, everywhere };
       if (sagaId === undefined) {
-        listenersOfAll.add(listener);
-        return () => void listenersOfAll.delete(listener);
+        ofAll.add(subscription);
+        if (everywhere) everywhereOfAll++;
+        return () => {
+          if (ofAll.delete(subscription) && everywhere) everywhereOfAll--;
+        };
       }
-      let listeners = listenersBySaga.get(sagaId);
-      if (!listeners) listenersBySaga.set(sagaId, (listeners = new Set()));
-      listeners.add(listener);
-      const mine = listeners;
+      let subscriptions = bySaga.get(sagaId);
+      if (!subscriptions) bySaga.set(sagaId, (subscriptions = new Set()));
+      subscriptions.add(subscription);
+      if (everywhere) everywhereBySaga.set(sagaId, (everywhereBySaga.get(sagaId) ?? 0) + 1);
+      const mine = subscriptions;
       return () => {
-        mine.delete(listener);
-        if (mine.size === 0 && listenersBySaga.get(sagaId) === mine) listenersBySaga.delete(sagaId);
+        if (!mine.delete(subscription)) return;
+        if (everywhere) {
+          const left = (everywhereBySaga.get(sagaId) ?? 1) - 1;
+          if (left > 0) everywhereBySaga.set(sagaId, left);
+          else everywhereBySaga.delete(sagaId);
+        }
+        if (mine.size === 0 && bySaga.get(sagaId) === mine) bySaga.delete(sagaId);
       };
+    },
+    hearsElsewhere(sagaId) {
+      return everywhereOfAll > 0 || everywhereBySaga.has(sagaId);
     },
   };
 }

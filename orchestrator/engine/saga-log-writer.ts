@@ -5,8 +5,10 @@
  */
 import type { Json } from "./json.js";
 import type { Execution, Transition } from "./execution.js";
-import type { RunnerState } from "./runner-state.js";
+import { FENCED, type RunnerState } from "./runner-state.js";
 import { applyEvent, type SagaEvent } from "./saga-record.js";
+import { FencedError } from "./saga-ownership.js";
+import { fence } from "./saga-fencing.js";
 
 /** Holds a transition back to be logged with the next one (see {@link emit}). */
 export function carry(state: RunnerState, execution: Execution, ...[kind, status, step, attempt, error, output, operator]: Transition): void {
@@ -50,6 +52,7 @@ export function carry(state: RunnerState, execution: Execution, ...[kind, status
  * carried only waits for it.
  */
 export async function emit(state: RunnerState, execution: Execution, ...transition: Transition): Promise<void> {
+  if (execution.fenced) throw FENCED;
   carry(state, execution, ...transition);
   const sequence = execution.assignedSequence;
   while (execution.writing !== undefined) await execution.writing;
@@ -75,8 +78,22 @@ function flush(state: RunnerState, execution: Execution): Promise<void> {
 }
 
 async function writeEvents(state: RunnerState, execution: Execution, events: SagaEvent[]): Promise<void> {
-  if (events.length === 1) await state.store.append(events[0]!);
-  else await Promise.all(events.map((event) => state.store.append(event)));
+  const owner = state.owner;
+  const epoch = execution.epoch;
+  if (owner === undefined || epoch === undefined) {
+    // The log's only owner (SQLite): plain appends, as ever.
+    if (events.length === 1) await state.store.append(events[0]!);
+    else await Promise.all(events.map((event) => state.store.append(event)));
+  } else {
+    try {
+      if (events.length === 1) await owner.port.appendFenced(events[0]!, epoch);
+      else await Promise.all(events.map((event) => owner.port.appendFenced(event, epoch)));
+    } catch (error) {
+      // Another replica owns the saga now: stop at once, and never write it again.
+      if (error instanceof FencedError) fence(state, execution, error.message);
+      throw error;
+    }
+  }
   for (const done of events) {
     execution.loggedSequence = done.sequence;
     applyEvent(execution.record, done);

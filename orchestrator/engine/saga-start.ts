@@ -9,6 +9,7 @@ import type { RunnerState } from "./runner-state.js";
 import type { StartRequest } from "./runner.js";
 import { copyRecord, foldSaga, type SagaEvent, type SagaHeader, type SagaRecord } from "./saga-record.js";
 import { launch, wakeIdleIfIdle } from "./saga-lifecycle.js";
+import { CREATED_EPOCH } from "./saga-ownership.js";
 
 /**
  * Starts a saga on the highest registered version of `definitionName`, or returns the saga
@@ -37,7 +38,10 @@ export async function startSaga(state: RunnerState, definitionName: string, requ
   state.pendingStarts++;
   let result;
   try {
-    result = await state.store.create(header, first);
+    // Among replicas, the saga is this one's from its creation: no other claims it while it runs here.
+    result = state.owner
+      ? await state.owner.port.createOwned(header, first, state.owner.replicaId, state.owner.leaseMs)
+      : await state.store.create(header, first);
   } catch (error) {
     state.pendingStarts--;
     wakeIdleIfIdle(state);
@@ -57,6 +61,7 @@ export async function startSaga(state: RunnerState, definitionName: string, requ
   state.events.publish(first);
   if (state.closed) return { saga: copyRecord(record), created: true }; // resumes on next boot
   // An operator action that read the saga the moment it was created holds it, and drives it on.
-  if (!state.executions.has(sagaId)) launch(state, newExecution(definition, record, 1, false));
+  const owned = state.owner && { epoch: CREATED_EPOCH, since: state.owner.generation };
+  if (!state.executions.has(sagaId)) launch(state, newExecution(definition, record, 1, false, owned));
   return { saga: copyRecord(record), created: true };
 }

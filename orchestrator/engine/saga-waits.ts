@@ -14,7 +14,11 @@ import { getSaga } from "./saga-queries.js";
  */
 export type WaitUntil = "terminal" | "decided";
 
-/** Resolves with the record once the saga reaches `until`, or at the timeout with its current record; undefined if unknown. */
+/**
+ * Resolves with the record once the saga reaches `until`, or at the timeout with its current
+ * record; undefined if unknown. A saga another replica drives is heard of through the change
+ * feed, when the runner has one; without it, at the timeout.
+ */
 export function waitForSaga(state: RunnerState, sagaId: string, timeoutMs: number, until: WaitUntil = "terminal"): Promise<SagaRecord | undefined> {
   const reached: (status: SagaStatus) => boolean = until === "decided" ? isDecided : isTerminal;
   const running = state.executions.get(sagaId);
@@ -30,16 +34,20 @@ export function waitForSaga(state: RunnerState, sagaId: string, timeoutMs: numbe
       unsubscribe();
       getSaga(state, sagaId).then(resolve, reject);
     };
-    const unsubscribe = state.events.subscribe(sagaId, (event) => {
-      if (!reached(event.status)) return;
-      const execution = state.executions.get(sagaId);
-      if (!execution || done) return finish();
-      // The event is durable and already applied to the record: no need to read it back.
-      done = true;
-      clearTimeout(timer);
-      unsubscribe();
-      resolve(copyRecord(execution.record));
-    });
+    const unsubscribe = state.events.subscribe(
+      sagaId,
+      (event) => {
+        if (!reached(event.status)) return;
+        const execution = state.executions.get(sagaId);
+        if (!execution || done) return finish();
+        // The event is durable and already applied to the record: no need to read it back.
+        done = true;
+        clearTimeout(timer);
+        unsubscribe();
+        resolve(copyRecord(execution.record));
+      },
+      true,
+    );
     timer = setTimeout(finish, Math.min(Math.max(0, timeoutMs), MAX_TIMER_MS));
     if (state.executions.has(sagaId)) return; // running here and not there yet: its event will come
     getSaga(state, sagaId).then((record) => {

@@ -18,10 +18,12 @@
  */
 import { foldSaga, type SagaEvent, type SagaHeader } from "./saga-record.js";
 import type { Json } from "./json.js";
-import { SagaStateError } from "./errors.js";
+import { SagaLimitError, SagaStateError } from "./errors.js";
 import { createRunner, type Runner } from "./runner.js";
 import { defineSaga, type SagaDefinition, step } from "./saga.js";
 import { type CreateResult, InMemorySagaStore, type SagaListQuery, type SagaStore, type StoredSaga } from "./saga-store.js";
+import { InMemorySagaOwnership } from "./in-memory-saga-ownership.js";
+import type { SagaClaim, SagaOwnership } from "./saga-ownership.js";
 
 /** Probabilities of each fault (per call, except `crash`: per epoch). */
 export interface Faults {
@@ -38,6 +40,8 @@ export interface Faults {
   resolution: number;
   stall: number;
   crash: number;
+  /** With replicas, per replica and round: it pauses (no renewal, no call or write leaves it) past its lease. */
+  pause: number;
 }
 
 /** Faults used when none are given: every kind, often enough to matter in a few thousand sagas. */
@@ -53,6 +57,7 @@ export const DEFAULT_FAULTS: Readonly<Faults> = Object.freeze({
   resolution: 0.2,
   stall: 0.00002,
   crash: 0.6,
+  pause: 0.004,
 });
 
 /** What to simulate. */
@@ -66,6 +71,14 @@ export interface SimulationOptions {
   openStore?: () => SagaStore;
   /** Close and reopen the store after each crash (for file-backed stores). */
   reopenOnCrash?: boolean;
+  /**
+   * Several runners (replicas) on one in-memory log, each owning the sagas it drives by lease
+   * on the virtual clock, paused past their lease or crashed at random (default 1: one engine,
+   * crashed and restarted). With replicas, `concurrency` is the number of orders in flight.
+   */
+  replicas?: number;
+  /** Told of the number of orders sent so far, every 50,000 (long runs print it). */
+  onProgress?: (orders: number) => void;
 }
 
 /** What happened, and every broken invariant (empty when all held). */
@@ -103,6 +116,18 @@ export interface SimulationReport {
   confirmationsExhausted: number;
   duplicateStarts: number;
   resentStarts: number;
+  /** With replicas: replicas started in all (the first ones and each one replacing a crashed one). */
+  replicaLives: number;
+  /** With replicas: starts refused because the replica had as many sagas as it may drive (the client sends them again). */
+  startsRefusedAtLimit: number;
+  /** With replicas: pauses past the lease. */
+  pauses: number;
+  /** With replicas: sagas claimed from another replica whose lease ran out. */
+  takeovers: number;
+  /** With replicas: appends refused because the writer had been fenced (its epoch moved on). */
+  fencedWrites: number;
+  /** With replicas: calls a fenced replica still sent after waking (its lease gone; the services' idempotency absorbs them). */
+  staleCalls: number;
   violations: string[];
   elapsedMs: number;
 }
@@ -181,9 +206,17 @@ class FakeService {
 
 interface Epoch {
   dead: boolean;
+  /** With replicas: this replica's id, and while it is paused, what its calls and writes wait for. */
+  replicaId?: string;
+  gate?: Promise<void>;
 }
 
 const STEPS = ["lookup", "charge", "reserve", "ship"] as const;
+/** With replicas, on the virtual clock: a lease, how often it is renewed, how often expired ones are claimed, and one round. */
+const REPLICA_LEASE_MS = 1_000;
+const REPLICA_RENEW_MS = 300;
+const REPLICA_CLAIM_MS = 100;
+const REPLICA_ROUND_MS = 20;
 const never = <T>(): Promise<T> => new Promise<T>(() => {});
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -229,6 +262,12 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     confirmationsExhausted: 0,
     duplicateStarts: 0,
     resentStarts: 0,
+    replicaLives: 0,
+    startsRefusedAtLimit: 0,
+    pauses: 0,
+    takeovers: 0,
+    fencedWrites: 0,
+    staleCalls: 0,
     violations: [],
     elapsedMs: 0,
   };
@@ -261,11 +300,33 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     if (before === "undone" || before === "tombstone") report.lateActionsRefused++;
   };
 
-  async function callAction(epoch: Epoch, name: string, key: string): Promise<Json> {
+  /**
+   * A paused replica's call waits until it wakes; then it is sent unless its saga was dropped
+   * meanwhile (the call's signal aborted). Returns whether the sender had lost the saga by then
+   * (a stale call: the services' idempotency must absorb it, and the engine's own "never again"
+   * checks do not apply to it).
+   */
+  async function passGate(epoch: Epoch, key: string, signal: (() => AbortSignal) | undefined): Promise<boolean> {
+    if (epoch.gate === undefined || signal === undefined) return staleOwner(epoch, key);
+    const s = signal();
+    while (epoch.gate) await epoch.gate;
+    if (epoch.dead || s.aborted) throw new SimTransient("call dropped before it was sent");
+    return staleOwner(epoch, key);
+  }
+
+  function staleOwner(epoch: Epoch, key: string): boolean {
+    if (epoch.replicaId === undefined || ownership === undefined) return false;
+    const stale = ownership.ownerOf(key.slice(0, key.lastIndexOf(":"))) !== epoch.replicaId;
+    if (stale) report.staleCalls++;
+    return stale;
+  }
+
+  async function callAction(epoch: Epoch, name: string, key: string, signal?: () => AbortSignal): Promise<Json> {
     if (epoch.dead) throw new SimTransient("process is dead"); // a killed process sends nothing
+    const stale = await passGate(epoch, key, signal);
     report.calls++;
     checkNotResolved(key);
-    if (doneActions.has(key)) violate(`action ${key} called again after its success was logged`);
+    if (doneActions.has(key) && !stale) violate(`action ${key} called again after its success was logged`);
     if (delayed.length > 0 && chance(0.05)) deliverDelayed();
     for (let i = Math.floor(prng() * 3); i > 0; i--) await tick();
     if (chance(f.stall)) clock += deadlineMs; // a long pause: every running saga passes its deadline
@@ -303,11 +364,12 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     return { key, by: name };
   }
 
-  async function callCompensation(epoch: Epoch, name: string, key: string): Promise<void> {
+  async function callCompensation(epoch: Epoch, name: string, key: string, signal?: () => AbortSignal): Promise<void> {
     if (epoch.dead) throw new SimTransient("process is dead");
+    const stale = await passGate(epoch, key, signal);
     report.calls++;
     checkNotResolved(key);
-    if (doneCompensations.has(key)) violate(`compensation ${key} called again after its success was logged`);
+    if (doneCompensations.has(key) && !stale) violate(`compensation ${key} called again after its success was logged`);
     for (let i = Math.floor(prng() * 3); i > 0; i--) await tick();
     if (chance(f.compensationFailure)) {
       throw chance(0.5) ? new SimTransient(`${name} undo unavailable`) : new SimBusiness(`${name} undo: internal error`);
@@ -318,11 +380,12 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     if (chance(f.lostReply)) throw new SimTransient(`${name} undo reply lost`);
   }
 
-  async function callConfirmation(epoch: Epoch, name: string, key: string): Promise<void> {
+  async function callConfirmation(epoch: Epoch, name: string, key: string, signal?: () => AbortSignal): Promise<void> {
     if (epoch.dead) throw new SimTransient("process is dead");
+    const stale = await passGate(epoch, key, signal);
     report.calls++;
     checkNotResolved(key);
-    if (doneConfirmations.has(key)) violate(`confirmation ${key} called again after its success was logged`);
+    if (doneConfirmations.has(key) && !stale) violate(`confirmation ${key} called again after its success was logged`);
     for (let i = Math.floor(prng() * 3); i > 0; i--) await tick();
     if (chance(f.stall)) clock += deadlineMs; // a decided saga has no deadline: this must change nothing
     if (chance(f.confirmationFailure)) {
@@ -355,19 +418,19 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
             for (const prev of STEPS.slice(0, i)) {
               if (ctx.results[prev] === undefined) violate(`${ctx.key}: result of ${prev} missing`);
             }
-            return callAction(epoch, name, ctx.key);
+            return callAction(epoch, name, ctx.key, epoch.replicaId === undefined ? undefined : () => ctx.signal);
           },
           {
             retry,
             compensationRetry,
             confirmationRetry,
             ...(i > 0 && {
-              compensate: (ctx) => callCompensation(epoch, name, ctx.key),
+              compensate: (ctx) => callCompensation(epoch, name, ctx.key, epoch.replicaId === undefined ? undefined : () => ctx.signal),
               confirm: async (ctx) => {
                 for (const other of STEPS) {
                   if (ctx.results[other] === undefined) violate(`${ctx.key}: confirmation without the result of ${other}`);
                 }
-                return callConfirmation(epoch, name, ctx.key);
+                return callConfirmation(epoch, name, ctx.key, epoch.replicaId === undefined ? undefined : () => ctx.signal);
               },
             }),
           },
@@ -383,7 +446,12 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   }
   const orders: Order[] = [];
   let unacked: Order[] = [];
+  const replicas = options.replicas ?? 1;
+  if (!Number.isSafeInteger(replicas) || replicas < 1) throw new RangeError(`replicas is ${replicas}: it must be a whole number ≥ 1`);
+  if (replicas > 1 && options.openStore) throw new RangeError("replicas run on the in-memory log only: leave openStore out");
   let inner = openStore();
+  /** With replicas: the leases of the shared log, on the virtual clock. */
+  const ownership = replicas > 1 ? new InMemorySagaOwnership(inner as InMemorySagaStore, () => clock) : undefined;
   const maxEpochs = Math.ceil(options.sagas / concurrency) * 6 + 50;
 
   async function startOrder(runner: Runner, order: Order): Promise<void> {
@@ -418,25 +486,19 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     }
   }
 
-  for (;;) {
-    report.epochs++;
-    if (report.epochs > maxEpochs) {
-      violate(`liveness: not done after ${maxEpochs} epochs`);
-      break;
-    }
-    const epoch: Epoch = { dead: false };
-    const crashAfter = chance(f.crash) ? 1 + Math.floor(prng() * concurrency * 12) : Infinity;
-    const store = new CrashableStore(inner, crashAfter, prng, (e) => {
-      report.events++;
-      if (e.kind === "step-succeeded") doneActions.add(`${e.sagaId}:${e.step}`);
-      if (e.kind === "compensation-succeeded") doneCompensations.add(`${e.sagaId}:${e.step}`);
-      if (e.kind === "confirmation-succeeded") doneConfirmations.add(`${e.sagaId}:${e.step}`);
-      if (e.kind === "saga-decided") report.decided++;
-      if (e.kind === "confirmation-failed") report.confirmationsExhausted++;
-      if (e.kind === "saga-retried") report.operatorRetries++;
-      if (e.kind === "saga-resolved") resolvedSagas.add(e.sagaId);
-    });
-    const runner = createRunner({
+  const onDurable = (e: SagaEvent): void => {
+    report.events++;
+    if (e.kind === "step-succeeded") doneActions.add(`${e.sagaId}:${e.step}`);
+    if (e.kind === "compensation-succeeded") doneCompensations.add(`${e.sagaId}:${e.step}`);
+    if (e.kind === "confirmation-succeeded") doneConfirmations.add(`${e.sagaId}:${e.step}`);
+    if (e.kind === "saga-decided") report.decided++;
+    if (e.kind === "confirmation-failed") report.confirmationsExhausted++;
+    if (e.kind === "saga-retried") report.operatorRetries++;
+    if (e.kind === "saga-resolved") resolvedSagas.add(e.sagaId);
+  };
+
+  function newRunner(store: SagaStore, epoch: Epoch, owned?: { port: SagaOwnership; replicaId: string }): Runner {
+    return createRunner({
       store,
       definitions: [definition(epoch)],
       isRetryable: (e) => e instanceof SimTransient,
@@ -448,52 +510,229 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       sleep: () => tick(),
       random: prng,
       newId: () => `saga-${String(++nextId).padStart(9, "0")}`,
+      ...(owned && {
+        maxInFlight: concurrency * 3,
+        ownership: { port: owned.port, replicaId: owned.replicaId, leaseMs: REPLICA_LEASE_MS, timers: false },
+      }),
     });
-    const batch = unacked;
-    report.resentStarts += batch.length;
-    unacked = [];
-    while (batch.length < concurrency && orders.length < options.sagas) {
-      const order: Order = { key: `order-${orders.length}` };
-      orders.push(order);
-      batch.push(order);
+  }
+
+  /**
+   * Replicas on one log, each a runner owning what it drives, in rounds of the virtual clock:
+   * clients send orders to a random live replica (now and then the same key to two at once)
+   * and fail over when it dies; each replica renews its leases and claims expired sagas on its
+   * own schedule; at random one pauses past its lease (no renewal, its calls and writes held)
+   * and later wakes (a renewal first, as its overdue timer would, then what it held goes out),
+   * or crashes (its store stops answering, its calls in flight still land) and is replaced by
+   * a new replica; an operator retries or resolves NEEDS_ATTENTION sagas through any replica.
+   */
+  async function runReplicas(own: InMemorySagaOwnership): Promise<void> {
+    interface Life {
+      epoch: Epoch;
+      store: ReplicaStore;
+      runner: Runner;
+      nextRenew: number;
+      nextClaim: number;
+      pausedUntil: number | undefined;
+      wake: (() => void) | undefined;
+      diedAt: number | undefined;
     }
-    const work = (async () => {
-      await runner.resumePending();
-      for (const s of await listAll(inner, ["NEEDS_ATTENTION"])) {
-        if (chance(f.resolution)) await runner.resolve(s, operator);
-        else await runner.retry(s, operator);
+    const lives: Life[] = [];
+    const birth = (): Life => {
+      report.replicaLives++;
+      const epoch: Epoch = { dead: false, replicaId: `replica-${report.replicaLives}` };
+      const crashAfter = chance(f.crash) ? 1 + Math.floor(prng() * concurrency * 12) : Infinity;
+      const store = new ReplicaStore(inner as InMemorySagaStore, own, epoch, crashAfter, prng, onDurable, violate);
+      const runner = newRunner(store, epoch, { port: store, replicaId: epoch.replicaId! });
+      const life: Life = { epoch, store, runner, nextRenew: clock, nextClaim: clock, pausedUntil: undefined, wake: undefined, diedAt: undefined };
+      void store.crashed.then(() => {
+        epoch.dead = true;
+        life.diedAt = clock;
+        report.crashes++;
+        report.crashedAt[store.crashKind] = (report.crashedAt[store.crashKind] ?? 0) + 1;
+      });
+      void Promise.race([runner.resumePending(), store.crashed]).catch((err: unknown) => violate(`${epoch.replicaId} resume: ${String(err)}`));
+      return life;
+    };
+    for (let i = 0; i < replicas; i++) lives.push(birth());
+    const awake = (): Life[] => lives.filter((l) => !l.epoch.dead && l.pausedUntil === undefined);
+    const pick = <T>(from: T[]): T => from[Math.floor(prng() * from.length)]!;
+
+    const resend: Order[] = [];
+    let sending = 0;
+    /** Sends an order to a replica (now and then the same key to a second one at once); on no answer, queues it again. */
+    const send = async (order: Order, life: Life): Promise<void> => {
+      const request = { idempotencyKey: order.key, input: { order: Number(order.key.slice(6)) } };
+      const targets = [life];
+      const others = awake().filter((l) => l !== life);
+      if (others.length > 0 && chance(0.05)) {
+        report.duplicateStarts++;
+        targets.push(pick(others));
       }
-      const forced: Promise<void>[] = [];
-      await Promise.all(
-        batch.map((o) =>
-          startOrder(runner, o).then(
-            () => void (chance(f.forcedCompensation) && forced.push(forceLater(epoch, runner, o.sagaId!))),
-            (err: unknown) => violate(`start ${o.key}: ${String(err)}`),
-          ),
+      const answers = await Promise.all(
+        targets.map((t) =>
+          Promise.race([t.runner.start("sim-order", request), t.store.crashed.then(() => undefined)]).catch((err: unknown) => {
+            if (err instanceof SagaLimitError) report.startsRefusedAtLimit++;
+            else violate(`start ${order.key}: ${String(err)}`);
+            return undefined;
+          }),
         ),
       );
-      await Promise.all(forced); // before the epoch ends: an operator acts on this runner only
-      await runner.idle();
-      return false;
-    })();
-    const crashed = await Promise.race([work, store.crashed.then(() => true)]);
-    if (crashed) {
-      epoch.dead = true;
-      report.crashes++;
-      report.crashedAt[store.crashKind] = (report.crashedAt[store.crashKind] ?? 0) + 1;
-      for (const o of batch) if (o.sagaId === undefined) unacked.push(o); // the client never got an answer
-      for (let i = 0; i < 12; i++) await tick(); // in-flight calls land, queued writes commit
-      if (options.reopenOnCrash) {
-        await inner.close();
-        inner = openStore();
+      for (const answer of answers) {
+        if (!answer) continue;
+        if (order.sagaId !== undefined && answer.saga.sagaId !== order.sagaId) violate(`${order.key} mapped to two sagas`);
+        order.sagaId = answer.saga.sagaId;
       }
-      continue;
+      if (answers.every((a) => a === undefined) && order.sagaId === undefined) {
+        if (targets.some((t) => t.epoch.dead)) report.resentStarts++;
+        resend.push(order);
+        return;
+      }
+      if (chance(f.forcedCompensation) && order.sagaId !== undefined) {
+        const by = pick(awake().length > 0 ? awake() : [life]);
+        void Promise.race([forceLater(by.epoch, by.runner, order.sagaId), by.store.crashed]);
+      }
+    };
+
+    const maxRounds = Math.ceil(options.sagas / concurrency) * 2_000 + 20_000;
+    for (let round = 1; ; round++) {
+      if (round > maxRounds) {
+        violate(`liveness: not done after ${maxRounds} rounds (${own.unfinishedCount} unfinished, ${own.needsAttention.size} needing attention)`);
+        break;
+      }
+      report.epochs = round;
+      while (sending < concurrency && (resend.length > 0 || orders.length < options.sagas)) {
+        const to = awake();
+        if (to.length === 0) break;
+        let order = resend.shift();
+        if (!order) {
+          order = { key: `order-${orders.length}` };
+          orders.push(order);
+          if (orders.length % 50_000 === 0) options.onProgress?.(orders.length);
+        }
+        sending++;
+        void send(order, pick(to)).finally(() => sending--);
+      }
+      await tick();
+      clock += REPLICA_ROUND_MS;
+      for (const life of lives) {
+        if (life.epoch.dead) continue;
+        if (life.pausedUntil !== undefined) {
+          if (clock < life.pausedUntil) continue;
+          // Wakes: its overdue renewal runs first and drops what it lost, then what it held goes out.
+          life.pausedUntil = undefined;
+          await Promise.race([life.runner.renewLeases(), life.store.crashed]);
+          life.epoch.gate = undefined;
+          life.wake?.();
+          life.wake = undefined;
+          continue;
+        }
+        if (chance(f.pause)) {
+          report.pauses++;
+          life.pausedUntil = clock + Math.floor(REPLICA_LEASE_MS * (1.2 + prng() * 2));
+          life.epoch.gate = new Promise<void>((resolve) => (life.wake = resolve));
+          continue;
+        }
+        if (clock >= life.nextRenew) {
+          life.nextRenew = clock + REPLICA_RENEW_MS;
+          await Promise.race([life.runner.renewLeases(), life.store.crashed]);
+        }
+        if (clock >= life.nextClaim && !life.epoch.dead) {
+          life.nextClaim = clock + REPLICA_CLAIM_MS;
+          await Promise.race([life.runner.claimSagas(), life.store.crashed]);
+        }
+      }
+      // A crashed replica is replaced once its leases have run out (a new process, a new id).
+      for (let i = 0; i < lives.length; i++) {
+        const died = lives[i]!.diedAt;
+        if (died !== undefined && clock >= died + REPLICA_LEASE_MS) lives[i] = birth();
+      }
+      if (round % 40 === 0 && own.needsAttention.size > 0) {
+        for (const sagaId of [...own.needsAttention]) {
+          const to = awake();
+          if (to.length === 0) break;
+          const by = pick(to);
+          const act = chance(f.resolution) ? by.runner.resolve(sagaId, operator) : by.runner.retry(sagaId, operator);
+          void Promise.race([act, by.store.crashed]).catch((err: unknown) => {
+            if (!(err instanceof SagaStateError) && !by.epoch.dead) violate(`operator on ${sagaId}: ${String(err)}`);
+          });
+        }
+      }
+      if (orders.length >= options.sagas && resend.length === 0 && sending === 0 && own.unfinishedCount === 0 && own.needsAttention.size === 0) {
+        break;
+      }
     }
-    if (orders.length >= options.sagas && unacked.length === 0) {
-      const pending = (await inner.unfinished()).length + (await listAll(inner, ["NEEDS_ATTENTION"])).length;
-      if (pending === 0) break;
+    // Wake every paused replica: whatever it still held must be refused or change nothing.
+    for (const life of lives) {
+      if (life.pausedUntil === undefined || life.epoch.dead) continue;
+      life.pausedUntil = undefined;
+      life.epoch.gate = undefined;
+      life.wake?.();
     }
+    for (let i = 0; i < 40; i++) await tick();
+    report.takeovers = own.takeovers;
+    report.fencedWrites = own.fencedAppends;
+    for (const breach of own.breaches) violate(breach);
   }
+
+  if (ownership) await runReplicas(ownership);
+  else
+    for (;;) {
+      report.epochs++;
+      if (report.epochs > maxEpochs) {
+        violate(`liveness: not done after ${maxEpochs} epochs`);
+        break;
+      }
+      const epoch: Epoch = { dead: false };
+      const crashAfter = chance(f.crash) ? 1 + Math.floor(prng() * concurrency * 12) : Infinity;
+      const store = new CrashableStore(inner, crashAfter, prng, onDurable);
+      const runner = newRunner(store, epoch);
+      const batch = unacked;
+      report.resentStarts += batch.length;
+      unacked = [];
+      while (batch.length < concurrency && orders.length < options.sagas) {
+        const order: Order = { key: `order-${orders.length}` };
+        orders.push(order);
+        if (orders.length % 50_000 === 0) options.onProgress?.(orders.length);
+        batch.push(order);
+      }
+      const work = (async () => {
+        await runner.resumePending();
+        for (const s of await listAll(inner, ["NEEDS_ATTENTION"])) {
+          if (chance(f.resolution)) await runner.resolve(s, operator);
+          else await runner.retry(s, operator);
+        }
+        const forced: Promise<void>[] = [];
+        await Promise.all(
+          batch.map((o) =>
+            startOrder(runner, o).then(
+              () => void (chance(f.forcedCompensation) && forced.push(forceLater(epoch, runner, o.sagaId!))),
+              (err: unknown) => violate(`start ${o.key}: ${String(err)}`),
+            ),
+          ),
+        );
+        await Promise.all(forced); // before the epoch ends: an operator acts on this runner only
+        await runner.idle();
+        return false;
+      })();
+      const crashed = await Promise.race([work, store.crashed.then(() => true)]);
+      if (crashed) {
+        epoch.dead = true;
+        report.crashes++;
+        report.crashedAt[store.crashKind] = (report.crashedAt[store.crashKind] ?? 0) + 1;
+        for (const o of batch) if (o.sagaId === undefined) unacked.push(o); // the client never got an answer
+        for (let i = 0; i < 12; i++) await tick(); // in-flight calls land, queued writes commit
+        if (options.reopenOnCrash) {
+          await inner.close();
+          inner = openStore();
+        }
+        continue;
+      }
+      if (orders.length >= options.sagas && unacked.length === 0) {
+        const pending = (await inner.unfinished()).length + (await listAll(inner, ["NEEDS_ATTENTION"])).length;
+        if (pending === 0) break;
+      }
+    }
 
   // Late deliveries still in the network arrive now; they must change nothing.
   while (delayed.length > 0) deliverDelayed();
@@ -634,6 +873,97 @@ class CrashableStore implements SagaStore {
   }
   unfinished(): Promise<string[]> {
     return this.inner.unfinished();
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/**
+ * One replica's view of the shared log: writes go through the ownership (fenced by epoch);
+ * while the replica is paused its writes and reads wait; past its crash point it never hears
+ * back again (the crashing write is durable or not, at random).
+ */
+class ReplicaStore implements SagaStore, SagaOwnership {
+  #left: number;
+  #dead = false;
+  #crash!: () => void;
+  crashKind = "";
+  readonly crashed = new Promise<void>((r) => (this.#crash = r));
+
+  constructor(
+    private readonly inner: InMemorySagaStore,
+    private readonly own: InMemorySagaOwnership,
+    private readonly life: Epoch,
+    crashAfter: number,
+    private readonly prng: () => number,
+    private readonly onDurable: (e: SagaEvent) => void,
+    private readonly violate: (message: string) => void,
+  ) {
+    this.#left = crashAfter;
+  }
+
+  async #awake(): Promise<void> {
+    while (this.life.gate) await this.life.gate;
+    if (this.#dead) await never();
+  }
+
+  async #write<T>(e: SagaEvent, go: () => Promise<T>): Promise<T> {
+    await this.#awake();
+    if (--this.#left <= 0) {
+      this.#dead = true;
+      this.crashKind = e.kind;
+      this.#crash();
+      if (this.prng() < 0.5)
+        go().then(
+          () => this.onDurable(e),
+          () => {},
+        );
+      return never();
+    }
+    const r = await go();
+    this.onDurable(e);
+    return r;
+  }
+
+  create(header: SagaHeader, first: SagaEvent): Promise<CreateResult> {
+    this.violate(`${this.life.replicaId} created saga ${header.sagaId} without owning it`);
+    return this.inner.create(header, first);
+  }
+  append(event: SagaEvent): Promise<void> {
+    this.violate(`${this.life.replicaId} appended to saga ${event.sagaId} without its epoch`);
+    return this.inner.append(event);
+  }
+  createOwned(header: SagaHeader, first: SagaEvent, ownerId: string, leaseMs: number): Promise<CreateResult> {
+    return this.#write(first, () => this.own.createOwned(header, first, ownerId, leaseMs));
+  }
+  appendFenced(event: SagaEvent, epoch: number): Promise<void> {
+    return this.#write(event, () => this.own.appendFenced(event, epoch));
+  }
+  async load(sagaId: string): Promise<StoredSaga | undefined> {
+    await this.#awake();
+    return this.inner.load(sagaId);
+  }
+  async list(query: SagaListQuery): Promise<StoredSaga[]> {
+    await this.#awake();
+    return this.inner.list(query);
+  }
+  async unfinished(): Promise<string[]> {
+    await this.#awake();
+    return this.inner.unfinished();
+  }
+  // Ownership statements are not held by a pause: the simulation does not send them while paused.
+  claim(ownerId: string, leaseMs: number, limit: number): Promise<SagaClaim[]> {
+    return this.#dead ? never() : this.own.claim(ownerId, leaseMs, limit);
+  }
+  renew(ownerId: string, leaseMs: number): Promise<SagaClaim[]> {
+    return this.#dead ? never() : this.own.renew(ownerId, leaseMs);
+  }
+  take(sagaId: string, ownerId: string, leaseMs: number): Promise<SagaClaim | undefined> {
+    return this.#dead ? never() : this.own.take(sagaId, ownerId, leaseMs);
+  }
+  release(ownerId: string): Promise<void> {
+    return this.#dead ? never() : this.own.release(ownerId);
   }
   close(): Promise<void> {
     return Promise.resolve();

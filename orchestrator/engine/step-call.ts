@@ -5,7 +5,7 @@
 import { StepTimeoutError } from "./errors.js";
 import type { Execution } from "./execution.js";
 import { MAX_TIMER_MS } from "./retry.js";
-import { type CallOutcome, type RunnerState, STOPPED } from "./runner-state.js";
+import { type CallOutcome, halt, type RunnerState } from "./runner-state.js";
 import type { ErrorInfo } from "./saga-record.js";
 import type { StepContext } from "./saga.js";
 import { resultsWithCarried } from "./saga-log-writer.js";
@@ -23,6 +23,8 @@ export function callStep<I>(
   attempt: number,
   timeoutMs: number,
 ): Promise<CallOutcome> {
+  // A saga taken over by another replica calls nothing more here.
+  if (execution.fenced) return Promise.resolve({ ok: false, error: new Error("the saga was taken over by another replica"), timedOut: false });
   return new Promise<CallOutcome>((resolve) => {
     // The abort signal is made only if the step reads it: a step that passes its timeoutMs
     // on as the RPC deadline needs none, and an AbortController per call is measurable.
@@ -102,7 +104,7 @@ export function isRetryableFailure(state: RunnerState, failure: FailedCall): boo
   }
 }
 
-/** Backs off for `ms` (less if the runner closes or an operator interrupts); throws STOPPED if the runner closed meanwhile. */
+/** Backs off for `ms` (less if the runner closes, an operator interrupts, or the saga is taken over); throws STOPPED or FENCED if so. */
 export async function pause(state: RunnerState, execution: Execution, ms: number): Promise<void> {
   if (ms > 0) {
     await new Promise<void>((resolve, reject) => {
@@ -111,7 +113,7 @@ export async function pause(state: RunnerState, execution: Execution, ms: number
     });
     execution.wakeFromPause = undefined;
   }
-  if (state.closed) throw STOPPED;
+  halt(state, execution);
 }
 
 /**
