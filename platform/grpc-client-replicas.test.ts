@@ -132,9 +132,20 @@ describe("a replica that comes back", () => {
 });
 
 describe("parsePeerAddresses", () => {
-  it("keeps one URL as a host:port target, resolved by DNS", () => {
-    expect(parsePeerAddresses("http://127.0.0.1:5002")).toEqual({ scheme: "http", target: "127.0.0.1:5002", addresses: ["127.0.0.1:5002"] });
-    expect(parsePeerAddresses(" http://payments:5002 ")).toEqual({ scheme: "http", target: "payments:5002", addresses: ["payments:5002"] });
+  it("keeps one URL as a host:port target, resolved by DNS; balanced only when it is a name that may resolve to several", () => {
+    expect(parsePeerAddresses("http://127.0.0.1:5002")).toEqual({
+      scheme: "http",
+      target: "127.0.0.1:5002",
+      addresses: ["127.0.0.1:5002"],
+      balance: false,
+    });
+    expect(parsePeerAddresses("http://localhost:5002").balance).toBe(false);
+    expect(parsePeerAddresses(" http://payments:5002 ")).toEqual({
+      scheme: "http",
+      target: "payments:5002",
+      addresses: ["payments:5002"],
+      balance: true,
+    });
     expect(parsePeerAddresses("https://payments:5002").scheme).toBe("https");
   });
 
@@ -143,6 +154,7 @@ describe("parsePeerAddresses", () => {
       scheme: "http",
       target: "ipv4:127.0.0.1:5002,127.0.0.2:5012",
       addresses: ["127.0.0.1:5002", "127.0.0.2:5012"],
+      balance: true,
     });
     expect(parsePeerAddresses("http://[::1]:5002,http://[::1]:5012").target).toBe("ipv6:[::1]:5002,[::1]:5012");
   });

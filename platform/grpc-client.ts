@@ -78,7 +78,11 @@ export function createServiceClient<S extends DescService>(service: S, url: stri
   const credentials = channelCredentials(`${peer.scheme}://${peer.addresses[0]}`, options.tls);
   const channelOptions: grpc.ChannelOptions = {
     "grpc.max_receive_message_length": options.maxMessageBytes ?? 4 * 1024 * 1024,
-    "grpc.service_config": JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
+    ...(peer.balance ? { "grpc.service_config": JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }) } : {}),
+    // A peer that went away (a restart, a replica killed) is dialled again within a second or two,
+    // not on grpc-js's default backoff, which grows to two minutes with the outage.
+    "grpc.initial_reconnect_backoff_ms": 250,
+    "grpc.max_reconnect_backoff_ms": 2_000,
     ...(options.exchange ? { "grpc.keepalive_time_ms": keepaliveMs, "grpc.keepalive_timeout_ms": keepaliveMs } : {}),
   };
   type RawClient = Record<string, GrpcUnary & GrpcServerStream & GrpcBidiStream> & grpc.Client;

@@ -14,6 +14,13 @@ export interface PeerAddresses {
   readonly target: string;
   /** Each replica's `host:port`, in the order given. */
   readonly addresses: readonly string[];
+  /**
+   * Whether calls are spread (round_robin): several addresses, or one host name that may resolve
+   * to several (not an IP literal, not `localhost`). One address keeps grpc-js's default
+   * pick_first, whose idle channel reconnects on the next call: with round_robin, a call made
+   * while its only peer's connection is backing off after a restart fails at once instead.
+   */
+  readonly balance: boolean;
 }
 
 /**
@@ -46,14 +53,17 @@ export function parsePeerAddresses(value: string): PeerAddresses {
   if (schemes.size > 1) throw new Error("the addresses must all be http:// or all https://");
   const scheme = parsed[0]!.scheme;
   const addresses = parsed.map((p) => p.host);
-  if (addresses.length === 1) return { scheme, target: addresses[0]!, addresses };
+  if (addresses.length === 1) {
+    const host = hostOf(addresses[0]!);
+    return { scheme, target: addresses[0]!, addresses, balance: isIP(host) === 0 && host !== "localhost" };
+  }
   const families = new Set(addresses.map((a) => isIP(hostOf(a))));
   if (families.has(0))
     throw new Error(
       "several addresses must be IP addresses (http://10.0.0.5:5002,http://10.0.0.6:5002): for replicas known by name, give one host name that resolves to all of them",
     );
   if (families.size > 1) throw new Error("several addresses must be all IPv4 or all IPv6");
-  return { scheme, target: `${families.has(4) ? "ipv4" : "ipv6"}:${addresses.join(",")}`, addresses };
+  return { scheme, target: `${families.has(4) ? "ipv4" : "ipv6"}:${addresses.join(",")}`, addresses, balance: true };
 }
 
 /** A configuration field: one peer URL or a comma-separated list of them (`parsePeerAddresses`). */
