@@ -16,7 +16,7 @@ import { describePostgresTarget, postgresTarget } from "#platform/postgres.js";
 import { DURABILITIES, type Durability } from "#platform/sqlite.js";
 import { PostgresSagaStore } from "./engine/postgres-saga-store.js";
 import { defaultReplicaId } from "./engine/replica-id.js";
-import { watchStoreHealth } from "./store-health-watch.js";
+import { watchStoreHealth } from "#platform/store-health-watch.js";
 import { createRunner } from "./engine/runner.js";
 import type { SagaStore } from "./engine/saga-store.js";
 import { SqliteSagaStore } from "./engine/sql-saga-store.js";
@@ -122,7 +122,7 @@ await runProcess("orchestrator", readConfig, async ({ config: env, log }) => {
     tls,
   });
   // Health says NOT_SERVING while the saga log does not answer (sagas wait for it meanwhile).
-  const probe = store instanceof PostgresSagaStore ? watchStoreHealth(store, env.STORE_PROBE_MS, server, log) : undefined;
+  const probe = store instanceof PostgresSagaStore ? watchStoreHealth(store, env.STORE_PROBE_MS, server, log, "saga log") : undefined;
   const startedAt = Date.now();
   const resumed = await runner.resumePending();
   return {

@@ -12,6 +12,12 @@ describe("metrics configuration", () => {
     expect(readMetricsConfig("gateway", { METRICS: "off" }).enabled).toBe(false);
   });
 
+  it("takes any free metrics port for a process on any free gRPC port (PORT=0), unless METRICS_PORT says otherwise", () => {
+    expect(readMetricsConfig("payments", { PORT: "0" }).port).toBe(0);
+    expect(readMetricsConfig("payments", { PORT: "6002" }).port).toBe(9002);
+    expect(readMetricsConfig("payments", { PORT: "0", METRICS_PORT: "9102" }).port).toBe(9102);
+  });
+
   it("names every bad variable", () => {
     expect(() => readMetricsConfig("payments", { METRICS: "no", METRICS_PORT: "70000" })).toThrow(ConfigError);
     expect(() => readMetricsConfig("payments", { METRICS: "no", METRICS_PORT: "70000" })).toThrow(

@@ -20,16 +20,20 @@ export interface MetricsConfig {
 }
 
 /**
- * Reads `METRICS`, `METRICS_PORT` and `HOST` for process `name`.
+ * Reads `METRICS`, `METRICS_PORT` and `HOST` for process `name`. `METRICS_PORT` defaults to the
+ * process's port in {@link DEFAULT_METRICS_PORTS}, or to 0 (any free port) when `PORT` is 0.
  * @throws ConfigError naming every bad variable.
  */
 export function readMetricsConfig(name: string, env: Record<string, string | undefined> = process.env): MetricsConfig {
   const defaultPort = DEFAULT_METRICS_PORTS[name];
+  // A process asked for any free gRPC port (PORT=0: tests, side-by-side copies) takes any free
+  // metrics port too, so that two of them never fight over 9000–9004.
+  const anyPort = env.PORT?.trim() === "0";
   const raw = readEnv(
     {
       HOST: text("127.0.0.1"),
       METRICS: oneOf<"on" | "off">("on", ["on", "off"]),
-      METRICS_PORT: integer(defaultPort ?? 0, 0, 65535),
+      METRICS_PORT: integer(anyPort ? 0 : (defaultPort ?? 0), 0, 65535),
     },
     env,
   );

@@ -23,7 +23,7 @@
  */
 import type pg from "pg";
 import { UnavailableError } from "./domain-errors.js";
-import { isConnectionLost } from "./postgres.js";
+import { isConnectionLost, pingPool } from "./postgres.js";
 import { createPostgresWriteBatcher, type PostgresWriteBatcher, type WriteOutcome } from "./postgres-write-batcher.js";
 
 /** The PostgreSQL type of a column, as the working set writes it back. */
@@ -251,17 +251,7 @@ export abstract class PostgresServiceStore {
    */
   async ping(timeoutMs = 2_000): Promise<boolean> {
     if (this.closed) return false;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const query = this.pool.query("SELECT 1");
-      query.catch(() => undefined);
-      await Promise.race([query, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("timed out")), timeoutMs)))]);
-      return true;
-    } catch {
-      return false;
-    } finally {
-      clearTimeout(timer);
-    }
+    return pingPool(this.pool, timeoutMs);
   }
 
   /** Commits what is queued, then closes the pool. */

@@ -194,3 +194,21 @@ export function isConnectionLost(err: unknown): boolean {
   if (code === undefined) return /connection|terminated|timeout|not queryable|closed|ECONN/i.test(err.message);
   return code.startsWith("08") || CONNECTION_LOST_CODES.has(code) || TRANSIENT_SOCKET_CODES.has(code);
 }
+
+/**
+ * Whether the server answers now: one `SELECT 1` on `pool`, false after `timeoutMs` or on any
+ * error (what a health check asks while the database may be unreachable). Never throws.
+ */
+export async function pingPool(pool: pg.Pool, timeoutMs = 2_000): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const query = pool.query("SELECT 1");
+    query.catch(() => undefined);
+    await Promise.race([query, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("timed out")), timeoutMs)))]);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}

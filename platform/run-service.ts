@@ -8,7 +8,8 @@ import type { MetricsServer } from "./metrics-server.js";
 import { prepareProcessMetrics, serveProcessMetrics } from "./process-metrics.js";
 import { onShutdown } from "./shutdown.js";
 import { openDatabase, type SqliteDatabase } from "./sqlite.js";
-import { describePostgresTarget, openPostgresPool, postgresTarget } from "./postgres.js";
+import { describePostgresTarget, openPostgresPool, pingPool, postgresTarget } from "./postgres.js";
+import { watchStoreHealth } from "./store-health-watch.js";
 import { startTracing } from "./tracing/tracing-sdk.js";
 
 /** What any process's `start` gets: its configuration and its logger. */
@@ -110,10 +111,16 @@ export async function runService(
       }
       const server = await startGrpcServer({ services: [service.binding], host: config.host, port: config.port, log, tls });
       const where = database.kind === "sqlite" ? config.databasePath : `PostgreSQL ${database.target}`;
+      // On PostgreSQL, health says NOT_SERVING while the database does not answer (a SQLite file always does).
+      const probe =
+        database.kind === "postgres"
+          ? watchStoreHealth({ ping: (timeoutMs) => pingPool(database.pool, timeoutMs) }, config.storeProbeMs, server, log, `${name} database`)
+          : undefined;
       return {
         url: server.url,
         startFields: { database: where, durability: config.durability, ...service.startFields },
         async close() {
+          probe?.stop();
           await server.close();
           await service.close();
         },

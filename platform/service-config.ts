@@ -11,6 +11,8 @@ export interface ServiceConfig {
   readonly databasePath: string;
   /** PostgreSQL URL of this service's own database (`DATABASE_URL`); "" for the SQLite file. */
   readonly databaseUrl: string;
+  /** With `databaseUrl`: how often health checks that the database answers (`STORE_PROBE_MS`). */
+  readonly storeProbeMs: number;
   readonly durability: Durability;
   readonly logLevel: string;
   readonly demo: DemoModeOptions;
@@ -19,7 +21,7 @@ export interface ServiceConfig {
 /**
  * Reads a service's configuration:
  * `HOST` (127.0.0.1), `PORT` (the service's default), `DATA_DIR` (./data), `DATABASE_URL` (absent:
- * the SQLite file under DATA_DIR), `DURABILITY`
+ * the SQLite file under DATA_DIR), `STORE_PROBE_MS` (500), `DURABILITY`
  * (process | power), `LOG_LEVEL` (info), `DEMO_FAILURE_RATE` (0..1, default 0) and
  * `DEMO_LATENCY_MS` ("min-max", default "0-0").
  * @throws ConfigError listing every bad variable.
@@ -31,6 +33,7 @@ export function readServiceConfig(service: string, defaultPort: number, env: Rec
       PORT: integer(defaultPort, 0, 65535),
       DATA_DIR: text("./data"),
       DATABASE_URL: postgresUrl(),
+      STORE_PROBE_MS: integer(500, 50, 600_000),
       DURABILITY: oneOf<Durability>("process", DURABILITIES),
       LOG_LEVEL: oneOf("info", ["trace", "debug", "info", "warn", "error", "fatal", "silent"]),
       DEMO_FAILURE_RATE: decimal(0, 0, 1),
@@ -51,6 +54,7 @@ export function readServiceConfig(service: string, defaultPort: number, env: Rec
     port: raw.PORT,
     databasePath: raw.DATA_DIR === ":memory:" ? ":memory:" : join(raw.DATA_DIR, `${service}.db`),
     databaseUrl: raw.DATABASE_URL,
+    storeProbeMs: raw.STORE_PROBE_MS,
     durability: raw.DURABILITY,
     logLevel: raw.LOG_LEVEL,
     demo: { failureRate: raw.DEMO_FAILURE_RATE, minLatencyMs: raw.DEMO_LATENCY_MS[0], maxLatencyMs: raw.DEMO_LATENCY_MS[1] },

@@ -5,8 +5,10 @@ import { CatalogService } from "#gen/saga/catalog/v1/catalog_pb.js";
 import { InventoryService } from "#gen/saga/inventory/v1/inventory_pb.js";
 import { PaymentStatus, PaymentsService } from "#gen/saga/payments/v1/payments_pb.js";
 import { PurchasesService } from "#gen/saga/purchases/v1/purchases_pb.js";
+import { Health, HealthCheckResponse_ServingStatus } from "#gen/grpc/health/v1/health_pb.js";
 import { createServiceClient } from "#platform/grpc-client.js";
 import { createTestDatabase, type TestDatabase } from "#platform/postgres-test-database.js";
+import { startRelay } from "#platform/postgres-test-relay.js";
 
 // The four services as real processes on PostgreSQL (DATABASE_URL, each its own database): they
 // migrate, seed once, serve, stop on SIGTERM and find their rows again on restart. A service whose
@@ -128,4 +130,35 @@ describe("the four services on PostgreSQL", () => {
     );
     expect(all).not.toContain("Sup3rSecretPw");
   }, 60_000);
+
+  it("answers health NOT_SERVING while its database does not answer, and SERVING again once it does", async () => {
+    const relay = await startRelay(databases[1]!.url);
+    const p = startService("payments", { DATABASE_URL: relay.url, STORE_PROBE_MS: "100" });
+    running.push(p);
+    const health = createServiceClient(Health, (await urlOf(p)).url);
+    const statusBecomes = async (wanted: HealthCheckResponse_ServingStatus): Promise<void> => {
+      let status: HealthCheckResponse_ServingStatus | undefined;
+      for (let i = 0; i < 200 && status !== wanted; i++) {
+        status = (await health.check({ service: PaymentsService.typeName }, { timeoutMs: 2_000 })).status;
+        if (status !== wanted) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(status).toBe(wanted);
+    };
+    try {
+      await statusBecomes(HealthCheckResponse_ServingStatus.SERVING);
+      relay.cut();
+      await statusBecomes(HealthCheckResponse_ServingStatus.NOT_SERVING);
+      relay.restore();
+      await statusBecomes(HealthCheckResponse_ServingStatus.SERVING);
+      const pay = createServiceClient(PaymentsService, (await urlOf(p)).url);
+      expect((await pay.getAccount({ customerId: "customer-3" })).account?.customerId).toBe("customer-3");
+      pay.close();
+      expect(p.output.join("\n")).toMatch(/payments database unreachable: health NOT_SERVING until it answers/);
+      expect(p.output.join("\n")).toMatch(/payments database answers again: health SERVING/);
+    } finally {
+      health.close();
+      await p.stop();
+      await relay.close();
+    }
+  }, 120_000);
 });

@@ -12,7 +12,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { watchStoreHealth } from "../store-health-watch.js";
+import { watchStoreHealth } from "#platform/store-health-watch.js";
 import { createLogger } from "#platform/logger.js";
 import { PostgresSagaStore } from "./postgres-saga-store.js";
 import { createRunner, type Runner, type RunnerLog } from "./runner.js";

@@ -13,7 +13,7 @@
 import { randomBytes } from "node:crypto";
 import type pg from "pg";
 import { migratePostgres, type PostgresMigration } from "../../platform/postgres-migrations.js";
-import { isConnectionLost, openPostgresPool, postgresTarget, type PostgresPoolOptions } from "../../platform/postgres.js";
+import { isConnectionLost, openPostgresPool, pingPool, postgresTarget, type PostgresPoolOptions } from "../../platform/postgres.js";
 import { createPostgresWriteBatcher, type PostgresWriteBatcher, type WriteOutcome } from "../../platform/postgres-write-batcher.js";
 import type { Json } from "./json.js";
 import { CREATED_EPOCH, FencedError, type SagaClaim, type SagaOwnership } from "./saga-ownership.js";
@@ -417,17 +417,7 @@ export class PostgresSagaStore implements SagaStore, SagaOwnership {
   /** Whether the server answers now: one `SELECT 1` on the pool, failing after `timeoutMs`. */
   async ping(timeoutMs = 2_000): Promise<boolean> {
     if (this.#closed) return false;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const query = this.#pool.query("SELECT 1");
-      query.catch(() => undefined);
-      await Promise.race([query, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("timed out")), timeoutMs)))]);
-      return true;
-    } catch {
-      return false;
-    } finally {
-      clearTimeout(timer);
-    }
+    return pingPool(this.#pool, timeoutMs);
   }
 
   /**

@@ -1,4 +1,3 @@
-import net from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PaymentStatus, PaymentsService } from "#gen/saga/payments/v1/payments_pb.js";
@@ -8,6 +7,7 @@ import { serve, startGrpcServer, type GrpcServer } from "#platform/grpc-server.j
 import { createLogger } from "#platform/logger.js";
 import { openPostgresPool } from "#platform/postgres.js";
 import { createTestDatabase, type TestDatabase } from "#platform/postgres-test-database.js";
+import { startRelay, type Relay } from "#platform/postgres-test-relay.js";
 import { DEMO_ACCOUNTS } from "./demo-data.js";
 import { paymentsHandlers } from "./handlers.js";
 import { Payments } from "./payments.js";
@@ -15,55 +15,6 @@ import { PostgresPaymentStore } from "./postgres-payment-store.js";
 
 // The payments service reaches its database through a TCP relay that the test cuts: every
 // connection is dropped and new ones are refused for a while, as in a server restart.
-
-interface Relay {
-  readonly url: string;
-  /** Drops every connection and refuses new ones until `restore`. */
-  cut(): void;
-  restore(): void;
-  close(): Promise<void>;
-}
-
-async function startRelay(url: string): Promise<Relay> {
-  const server = new URL(url);
-  const sockets = new Set<net.Socket>();
-  let down = false;
-  const relay = net.createServer((inbound) => {
-    if (down) {
-      inbound.destroy();
-      return;
-    }
-    const outbound = net.connect(Number(server.port || 5432), server.hostname);
-    for (const s of [inbound, outbound]) {
-      sockets.add(s);
-      s.on("close", () => sockets.delete(s));
-      s.on("error", () => undefined);
-    }
-    inbound.pipe(outbound);
-    outbound.pipe(inbound);
-    inbound.on("close", () => outbound.destroy());
-    outbound.on("close", () => inbound.destroy());
-  });
-  await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
-  const relayed = new URL(url);
-  relayed.hostname = "127.0.0.1";
-  relayed.port = String((relay.address() as net.AddressInfo).port);
-  return {
-    url: relayed.toString(),
-    cut() {
-      down = true;
-      for (const s of sockets) s.destroy();
-    },
-    restore() {
-      down = false;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        relay.close(() => resolve());
-      }),
-  };
-}
 
 let database: TestDatabase;
 let relay: Relay;

@@ -1,9 +1,10 @@
 /**
- * Health follows the saga log: while the store does not answer, the orchestrator's gRPC
- * health says NOT_SERVING (load balancers and launchers send their calls elsewhere; the
- * sagas it drives wait for the store), and SERVING again once it answers.
+ * Health follows the store: while a process's database (the orchestrator's saga log, a
+ * service's PostgreSQL database) does not answer, its gRPC health says NOT_SERVING (load
+ * balancers, launchers and the gateway's /readyz see it; the calls that reach it wait for the
+ * store or answer UNAVAILABLE), and SERVING again once it answers.
  */
-import type { Logger } from "#platform/logger.js";
+import type { Logger } from "./logger.js";
 
 /** A store that can say whether it answers now. */
 export interface PingableStore {
@@ -17,9 +18,10 @@ export interface HealthTarget {
 
 /**
  * Pings `store` every `everyMs` (one ping at a time, each bounded by the period or 2 s) and sets
- * `target` SERVING or NOT_SERVING on each change, logging it. Returns how to stop.
+ * `target` SERVING or NOT_SERVING on each change, logging it with `what` (e.g. "saga log").
+ * Returns how to stop.
  */
-export function watchStoreHealth(store: PingableStore, everyMs: number, target: HealthTarget, log: Logger): { stop(): void } {
+export function watchStoreHealth(store: PingableStore, everyMs: number, target: HealthTarget, log: Logger, what = "store"): { stop(): void } {
   let serving = true;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -28,8 +30,8 @@ export function watchStoreHealth(store: PingableStore, everyMs: number, target: 
     if (stopped || answers === serving) return;
     serving = answers;
     target.setServing(answers);
-    if (answers) log.info("saga log answers again: health SERVING");
-    else log.warn("saga log unreachable: health NOT_SERVING until it answers; sagas wait for it");
+    if (answers) log.info(`${what} answers again: health SERVING`);
+    else log.warn(`${what} unreachable: health NOT_SERVING until it answers`);
   };
   const next = (): void => {
     if (stopped) return;
