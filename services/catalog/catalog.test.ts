@@ -1,10 +1,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { openDatabase } from "#platform/sqlite.js";
-import { openPostgresPool } from "#platform/postgres.js";
-import { createTestDatabase, type TestDatabase } from "#platform/postgres-test-database.js";
+import { postgresDatabaseForTestFile } from "#platform/service-stores-for-tests.js";
 import { Catalog, type Product } from "./catalog.js";
 import { DEMO_PRODUCTS } from "./demo-data.js";
 import { OrderTooLargeError, UnknownProductError } from "./errors.js";
@@ -13,13 +12,7 @@ import { SqliteProductStore, type ProductStore } from "./product-store.js";
 
 // The domain's tests are the store contract: they run on both stores. PostgreSQL: one database
 // for the file, emptied before each setup.
-let pgDatabase: TestDatabase | undefined;
-beforeAll(async () => {
-  pgDatabase = await createTestDatabase("catalog_test");
-}, 30_000);
-afterAll(async () => {
-  await pgDatabase?.drop();
-});
+const postgres = postgresDatabaseForTestFile("catalog_test");
 
 const BACKENDS = [
   {
@@ -33,9 +26,7 @@ const BACKENDS = [
   {
     name: "PostgreSQL",
     async open(products: readonly Product[]): Promise<ProductStore & { close(): unknown }> {
-      const pool = await openPostgresPool({ connectionString: pgDatabase!.url, maxConnections: 2 });
-      const store = await PostgresProductStore.open(pool);
-      await pool.query("TRUNCATE products");
+      const store = await postgres.openEmptiedStore((pool) => PostgresProductStore.open(pool), "products");
       await store.seedIfEmpty(products);
       return store;
     },

@@ -2,13 +2,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import Database from "better-sqlite3";
 import { CancelledBeforeArrivalError, KeyReusedError } from "#platform/idempotency.js";
 import { NotCompensableError, NotConfirmableError } from "#platform/pending-state.js";
 import { openDatabase } from "#platform/sqlite.js";
-import { openPostgresPool } from "#platform/postgres.js";
-import { createTestDatabase, type TestDatabase } from "#platform/postgres-test-database.js";
+import { postgresDatabaseForTestFile } from "#platform/service-stores-for-tests.js";
 import { PurchaseNotFoundError, PurchaseRejectedError } from "./errors.js";
 import { SqlitePurchaseStore, type PurchaseStore } from "./purchase-store.js";
 import { PostgresPurchaseStore } from "./postgres-purchase-store.js";
@@ -16,13 +15,7 @@ import { Purchases, type PurchaseRequest, type PurchasesOptions } from "./purcha
 
 // The domain's tests are the store contract: they run on both stores. PostgreSQL: one database
 // for the file, emptied before each setup.
-let pgDatabase: TestDatabase | undefined;
-beforeAll(async () => {
-  pgDatabase = await createTestDatabase("purchases_test");
-}, 30_000);
-afterAll(async () => {
-  await pgDatabase?.drop();
-});
+const postgres = postgresDatabaseForTestFile("purchases_test");
 
 const BACKENDS = [
   {
@@ -36,9 +29,7 @@ const BACKENDS = [
     name: "PostgreSQL",
     runs: 40,
     async open(): Promise<PurchaseStore & { close(): unknown }> {
-      const pool = await openPostgresPool({ connectionString: pgDatabase!.url, maxConnections: 2 });
-      const store = await PostgresPurchaseStore.open(pool);
-      await pool.query("TRUNCATE purchases");
+      const store = await postgres.openEmptiedStore((pool) => PostgresPurchaseStore.open(pool), "purchases");
       return store;
     },
   },
