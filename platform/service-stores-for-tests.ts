@@ -6,11 +6,16 @@
  * - a replica suite runs several replicas of one service (each its own store and pool, behind its
  *   own gRPC server on port 0) on one database, as a scaled-out service does
  *   ({@link serviceReplicasOnOneDatabase}).
- * Both register the file's `beforeAll` / `afterAll`: call them at the top of a test file.
+ * - a SQLite store's tests on a file ({@link sqliteFileForEachTest}).
+ * They register the hooks that clean up after them: call them at the top of a test file (the
+ * first two) or of a `describe` (the third).
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { DescService } from "@bufbuild/protobuf";
 import type pg from "pg";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, afterEach, beforeAll } from "vitest";
 import { createServiceClient, type ServiceClient } from "./grpc-client.js";
 import { serve, startGrpcServer, type GrpcServer, type ServiceHandlers } from "./grpc-server.js";
 import { createLogger } from "./logger.js";
@@ -141,5 +146,19 @@ export function serviceReplicasOnOneDatabase<S extends DescService, Store extend
         await admin.end();
       }
     },
+  };
+}
+
+/**
+ * Paths of SQLite files for the tests of the enclosing `describe`: each call gives `<name>.db` in a
+ * temporary directory of its own, removed with its files after each test.
+ */
+export function sqliteFileForEachTest(name: string): () => string {
+  const dirs: string[] = [];
+  afterEach(() => dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+  return () => {
+    const dir = mkdtempSync(join(tmpdir(), `${name}-`));
+    dirs.push(dir);
+    return join(dir, `${name}.db`);
   };
 }

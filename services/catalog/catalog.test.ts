@@ -1,9 +1,6 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { openDatabase } from "#platform/sqlite.js";
-import { postgresDatabaseForTestFile } from "#platform/service-stores-for-tests.js";
+import { postgresDatabaseForTestFile, sqliteFileForEachTest } from "#platform/service-stores-for-tests.js";
 import { Catalog, type Product } from "./catalog.js";
 import { DEMO_PRODUCTS } from "./demo-data.js";
 import { OrderTooLargeError, UnknownProductError } from "./errors.js";
@@ -93,13 +90,10 @@ describe.each(BACKENDS)("Catalog on $name", ({ open }) => {
 });
 
 describe("SqliteProductStore on a file", () => {
-  const dirs: string[] = [];
-  afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+  const tempFile = sqliteFileForEachTest("catalog");
 
   it("keeps its data after close and reopen, and seeds only once", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "catalog-"));
-    dirs.push(dir);
-    const path = join(dir, "catalog.db");
+    const path = tempFile();
     const first = new SqliteProductStore(openDatabase(path));
     expect(first.seedIfEmpty(DEMO_PRODUCTS)).toBe(true);
     first.close();

@@ -1,13 +1,10 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import Database from "better-sqlite3";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { CancelledBeforeArrivalError, KeyReusedError } from "#platform/idempotency.js";
 import { NotCompensableError, NotConfirmableError } from "#platform/pending-state.js";
 import { openDatabase } from "#platform/sqlite.js";
-import { postgresDatabaseForTestFile } from "#platform/service-stores-for-tests.js";
+import { postgresDatabaseForTestFile, sqliteFileForEachTest } from "#platform/service-stores-for-tests.js";
 import { DEMO_STOCK } from "./demo-data.js";
 import { InsufficientStockError, UnknownProductError } from "./errors.js";
 import { Inventory, type StockLine } from "./inventory.js";
@@ -293,13 +290,7 @@ describe.each(BACKENDS)("on $name", ({ open, runs }) => {
 });
 
 describe("SqliteInventoryStore on a file", () => {
-  const dirs: string[] = [];
-  afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
-  const tempFile = () => {
-    const dir = mkdtempSync(join(tmpdir(), "inventory-"));
-    dirs.push(dir);
-    return join(dir, "inventory.db");
-  };
+  const tempFile = sqliteFileForEachTest("inventory");
 
   it("keeps its data after close and reopen, and seeds only once", async () => {
     const path = tempFile();

@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import Database from "better-sqlite3";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
@@ -11,7 +8,7 @@ import { openDatabase } from "#platform/sqlite.js";
 import { openPostgresPool } from "#platform/postgres.js";
 import { SchemaTooNewError } from "#platform/postgres-migrations.js";
 import { createTestDatabase } from "#platform/postgres-test-database.js";
-import { postgresDatabaseForTestFile } from "#platform/service-stores-for-tests.js";
+import { postgresDatabaseForTestFile, sqliteFileForEachTest } from "#platform/service-stores-for-tests.js";
 import { DEMO_ACCOUNTS } from "./demo-data.js";
 import { PaymentDeclinedError, PaymentNotFoundError, UnknownCustomerError } from "./errors.js";
 import { SqlitePaymentStore, type PaymentStore } from "./payment-store.js";
@@ -270,13 +267,7 @@ describe.each(BACKENDS)("on $name", ({ open, runs }) => {
 });
 
 describe("SqlitePaymentStore on a file", () => {
-  const dirs: string[] = [];
-  afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
-  const tempFile = () => {
-    const dir = mkdtempSync(join(tmpdir(), "payments-"));
-    dirs.push(dir);
-    return join(dir, "payments.db");
-  };
+  const tempFile = sqliteFileForEachTest("payments");
 
   it("keeps its data after close and reopen, and seeds only once", async () => {
     const path = tempFile();
