@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
+import { createDatabaseOnServer, withAdminClient, type TestDatabase } from "../platform/postgres-test-database.js";
 
 /** The server the bench uses when `DATABASE_URL` is not set. */
 export const DEFAULT_BENCH_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres";
@@ -32,48 +33,16 @@ export function describeServer(url: string): string {
   return `PostgreSQL at ${u.hostname}:${u.port || "5432"} (user ${decodeURIComponent(u.username) || "(default)"}, database ${u.pathname.slice(1) || "(default)"})`;
 }
 
-async function withClient<T>(url: string, f: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
-  try {
-    await client.connect();
-  } catch (err) {
-    throw new Error(`the bench's --postgres needs ${describeServer(url)} (set DATABASE_URL to use another server): ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-  try {
-    return await f(client);
-  } finally {
-    await client.end();
-  }
-}
+/** What the bench says when the server does not answer. */
+const unreachable = (url: string) => (reason: string) =>
+  `the bench's --postgres needs ${describeServer(url)} (set DATABASE_URL to use another server): ${reason}`;
 
 /** A database made for one configuration. */
-export interface BenchDatabase {
-  readonly name: string;
-  /** The same server as the admin URL, this database. */
-  readonly url: string;
-  /** Drops it, ending its sessions. Idempotent. */
-  drop(): Promise<void>;
-}
+export type BenchDatabase = TestDatabase;
 
 /** Creates `tp_saga_bench_<label>_<random>` on the server of `adminUrl`. */
 export async function createBenchDatabase(adminUrl: string, label: string): Promise<BenchDatabase> {
-  const name = `tp_saga_bench_${label}_${randomBytes(4).toString("hex")}`;
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`not a plain database name: ${name}`);
-  await withClient(adminUrl, (c) => c.query(`CREATE DATABASE ${name}`));
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  let dropped = false;
-  return {
-    name,
-    url: url.toString(),
-    async drop() {
-      if (dropped) return;
-      dropped = true;
-      await withClient(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-    },
-  };
+  return createDatabaseOnServer(adminUrl, `tp_saga_bench_${label}_${randomBytes(4).toString("hex")}`, unreachable(adminUrl));
 }
 
 /**
@@ -83,7 +52,9 @@ export async function createBenchDatabase(adminUrl: string, label: string): Prom
  */
 export async function postmasterPid(adminUrl: string): Promise<number | string> {
   try {
-    const dir = await withClient(adminUrl, async (c) => String((await c.query("SHOW data_directory")).rows[0]?.["data_directory"] ?? ""));
+    const dir = await withAdminClient(adminUrl, unreachable(adminUrl), async (c) =>
+      String((await c.query("SHOW data_directory")).rows[0]?.["data_directory"] ?? ""),
+    );
     const pid = Number(readFileSync(join(dir, "postmaster.pid"), "utf8").split("\n")[0]);
     if (!Number.isInteger(pid) || pid <= 0) return `no pid in ${join(dir, "postmaster.pid")}`;
     readFileSync(`/proc/${pid}/stat`, "utf8");

@@ -25,6 +25,7 @@
  * proxy outlives restarts of its upstream: while the upstream is down, clients are closed.
  */
 import net from "node:net";
+import { listenOnPort } from "#platform/listen-on-port.js";
 import { createPrng, type Prng } from "./prng.js";
 
 export const FAULT_KINDS = ["drop", "delay", "lostReply", "lateRequest"] as const;
@@ -358,18 +359,11 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const address = server.address() as net.AddressInfo;
+  const port = await listenOnPort(server, options.port ?? 0, "127.0.0.1");
 
   return {
-    port: address.port,
-    url: `http://127.0.0.1:${address.port}`,
+    port,
+    url: `http://127.0.0.1:${port}`,
     setFaults(next) {
       if (next === "off") {
         rates = {};

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
+import { listenOnPort } from "#platform/listen-on-port.js";
 
 /** The gateway's HTTP server, listening. */
 export interface HttpServer {
@@ -77,15 +78,7 @@ export async function listenHttp(app: RequestListener, options: HttpServerOption
   server.on("connect", (_req: IncomingMessage, socket: Duplex) => {
     socket.end(rawJsonAnswer(405, "Method Not Allowed", "method: the gateway is not a proxy and does not take CONNECT"));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : options.port;
+  const port = await listenOnPort(server, options.port, options.host);
   return {
     server,
     url: `${options.tls ? "https" : "http"}://${options.host}:${port}`,

@@ -5,15 +5,16 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { PaymentsService, PaymentStatus } from "#gen/saga/payments/v1/payments_pb.js";
 import { Health } from "#gen/grpc/health/v1/health_pb.js";
 import * as grpc from "@grpc/grpc-js";
-import { grpcDefinition, startGrpcServer, serve, type GrpcServer } from "./grpc-server.js";
+import { grpcDefinition, startGrpcServer, type GrpcServer } from "./grpc-server.js";
 import { createServiceClient, type ServiceClient } from "./grpc-client.js";
 import { exchangeShape } from "./exchange-shape.js";
 import { createLogger } from "./logger.js";
+import { paymentsTestService } from "../test/payments-test-service.js";
 
 // Handlers whose behaviour the customer id picks: "wait-<ms>" answers after ms, "declined"
 // fails FAILED_PRECONDITION, "bug" throws a plain Error, "hang" never answers.
 const seen: string[] = [];
-const handlers = serve(PaymentsService, {
+const handlers = paymentsTestService({
   async authorizePayment(req) {
     seen.push(req.idempotencyKey);
     const wait = /^wait-(\d+)$/.exec(req.customerId);
@@ -31,10 +32,6 @@ const handlers = serve(PaymentsService, {
   voidPayment(req) {
     return { payment: { idempotencyKey: req.idempotencyKey, status: PaymentStatus.VOIDED } };
   },
-  getAccount: () => ({}),
-  listAccounts: () => ({}),
-  getPayment: () => ({}),
-  listPayments: () => ({}),
 });
 
 const log = createLogger("test", "silent");

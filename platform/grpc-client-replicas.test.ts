@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { setTimeout as sleep } from "node:timers/promises";
 import { PaymentsService, PaymentStatus } from "#gen/saga/payments/v1/payments_pb.js";
-import { serve, startGrpcServer, type GrpcServer } from "./grpc-server.js";
+import { startGrpcServer, type GrpcServer } from "./grpc-server.js";
 import { createServiceClient, type ServiceClient } from "./grpc-client.js";
 import { createLogger } from "./logger.js";
 import { parsePeerAddresses } from "./peer-addresses.js";
+import { paymentsTestService } from "../test/payments-test-service.js";
 
 // Two (or three) real servers of one service on port 0, each counting the calls it answers.
 const log = createLogger("test", "silent");
@@ -12,7 +13,7 @@ let servers: GrpcServer[] = [];
 let clients: ServiceClient<typeof PaymentsService>[] = [];
 
 async function replica(calls: string[]): Promise<GrpcServer> {
-  const handlers = serve(PaymentsService, {
+  const handlers = paymentsTestService({
     authorizePayment(req) {
       calls.push(req.idempotencyKey);
       return { payment: { idempotencyKey: req.idempotencyKey, customerId: req.customerId, status: PaymentStatus.AUTHORIZED } };
@@ -23,9 +24,6 @@ async function replica(calls: string[]): Promise<GrpcServer> {
       calls.push(`account:${req.customerId}`);
       return {};
     },
-    listAccounts: () => ({}),
-    getPayment: () => ({}),
-    listPayments: () => ({}),
   });
   // A grace of 1 ms: close() cuts the connections at once, as a dead process would.
   const server = await startGrpcServer({ services: [handlers], port: 0, log, shutdownGraceMs: 1 });
@@ -103,17 +101,11 @@ describe("a replica that comes back", () => {
     const back: string[] = [];
     const handlers = await startGrpcServer({
       services: [
-        serve(PaymentsService, {
+        paymentsTestService({
           authorizePayment(req) {
             back.push(req.idempotencyKey);
             return { payment: { idempotencyKey: req.idempotencyKey, status: PaymentStatus.AUTHORIZED } };
           },
-          capturePayment: () => ({}),
-          voidPayment: () => ({}),
-          getAccount: () => ({}),
-          listAccounts: () => ({}),
-          getPayment: () => ({}),
-          listPayments: () => ({}),
         }),
       ],
       port,

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { listenOnPort } from "./listen-on-port.js";
 import { metricsRegistry } from "./metrics-registry.js";
 
 /** A process's /metrics HTTP server, listening. */
@@ -40,15 +41,7 @@ export async function startMetricsServer(options: { host: string; port: number }
       void answerMetrics(req, res);
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : options.port;
+  const port = await listenOnPort(server, options.port, options.host);
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
   return {
     url: `http://${host}:${port}/metrics`,

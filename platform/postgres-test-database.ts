@@ -28,9 +28,22 @@ export function testPostgresAdminUrl(): string {
  */
 export async function createTestDatabase(prefix: string): Promise<TestDatabase> {
   const adminUrl = testPostgresAdminUrl();
-  const name = `${prefix}_${randomBytes(6).toString("hex")}`;
+  return createDatabaseOnServer(adminUrl, `${prefix}_${randomBytes(6).toString("hex")}`, (reason) => {
+    const where = new URL(adminUrl);
+    where.password = "";
+    return `these tests need PostgreSQL at ${where.toString()} (set TEST_POSTGRES_URL to use another server): ${reason}`;
+  });
+}
+
+/**
+ * Creates the empty database `name` on the server of `adminUrl`, for a run that drops it afterwards
+ * (the tests', the bench's).
+ * @param unreachable the message when the server does not answer, from the connection's error: the caller says what needs it and what to set.
+ * @throws Error when `name` is not a plain lower-case identifier, changing nothing.
+ */
+export async function createDatabaseOnServer(adminUrl: string, name: string, unreachable: (reason: string) => string): Promise<TestDatabase> {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`not a plain database name: ${name}`);
-  await withAdmin(adminUrl, (c) => c.query(`CREATE DATABASE ${name}`));
+  await withAdminClient(adminUrl, unreachable, (c) => c.query(`CREATE DATABASE ${name}`));
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   let dropped = false;
@@ -40,21 +53,21 @@ export async function createTestDatabase(prefix: string): Promise<TestDatabase> 
     async drop() {
       if (dropped) return;
       dropped = true;
-      await withAdmin(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+      await withAdminClient(adminUrl, unreachable, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
     },
   };
 }
 
-async function withAdmin<T>(adminUrl: string, f: (c: pg.Client) => Promise<T>): Promise<T> {
+/**
+ * Runs `f` on a connection of its own to `adminUrl`, closed afterwards.
+ * @throws Error with `unreachable`'s message (the connection's error as its cause) when it cannot connect within 5 s.
+ */
+export async function withAdminClient<T>(adminUrl: string, unreachable: (reason: string) => string, f: (c: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5_000 });
   try {
     await client.connect();
   } catch (err) {
-    const where = new URL(adminUrl);
-    where.password = "";
-    throw new Error(`these tests need PostgreSQL at ${where.toString()} (set TEST_POSTGRES_URL to use another server): ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new Error(unreachable((err as Error).message), { cause: err });
   }
   try {
     return await f(client);

@@ -4,25 +4,20 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { PaymentsService, PaymentStatus } from "#gen/saga/payments/v1/payments_pb.js";
 import { parseExposition } from "../test/prometheus-scrape.js";
 import { createServiceClient, type ServiceClient } from "./grpc-client.js";
-import { serve, startGrpcServer, type GrpcServer } from "./grpc-server.js";
+import { startGrpcServer, type GrpcServer } from "./grpc-server.js";
 import { createLogger } from "./logger.js";
 import { metricsRegistry } from "./metrics-registry.js";
 import { failureOf } from "./rpc-errors.js";
+import { paymentsTestService } from "../test/payments-test-service.js";
 
 // Real servers on port 0 and real clients in this process: both ends record into the process's
 // registry, server and client under their own names. Each test reads the change it made.
-const handlers = serve(PaymentsService, {
+const handlers = paymentsTestService({
   async authorizePayment(req) {
     if (req.customerId === "declined") throw new ConnectError("insufficient funds", Code.FailedPrecondition);
     if (req.customerId === "slow") await sleep(2_000);
     return { payment: { idempotencyKey: req.idempotencyKey, status: PaymentStatus.AUTHORIZED } };
   },
-  capturePayment: () => ({}),
-  voidPayment: () => ({}),
-  getAccount: () => ({}),
-  listAccounts: () => ({}),
-  getPayment: () => ({}),
-  listPayments: () => ({}),
 });
 
 const log = createLogger("test", "silent");

@@ -9,7 +9,8 @@ import { integer, oneOf, postgresUrl, readEnv, text } from "#platform/config.js"
 import { describePostgresTarget, postgresTarget } from "#platform/postgres.js";
 import { clusterDatabaseUrls, ensureClusterDatabases } from "./cluster-databases.js";
 import { startCluster } from "./start-cluster.js";
-import { superviseSystem, type Supervisor } from "./supervisor.js";
+import { beginStartUp, runUntilStopped } from "./launcher-lifecycle.js";
+import { superviseSystem } from "./supervisor.js";
 
 const env = readEnv({
   CLUSTER_DATABASE_URL: postgresUrl(),
@@ -25,10 +26,8 @@ const adminUrl = env.CLUSTER_DATABASE_URL === "" ? "postgresql://postgres@127.0.
 
 const launcherLog = (line: string): void => void process.stdout.write(`[${"launcher".padEnd(14)}] ${line}\n`);
 
-const startAbort = new AbortController();
-const abortStart = (): void => startAbort.abort();
-process.once("SIGINT", abortStart);
-process.once("SIGTERM", abortStart);
+// A signal during start-up stops what has started (runUntilStopped takes over once it is up).
+const startUp = beginStartUp("TP-SAGA cluster");
 
 const startedAt = Date.now();
 const databases = clusterDatabaseUrls(adminUrl, env.CLUSTER_DATABASE_PREFIX);
@@ -44,59 +43,34 @@ try {
   process.exit(1);
 }
 
-const cluster = await startCluster({
-  databases,
-  dataDir: env.DATA_DIR,
-  gatewayPort: env.GATEWAY_PORT,
-  basePort: env.CLUSTER_BASE_PORT,
-  orchestrators: env.ORCHESTRATORS,
-  serviceReplicas: env.SERVICE_REPLICAS,
-  runtime: env.RUNTIME,
-  signal: startAbort.signal,
-  onCompiled: (r) => {
-    if (r.transpiled > 0 || r.removed > 0)
-      launcherLog(`dist/ brought up to date: ${r.transpiled} of ${r.sources} files compiled, ${r.removed} removed, in ${r.ms} ms`);
-  },
-}).catch((err: unknown) => {
-  if (startAbort.signal.aborted) {
-    process.stdout.write("TP-SAGA cluster stopped during start-up.\n");
-    process.exit(0);
-  }
-  process.stderr.write(`TP-SAGA cluster failed to start: ${(err as Error).message}\n`);
-  process.exit(1);
-});
-process.off("SIGINT", abortStart);
-process.off("SIGTERM", abortStart);
-if (startAbort.signal.aborted) {
-  await cluster.stop();
-  process.stdout.write("TP-SAGA cluster stopped during start-up.\n");
-  process.exit(0);
-}
+const cluster = await startUp.started(
+  startCluster({
+    databases,
+    dataDir: env.DATA_DIR,
+    gatewayPort: env.GATEWAY_PORT,
+    basePort: env.CLUSTER_BASE_PORT,
+    orchestrators: env.ORCHESTRATORS,
+    serviceReplicas: env.SERVICE_REPLICAS,
+    runtime: env.RUNTIME,
+    signal: startUp.signal,
+    onCompiled: (r) => {
+      if (r.transpiled > 0 || r.removed > 0)
+        launcherLog(`dist/ brought up to date: ${r.transpiled} of ${r.sources} files compiled, ${r.removed} removed, in ${r.ms} ms`);
+    },
+  }),
+);
 
-let stopping = false;
-const supervisors: Supervisor[] = [];
-const stop = async (code: number): Promise<void> => {
-  if (stopping) return;
-  stopping = true;
-  for (const s of supervisors) s.stop();
-  process.stdout.write("TP-SAGA cluster stopping…\n");
-  await cluster.stop();
-  process.stdout.write("TP-SAGA cluster stopped.\n");
-  process.exit(code);
-};
-for (const replica of cluster.replicas) {
-  supervisors.push(
+runUntilStopped("TP-SAGA cluster", cluster, (stop) =>
+  cluster.replicas.map((replica) =>
     superviseSystem(replica.system, {
       log: (line) => launcherLog(`${replica.label}: ${line}`),
       onGiveUp: (_name, reason) => {
         process.stderr.write(`TP-SAGA cluster: ${replica.label}: ${reason}; stopping everything (see its lines above for why).\n`);
-        void stop(1);
+        stop(1);
       },
     }),
-  );
-}
-process.on("SIGINT", () => void stop(0));
-process.on("SIGTERM", () => void stop(0));
+  ),
+);
 
 const pids = cluster.replicas.map((r) => `${r.label} ${r.system.pid(r.process)}`).join(", ");
 process.stdout.write(

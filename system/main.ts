@@ -6,6 +6,7 @@
  */
 import { integer, oneOf, readEnv, text } from "#platform/config.js";
 import { PROCESSES } from "./processes.js";
+import { beginStartUp, runUntilStopped } from "./launcher-lifecycle.js";
 import { startSystem } from "./start-system.js";
 import { superviseSystem } from "./supervisor.js";
 
@@ -23,65 +24,39 @@ const env = readEnv({
 
 const launcherLog = (line: string): void => void process.stdout.write(`[${"launcher".padEnd(12)}] ${line}\n`);
 
-// A signal during start-up stops what has started (the handlers below take over once it is up).
-const startAbort = new AbortController();
-const abortStart = (): void => startAbort.abort();
-process.once("SIGINT", abortStart);
-process.once("SIGTERM", abortStart);
+// A signal during start-up stops what has started (runUntilStopped takes over once it is up).
+const startUp = beginStartUp("TP-SAGA");
 
 const startedAt = Date.now();
-const system = await startSystem({
-  signal: startAbort.signal,
-  runtime: env.RUNTIME,
-  onCompiled: (r) => {
-    if (r.transpiled > 0 || r.removed > 0)
-      launcherLog(`dist/ brought up to date: ${r.transpiled} of ${r.sources} files compiled, ${r.removed} removed, in ${r.ms} ms`);
-  },
-  dataDir: env.DATA_DIR,
-  ports: {
-    gateway: env.GATEWAY_PORT,
-    orchestrator: env.ORCHESTRATOR_PORT,
-    catalog: env.CATALOG_PORT,
-    payments: env.PAYMENTS_PORT,
-    purchases: env.PURCHASES_PORT,
-    inventory: env.INVENTORY_PORT,
-  },
-}).catch((err: unknown) => {
-  if (startAbort.signal.aborted) {
-    process.stdout.write("TP-SAGA stopped during start-up.\n");
-    process.exit(0);
-  }
-  process.stderr.write(`TP-SAGA failed to start: ${(err as Error).message}\n`);
-  process.exit(1);
-});
-process.off("SIGINT", abortStart);
-process.off("SIGTERM", abortStart);
-if (startAbort.signal.aborted) {
-  // The signal came as the last health check passed.
-  await system.stop();
-  process.stdout.write("TP-SAGA stopped during start-up.\n");
-  process.exit(0);
-}
+const system = await startUp.started(
+  startSystem({
+    signal: startUp.signal,
+    runtime: env.RUNTIME,
+    onCompiled: (r) => {
+      if (r.transpiled > 0 || r.removed > 0)
+        launcherLog(`dist/ brought up to date: ${r.transpiled} of ${r.sources} files compiled, ${r.removed} removed, in ${r.ms} ms`);
+    },
+    dataDir: env.DATA_DIR,
+    ports: {
+      gateway: env.GATEWAY_PORT,
+      orchestrator: env.ORCHESTRATOR_PORT,
+      catalog: env.CATALOG_PORT,
+      payments: env.PAYMENTS_PORT,
+      purchases: env.PURCHASES_PORT,
+      inventory: env.INVENTORY_PORT,
+    },
+  }),
+);
 
-let stopping = false;
-const stop = async (code: number): Promise<void> => {
-  if (stopping) return;
-  stopping = true;
-  supervisor.stop();
-  process.stdout.write("TP-SAGA stopping…\n");
-  await system.stop();
-  process.stdout.write("TP-SAGA stopped.\n");
-  process.exit(code);
-};
-const supervisor = superviseSystem(system, {
-  log: launcherLog,
-  onGiveUp: (name, reason) => {
-    process.stderr.write(`TP-SAGA: ${reason}; stopping everything (see ${name}'s lines above for why).\n`);
-    void stop(1);
-  },
-});
-process.on("SIGINT", () => void stop(0));
-process.on("SIGTERM", () => void stop(0));
+runUntilStopped("TP-SAGA", system, (stop) => [
+  superviseSystem(system, {
+    log: launcherLog,
+    onGiveUp: (name, reason) => {
+      process.stderr.write(`TP-SAGA: ${reason}; stopping everything (see ${name}'s lines above for why).\n`);
+      stop(1);
+    },
+  }),
+]);
 
 const pids = PROCESSES.map((p) => `${p.name} ${system.pid(p.name)}`).join(", ");
 const metrics = PROCESSES.flatMap((p) => (system.metricsUrls[p.name] ? [`${p.name} ${system.metricsUrls[p.name]}`] : [])).join(", ");

@@ -5,11 +5,12 @@ import { PaymentsService, PaymentStatus } from "#gen/saga/payments/v1/payments_p
 import { startOtlpSink, type OtlpSink } from "../../test/otlp-sink.js";
 import { ConfigError } from "../config.js";
 import { createServiceClient } from "../grpc-client.js";
-import { serve, startGrpcServer, type GrpcServer } from "../grpc-server.js";
+import { startGrpcServer, type GrpcServer } from "../grpc-server.js";
 import { createLogger } from "../logger.js";
 import { SAGA_ID_BAGGAGE, traceLogFields } from "./log-trace-fields.js";
 import { readTracingConfig, startTracing, type Tracing } from "./tracing-sdk.js";
 import { tracingSwitch } from "./tracing-switch.js";
+import { paymentsTestService } from "../../test/payments-test-service.js";
 
 // This file's process installs the SDK (vitest runs each test file in a process of its own).
 
@@ -40,18 +41,12 @@ describe("a traced call, unary and on the Exchange stream", () => {
     // The exporter reads its endpoint from the environment itself.
     process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = `${sink.url}/v1/traces`;
     tracing = await startTracing("payments", { OTEL_TRACES_EXPORTER: "otlp" });
-    const handlers = serve(PaymentsService, {
+    const handlers = paymentsTestService({
       authorizePayment(req) {
         seen.set(req.idempotencyKey, traceLogFields());
         if (req.customerId === "declined") throw new ConnectError("insufficient funds", Code.FailedPrecondition);
         return { payment: { idempotencyKey: req.idempotencyKey, status: PaymentStatus.AUTHORIZED } };
       },
-      capturePayment: () => ({}),
-      voidPayment: () => ({}),
-      getAccount: () => ({}),
-      listAccounts: () => ({}),
-      getPayment: () => ({}),
-      listPayments: () => ({}),
     });
     server = await startGrpcServer({ services: [handlers], port: 0, log: createLogger("payments", "silent") });
   });

@@ -1,10 +1,6 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { openDatabase } from "#platform/sqlite.js";
-import { openPostgresPool } from "#platform/postgres.js";
-import { createTestDatabase, type TestDatabase } from "#platform/postgres-test-database.js";
+import { postgresDatabaseForTestFile, sqliteFileForEachTest } from "#platform/service-stores-for-tests.js";
 import { Catalog, type Product } from "./catalog.js";
 import { DEMO_PRODUCTS } from "./demo-data.js";
 import { OrderTooLargeError, UnknownProductError } from "./errors.js";
@@ -13,13 +9,7 @@ import { SqliteProductStore, type ProductStore } from "./product-store.js";
 
 // The domain's tests are the store contract: they run on both stores. PostgreSQL: one database
 // for the file, emptied before each setup.
-let pgDatabase: TestDatabase | undefined;
-beforeAll(async () => {
-  pgDatabase = await createTestDatabase("catalog_test");
-}, 30_000);
-afterAll(async () => {
-  await pgDatabase?.drop();
-});
+const postgres = postgresDatabaseForTestFile("catalog_test");
 
 const BACKENDS = [
   {
@@ -33,9 +23,7 @@ const BACKENDS = [
   {
     name: "PostgreSQL",
     async open(products: readonly Product[]): Promise<ProductStore & { close(): unknown }> {
-      const pool = await openPostgresPool({ connectionString: pgDatabase!.url, maxConnections: 2 });
-      const store = await PostgresProductStore.open(pool);
-      await pool.query("TRUNCATE products");
+      const store = await postgres.openEmptiedStore((pool) => PostgresProductStore.open(pool), "products");
       await store.seedIfEmpty(products);
       return store;
     },
@@ -102,13 +90,10 @@ describe.each(BACKENDS)("Catalog on $name", ({ open }) => {
 });
 
 describe("SqliteProductStore on a file", () => {
-  const dirs: string[] = [];
-  afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+  const tempFile = sqliteFileForEachTest("catalog");
 
   it("keeps its data after close and reopen, and seeds only once", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "catalog-"));
-    dirs.push(dir);
-    const path = join(dir, "catalog.db");
+    const path = tempFile();
     const first = new SqliteProductStore(openDatabase(path));
     expect(first.seedIfEmpty(DEMO_PRODUCTS)).toBe(true);
     first.close();

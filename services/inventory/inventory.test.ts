@@ -1,14 +1,10 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import Database from "better-sqlite3";
 import fc from "fast-check";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { CancelledBeforeArrivalError, KeyReusedError } from "#platform/idempotency.js";
 import { NotCompensableError, NotConfirmableError } from "#platform/pending-state.js";
 import { openDatabase } from "#platform/sqlite.js";
-import { openPostgresPool } from "#platform/postgres.js";
-import { createTestDatabase, type TestDatabase } from "#platform/postgres-test-database.js";
+import { postgresDatabaseForTestFile, sqliteFileForEachTest } from "#platform/service-stores-for-tests.js";
 import { DEMO_STOCK } from "./demo-data.js";
 import { InsufficientStockError, UnknownProductError } from "./errors.js";
 import { Inventory, type StockLine } from "./inventory.js";
@@ -23,13 +19,7 @@ const STOCK: StockLine[] = [
 
 // The domain's tests are the store contract: they run on both stores. PostgreSQL: one database
 // for the file, emptied before each setup.
-let pgDatabase: TestDatabase | undefined;
-beforeAll(async () => {
-  pgDatabase = await createTestDatabase("inventory_test");
-}, 30_000);
-afterAll(async () => {
-  await pgDatabase?.drop();
-});
+const postgres = postgresDatabaseForTestFile("inventory_test");
 
 const BACKENDS = [
   {
@@ -45,9 +35,7 @@ const BACKENDS = [
     name: "PostgreSQL",
     runs: 40,
     async open(stock: readonly StockLine[]): Promise<InventoryStore & { close(): unknown }> {
-      const pool = await openPostgresPool({ connectionString: pgDatabase!.url, maxConnections: 2 });
-      const store = await PostgresInventoryStore.open(pool);
-      await pool.query("TRUNCATE stock, reservations");
+      const store = await postgres.openEmptiedStore((pool) => PostgresInventoryStore.open(pool), "stock, reservations");
       await store.seedIfEmpty(stock);
       return store;
     },
@@ -302,13 +290,7 @@ describe.each(BACKENDS)("on $name", ({ open, runs }) => {
 });
 
 describe("SqliteInventoryStore on a file", () => {
-  const dirs: string[] = [];
-  afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
-  const tempFile = () => {
-    const dir = mkdtempSync(join(tmpdir(), "inventory-"));
-    dirs.push(dir);
-    return join(dir, "inventory.db");
-  };
+  const tempFile = sqliteFileForEachTest("inventory");
 
   it("keeps its data after close and reopen, and seeds only once", async () => {
     const path = tempFile();

@@ -1,65 +1,33 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { InventoryService, ReservationStatus } from "#gen/saga/inventory/v1/inventory_pb.js";
 import { DEMO_OFF } from "#platform/demo-mode.js";
-import { createServiceClient, type ServiceClient } from "#platform/grpc-client.js";
-import { serve, startGrpcServer, type GrpcServer } from "#platform/grpc-server.js";
-import { createLogger } from "#platform/logger.js";
-import { openPostgresPool } from "#platform/postgres.js";
-import { createTestDatabase, type TestDatabase } from "#platform/postgres-test-database.js";
+import { serviceReplicasOnOneDatabase } from "#platform/service-stores-for-tests.js";
 import { inventoryHandlers } from "./handlers.js";
 import { Inventory } from "./inventory.js";
 import { PostgresInventoryStore } from "./postgres-inventory-store.js";
 
 // Two replicas of the inventory service (two stores, each with its own pool, each behind its
 // own gRPC server on port 0) on one PostgreSQL database: they must behave as one service.
-interface Replica {
-  store: PostgresInventoryStore;
-  server: GrpcServer;
-  client: ServiceClient<typeof InventoryService>;
-}
-
-let database: TestDatabase;
-let replicas: Replica[] = [];
 const retries: string[] = [];
-
-async function startReplica(): Promise<Replica> {
-  const pool = await openPostgresPool({ connectionString: database.url, maxConnections: 4 });
-  const store = await PostgresInventoryStore.open(pool, { onRetry: ({ error }) => retries.push(error.message) });
-  const handlers = inventoryHandlers(new Inventory(store), DEMO_OFF);
-  const server = await startGrpcServer({
-    services: [serve(InventoryService, handlers)],
-    host: "127.0.0.1",
-    port: 0,
-    log: createLogger("test", "silent"),
-  });
-  return { store, server, client: createServiceClient(InventoryService, server.url, { timeoutMs: 30_000 }) };
-}
-
-beforeAll(async () => {
-  database = await createTestDatabase("inventory_replicas");
-  replicas = await Promise.all([startReplica(), startReplica()]);
-}, 60_000);
-
-afterAll(async () => {
-  for (const r of replicas) {
-    r.client.close();
-    await r.server.close();
-    await r.store.close();
-  }
-  await database?.drop();
+const replicas = serviceReplicasOnOneDatabase({
+  service: InventoryService,
+  databasePrefix: "inventory_replicas",
+  openStore: (pool) => PostgresInventoryStore.open(pool, { onRetry: ({ error }) => retries.push(error.message) }),
+  handlers: (store) => inventoryHandlers(new Inventory(store), DEMO_OFF),
+  clientTimeoutMs: 30_000,
 });
 
-const A = () => replicas[0]!.client;
-const B = () => replicas[1]!.client;
+const A = () => replicas.client(0);
+const B = () => replicas.client(1);
 
 /** Stock starts afresh for each test: 1,000 mice, 1,000 keyboards, 10 monitors. */
-beforeEach(async () => {
-  const admin = await openPostgresPool({ connectionString: database.url, maxConnections: 1 });
-  await admin.query("TRUNCATE stock, reservations");
-  await admin.query("INSERT INTO stock (product_id, on_hand) VALUES ('mouse', 1000), ('keyboard', 1000), ('monitor', 10)");
-  await admin.end();
-});
+beforeEach(() =>
+  replicas.runStatements(
+    "TRUNCATE stock, reservations",
+    "INSERT INTO stock (product_id, on_hand) VALUES ('mouse', 1000), ('keyboard', 1000), ('monitor', 10)",
+  ),
+);
 
 const stock = async (productId: string) => (await B().getStock({ productId })).stock!;
 const reservations = async () => (await A().listReservations({ pageSize: 1000 })).reservations;

@@ -1,16 +1,14 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import Database from "better-sqlite3";
 import fc from "fast-check";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { CancelledBeforeArrivalError, KeyReusedError } from "#platform/idempotency.js";
 import { NotCompensableError, NotConfirmableError } from "#platform/pending-state.js";
 import { StoreVersionError } from "#platform/service-store.js";
 import { openDatabase } from "#platform/sqlite.js";
 import { openPostgresPool } from "#platform/postgres.js";
 import { SchemaTooNewError } from "#platform/postgres-migrations.js";
-import { createTestDatabase, type TestDatabase } from "#platform/postgres-test-database.js";
+import { createTestDatabase } from "#platform/postgres-test-database.js";
+import { postgresDatabaseForTestFile, sqliteFileForEachTest } from "#platform/service-stores-for-tests.js";
 import { DEMO_ACCOUNTS } from "./demo-data.js";
 import { PaymentDeclinedError, PaymentNotFoundError, UnknownCustomerError } from "./errors.js";
 import { SqlitePaymentStore, type PaymentStore } from "./payment-store.js";
@@ -24,13 +22,7 @@ const ACCOUNTS: OpeningBalance[] = [
 
 // The domain's tests are the store contract: they run on both stores. PostgreSQL: one database
 // for the file, emptied before each setup.
-let pgDatabase: TestDatabase | undefined;
-beforeAll(async () => {
-  pgDatabase = await createTestDatabase("payments_test");
-}, 30_000);
-afterAll(async () => {
-  await pgDatabase?.drop();
-});
+const postgres = postgresDatabaseForTestFile("payments_test");
 
 const BACKENDS = [
   {
@@ -46,9 +38,7 @@ const BACKENDS = [
     name: "PostgreSQL",
     runs: 40,
     async open(accounts: readonly OpeningBalance[]): Promise<PaymentStore & { close(): unknown }> {
-      const pool = await openPostgresPool({ connectionString: pgDatabase!.url, maxConnections: 2 });
-      const store = await PostgresPaymentStore.open(pool);
-      await pool.query("TRUNCATE accounts, payments");
+      const store = await postgres.openEmptiedStore((pool) => PostgresPaymentStore.open(pool), "accounts, payments");
       await store.seedIfEmpty(accounts);
       return store;
     },
@@ -277,13 +267,7 @@ describe.each(BACKENDS)("on $name", ({ open, runs }) => {
 });
 
 describe("SqlitePaymentStore on a file", () => {
-  const dirs: string[] = [];
-  afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
-  const tempFile = () => {
-    const dir = mkdtempSync(join(tmpdir(), "payments-"));
-    dirs.push(dir);
-    return join(dir, "payments.db");
-  };
+  const tempFile = sqliteFileForEachTest("payments");
 
   it("keeps its data after close and reopen, and seeds only once", async () => {
     const path = tempFile();

@@ -1,12 +1,8 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { PaymentStatus, PaymentsService } from "#gen/saga/payments/v1/payments_pb.js";
 import { DEMO_OFF } from "#platform/demo-mode.js";
-import { createServiceClient, type ServiceClient } from "#platform/grpc-client.js";
-import { serve, startGrpcServer, type GrpcServer } from "#platform/grpc-server.js";
-import { createLogger } from "#platform/logger.js";
-import { openPostgresPool } from "#platform/postgres.js";
-import { createTestDatabase, type TestDatabase } from "#platform/postgres-test-database.js";
+import { serviceReplicasOnOneDatabase } from "#platform/service-stores-for-tests.js";
 import { failureOf } from "#platform/rpc-errors.js";
 import { paymentsHandlers } from "./handlers.js";
 import { Payments } from "./payments.js";
@@ -14,52 +10,21 @@ import { PostgresPaymentStore } from "./postgres-payment-store.js";
 
 // Two replicas of the payments service (two stores, each with its own pool, each behind its own
 // gRPC server on port 0) on one PostgreSQL database: they must behave as one service.
-interface Replica {
-  store: PostgresPaymentStore;
-  server: GrpcServer;
-  client: ServiceClient<typeof PaymentsService>;
-}
-
-let database: TestDatabase;
-let replicas: Replica[] = [];
-
-async function startReplica(): Promise<Replica> {
-  const pool = await openPostgresPool({ connectionString: database.url, maxConnections: 4 });
-  const store = await PostgresPaymentStore.open(pool);
-  const handlers = paymentsHandlers(new Payments(store), DEMO_OFF);
-  const server = await startGrpcServer({
-    services: [serve(PaymentsService, handlers)],
-    host: "127.0.0.1",
-    port: 0,
-    log: createLogger("test", "silent"),
-  });
-  return { store, server, client: createServiceClient(PaymentsService, server.url, { timeoutMs: 20_000 }) };
-}
-
-beforeAll(async () => {
-  database = await createTestDatabase("payments_replicas");
-  replicas = await Promise.all([startReplica(), startReplica()]);
-}, 60_000);
-
-afterAll(async () => {
-  for (const r of replicas) {
-    r.client.close();
-    await r.server.close();
-    await r.store.close();
-  }
-  await database?.drop();
+const replicas = serviceReplicasOnOneDatabase({
+  service: PaymentsService,
+  databasePrefix: "payments_replicas",
+  openStore: (pool) => PostgresPaymentStore.open(pool),
+  handlers: (store) => paymentsHandlers(new Payments(store), DEMO_OFF),
+  clientTimeoutMs: 20_000,
 });
 
-const A = () => replicas[0]!.client;
-const B = () => replicas[1]!.client;
+const A = () => replicas.client(0);
+const B = () => replicas.client(1);
 
 /** Accounts start afresh for each test: `alice` 10,000 cents, `bob` 1,000. */
-beforeEach(async () => {
-  const admin = await openPostgresPool({ connectionString: database.url, maxConnections: 1 });
-  await admin.query("TRUNCATE accounts, payments");
-  await admin.query("INSERT INTO accounts (customer_id, balance_cents) VALUES ('alice', 10000), ('bob', 1000)");
-  await admin.end();
-});
+beforeEach(() =>
+  replicas.runStatements("TRUNCATE accounts, payments", "INSERT INTO accounts (customer_id, balance_cents) VALUES ('alice', 10000), ('bob', 1000)"),
+);
 
 const account = async (customerId: string) => (await A().getAccount({ customerId })).account!;
 const payment = async (key: string) => (await B().getPayment({ idempotencyKey: key })).payment!;

@@ -1,14 +1,10 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import fc from "fast-check";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import Database from "better-sqlite3";
 import { CancelledBeforeArrivalError, KeyReusedError } from "#platform/idempotency.js";
 import { NotCompensableError, NotConfirmableError } from "#platform/pending-state.js";
 import { openDatabase } from "#platform/sqlite.js";
-import { openPostgresPool } from "#platform/postgres.js";
-import { createTestDatabase, type TestDatabase } from "#platform/postgres-test-database.js";
+import { postgresDatabaseForTestFile, sqliteFileForEachTest } from "#platform/service-stores-for-tests.js";
 import { PurchaseNotFoundError, PurchaseRejectedError } from "./errors.js";
 import { SqlitePurchaseStore, type PurchaseStore } from "./purchase-store.js";
 import { PostgresPurchaseStore } from "./postgres-purchase-store.js";
@@ -16,13 +12,7 @@ import { Purchases, type PurchaseRequest, type PurchasesOptions } from "./purcha
 
 // The domain's tests are the store contract: they run on both stores. PostgreSQL: one database
 // for the file, emptied before each setup.
-let pgDatabase: TestDatabase | undefined;
-beforeAll(async () => {
-  pgDatabase = await createTestDatabase("purchases_test");
-}, 30_000);
-afterAll(async () => {
-  await pgDatabase?.drop();
-});
+const postgres = postgresDatabaseForTestFile("purchases_test");
 
 const BACKENDS = [
   {
@@ -36,9 +26,7 @@ const BACKENDS = [
     name: "PostgreSQL",
     runs: 40,
     async open(): Promise<PurchaseStore & { close(): unknown }> {
-      const pool = await openPostgresPool({ connectionString: pgDatabase!.url, maxConnections: 2 });
-      const store = await PostgresPurchaseStore.open(pool);
-      await pool.query("TRUNCATE purchases");
+      const store = await postgres.openEmptiedStore((pool) => PostgresPurchaseStore.open(pool), "purchases");
       return store;
     },
   },
@@ -257,13 +245,10 @@ describe.each(BACKENDS)("on $name", ({ open, runs }) => {
 });
 
 describe("SqlitePurchaseStore on a file", () => {
-  const dirs: string[] = [];
-  afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+  const tempFile = sqliteFileForEachTest("purchases");
 
   it("keeps its data after close and reopen", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "purchases-"));
-    dirs.push(dir);
-    const path = join(dir, "purchases.db");
+    const path = tempFile();
     const first = new SqlitePurchaseStore(openDatabase(path));
     const created = await new Purchases(first).process(order("k1"));
     await new Purchases(first).cancel("k0");
@@ -281,9 +266,7 @@ describe("SqlitePurchaseStore on a file", () => {
   });
 
   it("migrates a file of the previous version: its purchases keep their statuses, and PENDING becomes possible", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "purchases-"));
-    dirs.push(dir);
-    const path = join(dir, "purchases.db");
+    const path = tempFile();
     const old = new Database(path);
     old.exec(`
       CREATE TABLE purchases (key TEXT PRIMARY KEY, customer_id TEXT NOT NULL, lines TEXT NOT NULL,

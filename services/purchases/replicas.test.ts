@@ -1,56 +1,24 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { PurchaseStatus, PurchasesService } from "#gen/saga/purchases/v1/purchases_pb.js";
 import { DEMO_OFF } from "#platform/demo-mode.js";
-import { createServiceClient, type ServiceClient } from "#platform/grpc-client.js";
-import { serve, startGrpcServer, type GrpcServer } from "#platform/grpc-server.js";
-import { createLogger } from "#platform/logger.js";
-import { openPostgresPool } from "#platform/postgres.js";
-import { createTestDatabase, type TestDatabase } from "#platform/postgres-test-database.js";
+import { serviceReplicasOnOneDatabase } from "#platform/service-stores-for-tests.js";
 import { purchasesHandlers } from "./handlers.js";
 import { PostgresPurchaseStore } from "./postgres-purchase-store.js";
 import { Purchases } from "./purchases.js";
 
 // Two replicas of the purchases service (two stores, each with its own pool, each behind its
 // own gRPC server on port 0) on one PostgreSQL database: they must behave as one service.
-interface Replica {
-  store: PostgresPurchaseStore;
-  server: GrpcServer;
-  client: ServiceClient<typeof PurchasesService>;
-}
-
-let database: TestDatabase;
-let replicas: Replica[] = [];
-
-async function startReplica(): Promise<Replica> {
-  const pool = await openPostgresPool({ connectionString: database.url, maxConnections: 4 });
-  const store = await PostgresPurchaseStore.open(pool);
-  const handlers = purchasesHandlers(new Purchases(store), DEMO_OFF);
-  const server = await startGrpcServer({
-    services: [serve(PurchasesService, handlers)],
-    host: "127.0.0.1",
-    port: 0,
-    log: createLogger("test", "silent"),
-  });
-  return { store, server, client: createServiceClient(PurchasesService, server.url, { timeoutMs: 30_000 }) };
-}
-
-beforeAll(async () => {
-  database = await createTestDatabase("purchases_replicas");
-  replicas = await Promise.all([startReplica(), startReplica()]);
-}, 60_000);
-
-afterAll(async () => {
-  for (const r of replicas) {
-    r.client.close();
-    await r.server.close();
-    await r.store.close();
-  }
-  await database?.drop();
+const replicas = serviceReplicasOnOneDatabase({
+  service: PurchasesService,
+  databasePrefix: "purchases_replicas",
+  openStore: (pool) => PostgresPurchaseStore.open(pool),
+  handlers: (store) => purchasesHandlers(new Purchases(store), DEMO_OFF),
+  clientTimeoutMs: 30_000,
 });
 
-const A = () => replicas[0]!.client;
-const B = () => replicas[1]!.client;
+const A = () => replicas.client(0);
+const B = () => replicas.client(1);
 const order = (key: string) => ({
   idempotencyKey: key,
   customerId: "customer-1",
