@@ -3,13 +3,16 @@ import net from "node:net";
 /**
  * A TCP relay in front of a PostgreSQL server, for tests that take the database away: `cut`
  * drops every connection and refuses new ones until `restore`, as a server restart or a network
- * cut would. Test code only.
+ * cut would; `loseNextAnswer` drops the server's next reply and cuts that connection, as a
+ * network failure after the server committed would. Test code only.
  */
 export interface Relay {
   readonly url: string;
   /** Drops every connection and refuses new ones until `restore`. */
   cut(): void;
   restore(): void;
+  /** The server's next reply (on any connection) is dropped and its connection cut. */
+  loseNextAnswer(): void;
   close(): Promise<void>;
 }
 
@@ -17,21 +20,31 @@ export async function startRelay(url: string): Promise<Relay> {
   const server = new URL(url);
   const sockets = new Set<net.Socket>();
   let down = false;
+  let loseNext = false;
   const relay = net.createServer((inbound) => {
     if (down) {
       inbound.destroy();
       return;
     }
     const outbound = net.connect(Number(server.port || 5432), server.hostname);
+    const cut = (): void => {
+      inbound.destroy();
+      outbound.destroy();
+    };
     for (const s of [inbound, outbound]) {
       sockets.add(s);
-      s.on("close", () => sockets.delete(s));
-      s.on("error", () => undefined);
+      s.on("close", () => {
+        sockets.delete(s);
+        cut();
+      });
+      s.on("error", cut);
     }
-    inbound.pipe(outbound);
-    outbound.pipe(inbound);
-    inbound.on("close", () => outbound.destroy());
-    outbound.on("close", () => inbound.destroy());
+    inbound.on("data", (chunk) => outbound.write(chunk));
+    outbound.on("data", (chunk) => {
+      if (!loseNext) return void inbound.write(chunk);
+      loseNext = false;
+      cut();
+    });
   });
   await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
   const relayed = new URL(url);
@@ -45,6 +58,9 @@ export async function startRelay(url: string): Promise<Relay> {
     },
     restore() {
       down = false;
+    },
+    loseNextAnswer() {
+      loseNext = true;
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -36,7 +36,7 @@ export interface TestClusterOptions {
   readonly env?: Record<string, string>;
   readonly envOf?: (label: ReplicaLabel) => Record<string, string> | undefined;
   /**
-   * A server of the test's own (`test/private-postgres.ts`): the databases are created there and
+   * A server of the test's own (`platform/postgres-test-server.ts`): the databases are created there and
    * go with it. Absent: throwaway databases on the test server, dropped by `close`.
    */
   readonly adminUrl?: string;

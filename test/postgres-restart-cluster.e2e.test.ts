@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { invariants, logFaults, startSagas, startTestCluster, unfinishedByOwner, waitUntilAllEnded, type TestCluster } from "./cluster-harness.js";
-import { startPrivatePostgres, type PrivatePostgres } from "./private-postgres.js";
+import { startPrivatePostgres, type PrivatePostgres } from "#platform/postgres-test-server.js";
 
 const SAGAS = 100;
 
@@ -26,7 +26,7 @@ describe("PostgreSQL restarted mid-run", () => {
 
   afterAll(async () => {
     await t?.close();
-    server?.stop();
+    await server?.stop();
   }, 60_000);
 
   it("loses nothing and compensates nothing", async () => {
@@ -36,7 +36,7 @@ describe("PostgreSQL restarted mid-run", () => {
     expect(inFlight).toBeGreaterThan(0);
 
     const t0 = Date.now();
-    server.restart();
+    await server.restart();
     console.log(`postgres restart: ${inFlight} sagas in flight; the server was back ${Date.now() - t0} ms after the stop began`);
 
     const stuck = await waitUntilAllEnded(t.log, 90_000);

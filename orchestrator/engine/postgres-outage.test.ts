@@ -4,64 +4,25 @@
  * server is a private PostgreSQL cluster this file creates (initdb) and stops and starts
  * (pg_ctl) on a free port, never the machine's shared one.
  */
-import { execFile } from "node:child_process";
-import fs from "node:fs";
-import net from "node:net";
-import os from "node:os";
-import path from "node:path";
-import { promisify } from "node:util";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { watchStoreHealth } from "#platform/store-health-watch.js";
 import { createLogger } from "#platform/logger.js";
+import { startPrivatePostgres, type PrivatePostgres } from "#platform/postgres-test-server.js";
 import { PostgresSagaStore } from "./postgres-saga-store.js";
 import { createRunner, type Runner, type RunnerLog } from "./runner.js";
 import { defineSaga, step } from "./saga.js";
 
-const run = promisify(execFile);
-const BIN = process.env["POSTGRES_BIN"] ?? "/usr/lib/postgresql/15/bin";
-/** initdb and the server refuse to run as root: as root, they run as the postgres user. */
-const asServerUser = (command: string, args: string[]): [string, string[]] =>
-  process.getuid?.() === 0 ? ["runuser", ["-u", "postgres", "--", command, ...args]] : [command, args];
-
-let dir: string;
-let port: number;
+let server: PrivatePostgres;
 let url: string;
 
-async function pgCtl(...args: string[]): Promise<void> {
-  const [command, full] = asServerUser(path.join(BIN, "pg_ctl"), ["-D", path.join(dir, "data"), ...args]);
-  await run(command, full, { timeout: 120_000 });
-}
-const startServer = () =>
-  pgCtl("-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, "-l", path.join(dir, "server.log"), "-w", "-t", "100", "start");
-const stopServer = () => pgCtl("-m", "fast", "-w", "-t", "100", "stop");
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
-
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "saga-outage-"));
-  fs.chmodSync(dir, 0o777);
-  if (process.getuid?.() === 0) await run("chown", ["postgres", dir]);
-  const [command, args] = asServerUser(path.join(BIN, "initdb"), ["-D", path.join(dir, "data"), "-A", "trust", "-U", "postgres", "--no-sync"]);
-  await run(command, args, { timeout: 120_000 });
-  port = await freePort();
-  await startServer();
-  url = `postgresql://postgres@127.0.0.1:${port}/postgres`;
+  server = await startPrivatePostgres();
+  url = server.adminUrl;
 }, 180_000);
 
 afterAll(async () => {
-  if (!dir) return;
-  await stopServer().catch(() => undefined);
-  fs.rmSync(dir, { recursive: true, force: true });
+  await server?.stop();
 }, 180_000);
 
 const STEPS = ["price", "charge", "record", "take"] as const;
@@ -116,12 +77,12 @@ describe("the saga log's server lost in the middle of a run", () => {
         Array.from({ length: 40 }, (_, n) => runner!.start("order", { idempotencyKey: `outage-${n}`, input: { n } })),
       );
       await new Promise((r) => setTimeout(r, 150));
-      await stopServer();
+      await server.halt();
       const stoppedAt = Date.now();
       // Away for longer than the store's own write retries and than a lease.
       while (Date.now() - stoppedAt < 4_000) await new Promise((r) => setTimeout(r, 100));
       expect(health).toContain(false);
-      await startServer();
+      await server.resume();
       const backAt = Date.now();
       const done = await Promise.all(started.map(({ saga }) => runner!.wait(saga.sagaId, 90_000, "terminal")));
       expect(done.map((s) => s?.status)).toEqual(started.map(() => "COMPLETED"));

@@ -1,9 +1,9 @@
-import net from "node:net";
 import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { migratePostgres, SchemaTooNewError } from "../../platform/postgres-migrations.js";
 import { openPostgresPool } from "../../platform/postgres.js";
 import { createTestDatabase, type TestDatabase } from "../../platform/postgres-test-database.js";
+import { startRelay } from "../../platform/postgres-test-relay.js";
 import { PostgresSagaStore, SAGA_LOG_MIGRATIONS, SAGA_LOG_VERSIONS_TABLE } from "./postgres-saga-store.js";
 import { FencedError } from "./saga-ownership.js";
 import type { SagaEvent, SagaHeader, SagaStatus } from "./saga-record.js";
@@ -272,46 +272,6 @@ describe("PostgresSagaStore: ownership", () => {
     await store.close();
   });
 });
-
-/**
- * A TCP relay to the test server that can lose the server's next answer: it drops that reply and
- * cuts the connection, as a network failure after the server committed would.
- */
-async function startRelay(url: string): Promise<{ url: string; loseNextAnswer(): void; close(): Promise<void> }> {
-  const target = new URL(url);
-  const server = { host: target.hostname, port: Number(target.port || 5432) };
-  let armed = false;
-  const sockets = new Set<net.Socket>();
-  const relay = net.createServer((inbound) => {
-    const outbound = net.connect(server.port, server.host);
-    sockets.add(inbound).add(outbound);
-    const cut = () => {
-      inbound.destroy();
-      outbound.destroy();
-    };
-    inbound.on("data", (chunk) => outbound.write(chunk));
-    outbound.on("data", (chunk) => {
-      if (armed) {
-        armed = false;
-        return cut();
-      }
-      inbound.write(chunk);
-    });
-    for (const s of [inbound, outbound]) s.on("error", cut).on("close", cut);
-  });
-  await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
-  const relayed = new URL(url);
-  relayed.port = String((relay.address() as net.AddressInfo).port);
-  return {
-    url: relayed.toString(),
-    loseNextAnswer: () => void (armed = true),
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        relay.close(() => resolve());
-      }),
-  };
-}
 
 describe("PostgresSagaStore: a lost connection", () => {
   it("sends a batch again when its answer was lost after the commit, and the writes land once", async () => {
