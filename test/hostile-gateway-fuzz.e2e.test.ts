@@ -452,6 +452,8 @@ describe("hostile input at the gateway, property-based", () => {
     await fc.assert(
       fc.asyncProperty(fc.array(mutation, { minLength: 1, maxLength: 2 }), async (mutations) => {
         const r = mutations.reduce((req, m) => m(req), validRequest());
+        // A Content-Length cut to 0 sends no body at all: that is the seed's default order, not a hostile one.
+        fc.pre(r.chunked || r.body.length + r.lengthSkew > 0);
         const outcome = await sendRaw(port, bytesOf(r));
         const broken = brokenPromise(r, outcome);
         if (broken) throw new Error(`${broken}\nrequest: ${show(r)}`);
