@@ -4,12 +4,18 @@ import { codeName, fromGrpcError } from "./rpc-errors.js";
 import type { TraceCarrier } from "./tracing/rpc-spans.js";
 import type { CallRecorder } from "./rpc-metrics.js";
 
-/** The decoded fields of an ExchangeResponse that the client reads. */
+/** The decoded fields of an ExchangeAnswer that the client reads. */
 interface ExchangeAnswer {
   readonly callId: number;
   readonly errorCode: number;
   readonly errorMessage: string;
   readonly result: { readonly value?: unknown };
+}
+
+/** The calls queued for the next ExchangeRequest of one stream. */
+interface Batch {
+  readonly stream: grpc.ClientDuplexStream<unknown, unknown>;
+  readonly calls: object[];
 }
 
 interface PendingCall {
@@ -25,9 +31,9 @@ interface PendingCall {
 /** Unary calls carried on one service's Exchange stream. */
 export interface ExchangeClient {
   /**
-   * Sends the call named `name` (a oneof case of ExchangeRequest.call) and awaits its answer;
+   * Sends the call named `name` (a oneof case of ExchangeCall.call) and awaits its answer;
    * `calls` records its outcome; `traceContext`, when tracing, is the call's W3C trace context
-   * (ExchangeRequest.trace_context).
+   * (ExchangeCall.trace_context).
    */
   call(name: string, request: unknown, options: CallOptions | undefined, calls?: CallRecorder, traceContext?: TraceCarrier): Promise<unknown>;
   /** Rejects the calls in flight (CANCELED) and ends the stream. */
@@ -36,9 +42,12 @@ export interface ExchangeClient {
 
 /**
  * Multiplexes unary calls over one long-lived Exchange stream, opened on first use and again
- * after it ends. Each call has its own deadline, enforced here: when it passes, the call
- * rejects with DEADLINE_EXCEEDED and a late answer is dropped. When the stream breaks, every
- * call without an answer rejects with the stream's error (UNAVAILABLE for a lost connection):
+ * after it ends. The calls made in one turn of the event loop go out together, as one
+ * ExchangeRequest written when the turn is over (setImmediate): under load many calls share a
+ * message, and the wire's cost per message (grpc-js, HTTP/2 framing, the write) is paid once
+ * for all of them; a lone call waits for nothing but the end of its turn. Each call has its
+ * own deadline, enforced here: when it passes, the call rejects with DEADLINE_EXCEEDED and a
+ * late answer is dropped. When the stream breaks, every call without an answer rejects with the stream's error (UNAVAILABLE for a lost connection):
  * its outcome is unknown, as for a unary call whose reply was lost, and the caller retries it
  * with the same idempotency key. An aborted signal rejects the call with CANCELED locally; the
  * server may still run it.
@@ -47,6 +56,14 @@ export function createExchangeClient(open: () => grpc.ClientDuplexStream<unknown
   const pending = new Map<number, PendingCall>();
   let stream: grpc.ClientDuplexStream<unknown, unknown> | undefined;
   let nextId = 0;
+  let batch: Batch | undefined;
+
+  /** Writes the queued calls, unless their stream broke meanwhile (their calls were rejected then). */
+  const flush = (): void => {
+    const b = batch;
+    batch = undefined;
+    if (b && b.stream === stream) b.stream.write({ calls: b.calls });
+  };
 
   const settle = (id: number, code: Code): PendingCall | undefined => {
     const p = pending.get(id);
@@ -66,11 +83,13 @@ export function createExchangeClient(open: () => grpc.ClientDuplexStream<unknown
   const ensureStream = (): grpc.ClientDuplexStream<unknown, unknown> => {
     if (stream) return stream;
     const s = open();
-    s.on("data", (answer: ExchangeAnswer) => {
-      const p = settle(answer.callId, answer.errorCode);
-      if (!p) return;
-      if (answer.errorCode === 0) p.resolve(answer.result.value);
-      else p.reject(new ConnectError(answer.errorMessage, answer.errorCode as Code));
+    s.on("data", (response: { readonly answers: readonly ExchangeAnswer[] }) => {
+      for (const answer of response.answers) {
+        const p = settle(answer.callId, answer.errorCode);
+        if (!p) continue;
+        if (answer.errorCode === 0) p.resolve(answer.result.value);
+        else p.reject(new ConnectError(answer.errorMessage, answer.errorCode as Code));
+      }
     });
     s.on("error", (err) => failAll(s, brokenStreamError(err)));
     s.on("end", () => {
@@ -98,7 +117,11 @@ export function createExchangeClient(open: () => grpc.ClientDuplexStream<unknown
         const onAbort = signal ? () => settle(id, Code.Canceled)?.reject(new ConnectError("the call was aborted", Code.Canceled)) : undefined;
         if (onAbort) signal!.addEventListener("abort", onAbort, { once: true });
         pending.set(id, { resolve, reject, timer, signal, onAbort, calls, startedAt: calls ? performance.now() : 0 });
-        s.write(
+        if (batch?.stream !== s) {
+          batch = { stream: s, calls: [] };
+          setImmediate(flush);
+        }
+        batch.calls.push(
           traceContext
             ? { callId: id, timeoutMs, traceContext, call: { case: name, value: request } }
             : { callId: id, timeoutMs, call: { case: name, value: request } },

@@ -9,7 +9,7 @@ import { objectGetter, traceServerCall, type TraceCarrier } from "./tracing/rpc-
 import { tracingSwitch } from "./tracing/tracing-switch.js";
 import { rpcCallRecorder, type CallRecorder } from "./rpc-metrics.js";
 
-/** The decoded fields of an ExchangeRequest that the server reads. */
+/** The decoded fields of an ExchangeCall that the server reads. */
 interface ExchangeCall {
   readonly callId: number;
   readonly timeoutMs: number;
@@ -19,10 +19,12 @@ interface ExchangeCall {
 
 type Handler = (request: unknown, ctx: GrpcHandlerContext) => unknown;
 
-/** One open Exchange stream: calls being handled, and whether the client or the server is done. */
+/** One open Exchange stream: calls being handled, answers not yet written, and whether the client or the server is done. */
 interface OpenStream {
   readonly stream: grpc.ServerDuplexStream<unknown, unknown>;
   inFlight: number;
+  /** Answers for the next ExchangeResponse, written at the end of the turn that produced them. */
+  answers: object[];
   halfClosed: boolean;
   ended: boolean;
 }
@@ -37,8 +39,10 @@ export interface ExchangeServer {
 
 /**
  * Runs each call of an Exchange stream through the same typed handler as the unary RPC it
- * names, concurrently, and writes each answer as soon as it is ready (so answers may overtake
- * each other). A failure is answered in-band with its code; the stream goes on.
+ * names, concurrently, and answers each as soon as it is ready (so answers may overtake each
+ * other): the answers that become ready in one turn of the event loop go out together, as one
+ * ExchangeResponse written when the turn is over. A failure is answered in-band with its
+ * code; the stream goes on.
  */
 export function createExchangeServer(
   service: DescService,
@@ -54,8 +58,17 @@ export function createExchangeServer(
   const open = new Set<OpenStream>();
   let draining = false;
 
+  /** Writes the answers queued on `s`, unless the stream is gone. */
+  const flush = (s: OpenStream): void => {
+    const answers = s.answers;
+    if (answers.length === 0) return;
+    s.answers = [];
+    if (!s.stream.cancelled && !s.ended) s.stream.write({ answers });
+  };
+
   const endIfIdle = (s: OpenStream): void => {
     if (s.inFlight > 0 || s.ended) return;
+    flush(s);
     s.ended = true;
     open.delete(s);
     if (!s.stream.cancelled) s.stream.end();
@@ -63,14 +76,18 @@ export function createExchangeServer(
 
   return {
     handle(stream) {
-      const state: OpenStream = { stream, inFlight: 0, halfClosed: false, ended: false };
+      const state: OpenStream = { stream, inFlight: 0, answers: [], halfClosed: false, ended: false };
       open.add(state);
+      const flushState = (): void => flush(state);
       const answer = (callId: number, answerOf: object): void => {
-        if (!stream.cancelled && !state.ended) stream.write({ callId, ...answerOf });
+        if (!stream.cancelled && !state.ended) {
+          if (state.answers.length === 0) setImmediate(flushState);
+          state.answers.push({ callId, ...answerOf });
+        }
         state.inFlight--;
         if (draining || state.halfClosed) endIfIdle(state);
       };
-      stream.on("data", (request: ExchangeCall) => {
+      const serve = (request: ExchangeCall): void => {
         state.inFlight++;
         const { callId, timeoutMs, call } = request;
         const entry = call.case === undefined ? undefined : byCase.get(call.case);
@@ -95,6 +112,9 @@ export function createExchangeServer(
           );
         if (tracingSwitch.on) traceServerCall(method, request.traceContext, objectGetter, run, settle);
         else settle(Promise.resolve().then(run));
+      };
+      stream.on("data", (request: { readonly calls: readonly ExchangeCall[] }) => {
+        for (const call of request.calls) serve(call);
       });
       stream.on("end", () => {
         state.halfClosed = true;

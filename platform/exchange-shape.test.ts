@@ -9,12 +9,12 @@ import { PurchasesService } from "#gen/saga/purchases/v1/purchases_pb.js";
 import { exchangeShape } from "./exchange-shape.js";
 
 const { UINT32: TYPE_UINT32, STRING: TYPE_STRING, MESSAGE: TYPE_MESSAGE } = FieldDescriptorProto_Type;
-const OPTIONAL = FieldDescriptorProto_Label.OPTIONAL;
+const { OPTIONAL, REPEATED } = FieldDescriptorProto_Label;
 const scalar = (name: string, number: number, type = TYPE_UINT32) => ({ name, number, type, label: OPTIONAL });
 const inOneof = (name: string, number: number, typeName: string) => ({ name, number, type: TYPE_MESSAGE, typeName, label: OPTIONAL, oneofIndex: 0 });
 
 /** A service `t.v1.TService` with `Do` and an Exchange built from the given parts. */
-function serviceWith(exchange: { bidi?: boolean; callField?: string; resultOneof?: string; responseCallId?: boolean }) {
+function serviceWith(exchange: { bidi?: boolean; callField?: string; resultOneof?: string; responseCallId?: boolean; batchField?: string }) {
   const file = create(FileDescriptorProtoSchema, {
     name: "t/v1/t.proto",
     package: "t.v1",
@@ -24,11 +24,16 @@ function serviceWith(exchange: { bidi?: boolean; callField?: string; resultOneof
       { name: "DoResponse" },
       {
         name: "ExchangeRequest",
+        field: [{ name: exchange.batchField ?? "calls", number: 1, type: TYPE_MESSAGE, typeName: ".t.v1.ExchangeCall", label: REPEATED }],
+      },
+      { name: "ExchangeResponse", field: [{ name: "answers", number: 1, type: TYPE_MESSAGE, typeName: ".t.v1.ExchangeAnswer", label: REPEATED }] },
+      {
+        name: "ExchangeCall",
         field: [scalar("call_id", 1), scalar("timeout_ms", 2), inOneof(exchange.callField ?? "do", 10, ".t.v1.DoRequest")],
         oneofDecl: [{ name: "call" }],
       },
       {
-        name: "ExchangeResponse",
+        name: "ExchangeAnswer",
         field: [
           ...(exchange.responseCallId === false ? [] : [scalar("call_id", 1)]),
           scalar("error_code", 2),
@@ -72,8 +77,9 @@ describe("exchangeShape", () => {
 
   it("refuses, naming what is wrong, an Exchange that breaks the convention", () => {
     expect(() => exchangeShape(serviceWith({ bidi: false }))).toThrow("t.v1.TService.Exchange must stream both ways");
-    expect(() => exchangeShape(serviceWith({ responseCallId: false }))).toThrow("t.v1.ExchangeResponse lacks field callId");
-    expect(() => exchangeShape(serviceWith({ resultOneof: "outcome" }))).toThrow('the response a oneof "result"');
+    expect(() => exchangeShape(serviceWith({ batchField: "call" }))).toThrow("t.v1.ExchangeRequest needs a repeated message field calls");
+    expect(() => exchangeShape(serviceWith({ responseCallId: false }))).toThrow("t.v1.ExchangeAnswer lacks field callId");
+    expect(() => exchangeShape(serviceWith({ resultOneof: "outcome" }))).toThrow('an answer a oneof "result"');
     expect(() => exchangeShape(serviceWith({ callField: "undo" }))).toThrow("call undo must be named like a unary method");
   });
 });

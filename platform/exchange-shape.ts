@@ -1,11 +1,13 @@
-import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import type { DescMessage, DescMethod, DescService } from "@bufbuild/protobuf";
 
 /**
  * How a service's `Exchange` stream carries its unary calls. The convention (see any of our
- * protos): `rpc Exchange(stream ExchangeRequest) returns (stream ExchangeResponse)`, where the
- * request has `call_id`, `timeout_ms` and a oneof `call` whose fields are named like unary
- * methods and hold their request types, and the response has `call_id`, `error_code`,
- * `error_message` and a oneof `result` with the same field names holding the response types.
+ * protos): `rpc Exchange(stream ExchangeRequest) returns (stream ExchangeResponse)`, where a
+ * request is a batch, `repeated ExchangeCall calls`, and a response too, `repeated
+ * ExchangeAnswer answers`. A call has `call_id`, `timeout_ms` and a oneof `call` whose fields
+ * are named like unary methods and hold their request types; an answer has `call_id`,
+ * `error_code`, `error_message` and a oneof `result` with the same field names holding the
+ * response types.
  */
 export interface ExchangeShape {
   /** The bidi-streaming Exchange method. */
@@ -14,8 +16,8 @@ export interface ExchangeShape {
   readonly calls: ReadonlyMap<string, DescMethod>;
 }
 
-const REQUEST_FIELDS = ["callId", "timeoutMs"];
-const RESPONSE_FIELDS = ["callId", "errorCode", "errorMessage"];
+const CALL_FIELDS = ["callId", "timeoutMs"];
+const ANSWER_FIELDS = ["callId", "errorCode", "errorMessage"];
 
 /**
  * The exchange shape of `service`, or undefined when it has no `Exchange` method.
@@ -27,17 +29,25 @@ export function exchangeShape(service: DescService): ExchangeShape | undefined {
   if (!method) return undefined;
   const where = `${service.typeName}.Exchange`;
   if (method.methodKind !== "bidi_streaming") throw new Error(`${where} must stream both ways`);
+  const batchOf = (batch: DescMessage, name: string): DescMessage => {
+    const field = batch.fields.find((f) => f.localName === name);
+    if (field?.fieldKind !== "list" || field.listKind !== "message")
+      throw new Error(`${where}: ${batch.typeName} needs a repeated message field ${name}`);
+    return field.message;
+  };
+  const callMessage = batchOf(method.input, "calls");
+  const answerMessage = batchOf(method.output, "answers");
   for (const [message, names] of [
-    [method.input, REQUEST_FIELDS],
-    [method.output, RESPONSE_FIELDS],
+    [callMessage, CALL_FIELDS],
+    [answerMessage, ANSWER_FIELDS],
   ] as const) {
     for (const name of names) {
       if (!message.fields.some((f) => f.localName === name)) throw new Error(`${where}: ${message.typeName} lacks field ${name}`);
     }
   }
-  const call = method.input.oneofs.find((o) => o.localName === "call");
-  const result = method.output.oneofs.find((o) => o.localName === "result");
-  if (!call || !result) throw new Error(`${where}: the request needs a oneof "call" and the response a oneof "result"`);
+  const call = callMessage.oneofs.find((o) => o.localName === "call");
+  const result = answerMessage.oneofs.find((o) => o.localName === "result");
+  if (!call || !result) throw new Error(`${where}: a call needs a oneof "call" and an answer a oneof "result"`);
   const calls = new Map<string, DescMethod>();
   for (const field of call.fields) {
     const unary = service.methods.find((m) => m.localName === field.localName && m.methodKind === "unary");

@@ -202,18 +202,68 @@ describe("Exchange: unary calls multiplexed on one stream", () => {
     }
   });
 
+  it("sends the calls made in one turn as one message, and a lone call alone", async () => {
+    const perMessage: number[] = [];
+    const raw = new grpc.Server();
+    raw.addService(grpcDefinition(PaymentsService), {
+      exchange(stream: grpc.ServerDuplexStream<{ calls: { callId: number }[] }, unknown>) {
+        stream.on("data", ({ calls }: { calls: { callId: number }[] }) => {
+          perMessage.push(calls.length);
+          stream.write({
+            answers: calls.map(({ callId }) => ({
+              callId,
+              errorCode: 0,
+              result: { case: "authorizePayment", value: { payment: { idempotencyKey: `k${callId}` } } },
+            })),
+          });
+        });
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      raw.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    );
+    try {
+      const c = client(`http://127.0.0.1:${port}`);
+      const five = await Promise.all([0, 1, 2, 3, 4].map((i) => c.authorizePayment({ idempotencyKey: `k${i}`, customerId: "ok", amountCents: 1n })));
+      expect(five.map((r) => r.payment?.idempotencyKey)).toEqual(["k0", "k1", "k2", "k3", "k4"]);
+      await c.authorizePayment({ idempotencyKey: "k5", customerId: "ok", amountCents: 1n });
+      expect(perMessage).toEqual([5, 1]);
+    } finally {
+      raw.forceShutdown();
+    }
+  });
+
+  it("answers the calls that finish in one turn in one message", async () => {
+    const server = await start();
+    const Raw = grpc.makeGenericClientConstructor(grpcDefinition(PaymentsService), "PaymentsService");
+    const raw = new Raw(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure()) as unknown as {
+      exchange(): grpc.ClientDuplexStream<unknown, { answers: { callId: number; errorCode: number }[] }>;
+      close(): void;
+    };
+    const stream = raw.exchange();
+    const responses: { callId: number; errorCode: number }[][] = [];
+    stream.on("data", (response) => responses.push(response.answers));
+    // capturePayment answers at once, so all three are ready in the turn that received them.
+    stream.write({ calls: [1, 2, 3].map((callId) => ({ callId, call: { case: "capturePayment", value: { idempotencyKey: `c${callId}` } } })) });
+    while (responses.length < 1) await sleep(5);
+    expect(responses).toEqual([
+      [expect.objectContaining({ callId: 1, errorCode: 0 }), expect.objectContaining({ callId: 2 }), expect.objectContaining({ callId: 3 })],
+    ]);
+    stream.end();
+    raw.close();
+  });
+
   it("answers a request that names no call INVALID_ARGUMENT, in-band, and the stream goes on", async () => {
     const server = await start();
     const Raw = grpc.makeGenericClientConstructor(grpcDefinition(PaymentsService), "PaymentsService");
     const raw = new Raw(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure()) as unknown as {
-      exchange(): grpc.ClientDuplexStream<unknown, { callId: number; errorCode: number; errorMessage: string }>;
+      exchange(): grpc.ClientDuplexStream<unknown, { answers: { callId: number; errorCode: number; errorMessage: string }[] }>;
       close(): void;
     };
     const stream = raw.exchange();
     const answers: { callId: number; errorCode: number; errorMessage: string }[] = [];
-    stream.on("data", (a) => answers.push(a));
-    stream.write({ callId: 5 });
-    stream.write({ callId: 6, call: { case: "voidPayment", value: { idempotencyKey: "k" } } });
+    stream.on("data", (response) => answers.push(...response.answers));
+    stream.write({ calls: [{ callId: 5 }, { callId: 6, call: { case: "voidPayment", value: { idempotencyKey: "k" } } }] });
     while (answers.length < 2) await sleep(5);
     expect(answers.find((a) => a.callId === 5)).toMatchObject({
       errorCode: Code.InvalidArgument,

@@ -11,7 +11,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file saga/catalog/v1/catalog.proto.
  */
 export const file_saga_catalog_v1_catalog: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zYWdhL2NhdGFsb2cvdjEvY2F0YWxvZy5wcm90bxIPc2FnYS5jYXRhbG9nLnYxIkAKB1Byb2R1Y3QSEgoKcHJvZHVjdF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC3ByaWNlX2NlbnRzGAMgASgDIjEKCU9yZGVyTGluZRISCgpwcm9kdWN0X2lkGAEgASgJEhAKCHF1YW50aXR5GAIgASgFImYKClByaWNlZExpbmUSEgoKcHJvZHVjdF9pZBgBIAEoCRIQCghxdWFudGl0eRgCIAEoBRIYChB1bml0X3ByaWNlX2NlbnRzGAMgASgDEhgKEGxpbmVfdG90YWxfY2VudHMYBCABKAMiJwoRR2V0UHJvZHVjdFJlcXVlc3QSEgoKcHJvZHVjdF9pZBgBIAEoCSI/ChJHZXRQcm9kdWN0UmVzcG9uc2USKQoHcHJvZHVjdBgBIAEoCzIYLnNhZ2EuY2F0YWxvZy52MS5Qcm9kdWN0IhUKE0xpc3RQcm9kdWN0c1JlcXVlc3QiQgoUTGlzdFByb2R1Y3RzUmVzcG9uc2USKgoIcHJvZHVjdHMYASADKAsyGC5zYWdhLmNhdGFsb2cudjEuUHJvZHVjdCI+ChFQcmljZU9yZGVyUmVxdWVzdBIpCgVsaW5lcxgBIAMoCzIaLnNhZ2EuY2F0YWxvZy52MS5PcmRlckxpbmUiVQoSUHJpY2VPcmRlclJlc3BvbnNlEioKBWxpbmVzGAEgAygLMhsuc2FnYS5jYXRhbG9nLnYxLlByaWNlZExpbmUSEwoLdG90YWxfY2VudHMYAiABKAMi+QEKD0V4Y2hhbmdlUmVxdWVzdBIPCgdjYWxsX2lkGAEgASgNEhIKCnRpbWVvdXRfbXMYAiABKA0SSQoNdHJhY2VfY29udGV4dBgDIAMoCzIyLnNhZ2EuY2F0YWxvZy52MS5FeGNoYW5nZVJlcXVlc3QuVHJhY2VDb250ZXh0RW50cnkSOQoLcHJpY2Vfb3JkZXIYCiABKAsyIi5zYWdhLmNhdGFsb2cudjEuUHJpY2VPcmRlclJlcXVlc3RIABozChFUcmFjZUNvbnRleHRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQgYKBGNhbGwilAEKEEV4Y2hhbmdlUmVzcG9uc2USDwoHY2FsbF9pZBgBIAEoDRISCgplcnJvcl9jb2RlGAIgASgNEhUKDWVycm9yX21lc3NhZ2UYAyABKAkSOgoLcHJpY2Vfb3JkZXIYCiABKAsyIy5zYWdhLmNhdGFsb2cudjEuUHJpY2VPcmRlclJlc3BvbnNlSABCCAoGcmVzdWx0MpADCg5DYXRhbG9nU2VydmljZRJdCgpHZXRQcm9kdWN0EiIuc2FnYS5jYXRhbG9nLnYxLkdldFByb2R1Y3RSZXF1ZXN0GiMuc2FnYS5jYXRhbG9nLnYxLkdldFByb2R1Y3RSZXNwb25zZSIG4scYAggBEmMKDExpc3RQcm9kdWN0cxIkLnNhZ2EuY2F0YWxvZy52MS5MaXN0UHJvZHVjdHNSZXF1ZXN0GiUuc2FnYS5jYXRhbG9nLnYxLkxpc3RQcm9kdWN0c1Jlc3BvbnNlIgbixxgCCAESXQoKUHJpY2VPcmRlchIiLnNhZ2EuY2F0YWxvZy52MS5QcmljZU9yZGVyUmVxdWVzdBojLnNhZ2EuY2F0YWxvZy52MS5QcmljZU9yZGVyUmVzcG9uc2UiBuLHGAIIARJbCghFeGNoYW5nZRIgLnNhZ2EuY2F0YWxvZy52MS5FeGNoYW5nZVJlcXVlc3QaIS5zYWdhLmNhdGFsb2cudjEuRXhjaGFuZ2VSZXNwb25zZSIG4scYAggFKAEwAWIGcHJvdG8z", [file_saga_options_v1_options]);
+  fileDesc("Ch1zYWdhL2NhdGFsb2cvdjEvY2F0YWxvZy5wcm90bxIPc2FnYS5jYXRhbG9nLnYxIkAKB1Byb2R1Y3QSEgoKcHJvZHVjdF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC3ByaWNlX2NlbnRzGAMgASgDIjEKCU9yZGVyTGluZRISCgpwcm9kdWN0X2lkGAEgASgJEhAKCHF1YW50aXR5GAIgASgFImYKClByaWNlZExpbmUSEgoKcHJvZHVjdF9pZBgBIAEoCRIQCghxdWFudGl0eRgCIAEoBRIYChB1bml0X3ByaWNlX2NlbnRzGAMgASgDEhgKEGxpbmVfdG90YWxfY2VudHMYBCABKAMiJwoRR2V0UHJvZHVjdFJlcXVlc3QSEgoKcHJvZHVjdF9pZBgBIAEoCSI/ChJHZXRQcm9kdWN0UmVzcG9uc2USKQoHcHJvZHVjdBgBIAEoCzIYLnNhZ2EuY2F0YWxvZy52MS5Qcm9kdWN0IhUKE0xpc3RQcm9kdWN0c1JlcXVlc3QiQgoUTGlzdFByb2R1Y3RzUmVzcG9uc2USKgoIcHJvZHVjdHMYASADKAsyGC5zYWdhLmNhdGFsb2cudjEuUHJvZHVjdCI+ChFQcmljZU9yZGVyUmVxdWVzdBIpCgVsaW5lcxgBIAMoCzIaLnNhZ2EuY2F0YWxvZy52MS5PcmRlckxpbmUiVQoSUHJpY2VPcmRlclJlc3BvbnNlEioKBWxpbmVzGAEgAygLMhsuc2FnYS5jYXRhbG9nLnYxLlByaWNlZExpbmUSEwoLdG90YWxfY2VudHMYAiABKAMiPwoPRXhjaGFuZ2VSZXF1ZXN0EiwKBWNhbGxzGAEgAygLMh0uc2FnYS5jYXRhbG9nLnYxLkV4Y2hhbmdlQ2FsbCJEChBFeGNoYW5nZVJlc3BvbnNlEjAKB2Fuc3dlcnMYASADKAsyHy5zYWdhLmNhdGFsb2cudjEuRXhjaGFuZ2VBbnN3ZXIi8wEKDEV4Y2hhbmdlQ2FsbBIPCgdjYWxsX2lkGAEgASgNEhIKCnRpbWVvdXRfbXMYAiABKA0SRgoNdHJhY2VfY29udGV4dBgDIAMoCzIvLnNhZ2EuY2F0YWxvZy52MS5FeGNoYW5nZUNhbGwuVHJhY2VDb250ZXh0RW50cnkSOQoLcHJpY2Vfb3JkZXIYCiABKAsyIi5zYWdhLmNhdGFsb2cudjEuUHJpY2VPcmRlclJlcXVlc3RIABozChFUcmFjZUNvbnRleHRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQgYKBGNhbGwikgEKDkV4Y2hhbmdlQW5zd2VyEg8KB2NhbGxfaWQYASABKA0SEgoKZXJyb3JfY29kZRgCIAEoDRIVCg1lcnJvcl9tZXNzYWdlGAMgASgJEjoKC3ByaWNlX29yZGVyGAogASgLMiMuc2FnYS5jYXRhbG9nLnYxLlByaWNlT3JkZXJSZXNwb25zZUgAQggKBnJlc3VsdDKQAwoOQ2F0YWxvZ1NlcnZpY2USXQoKR2V0UHJvZHVjdBIiLnNhZ2EuY2F0YWxvZy52MS5HZXRQcm9kdWN0UmVxdWVzdBojLnNhZ2EuY2F0YWxvZy52MS5HZXRQcm9kdWN0UmVzcG9uc2UiBuLHGAIIARJjCgxMaXN0UHJvZHVjdHMSJC5zYWdhLmNhdGFsb2cudjEuTGlzdFByb2R1Y3RzUmVxdWVzdBolLnNhZ2EuY2F0YWxvZy52MS5MaXN0UHJvZHVjdHNSZXNwb25zZSIG4scYAggBEl0KClByaWNlT3JkZXISIi5zYWdhLmNhdGFsb2cudjEuUHJpY2VPcmRlclJlcXVlc3QaIy5zYWdhLmNhdGFsb2cudjEuUHJpY2VPcmRlclJlc3BvbnNlIgbixxgCCAESWwoIRXhjaGFuZ2USIC5zYWdhLmNhdGFsb2cudjEuRXhjaGFuZ2VSZXF1ZXN0GiEuc2FnYS5jYXRhbG9nLnYxLkV4Y2hhbmdlUmVzcG9uc2UiBuLHGAIIBSgBMAFiBnByb3RvMw", [file_saga_options_v1_options]);
 
 /**
  * Product is one sellable item.
@@ -210,11 +210,49 @@ export const PriceOrderResponseSchema: GenMessage<PriceOrderResponse> = /*@__PUR
   messageDesc(file_saga_catalog_v1_catalog, 8);
 
 /**
- * ExchangeRequest is one call on an Exchange stream.
+ * ExchangeRequest is one message of an Exchange stream from the caller: the calls sent together.
  *
  * @generated from message saga.catalog.v1.ExchangeRequest
  */
 export type ExchangeRequest = Message<"saga.catalog.v1.ExchangeRequest"> & {
+  /**
+   * @generated from field: repeated saga.catalog.v1.ExchangeCall calls = 1;
+   */
+  calls: ExchangeCall[];
+};
+
+/**
+ * Describes the message saga.catalog.v1.ExchangeRequest.
+ * Use `create(ExchangeRequestSchema)` to create a new message.
+ */
+export const ExchangeRequestSchema: GenMessage<ExchangeRequest> = /*@__PURE__*/
+  messageDesc(file_saga_catalog_v1_catalog, 9);
+
+/**
+ * ExchangeResponse is one message of an Exchange stream from the server: the answers sent together.
+ *
+ * @generated from message saga.catalog.v1.ExchangeResponse
+ */
+export type ExchangeResponse = Message<"saga.catalog.v1.ExchangeResponse"> & {
+  /**
+   * @generated from field: repeated saga.catalog.v1.ExchangeAnswer answers = 1;
+   */
+  answers: ExchangeAnswer[];
+};
+
+/**
+ * Describes the message saga.catalog.v1.ExchangeResponse.
+ * Use `create(ExchangeResponseSchema)` to create a new message.
+ */
+export const ExchangeResponseSchema: GenMessage<ExchangeResponse> = /*@__PURE__*/
+  messageDesc(file_saga_catalog_v1_catalog, 10);
+
+/**
+ * ExchangeCall is one call on an Exchange stream.
+ *
+ * @generated from message saga.catalog.v1.ExchangeCall
+ */
+export type ExchangeCall = Message<"saga.catalog.v1.ExchangeCall"> & {
   /**
    * Chosen by the caller, unique among its calls in flight on this stream (it may wrap around).
    *
@@ -241,7 +279,7 @@ export type ExchangeRequest = Message<"saga.catalog.v1.ExchangeRequest"> & {
   /**
    * The call: one of the unary RPCs' requests.
    *
-   * @generated from oneof saga.catalog.v1.ExchangeRequest.call
+   * @generated from oneof saga.catalog.v1.ExchangeCall.call
    */
   call: {
     /**
@@ -253,18 +291,18 @@ export type ExchangeRequest = Message<"saga.catalog.v1.ExchangeRequest"> & {
 };
 
 /**
- * Describes the message saga.catalog.v1.ExchangeRequest.
- * Use `create(ExchangeRequestSchema)` to create a new message.
+ * Describes the message saga.catalog.v1.ExchangeCall.
+ * Use `create(ExchangeCallSchema)` to create a new message.
  */
-export const ExchangeRequestSchema: GenMessage<ExchangeRequest> = /*@__PURE__*/
-  messageDesc(file_saga_catalog_v1_catalog, 9);
+export const ExchangeCallSchema: GenMessage<ExchangeCall> = /*@__PURE__*/
+  messageDesc(file_saga_catalog_v1_catalog, 11);
 
 /**
- * ExchangeResponse answers one call of an Exchange stream.
+ * ExchangeAnswer answers one call of an Exchange stream.
  *
- * @generated from message saga.catalog.v1.ExchangeResponse
+ * @generated from message saga.catalog.v1.ExchangeAnswer
  */
-export type ExchangeResponse = Message<"saga.catalog.v1.ExchangeResponse"> & {
+export type ExchangeAnswer = Message<"saga.catalog.v1.ExchangeAnswer"> & {
   /**
    * The call_id of the request answered.
    *
@@ -289,7 +327,7 @@ export type ExchangeResponse = Message<"saga.catalog.v1.ExchangeResponse"> & {
   /**
    * The call's response, named like the call, when error_code is 0.
    *
-   * @generated from oneof saga.catalog.v1.ExchangeResponse.result
+   * @generated from oneof saga.catalog.v1.ExchangeAnswer.result
    */
   result: {
     /**
@@ -301,11 +339,11 @@ export type ExchangeResponse = Message<"saga.catalog.v1.ExchangeResponse"> & {
 };
 
 /**
- * Describes the message saga.catalog.v1.ExchangeResponse.
- * Use `create(ExchangeResponseSchema)` to create a new message.
+ * Describes the message saga.catalog.v1.ExchangeAnswer.
+ * Use `create(ExchangeAnswerSchema)` to create a new message.
  */
-export const ExchangeResponseSchema: GenMessage<ExchangeResponse> = /*@__PURE__*/
-  messageDesc(file_saga_catalog_v1_catalog, 10);
+export const ExchangeAnswerSchema: GenMessage<ExchangeAnswer> = /*@__PURE__*/
+  messageDesc(file_saga_catalog_v1_catalog, 12);
 
 /**
  * CatalogService knows every product and its price. It has no side effects, so the
@@ -351,12 +389,16 @@ export const CatalogService: GenService<{
   /**
    * Exchange carries many calls of this service on one long-lived stream: the callers on
    * the hot path use it, because a message on an open stream costs a fraction of the CPU of a
-   * unary call (no HTTP/2 stream, headers or trailers per call). Each request holds a call_id
-   * and one call; each response answers one call_id, in any order, with the call's response or
+   * unary call (no HTTP/2 stream, headers or trailers per call). Each call holds a call_id
+   * and one request; each answer is for one call_id, in any order, with the call's response or
    * its error code (the same codes as the unary RPC). A call whose answer has not arrived when
    * the stream breaks has an unknown outcome: the caller retries it, which idempotency makes safe.
    * On shutdown the server answers the calls in flight, answers later ones UNAVAILABLE, then
    * ends the stream (status OK). Codes (of the stream itself): UNAVAILABLE when the connection is lost.
+   * Calls travel in batches: each ExchangeRequest holds the calls that one turn of the
+   * caller's event loop sent, each ExchangeResponse the answers that became ready in one
+   * turn of the server's, so under load many calls share one gRPC message and one HTTP/2
+   * frame, and the per-message cost of the wire is paid once for them all.
    *
    * @generated from rpc saga.catalog.v1.CatalogService.Exchange
    */

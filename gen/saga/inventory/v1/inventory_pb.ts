@@ -11,7 +11,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file saga/inventory/v1/inventory.proto.
  */
 export const file_saga_inventory_v1_inventory: GenFile = /*@__PURE__*/
-  fileDesc("CiFzYWdhL2ludmVudG9yeS92MS9pbnZlbnRvcnkucHJvdG8SEXNhZ2EuaW52ZW50b3J5LnYxIjEKCVN0b2NrTGluZRISCgpwcm9kdWN0X2lkGAEgASgJEhAKCHF1YW50aXR5GAIgASgFIlIKBVN0b2NrEhIKCnByb2R1Y3RfaWQYASABKAkSEAoIcXVhbnRpdHkYAiABKAMSEAoIcmVzZXJ2ZWQYAyABKAMSEQoJYXZhaWxhYmxlGAQgASgDIokBCgtSZXNlcnZhdGlvbhIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSKwoFbGluZXMYAiADKAsyHC5zYWdhLmludmVudG9yeS52MS5TdG9ja0xpbmUSNAoGc3RhdHVzGAMgASgOMiQuc2FnYS5pbnZlbnRvcnkudjEuUmVzZXJ2YXRpb25TdGF0dXMiWwoTUmVzZXJ2ZVN0b2NrUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSKwoFbGluZXMYAiADKAsyHC5zYWdhLmludmVudG9yeS52MS5TdG9ja0xpbmUiSwoUUmVzZXJ2ZVN0b2NrUmVzcG9uc2USMwoLcmVzZXJ2YXRpb24YASABKAsyHi5zYWdhLmludmVudG9yeS52MS5SZXNlcnZhdGlvbiItChJDb21taXRTdG9ja1JlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJIkoKE0NvbW1pdFN0b2NrUmVzcG9uc2USMwoLcmVzZXJ2YXRpb24YASABKAsyHi5zYWdhLmludmVudG9yeS52MS5SZXNlcnZhdGlvbiIuChNSZWxlYXNlU3RvY2tSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCSJLChRSZWxlYXNlU3RvY2tSZXNwb25zZRIzCgtyZXNlcnZhdGlvbhgBIAEoCzIeLnNhZ2EuaW52ZW50b3J5LnYxLlJlc2VydmF0aW9uIiUKD0dldFN0b2NrUmVxdWVzdBISCgpwcm9kdWN0X2lkGAEgASgJIjsKEEdldFN0b2NrUmVzcG9uc2USJwoFc3RvY2sYASABKAsyGC5zYWdhLmludmVudG9yeS52MS5TdG9jayISChBMaXN0U3RvY2tSZXF1ZXN0IjwKEUxpc3RTdG9ja1Jlc3BvbnNlEicKBXN0b2NrGAEgAygLMhguc2FnYS5pbnZlbnRvcnkudjEuU3RvY2siQAoXTGlzdFJlc2VydmF0aW9uc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiaQoYTGlzdFJlc2VydmF0aW9uc1Jlc3BvbnNlEjQKDHJlc2VydmF0aW9ucxgBIAMoCzIeLnNhZ2EuaW52ZW50b3J5LnYxLlJlc2VydmF0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKBAwoPRXhjaGFuZ2VSZXF1ZXN0Eg8KB2NhbGxfaWQYASABKA0SEgoKdGltZW91dF9tcxgCIAEoDRJLCg10cmFjZV9jb250ZXh0GAMgAygLMjQuc2FnYS5pbnZlbnRvcnkudjEuRXhjaGFuZ2VSZXF1ZXN0LlRyYWNlQ29udGV4dEVudHJ5Ej8KDXJlc2VydmVfc3RvY2sYCiABKAsyJi5zYWdhLmludmVudG9yeS52MS5SZXNlcnZlU3RvY2tSZXF1ZXN0SAASPQoMY29tbWl0X3N0b2NrGAsgASgLMiUuc2FnYS5pbnZlbnRvcnkudjEuQ29tbWl0U3RvY2tSZXF1ZXN0SAASPwoNcmVsZWFzZV9zdG9jaxgMIAEoCzImLnNhZ2EuaW52ZW50b3J5LnYxLlJlbGVhc2VTdG9ja1JlcXVlc3RIABozChFUcmFjZUNvbnRleHRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQgYKBGNhbGwinAIKEEV4Y2hhbmdlUmVzcG9uc2USDwoHY2FsbF9pZBgBIAEoDRISCgplcnJvcl9jb2RlGAIgASgNEhUKDWVycm9yX21lc3NhZ2UYAyABKAkSQAoNcmVzZXJ2ZV9zdG9jaxgKIAEoCzInLnNhZ2EuaW52ZW50b3J5LnYxLlJlc2VydmVTdG9ja1Jlc3BvbnNlSAASPgoMY29tbWl0X3N0b2NrGAsgASgLMiYuc2FnYS5pbnZlbnRvcnkudjEuQ29tbWl0U3RvY2tSZXNwb25zZUgAEkAKDXJlbGVhc2Vfc3RvY2sYDCABKAsyJy5zYWdhLmludmVudG9yeS52MS5SZWxlYXNlU3RvY2tSZXNwb25zZUgAQggKBnJlc3VsdCrbAQoRUmVzZXJ2YXRpb25TdGF0dXMSIgoeUkVTRVJWQVRJT05fU1RBVFVTX1VOU1BFQ0lGSUVEEAASHwobUkVTRVJWQVRJT05fU1RBVFVTX1JFU0VSVkVEEAESIAocUkVTRVJWQVRJT05fU1RBVFVTX0NPTU1JVFRFRBACEh8KG1JFU0VSVkFUSU9OX1NUQVRVU19SRUxFQVNFRBADEh8KG1JFU0VSVkFUSU9OX1NUQVRVU19SRUpFQ1RFRBAEEh0KGVJFU0VSVkFUSU9OX1NUQVRVU19WT0lERUQQBTKsBgoQSW52ZW50b3J5U2VydmljZRKTAQoMUmVzZXJ2ZVN0b2NrEiYuc2FnYS5pbnZlbnRvcnkudjEuUmVzZXJ2ZVN0b2NrUmVxdWVzdBonLnNhZ2EuaW52ZW50b3J5LnYxLlJlc2VydmVTdG9ja1Jlc3BvbnNlIjLixxguCAISDFJlbGVhc2VTdG9jaxoLQ29tbWl0U3RvY2siD2lkZW1wb3RlbmN5X2tleRJ1CgtDb21taXRTdG9jaxIlLnNhZ2EuaW52ZW50b3J5LnYxLkNvbW1pdFN0b2NrUmVxdWVzdBomLnNhZ2EuaW52ZW50b3J5LnYxLkNvbW1pdFN0b2NrUmVzcG9uc2UiF+LHGBMIBCIPaWRlbXBvdGVuY3lfa2V5EngKDFJlbGVhc2VTdG9jaxImLnNhZ2EuaW52ZW50b3J5LnYxLlJlbGVhc2VTdG9ja1JlcXVlc3QaJy5zYWdhLmludmVudG9yeS52MS5SZWxlYXNlU3RvY2tSZXNwb25zZSIX4scYEwgDIg9pZGVtcG90ZW5jeV9rZXkSWwoIR2V0U3RvY2sSIi5zYWdhLmludmVudG9yeS52MS5HZXRTdG9ja1JlcXVlc3QaIy5zYWdhLmludmVudG9yeS52MS5HZXRTdG9ja1Jlc3BvbnNlIgbixxgCCAESXgoJTGlzdFN0b2NrEiMuc2FnYS5pbnZlbnRvcnkudjEuTGlzdFN0b2NrUmVxdWVzdBokLnNhZ2EuaW52ZW50b3J5LnYxLkxpc3RTdG9ja1Jlc3BvbnNlIgbixxgCCAEScwoQTGlzdFJlc2VydmF0aW9ucxIqLnNhZ2EuaW52ZW50b3J5LnYxLkxpc3RSZXNlcnZhdGlvbnNSZXF1ZXN0Gisuc2FnYS5pbnZlbnRvcnkudjEuTGlzdFJlc2VydmF0aW9uc1Jlc3BvbnNlIgbixxgCCAESXwoIRXhjaGFuZ2USIi5zYWdhLmludmVudG9yeS52MS5FeGNoYW5nZVJlcXVlc3QaIy5zYWdhLmludmVudG9yeS52MS5FeGNoYW5nZVJlc3BvbnNlIgbixxgCCAUoATABYgZwcm90bzM", [file_saga_options_v1_options]);
+  fileDesc("CiFzYWdhL2ludmVudG9yeS92MS9pbnZlbnRvcnkucHJvdG8SEXNhZ2EuaW52ZW50b3J5LnYxIjEKCVN0b2NrTGluZRISCgpwcm9kdWN0X2lkGAEgASgJEhAKCHF1YW50aXR5GAIgASgFIlIKBVN0b2NrEhIKCnByb2R1Y3RfaWQYASABKAkSEAoIcXVhbnRpdHkYAiABKAMSEAoIcmVzZXJ2ZWQYAyABKAMSEQoJYXZhaWxhYmxlGAQgASgDIokBCgtSZXNlcnZhdGlvbhIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSKwoFbGluZXMYAiADKAsyHC5zYWdhLmludmVudG9yeS52MS5TdG9ja0xpbmUSNAoGc3RhdHVzGAMgASgOMiQuc2FnYS5pbnZlbnRvcnkudjEuUmVzZXJ2YXRpb25TdGF0dXMiWwoTUmVzZXJ2ZVN0b2NrUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSKwoFbGluZXMYAiADKAsyHC5zYWdhLmludmVudG9yeS52MS5TdG9ja0xpbmUiSwoUUmVzZXJ2ZVN0b2NrUmVzcG9uc2USMwoLcmVzZXJ2YXRpb24YASABKAsyHi5zYWdhLmludmVudG9yeS52MS5SZXNlcnZhdGlvbiItChJDb21taXRTdG9ja1JlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJIkoKE0NvbW1pdFN0b2NrUmVzcG9uc2USMwoLcmVzZXJ2YXRpb24YASABKAsyHi5zYWdhLmludmVudG9yeS52MS5SZXNlcnZhdGlvbiIuChNSZWxlYXNlU3RvY2tSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCSJLChRSZWxlYXNlU3RvY2tSZXNwb25zZRIzCgtyZXNlcnZhdGlvbhgBIAEoCzIeLnNhZ2EuaW52ZW50b3J5LnYxLlJlc2VydmF0aW9uIiUKD0dldFN0b2NrUmVxdWVzdBISCgpwcm9kdWN0X2lkGAEgASgJIjsKEEdldFN0b2NrUmVzcG9uc2USJwoFc3RvY2sYASABKAsyGC5zYWdhLmludmVudG9yeS52MS5TdG9jayISChBMaXN0U3RvY2tSZXF1ZXN0IjwKEUxpc3RTdG9ja1Jlc3BvbnNlEicKBXN0b2NrGAEgAygLMhguc2FnYS5pbnZlbnRvcnkudjEuU3RvY2siQAoXTGlzdFJlc2VydmF0aW9uc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiaQoYTGlzdFJlc2VydmF0aW9uc1Jlc3BvbnNlEjQKDHJlc2VydmF0aW9ucxgBIAMoCzIeLnNhZ2EuaW52ZW50b3J5LnYxLlJlc2VydmF0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJBCg9FeGNoYW5nZVJlcXVlc3QSLgoFY2FsbHMYASADKAsyHy5zYWdhLmludmVudG9yeS52MS5FeGNoYW5nZUNhbGwiRgoQRXhjaGFuZ2VSZXNwb25zZRIyCgdhbnN3ZXJzGAEgAygLMiEuc2FnYS5pbnZlbnRvcnkudjEuRXhjaGFuZ2VBbnN3ZXIi+wIKDEV4Y2hhbmdlQ2FsbBIPCgdjYWxsX2lkGAEgASgNEhIKCnRpbWVvdXRfbXMYAiABKA0SSAoNdHJhY2VfY29udGV4dBgDIAMoCzIxLnNhZ2EuaW52ZW50b3J5LnYxLkV4Y2hhbmdlQ2FsbC5UcmFjZUNvbnRleHRFbnRyeRI/Cg1yZXNlcnZlX3N0b2NrGAogASgLMiYuc2FnYS5pbnZlbnRvcnkudjEuUmVzZXJ2ZVN0b2NrUmVxdWVzdEgAEj0KDGNvbW1pdF9zdG9jaxgLIAEoCzIlLnNhZ2EuaW52ZW50b3J5LnYxLkNvbW1pdFN0b2NrUmVxdWVzdEgAEj8KDXJlbGVhc2Vfc3RvY2sYDCABKAsyJi5zYWdhLmludmVudG9yeS52MS5SZWxlYXNlU3RvY2tSZXF1ZXN0SAAaMwoRVHJhY2VDb250ZXh0RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIGCgRjYWxsIpoCCg5FeGNoYW5nZUFuc3dlchIPCgdjYWxsX2lkGAEgASgNEhIKCmVycm9yX2NvZGUYAiABKA0SFQoNZXJyb3JfbWVzc2FnZRgDIAEoCRJACg1yZXNlcnZlX3N0b2NrGAogASgLMicuc2FnYS5pbnZlbnRvcnkudjEuUmVzZXJ2ZVN0b2NrUmVzcG9uc2VIABI+Cgxjb21taXRfc3RvY2sYCyABKAsyJi5zYWdhLmludmVudG9yeS52MS5Db21taXRTdG9ja1Jlc3BvbnNlSAASQAoNcmVsZWFzZV9zdG9jaxgMIAEoCzInLnNhZ2EuaW52ZW50b3J5LnYxLlJlbGVhc2VTdG9ja1Jlc3BvbnNlSABCCAoGcmVzdWx0KtsBChFSZXNlcnZhdGlvblN0YXR1cxIiCh5SRVNFUlZBVElPTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIfChtSRVNFUlZBVElPTl9TVEFUVVNfUkVTRVJWRUQQARIgChxSRVNFUlZBVElPTl9TVEFUVVNfQ09NTUlUVEVEEAISHwobUkVTRVJWQVRJT05fU1RBVFVTX1JFTEVBU0VEEAMSHwobUkVTRVJWQVRJT05fU1RBVFVTX1JFSkVDVEVEEAQSHQoZUkVTRVJWQVRJT05fU1RBVFVTX1ZPSURFRBAFMqwGChBJbnZlbnRvcnlTZXJ2aWNlEpMBCgxSZXNlcnZlU3RvY2sSJi5zYWdhLmludmVudG9yeS52MS5SZXNlcnZlU3RvY2tSZXF1ZXN0Gicuc2FnYS5pbnZlbnRvcnkudjEuUmVzZXJ2ZVN0b2NrUmVzcG9uc2UiMuLHGC4IAhIMUmVsZWFzZVN0b2NrGgtDb21taXRTdG9jayIPaWRlbXBvdGVuY3lfa2V5EnUKC0NvbW1pdFN0b2NrEiUuc2FnYS5pbnZlbnRvcnkudjEuQ29tbWl0U3RvY2tSZXF1ZXN0GiYuc2FnYS5pbnZlbnRvcnkudjEuQ29tbWl0U3RvY2tSZXNwb25zZSIX4scYEwgEIg9pZGVtcG90ZW5jeV9rZXkSeAoMUmVsZWFzZVN0b2NrEiYuc2FnYS5pbnZlbnRvcnkudjEuUmVsZWFzZVN0b2NrUmVxdWVzdBonLnNhZ2EuaW52ZW50b3J5LnYxLlJlbGVhc2VTdG9ja1Jlc3BvbnNlIhfixxgTCAMiD2lkZW1wb3RlbmN5X2tleRJbCghHZXRTdG9jaxIiLnNhZ2EuaW52ZW50b3J5LnYxLkdldFN0b2NrUmVxdWVzdBojLnNhZ2EuaW52ZW50b3J5LnYxLkdldFN0b2NrUmVzcG9uc2UiBuLHGAIIARJeCglMaXN0U3RvY2sSIy5zYWdhLmludmVudG9yeS52MS5MaXN0U3RvY2tSZXF1ZXN0GiQuc2FnYS5pbnZlbnRvcnkudjEuTGlzdFN0b2NrUmVzcG9uc2UiBuLHGAIIARJzChBMaXN0UmVzZXJ2YXRpb25zEiouc2FnYS5pbnZlbnRvcnkudjEuTGlzdFJlc2VydmF0aW9uc1JlcXVlc3QaKy5zYWdhLmludmVudG9yeS52MS5MaXN0UmVzZXJ2YXRpb25zUmVzcG9uc2UiBuLHGAIIARJfCghFeGNoYW5nZRIiLnNhZ2EuaW52ZW50b3J5LnYxLkV4Y2hhbmdlUmVxdWVzdBojLnNhZ2EuaW52ZW50b3J5LnYxLkV4Y2hhbmdlUmVzcG9uc2UiBuLHGAIIBSgBMAFiBnByb3RvMw", [file_saga_options_v1_options]);
 
 /**
  * StockLine is a quantity of one product.
@@ -332,11 +332,49 @@ export const ListReservationsResponseSchema: GenMessage<ListReservationsResponse
   messageDesc(file_saga_inventory_v1_inventory, 14);
 
 /**
- * ExchangeRequest is one call on an Exchange stream.
+ * ExchangeRequest is one message of an Exchange stream from the caller: the calls sent together.
  *
  * @generated from message saga.inventory.v1.ExchangeRequest
  */
 export type ExchangeRequest = Message<"saga.inventory.v1.ExchangeRequest"> & {
+  /**
+   * @generated from field: repeated saga.inventory.v1.ExchangeCall calls = 1;
+   */
+  calls: ExchangeCall[];
+};
+
+/**
+ * Describes the message saga.inventory.v1.ExchangeRequest.
+ * Use `create(ExchangeRequestSchema)` to create a new message.
+ */
+export const ExchangeRequestSchema: GenMessage<ExchangeRequest> = /*@__PURE__*/
+  messageDesc(file_saga_inventory_v1_inventory, 15);
+
+/**
+ * ExchangeResponse is one message of an Exchange stream from the server: the answers sent together.
+ *
+ * @generated from message saga.inventory.v1.ExchangeResponse
+ */
+export type ExchangeResponse = Message<"saga.inventory.v1.ExchangeResponse"> & {
+  /**
+   * @generated from field: repeated saga.inventory.v1.ExchangeAnswer answers = 1;
+   */
+  answers: ExchangeAnswer[];
+};
+
+/**
+ * Describes the message saga.inventory.v1.ExchangeResponse.
+ * Use `create(ExchangeResponseSchema)` to create a new message.
+ */
+export const ExchangeResponseSchema: GenMessage<ExchangeResponse> = /*@__PURE__*/
+  messageDesc(file_saga_inventory_v1_inventory, 16);
+
+/**
+ * ExchangeCall is one call on an Exchange stream.
+ *
+ * @generated from message saga.inventory.v1.ExchangeCall
+ */
+export type ExchangeCall = Message<"saga.inventory.v1.ExchangeCall"> & {
   /**
    * Chosen by the caller, unique among its calls in flight on this stream (it may wrap around).
    *
@@ -363,7 +401,7 @@ export type ExchangeRequest = Message<"saga.inventory.v1.ExchangeRequest"> & {
   /**
    * The call: one of the unary RPCs' requests.
    *
-   * @generated from oneof saga.inventory.v1.ExchangeRequest.call
+   * @generated from oneof saga.inventory.v1.ExchangeCall.call
    */
   call: {
     /**
@@ -387,18 +425,18 @@ export type ExchangeRequest = Message<"saga.inventory.v1.ExchangeRequest"> & {
 };
 
 /**
- * Describes the message saga.inventory.v1.ExchangeRequest.
- * Use `create(ExchangeRequestSchema)` to create a new message.
+ * Describes the message saga.inventory.v1.ExchangeCall.
+ * Use `create(ExchangeCallSchema)` to create a new message.
  */
-export const ExchangeRequestSchema: GenMessage<ExchangeRequest> = /*@__PURE__*/
-  messageDesc(file_saga_inventory_v1_inventory, 15);
+export const ExchangeCallSchema: GenMessage<ExchangeCall> = /*@__PURE__*/
+  messageDesc(file_saga_inventory_v1_inventory, 17);
 
 /**
- * ExchangeResponse answers one call of an Exchange stream.
+ * ExchangeAnswer answers one call of an Exchange stream.
  *
- * @generated from message saga.inventory.v1.ExchangeResponse
+ * @generated from message saga.inventory.v1.ExchangeAnswer
  */
-export type ExchangeResponse = Message<"saga.inventory.v1.ExchangeResponse"> & {
+export type ExchangeAnswer = Message<"saga.inventory.v1.ExchangeAnswer"> & {
   /**
    * The call_id of the request answered.
    *
@@ -423,7 +461,7 @@ export type ExchangeResponse = Message<"saga.inventory.v1.ExchangeResponse"> & {
   /**
    * The call's response, named like the call, when error_code is 0.
    *
-   * @generated from oneof saga.inventory.v1.ExchangeResponse.result
+   * @generated from oneof saga.inventory.v1.ExchangeAnswer.result
    */
   result: {
     /**
@@ -447,11 +485,11 @@ export type ExchangeResponse = Message<"saga.inventory.v1.ExchangeResponse"> & {
 };
 
 /**
- * Describes the message saga.inventory.v1.ExchangeResponse.
- * Use `create(ExchangeResponseSchema)` to create a new message.
+ * Describes the message saga.inventory.v1.ExchangeAnswer.
+ * Use `create(ExchangeAnswerSchema)` to create a new message.
  */
-export const ExchangeResponseSchema: GenMessage<ExchangeResponse> = /*@__PURE__*/
-  messageDesc(file_saga_inventory_v1_inventory, 16);
+export const ExchangeAnswerSchema: GenMessage<ExchangeAnswer> = /*@__PURE__*/
+  messageDesc(file_saga_inventory_v1_inventory, 18);
 
 /**
  * ReservationStatus is where one reservation stands.
@@ -605,12 +643,16 @@ export const InventoryService: GenService<{
   /**
    * Exchange carries many calls of this service on one long-lived stream: the callers on
    * the hot path use it, because a message on an open stream costs a fraction of the CPU of a
-   * unary call (no HTTP/2 stream, headers or trailers per call). Each request holds a call_id
-   * and one call; each response answers one call_id, in any order, with the call's response or
+   * unary call (no HTTP/2 stream, headers or trailers per call). Each call holds a call_id
+   * and one request; each answer is for one call_id, in any order, with the call's response or
    * its error code (the same codes as the unary RPC). A call whose answer has not arrived when
    * the stream breaks has an unknown outcome: the caller retries it, which idempotency makes safe.
    * On shutdown the server answers the calls in flight, answers later ones UNAVAILABLE, then
    * ends the stream (status OK). Codes (of the stream itself): UNAVAILABLE when the connection is lost.
+   * Calls travel in batches: each ExchangeRequest holds the calls that one turn of the
+   * caller's event loop sent, each ExchangeResponse the answers that became ready in one
+   * turn of the server's, so under load many calls share one gRPC message and one HTTP/2
+   * frame, and the per-message cost of the wire is paid once for them all.
    *
    * @generated from rpc saga.inventory.v1.InventoryService.Exchange
    */

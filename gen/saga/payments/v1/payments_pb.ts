@@ -11,7 +11,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file saga/payments/v1/payments.proto.
  */
 export const file_saga_payments_v1_payments: GenFile = /*@__PURE__*/
-  fileDesc("Ch9zYWdhL3BheW1lbnRzL3YxL3BheW1lbnRzLnByb3RvEhBzYWdhLnBheW1lbnRzLnYxImIKB0FjY291bnQSEwoLY3VzdG9tZXJfaWQYASABKAkSFQoNYmFsYW5jZV9jZW50cxgCIAEoAxISCgpoZWxkX2NlbnRzGAMgASgDEhcKD2F2YWlsYWJsZV9jZW50cxgEIAEoAyJ+CgdQYXltZW50EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRITCgtjdXN0b21lcl9pZBgCIAEoCRIUCgxhbW91bnRfY2VudHMYAyABKAMSLwoGc3RhdHVzGAQgASgOMh8uc2FnYS5wYXltZW50cy52MS5QYXltZW50U3RhdHVzIl0KF0F1dGhvcml6ZVBheW1lbnRSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRITCgtjdXN0b21lcl9pZBgCIAEoCRIUCgxhbW91bnRfY2VudHMYAyABKAMiRgoYQXV0aG9yaXplUGF5bWVudFJlc3BvbnNlEioKB3BheW1lbnQYASABKAsyGS5zYWdhLnBheW1lbnRzLnYxLlBheW1lbnQiMAoVQ2FwdHVyZVBheW1lbnRSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCSJEChZDYXB0dXJlUGF5bWVudFJlc3BvbnNlEioKB3BheW1lbnQYASABKAsyGS5zYWdhLnBheW1lbnRzLnYxLlBheW1lbnQiLQoSVm9pZFBheW1lbnRSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCSJBChNWb2lkUGF5bWVudFJlc3BvbnNlEioKB3BheW1lbnQYASABKAsyGS5zYWdhLnBheW1lbnRzLnYxLlBheW1lbnQiKAoRR2V0QWNjb3VudFJlcXVlc3QSEwoLY3VzdG9tZXJfaWQYASABKAkiQAoSR2V0QWNjb3VudFJlc3BvbnNlEioKB2FjY291bnQYASABKAsyGS5zYWdhLnBheW1lbnRzLnYxLkFjY291bnQiFQoTTGlzdEFjY291bnRzUmVxdWVzdCJDChRMaXN0QWNjb3VudHNSZXNwb25zZRIrCghhY2NvdW50cxgBIAMoCzIZLnNhZ2EucGF5bWVudHMudjEuQWNjb3VudCIsChFHZXRQYXltZW50UmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkiQAoSR2V0UGF5bWVudFJlc3BvbnNlEioKB3BheW1lbnQYASABKAsyGS5zYWdhLnBheW1lbnRzLnYxLlBheW1lbnQiPAoTTGlzdFBheW1lbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJcChRMaXN0UGF5bWVudHNSZXNwb25zZRIrCghwYXltZW50cxgBIAMoCzIZLnNhZ2EucGF5bWVudHMudjEuUGF5bWVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiiQMKD0V4Y2hhbmdlUmVxdWVzdBIPCgdjYWxsX2lkGAEgASgNEhIKCnRpbWVvdXRfbXMYAiABKA0SSgoNdHJhY2VfY29udGV4dBgDIAMoCzIzLnNhZ2EucGF5bWVudHMudjEuRXhjaGFuZ2VSZXF1ZXN0LlRyYWNlQ29udGV4dEVudHJ5EkYKEWF1dGhvcml6ZV9wYXltZW50GAogASgLMikuc2FnYS5wYXltZW50cy52MS5BdXRob3JpemVQYXltZW50UmVxdWVzdEgAEkIKD2NhcHR1cmVfcGF5bWVudBgLIAEoCzInLnNhZ2EucGF5bWVudHMudjEuQ2FwdHVyZVBheW1lbnRSZXF1ZXN0SAASPAoMdm9pZF9wYXltZW50GAwgASgLMiQuc2FnYS5wYXltZW50cy52MS5Wb2lkUGF5bWVudFJlcXVlc3RIABozChFUcmFjZUNvbnRleHRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQgYKBGNhbGwipQIKEEV4Y2hhbmdlUmVzcG9uc2USDwoHY2FsbF9pZBgBIAEoDRISCgplcnJvcl9jb2RlGAIgASgNEhUKDWVycm9yX21lc3NhZ2UYAyABKAkSRwoRYXV0aG9yaXplX3BheW1lbnQYCiABKAsyKi5zYWdhLnBheW1lbnRzLnYxLkF1dGhvcml6ZVBheW1lbnRSZXNwb25zZUgAEkMKD2NhcHR1cmVfcGF5bWVudBgLIAEoCzIoLnNhZ2EucGF5bWVudHMudjEuQ2FwdHVyZVBheW1lbnRSZXNwb25zZUgAEj0KDHZvaWRfcGF5bWVudBgMIAEoCzIlLnNhZ2EucGF5bWVudHMudjEuVm9pZFBheW1lbnRSZXNwb25zZUgAQggKBnJlc3VsdCrBAQoNUGF5bWVudFN0YXR1cxIeChpQQVlNRU5UX1NUQVRVU19VTlNQRUNJRklFRBAAEh0KGVBBWU1FTlRfU1RBVFVTX0FVVEhPUklaRUQQARIbChdQQVlNRU5UX1NUQVRVU19DQVBUVVJFRBACEhkKFVBBWU1FTlRfU1RBVFVTX1ZPSURFRBADEhsKF1BBWU1FTlRfU1RBVFVTX0RFQ0xJTkVEEAQSHAoYUEFZTUVOVF9TVEFUVVNfQ0FOQ0VMTEVEEAUylQcKD1BheW1lbnRzU2VydmljZRKfAQoQQXV0aG9yaXplUGF5bWVudBIpLnNhZ2EucGF5bWVudHMudjEuQXV0aG9yaXplUGF5bWVudFJlcXVlc3QaKi5zYWdhLnBheW1lbnRzLnYxLkF1dGhvcml6ZVBheW1lbnRSZXNwb25zZSI04scYMAgCEgtWb2lkUGF5bWVudBoOQ2FwdHVyZVBheW1lbnQiD2lkZW1wb3RlbmN5X2tleRJ8Cg5DYXB0dXJlUGF5bWVudBInLnNhZ2EucGF5bWVudHMudjEuQ2FwdHVyZVBheW1lbnRSZXF1ZXN0Giguc2FnYS5wYXltZW50cy52MS5DYXB0dXJlUGF5bWVudFJlc3BvbnNlIhfixxgTCAQiD2lkZW1wb3RlbmN5X2tleRJzCgtWb2lkUGF5bWVudBIkLnNhZ2EucGF5bWVudHMudjEuVm9pZFBheW1lbnRSZXF1ZXN0GiUuc2FnYS5wYXltZW50cy52MS5Wb2lkUGF5bWVudFJlc3BvbnNlIhfixxgTCAMiD2lkZW1wb3RlbmN5X2tleRJfCgpHZXRBY2NvdW50EiMuc2FnYS5wYXltZW50cy52MS5HZXRBY2NvdW50UmVxdWVzdBokLnNhZ2EucGF5bWVudHMudjEuR2V0QWNjb3VudFJlc3BvbnNlIgbixxgCCAESZQoMTGlzdEFjY291bnRzEiUuc2FnYS5wYXltZW50cy52MS5MaXN0QWNjb3VudHNSZXF1ZXN0GiYuc2FnYS5wYXltZW50cy52MS5MaXN0QWNjb3VudHNSZXNwb25zZSIG4scYAggBEl8KCkdldFBheW1lbnQSIy5zYWdhLnBheW1lbnRzLnYxLkdldFBheW1lbnRSZXF1ZXN0GiQuc2FnYS5wYXltZW50cy52MS5HZXRQYXltZW50UmVzcG9uc2UiBuLHGAIIARJlCgxMaXN0UGF5bWVudHMSJS5zYWdhLnBheW1lbnRzLnYxLkxpc3RQYXltZW50c1JlcXVlc3QaJi5zYWdhLnBheW1lbnRzLnYxLkxpc3RQYXltZW50c1Jlc3BvbnNlIgbixxgCCAESXQoIRXhjaGFuZ2USIS5zYWdhLnBheW1lbnRzLnYxLkV4Y2hhbmdlUmVxdWVzdBoiLnNhZ2EucGF5bWVudHMudjEuRXhjaGFuZ2VSZXNwb25zZSIG4scYAggFKAEwAWIGcHJvdG8z", [file_saga_options_v1_options]);
+  fileDesc("Ch9zYWdhL3BheW1lbnRzL3YxL3BheW1lbnRzLnByb3RvEhBzYWdhLnBheW1lbnRzLnYxImIKB0FjY291bnQSEwoLY3VzdG9tZXJfaWQYASABKAkSFQoNYmFsYW5jZV9jZW50cxgCIAEoAxISCgpoZWxkX2NlbnRzGAMgASgDEhcKD2F2YWlsYWJsZV9jZW50cxgEIAEoAyJ+CgdQYXltZW50EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRITCgtjdXN0b21lcl9pZBgCIAEoCRIUCgxhbW91bnRfY2VudHMYAyABKAMSLwoGc3RhdHVzGAQgASgOMh8uc2FnYS5wYXltZW50cy52MS5QYXltZW50U3RhdHVzIl0KF0F1dGhvcml6ZVBheW1lbnRSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRITCgtjdXN0b21lcl9pZBgCIAEoCRIUCgxhbW91bnRfY2VudHMYAyABKAMiRgoYQXV0aG9yaXplUGF5bWVudFJlc3BvbnNlEioKB3BheW1lbnQYASABKAsyGS5zYWdhLnBheW1lbnRzLnYxLlBheW1lbnQiMAoVQ2FwdHVyZVBheW1lbnRSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCSJEChZDYXB0dXJlUGF5bWVudFJlc3BvbnNlEioKB3BheW1lbnQYASABKAsyGS5zYWdhLnBheW1lbnRzLnYxLlBheW1lbnQiLQoSVm9pZFBheW1lbnRSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCSJBChNWb2lkUGF5bWVudFJlc3BvbnNlEioKB3BheW1lbnQYASABKAsyGS5zYWdhLnBheW1lbnRzLnYxLlBheW1lbnQiKAoRR2V0QWNjb3VudFJlcXVlc3QSEwoLY3VzdG9tZXJfaWQYASABKAkiQAoSR2V0QWNjb3VudFJlc3BvbnNlEioKB2FjY291bnQYASABKAsyGS5zYWdhLnBheW1lbnRzLnYxLkFjY291bnQiFQoTTGlzdEFjY291bnRzUmVxdWVzdCJDChRMaXN0QWNjb3VudHNSZXNwb25zZRIrCghhY2NvdW50cxgBIAMoCzIZLnNhZ2EucGF5bWVudHMudjEuQWNjb3VudCIsChFHZXRQYXltZW50UmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkiQAoSR2V0UGF5bWVudFJlc3BvbnNlEioKB3BheW1lbnQYASABKAsyGS5zYWdhLnBheW1lbnRzLnYxLlBheW1lbnQiPAoTTGlzdFBheW1lbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJcChRMaXN0UGF5bWVudHNSZXNwb25zZRIrCghwYXltZW50cxgBIAMoCzIZLnNhZ2EucGF5bWVudHMudjEuUGF5bWVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiQAoPRXhjaGFuZ2VSZXF1ZXN0Ei0KBWNhbGxzGAEgAygLMh4uc2FnYS5wYXltZW50cy52MS5FeGNoYW5nZUNhbGwiRQoQRXhjaGFuZ2VSZXNwb25zZRIxCgdhbnN3ZXJzGAEgAygLMiAuc2FnYS5wYXltZW50cy52MS5FeGNoYW5nZUFuc3dlciKDAwoMRXhjaGFuZ2VDYWxsEg8KB2NhbGxfaWQYASABKA0SEgoKdGltZW91dF9tcxgCIAEoDRJHCg10cmFjZV9jb250ZXh0GAMgAygLMjAuc2FnYS5wYXltZW50cy52MS5FeGNoYW5nZUNhbGwuVHJhY2VDb250ZXh0RW50cnkSRgoRYXV0aG9yaXplX3BheW1lbnQYCiABKAsyKS5zYWdhLnBheW1lbnRzLnYxLkF1dGhvcml6ZVBheW1lbnRSZXF1ZXN0SAASQgoPY2FwdHVyZV9wYXltZW50GAsgASgLMicuc2FnYS5wYXltZW50cy52MS5DYXB0dXJlUGF5bWVudFJlcXVlc3RIABI8Cgx2b2lkX3BheW1lbnQYDCABKAsyJC5zYWdhLnBheW1lbnRzLnYxLlZvaWRQYXltZW50UmVxdWVzdEgAGjMKEVRyYWNlQ29udGV4dEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCBgoEY2FsbCKjAgoORXhjaGFuZ2VBbnN3ZXISDwoHY2FsbF9pZBgBIAEoDRISCgplcnJvcl9jb2RlGAIgASgNEhUKDWVycm9yX21lc3NhZ2UYAyABKAkSRwoRYXV0aG9yaXplX3BheW1lbnQYCiABKAsyKi5zYWdhLnBheW1lbnRzLnYxLkF1dGhvcml6ZVBheW1lbnRSZXNwb25zZUgAEkMKD2NhcHR1cmVfcGF5bWVudBgLIAEoCzIoLnNhZ2EucGF5bWVudHMudjEuQ2FwdHVyZVBheW1lbnRSZXNwb25zZUgAEj0KDHZvaWRfcGF5bWVudBgMIAEoCzIlLnNhZ2EucGF5bWVudHMudjEuVm9pZFBheW1lbnRSZXNwb25zZUgAQggKBnJlc3VsdCrBAQoNUGF5bWVudFN0YXR1cxIeChpQQVlNRU5UX1NUQVRVU19VTlNQRUNJRklFRBAAEh0KGVBBWU1FTlRfU1RBVFVTX0FVVEhPUklaRUQQARIbChdQQVlNRU5UX1NUQVRVU19DQVBUVVJFRBACEhkKFVBBWU1FTlRfU1RBVFVTX1ZPSURFRBADEhsKF1BBWU1FTlRfU1RBVFVTX0RFQ0xJTkVEEAQSHAoYUEFZTUVOVF9TVEFUVVNfQ0FOQ0VMTEVEEAUylQcKD1BheW1lbnRzU2VydmljZRKfAQoQQXV0aG9yaXplUGF5bWVudBIpLnNhZ2EucGF5bWVudHMudjEuQXV0aG9yaXplUGF5bWVudFJlcXVlc3QaKi5zYWdhLnBheW1lbnRzLnYxLkF1dGhvcml6ZVBheW1lbnRSZXNwb25zZSI04scYMAgCEgtWb2lkUGF5bWVudBoOQ2FwdHVyZVBheW1lbnQiD2lkZW1wb3RlbmN5X2tleRJ8Cg5DYXB0dXJlUGF5bWVudBInLnNhZ2EucGF5bWVudHMudjEuQ2FwdHVyZVBheW1lbnRSZXF1ZXN0Giguc2FnYS5wYXltZW50cy52MS5DYXB0dXJlUGF5bWVudFJlc3BvbnNlIhfixxgTCAQiD2lkZW1wb3RlbmN5X2tleRJzCgtWb2lkUGF5bWVudBIkLnNhZ2EucGF5bWVudHMudjEuVm9pZFBheW1lbnRSZXF1ZXN0GiUuc2FnYS5wYXltZW50cy52MS5Wb2lkUGF5bWVudFJlc3BvbnNlIhfixxgTCAMiD2lkZW1wb3RlbmN5X2tleRJfCgpHZXRBY2NvdW50EiMuc2FnYS5wYXltZW50cy52MS5HZXRBY2NvdW50UmVxdWVzdBokLnNhZ2EucGF5bWVudHMudjEuR2V0QWNjb3VudFJlc3BvbnNlIgbixxgCCAESZQoMTGlzdEFjY291bnRzEiUuc2FnYS5wYXltZW50cy52MS5MaXN0QWNjb3VudHNSZXF1ZXN0GiYuc2FnYS5wYXltZW50cy52MS5MaXN0QWNjb3VudHNSZXNwb25zZSIG4scYAggBEl8KCkdldFBheW1lbnQSIy5zYWdhLnBheW1lbnRzLnYxLkdldFBheW1lbnRSZXF1ZXN0GiQuc2FnYS5wYXltZW50cy52MS5HZXRQYXltZW50UmVzcG9uc2UiBuLHGAIIARJlCgxMaXN0UGF5bWVudHMSJS5zYWdhLnBheW1lbnRzLnYxLkxpc3RQYXltZW50c1JlcXVlc3QaJi5zYWdhLnBheW1lbnRzLnYxLkxpc3RQYXltZW50c1Jlc3BvbnNlIgbixxgCCAESXQoIRXhjaGFuZ2USIS5zYWdhLnBheW1lbnRzLnYxLkV4Y2hhbmdlUmVxdWVzdBoiLnNhZ2EucGF5bWVudHMudjEuRXhjaGFuZ2VSZXNwb25zZSIG4scYAggFKAEwAWIGcHJvdG8z", [file_saga_options_v1_options]);
 
 /**
  * Account is one customer's money.
@@ -353,11 +353,49 @@ export const ListPaymentsResponseSchema: GenMessage<ListPaymentsResponse> = /*@_
   messageDesc(file_saga_payments_v1_payments, 15);
 
 /**
- * ExchangeRequest is one call on an Exchange stream.
+ * ExchangeRequest is one message of an Exchange stream from the caller: the calls sent together.
  *
  * @generated from message saga.payments.v1.ExchangeRequest
  */
 export type ExchangeRequest = Message<"saga.payments.v1.ExchangeRequest"> & {
+  /**
+   * @generated from field: repeated saga.payments.v1.ExchangeCall calls = 1;
+   */
+  calls: ExchangeCall[];
+};
+
+/**
+ * Describes the message saga.payments.v1.ExchangeRequest.
+ * Use `create(ExchangeRequestSchema)` to create a new message.
+ */
+export const ExchangeRequestSchema: GenMessage<ExchangeRequest> = /*@__PURE__*/
+  messageDesc(file_saga_payments_v1_payments, 16);
+
+/**
+ * ExchangeResponse is one message of an Exchange stream from the server: the answers sent together.
+ *
+ * @generated from message saga.payments.v1.ExchangeResponse
+ */
+export type ExchangeResponse = Message<"saga.payments.v1.ExchangeResponse"> & {
+  /**
+   * @generated from field: repeated saga.payments.v1.ExchangeAnswer answers = 1;
+   */
+  answers: ExchangeAnswer[];
+};
+
+/**
+ * Describes the message saga.payments.v1.ExchangeResponse.
+ * Use `create(ExchangeResponseSchema)` to create a new message.
+ */
+export const ExchangeResponseSchema: GenMessage<ExchangeResponse> = /*@__PURE__*/
+  messageDesc(file_saga_payments_v1_payments, 17);
+
+/**
+ * ExchangeCall is one call on an Exchange stream.
+ *
+ * @generated from message saga.payments.v1.ExchangeCall
+ */
+export type ExchangeCall = Message<"saga.payments.v1.ExchangeCall"> & {
   /**
    * Chosen by the caller, unique among its calls in flight on this stream (it may wrap around).
    *
@@ -384,7 +422,7 @@ export type ExchangeRequest = Message<"saga.payments.v1.ExchangeRequest"> & {
   /**
    * The call: one of the unary RPCs' requests.
    *
-   * @generated from oneof saga.payments.v1.ExchangeRequest.call
+   * @generated from oneof saga.payments.v1.ExchangeCall.call
    */
   call: {
     /**
@@ -408,18 +446,18 @@ export type ExchangeRequest = Message<"saga.payments.v1.ExchangeRequest"> & {
 };
 
 /**
- * Describes the message saga.payments.v1.ExchangeRequest.
- * Use `create(ExchangeRequestSchema)` to create a new message.
+ * Describes the message saga.payments.v1.ExchangeCall.
+ * Use `create(ExchangeCallSchema)` to create a new message.
  */
-export const ExchangeRequestSchema: GenMessage<ExchangeRequest> = /*@__PURE__*/
-  messageDesc(file_saga_payments_v1_payments, 16);
+export const ExchangeCallSchema: GenMessage<ExchangeCall> = /*@__PURE__*/
+  messageDesc(file_saga_payments_v1_payments, 18);
 
 /**
- * ExchangeResponse answers one call of an Exchange stream.
+ * ExchangeAnswer answers one call of an Exchange stream.
  *
- * @generated from message saga.payments.v1.ExchangeResponse
+ * @generated from message saga.payments.v1.ExchangeAnswer
  */
-export type ExchangeResponse = Message<"saga.payments.v1.ExchangeResponse"> & {
+export type ExchangeAnswer = Message<"saga.payments.v1.ExchangeAnswer"> & {
   /**
    * The call_id of the request answered.
    *
@@ -444,7 +482,7 @@ export type ExchangeResponse = Message<"saga.payments.v1.ExchangeResponse"> & {
   /**
    * The call's response, named like the call, when error_code is 0.
    *
-   * @generated from oneof saga.payments.v1.ExchangeResponse.result
+   * @generated from oneof saga.payments.v1.ExchangeAnswer.result
    */
   result: {
     /**
@@ -468,11 +506,11 @@ export type ExchangeResponse = Message<"saga.payments.v1.ExchangeResponse"> & {
 };
 
 /**
- * Describes the message saga.payments.v1.ExchangeResponse.
- * Use `create(ExchangeResponseSchema)` to create a new message.
+ * Describes the message saga.payments.v1.ExchangeAnswer.
+ * Use `create(ExchangeAnswerSchema)` to create a new message.
  */
-export const ExchangeResponseSchema: GenMessage<ExchangeResponse> = /*@__PURE__*/
-  messageDesc(file_saga_payments_v1_payments, 17);
+export const ExchangeAnswerSchema: GenMessage<ExchangeAnswer> = /*@__PURE__*/
+  messageDesc(file_saga_payments_v1_payments, 19);
 
 /**
  * PaymentStatus is where one payment record stands.
@@ -636,12 +674,16 @@ export const PaymentsService: GenService<{
   /**
    * Exchange carries many calls of this service on one long-lived stream: the callers on
    * the hot path use it, because a message on an open stream costs a fraction of the CPU of a
-   * unary call (no HTTP/2 stream, headers or trailers per call). Each request holds a call_id
-   * and one call; each response answers one call_id, in any order, with the call's response or
+   * unary call (no HTTP/2 stream, headers or trailers per call). Each call holds a call_id
+   * and one request; each answer is for one call_id, in any order, with the call's response or
    * its error code (the same codes as the unary RPC). A call whose answer has not arrived when
    * the stream breaks has an unknown outcome: the caller retries it, which idempotency makes safe.
    * On shutdown the server answers the calls in flight, answers later ones UNAVAILABLE, then
    * ends the stream (status OK). Codes (of the stream itself): UNAVAILABLE when the connection is lost.
+   * Calls travel in batches: each ExchangeRequest holds the calls that one turn of the
+   * caller's event loop sent, each ExchangeResponse the answers that became ready in one
+   * turn of the server's, so under load many calls share one gRPC message and one HTTP/2
+   * frame, and the per-message cost of the wire is paid once for them all.
    *
    * @generated from rpc saga.payments.v1.PaymentsService.Exchange
    */

@@ -11,7 +11,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file saga/purchases/v1/purchases.proto.
  */
 export const file_saga_purchases_v1_purchases: GenFile = /*@__PURE__*/
-  fileDesc("CiFzYWdhL3B1cmNoYXNlcy92MS9wdXJjaGFzZXMucHJvdG8SEXNhZ2EucHVyY2hhc2VzLnYxIk4KDFB1cmNoYXNlTGluZRISCgpwcm9kdWN0X2lkGAEgASgJEhAKCHF1YW50aXR5GAIgASgFEhgKEHVuaXRfcHJpY2VfY2VudHMYAyABKAMisAEKCFB1cmNoYXNlEhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRITCgtjdXN0b21lcl9pZBgCIAEoCRIuCgVsaW5lcxgDIAMoCzIfLnNhZ2EucHVyY2hhc2VzLnYxLlB1cmNoYXNlTGluZRITCgt0b3RhbF9jZW50cxgEIAEoAxIxCgZzdGF0dXMYBSABKA4yIS5zYWdhLnB1cmNoYXNlcy52MS5QdXJjaGFzZVN0YXR1cyKLAQoWUHJvY2Vzc1B1cmNoYXNlUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkSLgoFbGluZXMYAyADKAsyHy5zYWdhLnB1cmNoYXNlcy52MS5QdXJjaGFzZUxpbmUSEwoLdG90YWxfY2VudHMYBCABKAMiSAoXUHJvY2Vzc1B1cmNoYXNlUmVzcG9uc2USLQoIcHVyY2hhc2UYASABKAsyGy5zYWdhLnB1cmNoYXNlcy52MS5QdXJjaGFzZSIxChZDb25maXJtUHVyY2hhc2VSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCSJIChdDb25maXJtUHVyY2hhc2VSZXNwb25zZRItCghwdXJjaGFzZRgBIAEoCzIbLnNhZ2EucHVyY2hhc2VzLnYxLlB1cmNoYXNlIjAKFUNhbmNlbFB1cmNoYXNlUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkiRwoWQ2FuY2VsUHVyY2hhc2VSZXNwb25zZRItCghwdXJjaGFzZRgBIAEoCzIbLnNhZ2EucHVyY2hhc2VzLnYxLlB1cmNoYXNlIi0KEkdldFB1cmNoYXNlUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkiRAoTR2V0UHVyY2hhc2VSZXNwb25zZRItCghwdXJjaGFzZRgBIAEoCzIbLnNhZ2EucHVyY2hhc2VzLnYxLlB1cmNoYXNlIj0KFExpc3RQdXJjaGFzZXNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJImAKFUxpc3RQdXJjaGFzZXNSZXNwb25zZRIuCglwdXJjaGFzZXMYASADKAsyGy5zYWdhLnB1cmNoYXNlcy52MS5QdXJjaGFzZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkikwMKD0V4Y2hhbmdlUmVxdWVzdBIPCgdjYWxsX2lkGAEgASgNEhIKCnRpbWVvdXRfbXMYAiABKA0SSwoNdHJhY2VfY29udGV4dBgDIAMoCzI0LnNhZ2EucHVyY2hhc2VzLnYxLkV4Y2hhbmdlUmVxdWVzdC5UcmFjZUNvbnRleHRFbnRyeRJFChBwcm9jZXNzX3B1cmNoYXNlGAogASgLMikuc2FnYS5wdXJjaGFzZXMudjEuUHJvY2Vzc1B1cmNoYXNlUmVxdWVzdEgAEkUKEGNvbmZpcm1fcHVyY2hhc2UYCyABKAsyKS5zYWdhLnB1cmNoYXNlcy52MS5Db25maXJtUHVyY2hhc2VSZXF1ZXN0SAASQwoPY2FuY2VsX3B1cmNoYXNlGAwgASgLMiguc2FnYS5wdXJjaGFzZXMudjEuQ2FuY2VsUHVyY2hhc2VSZXF1ZXN0SAAaMwoRVHJhY2VDb250ZXh0RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIGCgRjYWxsIq4CChBFeGNoYW5nZVJlc3BvbnNlEg8KB2NhbGxfaWQYASABKA0SEgoKZXJyb3JfY29kZRgCIAEoDRIVCg1lcnJvcl9tZXNzYWdlGAMgASgJEkYKEHByb2Nlc3NfcHVyY2hhc2UYCiABKAsyKi5zYWdhLnB1cmNoYXNlcy52MS5Qcm9jZXNzUHVyY2hhc2VSZXNwb25zZUgAEkYKEGNvbmZpcm1fcHVyY2hhc2UYCyABKAsyKi5zYWdhLnB1cmNoYXNlcy52MS5Db25maXJtUHVyY2hhc2VSZXNwb25zZUgAEkQKD2NhbmNlbF9wdXJjaGFzZRgMIAEoCzIpLnNhZ2EucHVyY2hhc2VzLnYxLkNhbmNlbFB1cmNoYXNlUmVzcG9uc2VIAEIICgZyZXN1bHQqxgEKDlB1cmNoYXNlU3RhdHVzEh8KG1BVUkNIQVNFX1NUQVRVU19VTlNQRUNJRklFRBAAEhsKF1BVUkNIQVNFX1NUQVRVU19QRU5ESU5HEAESHQoZUFVSQ0hBU0VfU1RBVFVTX0NPTkZJUk1FRBACEh0KGVBVUkNIQVNFX1NUQVRVU19DQU5DRUxMRUQQAxIcChhQVVJDSEFTRV9TVEFUVVNfUkVKRUNURUQQBBIaChZQVVJDSEFTRV9TVEFUVVNfVk9JREVEEAUy7gUKEFB1cmNoYXNlc1NlcnZpY2USogEKD1Byb2Nlc3NQdXJjaGFzZRIpLnNhZ2EucHVyY2hhc2VzLnYxLlByb2Nlc3NQdXJjaGFzZVJlcXVlc3QaKi5zYWdhLnB1cmNoYXNlcy52MS5Qcm9jZXNzUHVyY2hhc2VSZXNwb25zZSI44scYNAgCEg5DYW5jZWxQdXJjaGFzZRoPQ29uZmlybVB1cmNoYXNlIg9pZGVtcG90ZW5jeV9rZXkSgQEKD0NvbmZpcm1QdXJjaGFzZRIpLnNhZ2EucHVyY2hhc2VzLnYxLkNvbmZpcm1QdXJjaGFzZVJlcXVlc3QaKi5zYWdhLnB1cmNoYXNlcy52MS5Db25maXJtUHVyY2hhc2VSZXNwb25zZSIX4scYEwgEIg9pZGVtcG90ZW5jeV9rZXkSfgoOQ2FuY2VsUHVyY2hhc2USKC5zYWdhLnB1cmNoYXNlcy52MS5DYW5jZWxQdXJjaGFzZVJlcXVlc3QaKS5zYWdhLnB1cmNoYXNlcy52MS5DYW5jZWxQdXJjaGFzZVJlc3BvbnNlIhfixxgTCAMiD2lkZW1wb3RlbmN5X2tleRJkCgtHZXRQdXJjaGFzZRIlLnNhZ2EucHVyY2hhc2VzLnYxLkdldFB1cmNoYXNlUmVxdWVzdBomLnNhZ2EucHVyY2hhc2VzLnYxLkdldFB1cmNoYXNlUmVzcG9uc2UiBuLHGAIIARJqCg1MaXN0UHVyY2hhc2VzEicuc2FnYS5wdXJjaGFzZXMudjEuTGlzdFB1cmNoYXNlc1JlcXVlc3QaKC5zYWdhLnB1cmNoYXNlcy52MS5MaXN0UHVyY2hhc2VzUmVzcG9uc2UiBuLHGAIIARJfCghFeGNoYW5nZRIiLnNhZ2EucHVyY2hhc2VzLnYxLkV4Y2hhbmdlUmVxdWVzdBojLnNhZ2EucHVyY2hhc2VzLnYxLkV4Y2hhbmdlUmVzcG9uc2UiBuLHGAIIBSgBMAFiBnByb3RvMw", [file_saga_options_v1_options]);
+  fileDesc("CiFzYWdhL3B1cmNoYXNlcy92MS9wdXJjaGFzZXMucHJvdG8SEXNhZ2EucHVyY2hhc2VzLnYxIk4KDFB1cmNoYXNlTGluZRISCgpwcm9kdWN0X2lkGAEgASgJEhAKCHF1YW50aXR5GAIgASgFEhgKEHVuaXRfcHJpY2VfY2VudHMYAyABKAMisAEKCFB1cmNoYXNlEhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCRITCgtjdXN0b21lcl9pZBgCIAEoCRIuCgVsaW5lcxgDIAMoCzIfLnNhZ2EucHVyY2hhc2VzLnYxLlB1cmNoYXNlTGluZRITCgt0b3RhbF9jZW50cxgEIAEoAxIxCgZzdGF0dXMYBSABKA4yIS5zYWdhLnB1cmNoYXNlcy52MS5QdXJjaGFzZVN0YXR1cyKLAQoWUHJvY2Vzc1B1cmNoYXNlUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkSLgoFbGluZXMYAyADKAsyHy5zYWdhLnB1cmNoYXNlcy52MS5QdXJjaGFzZUxpbmUSEwoLdG90YWxfY2VudHMYBCABKAMiSAoXUHJvY2Vzc1B1cmNoYXNlUmVzcG9uc2USLQoIcHVyY2hhc2UYASABKAsyGy5zYWdhLnB1cmNoYXNlcy52MS5QdXJjaGFzZSIxChZDb25maXJtUHVyY2hhc2VSZXF1ZXN0EhcKD2lkZW1wb3RlbmN5X2tleRgBIAEoCSJIChdDb25maXJtUHVyY2hhc2VSZXNwb25zZRItCghwdXJjaGFzZRgBIAEoCzIbLnNhZ2EucHVyY2hhc2VzLnYxLlB1cmNoYXNlIjAKFUNhbmNlbFB1cmNoYXNlUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkiRwoWQ2FuY2VsUHVyY2hhc2VSZXNwb25zZRItCghwdXJjaGFzZRgBIAEoCzIbLnNhZ2EucHVyY2hhc2VzLnYxLlB1cmNoYXNlIi0KEkdldFB1cmNoYXNlUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkiRAoTR2V0UHVyY2hhc2VSZXNwb25zZRItCghwdXJjaGFzZRgBIAEoCzIbLnNhZ2EucHVyY2hhc2VzLnYxLlB1cmNoYXNlIj0KFExpc3RQdXJjaGFzZXNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJImAKFUxpc3RQdXJjaGFzZXNSZXNwb25zZRIuCglwdXJjaGFzZXMYASADKAsyGy5zYWdhLnB1cmNoYXNlcy52MS5QdXJjaGFzZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiQQoPRXhjaGFuZ2VSZXF1ZXN0Ei4KBWNhbGxzGAEgAygLMh8uc2FnYS5wdXJjaGFzZXMudjEuRXhjaGFuZ2VDYWxsIkYKEEV4Y2hhbmdlUmVzcG9uc2USMgoHYW5zd2VycxgBIAMoCzIhLnNhZ2EucHVyY2hhc2VzLnYxLkV4Y2hhbmdlQW5zd2VyIo0DCgxFeGNoYW5nZUNhbGwSDwoHY2FsbF9pZBgBIAEoDRISCgp0aW1lb3V0X21zGAIgASgNEkgKDXRyYWNlX2NvbnRleHQYAyADKAsyMS5zYWdhLnB1cmNoYXNlcy52MS5FeGNoYW5nZUNhbGwuVHJhY2VDb250ZXh0RW50cnkSRQoQcHJvY2Vzc19wdXJjaGFzZRgKIAEoCzIpLnNhZ2EucHVyY2hhc2VzLnYxLlByb2Nlc3NQdXJjaGFzZVJlcXVlc3RIABJFChBjb25maXJtX3B1cmNoYXNlGAsgASgLMikuc2FnYS5wdXJjaGFzZXMudjEuQ29uZmlybVB1cmNoYXNlUmVxdWVzdEgAEkMKD2NhbmNlbF9wdXJjaGFzZRgMIAEoCzIoLnNhZ2EucHVyY2hhc2VzLnYxLkNhbmNlbFB1cmNoYXNlUmVxdWVzdEgAGjMKEVRyYWNlQ29udGV4dEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCBgoEY2FsbCKsAgoORXhjaGFuZ2VBbnN3ZXISDwoHY2FsbF9pZBgBIAEoDRISCgplcnJvcl9jb2RlGAIgASgNEhUKDWVycm9yX21lc3NhZ2UYAyABKAkSRgoQcHJvY2Vzc19wdXJjaGFzZRgKIAEoCzIqLnNhZ2EucHVyY2hhc2VzLnYxLlByb2Nlc3NQdXJjaGFzZVJlc3BvbnNlSAASRgoQY29uZmlybV9wdXJjaGFzZRgLIAEoCzIqLnNhZ2EucHVyY2hhc2VzLnYxLkNvbmZpcm1QdXJjaGFzZVJlc3BvbnNlSAASRAoPY2FuY2VsX3B1cmNoYXNlGAwgASgLMikuc2FnYS5wdXJjaGFzZXMudjEuQ2FuY2VsUHVyY2hhc2VSZXNwb25zZUgAQggKBnJlc3VsdCrGAQoOUHVyY2hhc2VTdGF0dXMSHwobUFVSQ0hBU0VfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGwoXUFVSQ0hBU0VfU1RBVFVTX1BFTkRJTkcQARIdChlQVVJDSEFTRV9TVEFUVVNfQ09ORklSTUVEEAISHQoZUFVSQ0hBU0VfU1RBVFVTX0NBTkNFTExFRBADEhwKGFBVUkNIQVNFX1NUQVRVU19SRUpFQ1RFRBAEEhoKFlBVUkNIQVNFX1NUQVRVU19WT0lERUQQBTLuBQoQUHVyY2hhc2VzU2VydmljZRKiAQoPUHJvY2Vzc1B1cmNoYXNlEikuc2FnYS5wdXJjaGFzZXMudjEuUHJvY2Vzc1B1cmNoYXNlUmVxdWVzdBoqLnNhZ2EucHVyY2hhc2VzLnYxLlByb2Nlc3NQdXJjaGFzZVJlc3BvbnNlIjjixxg0CAISDkNhbmNlbFB1cmNoYXNlGg9Db25maXJtUHVyY2hhc2UiD2lkZW1wb3RlbmN5X2tleRKBAQoPQ29uZmlybVB1cmNoYXNlEikuc2FnYS5wdXJjaGFzZXMudjEuQ29uZmlybVB1cmNoYXNlUmVxdWVzdBoqLnNhZ2EucHVyY2hhc2VzLnYxLkNvbmZpcm1QdXJjaGFzZVJlc3BvbnNlIhfixxgTCAQiD2lkZW1wb3RlbmN5X2tleRJ+Cg5DYW5jZWxQdXJjaGFzZRIoLnNhZ2EucHVyY2hhc2VzLnYxLkNhbmNlbFB1cmNoYXNlUmVxdWVzdBopLnNhZ2EucHVyY2hhc2VzLnYxLkNhbmNlbFB1cmNoYXNlUmVzcG9uc2UiF+LHGBMIAyIPaWRlbXBvdGVuY3lfa2V5EmQKC0dldFB1cmNoYXNlEiUuc2FnYS5wdXJjaGFzZXMudjEuR2V0UHVyY2hhc2VSZXF1ZXN0GiYuc2FnYS5wdXJjaGFzZXMudjEuR2V0UHVyY2hhc2VSZXNwb25zZSIG4scYAggBEmoKDUxpc3RQdXJjaGFzZXMSJy5zYWdhLnB1cmNoYXNlcy52MS5MaXN0UHVyY2hhc2VzUmVxdWVzdBooLnNhZ2EucHVyY2hhc2VzLnYxLkxpc3RQdXJjaGFzZXNSZXNwb25zZSIG4scYAggBEl8KCEV4Y2hhbmdlEiIuc2FnYS5wdXJjaGFzZXMudjEuRXhjaGFuZ2VSZXF1ZXN0GiMuc2FnYS5wdXJjaGFzZXMudjEuRXhjaGFuZ2VSZXNwb25zZSIG4scYAggFKAEwAWIGcHJvdG8z", [file_saga_options_v1_options]);
 
 /**
  * PurchaseLine is one product and quantity of a purchase.
@@ -288,11 +288,49 @@ export const ListPurchasesResponseSchema: GenMessage<ListPurchasesResponse> = /*
   messageDesc(file_saga_purchases_v1_purchases, 11);
 
 /**
- * ExchangeRequest is one call on an Exchange stream.
+ * ExchangeRequest is one message of an Exchange stream from the caller: the calls sent together.
  *
  * @generated from message saga.purchases.v1.ExchangeRequest
  */
 export type ExchangeRequest = Message<"saga.purchases.v1.ExchangeRequest"> & {
+  /**
+   * @generated from field: repeated saga.purchases.v1.ExchangeCall calls = 1;
+   */
+  calls: ExchangeCall[];
+};
+
+/**
+ * Describes the message saga.purchases.v1.ExchangeRequest.
+ * Use `create(ExchangeRequestSchema)` to create a new message.
+ */
+export const ExchangeRequestSchema: GenMessage<ExchangeRequest> = /*@__PURE__*/
+  messageDesc(file_saga_purchases_v1_purchases, 12);
+
+/**
+ * ExchangeResponse is one message of an Exchange stream from the server: the answers sent together.
+ *
+ * @generated from message saga.purchases.v1.ExchangeResponse
+ */
+export type ExchangeResponse = Message<"saga.purchases.v1.ExchangeResponse"> & {
+  /**
+   * @generated from field: repeated saga.purchases.v1.ExchangeAnswer answers = 1;
+   */
+  answers: ExchangeAnswer[];
+};
+
+/**
+ * Describes the message saga.purchases.v1.ExchangeResponse.
+ * Use `create(ExchangeResponseSchema)` to create a new message.
+ */
+export const ExchangeResponseSchema: GenMessage<ExchangeResponse> = /*@__PURE__*/
+  messageDesc(file_saga_purchases_v1_purchases, 13);
+
+/**
+ * ExchangeCall is one call on an Exchange stream.
+ *
+ * @generated from message saga.purchases.v1.ExchangeCall
+ */
+export type ExchangeCall = Message<"saga.purchases.v1.ExchangeCall"> & {
   /**
    * Chosen by the caller, unique among its calls in flight on this stream (it may wrap around).
    *
@@ -319,7 +357,7 @@ export type ExchangeRequest = Message<"saga.purchases.v1.ExchangeRequest"> & {
   /**
    * The call: one of the unary RPCs' requests.
    *
-   * @generated from oneof saga.purchases.v1.ExchangeRequest.call
+   * @generated from oneof saga.purchases.v1.ExchangeCall.call
    */
   call: {
     /**
@@ -343,18 +381,18 @@ export type ExchangeRequest = Message<"saga.purchases.v1.ExchangeRequest"> & {
 };
 
 /**
- * Describes the message saga.purchases.v1.ExchangeRequest.
- * Use `create(ExchangeRequestSchema)` to create a new message.
+ * Describes the message saga.purchases.v1.ExchangeCall.
+ * Use `create(ExchangeCallSchema)` to create a new message.
  */
-export const ExchangeRequestSchema: GenMessage<ExchangeRequest> = /*@__PURE__*/
-  messageDesc(file_saga_purchases_v1_purchases, 12);
+export const ExchangeCallSchema: GenMessage<ExchangeCall> = /*@__PURE__*/
+  messageDesc(file_saga_purchases_v1_purchases, 14);
 
 /**
- * ExchangeResponse answers one call of an Exchange stream.
+ * ExchangeAnswer answers one call of an Exchange stream.
  *
- * @generated from message saga.purchases.v1.ExchangeResponse
+ * @generated from message saga.purchases.v1.ExchangeAnswer
  */
-export type ExchangeResponse = Message<"saga.purchases.v1.ExchangeResponse"> & {
+export type ExchangeAnswer = Message<"saga.purchases.v1.ExchangeAnswer"> & {
   /**
    * The call_id of the request answered.
    *
@@ -379,7 +417,7 @@ export type ExchangeResponse = Message<"saga.purchases.v1.ExchangeResponse"> & {
   /**
    * The call's response, named like the call, when error_code is 0.
    *
-   * @generated from oneof saga.purchases.v1.ExchangeResponse.result
+   * @generated from oneof saga.purchases.v1.ExchangeAnswer.result
    */
   result: {
     /**
@@ -403,11 +441,11 @@ export type ExchangeResponse = Message<"saga.purchases.v1.ExchangeResponse"> & {
 };
 
 /**
- * Describes the message saga.purchases.v1.ExchangeResponse.
- * Use `create(ExchangeResponseSchema)` to create a new message.
+ * Describes the message saga.purchases.v1.ExchangeAnswer.
+ * Use `create(ExchangeAnswerSchema)` to create a new message.
  */
-export const ExchangeResponseSchema: GenMessage<ExchangeResponse> = /*@__PURE__*/
-  messageDesc(file_saga_purchases_v1_purchases, 13);
+export const ExchangeAnswerSchema: GenMessage<ExchangeAnswer> = /*@__PURE__*/
+  messageDesc(file_saga_purchases_v1_purchases, 15);
 
 /**
  * PurchaseStatus is where one purchase record stands.
@@ -550,12 +588,16 @@ export const PurchasesService: GenService<{
   /**
    * Exchange carries many calls of this service on one long-lived stream: the callers on
    * the hot path use it, because a message on an open stream costs a fraction of the CPU of a
-   * unary call (no HTTP/2 stream, headers or trailers per call). Each request holds a call_id
-   * and one call; each response answers one call_id, in any order, with the call's response or
+   * unary call (no HTTP/2 stream, headers or trailers per call). Each call holds a call_id
+   * and one request; each answer is for one call_id, in any order, with the call's response or
    * its error code (the same codes as the unary RPC). A call whose answer has not arrived when
    * the stream breaks has an unknown outcome: the caller retries it, which idempotency makes safe.
    * On shutdown the server answers the calls in flight, answers later ones UNAVAILABLE, then
    * ends the stream (status OK). Codes (of the stream itself): UNAVAILABLE when the connection is lost.
+   * Calls travel in batches: each ExchangeRequest holds the calls that one turn of the
+   * caller's event loop sent, each ExchangeResponse the answers that became ready in one
+   * turn of the server's, so under load many calls share one gRPC message and one HTTP/2
+   * frame, and the per-message cost of the wire is paid once for them all.
    *
    * @generated from rpc saga.purchases.v1.PurchasesService.Exchange
    */
