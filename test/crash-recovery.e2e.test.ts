@@ -28,7 +28,10 @@ describe.each([
   let f: SystemFixture;
   beforeAll(async () => {
     f = await startFixture({
-      env: { LOG_LEVEL: "warn", DEMO_LATENCY_MS: "50-150", DURABILITY: durability },
+      // Each call takes 200-400 ms, so a saga stays in flight for seconds and hundreds are in
+      // flight at the kill however fast the engine is (at 50-150 ms, once calls travelled in
+      // batches, as few as 40 were).
+      env: { LOG_LEVEL: "warn", DEMO_LATENCY_MS: "200-400", DURABILITY: durability },
       envOf: { gateway: { SAGA_WAIT_MS: "0" } },
     });
   }, 120_000);
