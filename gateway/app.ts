@@ -137,22 +137,18 @@ export function createApp(orchestrator: Client<typeof OrchestratorService>, heal
     res.status(status).json(body);
   });
 
-  const tracing = tracingSwitch.on;
+  // The plain spellings of POST /saga, recorded and traced here as the Express middleware above does for the rest.
   const servePostSaga = (req: IncomingMessage, res: ServerResponse): void => {
     metrics?.recordRoute(req, res, "/saga");
     postSaga(req, res);
   };
+  const sagaRoute = (): string => "/saga";
+  const tracePostSaga = (req: IncomingMessage, res: ServerResponse): void =>
+    traceHttpRequest(req, res, "/saga", sagaRoute, () => servePostSaga(req, res));
+  const answerPostSaga = tracingSwitch.on ? tracePostSaga : servePostSaga;
   return function gateway(req, res) {
-    if (req.method !== "POST" || !isPlainSagaTarget(req.url!)) return void app(req, res);
-    if (tracing)
-      traceHttpRequest(
-        req,
-        res,
-        "/saga",
-        () => "/saga",
-        () => servePostSaga(req, res),
-      );
-    else servePostSaga(req, res);
+    if (req.method === "POST" && isPlainSagaTarget(req.url!)) answerPostSaga(req, res);
+    else app(req, res);
   } satisfies RequestListener;
 }
 

@@ -121,13 +121,12 @@ function decoderFor(charset: string): StringDecoder | undefined {
   return undefined;
 }
 
-/** The stream that decodes a `Content-Encoding` (lowercase), or undefined for one the gateway does not read. */
-function decompressorFor(encoding: string): Transform | undefined {
-  if (encoding === "gzip") return createGunzip();
-  if (encoding === "deflate") return createInflate();
-  if (encoding === "br") return createBrotliDecompress();
-  return undefined;
-}
+/** The streams that decode each `Content-Encoding` the gateway reads (lowercase), but identity. A map: a header is no key into an object's prototype. */
+const DECOMPRESSORS: ReadonlyMap<string, () => Transform> = new Map([
+  ["gzip", createGunzip],
+  ["deflate", createInflate],
+  ["br", createBrotliDecompress],
+]);
 
 /** Calls `done` once `req` has been read to its end (or its connection has closed), reading off what is left. */
 function readOff(req: IncomingMessage, done: () => void): void {
@@ -156,8 +155,12 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
     if (!charset.startsWith("utf-")) return reject(fault("charset"));
     const contentEncoding = (req.headers["content-encoding"] || "identity").toLowerCase();
     const identity = contentEncoding === "identity";
-    const decompressor = identity ? undefined : decompressorFor(contentEncoding);
-    if (!identity && !decompressor) return reject(fault("encoding"));
+    if (!identity && !DECOMPRESSORS.has(contentEncoding)) return reject(fault("encoding"));
+    const decoder = decoderFor(charset);
+    if (!decoder) return readOff(req, () => reject(fault("charset")));
+    const declaredLength = identity && req.headers["content-length"] !== undefined ? parseInt(req.headers["content-length"], 10) : NaN;
+    if (declaredLength > limit) return readOff(req, () => reject(fault("tooLarge")));
+    const decompressor = identity ? undefined : DECOMPRESSORS.get(contentEncoding)!();
     const source: Readable = decompressor ?? req;
     if (decompressor) req.pipe(decompressor);
 
@@ -172,11 +175,6 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
       }
       readOff(req, () => reject(error));
     };
-
-    const decoder = decoderFor(charset);
-    if (!decoder) return refuse(fault("charset"));
-    const declaredLength = identity && req.headers["content-length"] !== undefined ? parseInt(req.headers["content-length"], 10) : NaN;
-    if (declaredLength > limit) return refuse(fault("tooLarge"));
 
     let received = 0;
     let text = "";
