@@ -1,4 +1,5 @@
-import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
+import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
+import express, { type NextFunction, type Request, type Response } from "express";
 import type { Client } from "@connectrpc/connect";
 import { OrchestratorService } from "#gen/saga/orchestrator/v1/orchestrator_pb.js";
 import { Health, HealthCheckResponse_ServingStatus } from "#gen/grpc/health/v1/health_pb.js";
@@ -6,29 +7,30 @@ import { checkId, MAX_KEY_LENGTH } from "#platform/field-rules.js";
 import type { Logger } from "#platform/logger.js";
 import { CONSOLE_PATHS, consoleRoutes } from "./console-assets.js";
 import { ApiKeyRing } from "./api-keys.js";
-import { bodyReadError, HttpError, httpErrorOf } from "./http-errors.js";
+import { httpErrorOf } from "./http-errors.js";
 import { createOperatorAuthenticator, type OperatorAuthenticator } from "./operator-auth.js";
 import { OPERATOR_ACTION_PATHS, operatorRoutes } from "./operator-routes.js";
 import { CONNECT_API_PREFIX, orchestratorConnectApi } from "./orchestrator-connect-api.js";
 import { gatewayMetrics } from "./http-metrics.js";
-import { DEFAULT_ORDER, parseOrderBody } from "./order-body.js";
+import { postSagaEndpoint } from "./post-saga-endpoint.js";
 import { readQuery } from "./query-string.js";
 import { readSagaListQuery } from "./saga-list-query.js";
-import { sagaJson, sagaOutcome } from "./saga-view.js";
-import { traceRestRequest } from "./rest-span.js";
+import type { SagaAccessCheck } from "./saga-access.js";
+import { sagaJson } from "./saga-view.js";
+import { traceHttpRequest, traceRestRequest } from "./rest-span.js";
 import { tracingSwitch } from "#platform/tracing/tracing-switch.js";
 
 export interface GatewayOptions {
   /** How long `POST /saga` waits for the outcome before it answers 202 (default 10 s). */
   readonly waitMs?: number;
-  /** Largest accepted body (default 64 KiB); larger ones get 413. */
+  /** Largest accepted body (default 64 KiB, counted once decoded); larger ones get 413. */
   readonly maxBodyBytes?: number;
   /** Seconds a client is told to wait after a 429. */
   readonly retryAfterSeconds?: number;
   /** Where a 5xx's cause is logged (it is never sent to the client). */
   readonly log?: Logger;
   /** Checks who may start sagas before `POST /saga` reads its body (API keys and their rate limit: `saga-access.ts`). */
-  readonly sagaAccess?: RequestHandler;
+  readonly sagaAccess?: SagaAccessCheck;
   /** Who may use the console's API and the operator actions (default: loopback clients only, gateway/operator-auth.ts). */
   readonly operatorAuth?: OperatorAuthenticator;
 }
@@ -48,8 +50,9 @@ const ENDPOINTS: ReadonlyArray<readonly [path: string, methods: readonly string[
  * The REST gateway: `POST /saga` (seed-compatible), `GET /saga/:id`, `GET /sagas`,
  * `/healthz`, `/readyz`; and for operators the REST actions, the Connect API under `/api` and
  * the console (gateway/operator-routes.ts, gateway/orchestrator-connect-api.ts, gateway/console-assets.ts). Every input that is not one of these, well formed, gets a 4xx whose
- * JSON body names the fault, before anything is started. It returns an app that is not yet
- * listening.
+ * JSON body names the fault, before anything is started. It returns the gateway's request
+ * listener, not yet listening: `POST /saga`, the hot path, is served without Express
+ * (gateway/post-saga-endpoint.ts), every other request by the Express app.
  */
 export function createApp(orchestrator: Client<typeof OrchestratorService>, health: Client<typeof Health>, options: GatewayOptions = {}) {
   const waitMs = options.waitMs ?? 10_000;
@@ -60,34 +63,20 @@ export function createApp(orchestrator: Client<typeof OrchestratorService>, heal
   app.set("query parser", false);
   // A span per request when the gateway traces (docs/operations.md#traces).
   if (tracingSwitch.on) app.use(traceRestRequest);
-  // Any JSON value parses (strict: false), so a body that is JSON but not an object is named as such.
-  const json = express.json({ limit: options.maxBodyBytes ?? 64 * 1024, type: () => true, strict: false });
   // Prometheus metrics (unless METRICS=off): every request recorded, and GET /metrics.
   const metrics = gatewayMetrics();
   if (metrics) app.use(metrics.record);
 
-  if (options.sagaAccess) app.post("/saga", options.sagaAccess);
-  app.post(
-    "/saga",
-    (req, res, next) => {
-      readQuery(req.originalUrl, []);
-      const length = Number(req.headers["content-length"] ?? 0);
-      const hasBody = length > 0 || req.headers["transfer-encoding"] !== undefined;
-      if (!hasBody) return next();
-      if (!req.is("application/json")) return next(new HttpError(415, "Content-Type must be application/json"));
-      return json(req, res, (err?: unknown) => next(err === undefined ? undefined : bodyReadError(err, req.headers["content-encoding"])));
-    },
-    async (req, res) => {
-      const key = req.header("idempotency-key");
-      if (key !== undefined) checkId(key, "Idempotency-Key", MAX_KEY_LENGTH);
-      const order = req.body === undefined ? DEFAULT_ORDER : parseOrderBody(req.body);
-      const { saga } = await orchestrator.startSaga({ idempotencyKey: key ?? "", order, waitMs }, { timeoutMs: waitMs + 5_000 });
-      if (!saga) throw new Error("orchestrator answered without a saga");
-      const outcome = sagaOutcome(saga);
-      if (outcome.status === 202) res.location(`/saga/${encodeURIComponent(saga.sagaId)}`);
-      res.status(outcome.status).json(outcome.body);
-    },
-  );
+  // POST /saga is served without Express (gateway/post-saga-endpoint.ts); Express routes to it
+  // only the spellings of its path that the gateway's own dispatch (below) leaves to Express.
+  const postSaga = postSagaEndpoint(orchestrator, {
+    waitMs,
+    maxBodyBytes: options.maxBodyBytes ?? 64 * 1024,
+    retryAfterSeconds: options.retryAfterSeconds ?? 1,
+    log: options.log,
+    access: options.sagaAccess,
+  });
+  app.post("/saga", (req, res) => postSaga(req, res));
 
   app.get("/saga/:id", async (req, res) => {
     readQuery(req.originalUrl, []);
@@ -148,5 +137,27 @@ export function createApp(orchestrator: Client<typeof OrchestratorService>, heal
     res.status(status).json(body);
   });
 
-  return app;
+  // The plain spellings of POST /saga, recorded and traced here as the Express middleware above does for the rest.
+  const servePostSaga = (req: IncomingMessage, res: ServerResponse): void => {
+    metrics?.recordRoute(req, res, "/saga");
+    postSaga(req, res);
+  };
+  const sagaRoute = (): string => "/saga";
+  const tracePostSaga = (req: IncomingMessage, res: ServerResponse): void =>
+    traceHttpRequest(req, res, "/saga", sagaRoute, () => servePostSaga(req, res));
+  const answerPostSaga = tracingSwitch.on ? tracePostSaga : servePostSaga;
+  return function gateway(req, res) {
+    if (req.method === "POST" && isPlainSagaTarget(req.url!)) answerPostSaga(req, res);
+    else app(req, res);
+  } satisfies RequestListener;
+}
+
+/**
+ * True for the request targets that are `/saga` whatever router reads them: `/saga` itself
+ * and `/saga?…` (the endpoint refuses any query). The gateway serves those without Express;
+ * any other spelling Express's router accepts for `/saga` (its case, a trailing slash…) still
+ * reaches the same endpoint through Express.
+ */
+function isPlainSagaTarget(url: string): boolean {
+  return url.startsWith("/saga") && (url.length === 5 || url.charCodeAt(5) === 0x3f);
 }

@@ -32,29 +32,3 @@ export function httpErrorOf(err: unknown): { status: number; body: { error: stri
   const message = status >= 500 && e.code !== Code.Unavailable && e.code !== Code.DeadlineExceeded ? "internal error" : e.rawMessage;
   return { status, body: { error: message, code: codeName(e.code) } };
 }
-
-/** What body-parser says went wrong, as the fault a client can fix. */
-const BODY_FAULTS: Readonly<Record<string, readonly [number, string]>> = {
-  "entity.parse.failed": [400, "body: malformed JSON"],
-  "entity.too.large": [413, "body: too large"],
-  "encoding.unsupported": [415, "Content-Encoding: unsupported (the gateway reads gzip, deflate, br or identity)"],
-  "charset.unsupported": [415, "Content-Type: unsupported charset (the gateway reads utf-8)"],
-  "request.aborted": [400, "body: the client stopped sending it before Content-Length bytes arrived"],
-  "request.size.invalid": [400, "Content-Length: does not match the length of the body"],
-};
-
-/**
- * A failure to read a request's body as a client error naming the fault: the body-parser
- * error types above, and a body that does not decode as its `Content-Encoding` says (zlib
- * and brotli errors, which body-parser passes on as a bare 400). Any other error is returned
- * as it is (a bug: 500).
- */
-export function bodyReadError(err: unknown, contentEncoding: string | undefined): unknown {
-  const e = err as { type?: unknown; status?: unknown; message?: unknown };
-  const known = typeof e.type === "string" ? BODY_FAULTS[e.type] : undefined;
-  if (known) return new HttpError(known[0], known[1]);
-  if (e.type === undefined && typeof e.status === "number" && e.status >= 400 && e.status < 500) {
-    return new HttpError(400, `body: does not decode as its Content-Encoding (${contentEncoding ?? "identity"}) says`);
-  }
-  return err;
-}

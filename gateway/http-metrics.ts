@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { RequestHandler, Response } from "express";
 import { CounterFamily, type CounterCell, HistogramFamily, type HistogramCell, LATENCY_BUCKETS_SECONDS } from "#platform/metric-families.js";
 import { metricsEnabled, metricsRegistry } from "#platform/metrics-registry.js";
@@ -6,8 +7,10 @@ import { readQuery } from "./query-string.js";
 
 /** The gateway's request metrics and its /metrics endpoint. */
 export interface GatewayMetrics {
-  /** Middleware, mounted before the routes: records each answered request once it is sent. */
+  /** Middleware, mounted before the routes: records each answered request once it is sent, under the route Express matched. */
   readonly record: RequestHandler;
+  /** Records a request the gateway serves without Express (`POST /saga`) under `route`, once it is answered. */
+  readonly recordRoute: (req: IncomingMessage, res: ServerResponse, route: string) => void;
   /** `GET /metrics`: the process's registry in Prometheus' text format; a query string is a 400, as on every endpoint. */
   readonly serve: RequestHandler;
 }
@@ -15,8 +18,10 @@ export interface GatewayMetrics {
 type HttpLabel = "method" | "route" | "status";
 
 const STARTED_AT = Symbol("request started at");
+const ROUTE = Symbol("route served without Express");
 interface Timed {
   [STARTED_AT]?: number;
+  [ROUTE]?: string;
 }
 
 let families: { requests: CounterFamily<HttpLabel>; seconds: HistogramFamily<HttpLabel> } | undefined;
@@ -58,9 +63,9 @@ export function gatewayMetrics(): GatewayMetrics | undefined {
     return cell;
   };
   // One listener for every response (no closure per request); the start time rides on the response.
-  function onFinish(this: Response & Timed): void {
-    const route = (this.req.route as { path?: unknown } | undefined)?.path;
-    const cell = cellsOf(this.req.method, typeof route === "string" ? route : "unmatched", this.statusCode);
+  function onFinish(this: ServerResponse & Timed): void {
+    const route = this[ROUTE] ?? ((this.req as Partial<Response["req"]>).route as { path?: unknown } | undefined)?.path;
+    const cell = cellsOf(this.req.method!, typeof route === "string" ? route : "unmatched", this.statusCode);
     cell.count.inc();
     cell.seconds.observe((performance.now() - this[STARTED_AT]!) / 1000);
   }
@@ -69,6 +74,11 @@ export function gatewayMetrics(): GatewayMetrics | undefined {
       (res as Response & Timed)[STARTED_AT] = performance.now();
       res.on("finish", onFinish);
       next();
+    },
+    recordRoute(_req, res, route) {
+      (res as ServerResponse & Timed)[STARTED_AT] = performance.now();
+      (res as ServerResponse & Timed)[ROUTE] = route;
+      res.on("finish", onFinish);
     },
     serve(req, res) {
       readQuery(req.originalUrl, []);

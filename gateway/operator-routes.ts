@@ -2,7 +2,8 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import type { OrchestratorService, Saga } from "#gen/saga/orchestrator/v1/orchestrator_pb.js";
 import { checkId, MAX_KEY_LENGTH } from "#platform/field-rules.js";
-import { bodyReadError, HttpError } from "./http-errors.js";
+import { HttpError } from "./http-errors.js";
+import { declaresBody, isJsonContentType, readJsonBody } from "./json-body.js";
 import type { OperatorAuthenticator } from "./operator-auth.js";
 import { quote, readQuery } from "./query-string.js";
 import { sagaJson } from "./saga-view.js";
@@ -51,7 +52,6 @@ export function readReasonBody(body: unknown): string {
  */
 export function operatorRoutes(orchestrator: Client<typeof OrchestratorService>, auth: OperatorAuthenticator, maxBodyBytes: number): Router {
   const router = express.Router();
-  const json = express.json({ limit: maxBodyBytes, type: () => true, strict: false });
   for (const [action, call] of Object.entries(ACTIONS)) {
     router.post(
       `/sagas/:id/${action}`,
@@ -67,10 +67,10 @@ export function operatorRoutes(orchestrator: Client<typeof OrchestratorService>,
           throw new HttpError(result.status, result.message);
         }
         res.locals.principal = result.principal;
-        const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
-        if (!hasBody) return next();
-        if (!req.is("application/json")) throw new HttpError(415, 'Content-Type must be application/json (body {"reason": "…"})');
-        json(req, res, (err?: unknown) => next(err === undefined ? undefined : bodyReadError(err, req.headers["content-encoding"])));
+        if (!declaresBody(req.headers)) return next();
+        if (!isJsonContentType(req.headers["content-type"])) throw new HttpError(415, 'Content-Type must be application/json (body {"reason": "…"})');
+        req.body = await readJsonBody(req, maxBodyBytes);
+        next();
       },
       async (req: Request, res: Response) => {
         const sagaId = checkId(String(req.params.id), "sagaId", MAX_KEY_LENGTH);
