@@ -23,7 +23,10 @@ const cases: { name: string; schema: DescMessage; init: Record<string, unknown> 
     init: {
       callId: 1234,
       timeoutMs: 10_000,
-      call: { case: "authorizePayment", value: { idempotencyKey: "saga-7f3a9c2e-0b1d-4e8f:payments", customerId: "customer-42", amountCents: 12_345n } },
+      call: {
+        case: "authorizePayment",
+        value: { idempotencyKey: "saga-7f3a9c2e-0b1d-4e8f:payments", customerId: "customer-42", amountCents: 12_345n },
+      },
     },
   },
   {
@@ -33,7 +36,14 @@ const cases: { name: string; schema: DescMessage; init: Record<string, unknown> 
       callId: 1234,
       result: {
         case: "authorizePayment",
-        value: { payment: { idempotencyKey: "saga-7f3a9c2e-0b1d-4e8f:payments", customerId: "customer-42", amountCents: 12_345n, status: PaymentStatus.AUTHORIZED } },
+        value: {
+          payment: {
+            idempotencyKey: "saga-7f3a9c2e-0b1d-4e8f:payments",
+            customerId: "customer-42",
+            amountCents: 12_345n,
+            status: PaymentStatus.AUTHORIZED,
+          },
+        },
       },
     },
   },
@@ -42,7 +52,13 @@ const cases: { name: string; schema: DescMessage; init: Record<string, unknown> 
     schema: StartSagaRequestSchema,
     init: {
       idempotencyKey: "order-2026-11-30-000123",
-      order: { customerId: "customer-42", items: [{ productId: "sku-1", quantity: 2 }, { productId: "sku-2", quantity: 1 }] },
+      order: {
+        customerId: "customer-42",
+        items: [
+          { productId: "sku-1", quantity: 2 },
+          { productId: "sku-2", quantity: 1 },
+        ],
+      },
       waitMs: 5000,
     },
   },
@@ -57,7 +73,13 @@ const cases: { name: string; schema: DescMessage; init: Record<string, unknown> 
         definitionName: "order",
         definitionVersion: 1,
         status: SagaStatus.COMPLETED,
-        order: { customerId: "customer-42", items: [{ productId: "sku-1", quantity: 2 }, { productId: "sku-2", quantity: 1 }] },
+        order: {
+          customerId: "customer-42",
+          items: [
+            { productId: "sku-1", quantity: 2 },
+            { productId: "sku-2", quantity: 1 },
+          ],
+        },
         totalCents: 12_345n,
         steps: ["price", "reserve", "authorize", "purchase"].flatMap((n) => [step(n, StepPhase.ACTION), step(n, StepPhase.CONFIRMATION)]),
         createdAt: at,

@@ -69,6 +69,12 @@ export interface MessagePlan {
   readonly byNumber: (FieldPlan | undefined)[];
   /** The properties of a zero message, in declaration order. */
   readonly zeroMembers: ZeroMember[];
+  /** The encoder compiled from this plan (protobuf-codec-writer.ts), once first used. */
+  writer: ((message: Record<string, unknown>, isMessage: boolean) => void) | undefined;
+  /** The decoder compiled from this plan (protobuf-codec-reader.ts), once first used. */
+  reader: ((message: Record<string, unknown>, end: number) => Record<string, unknown>) | undefined;
+  /** Makes a zero message of this plan (protobuf-codec-reader.ts), once first used. */
+  zero: (() => Record<string, unknown>) | undefined;
 }
 
 /** Thrown by the encoder and decoder when protobuf-es must handle the whole message instead. */
@@ -118,6 +124,8 @@ function supportsAllReachable(root: DescMessage): boolean {
 function supportsMessage(message: DescMessage): boolean {
   if (message.file.edition !== EDITION_PROTO3) return false;
   if (SPECIAL_TYPES.has(message.typeName) || message.file.name === WRAPPERS_FILE) return false;
+  // The compiled code names properties in literals, where "__proto__" would set the prototype.
+  if (message.members.some((m) => m.localName === "__proto__")) return false;
   return message.fields.every(supportsField);
 }
 
@@ -165,7 +173,15 @@ function scalarKind(scalar: ScalarType, longAsString: boolean): ValueKind | unde
 function buildPlans(message: DescMessage, built: Map<DescMessage, MessagePlan>): MessagePlan {
   const existing = built.get(message);
   if (existing) return existing;
-  const plan: MessagePlan = { typeName: message.typeName, fields: [], byNumber: [], zeroMembers: [] };
+  const plan: MessagePlan = {
+    typeName: message.typeName,
+    fields: [],
+    byNumber: [],
+    zeroMembers: [],
+    writer: undefined,
+    reader: undefined,
+    zero: undefined,
+  };
   built.set(message, plan);
   for (const member of message.members) {
     if (member.kind === "oneof") plan.zeroMembers.push({ localName: member.localName, zero: "oneof" });

@@ -19,6 +19,7 @@ import {
   WIRE_VARINT,
   type FieldPlan,
   type MessagePlan,
+  type ZeroMember,
 } from "./protobuf-codec-plan.js";
 
 /**
@@ -33,10 +34,14 @@ import {
 
 /** protobuf-es's default recursion limit: deeper messages are its to refuse. */
 const RECURSION_LIMIT = 100;
-const ASCII_FAST_PATH = 64;
 const decodeUtf8 = getTextEncoding().decodeUtf8;
 
-let bytes: Uint8Array = new Uint8Array(0);
+const EMPTY = new Uint8Array(0);
+const EMPTY_BUFFER = Buffer.alloc(0);
+/** The input being read; bytes fields are views of it, as protobuf-es makes them. */
+let bytes: Uint8Array = EMPTY;
+/** The same bytes as a Buffer, to decode ASCII strings natively. */
+let text: Buffer = EMPTY_BUFFER;
 let pos = 0;
 let depth = 0;
 /** The last 64-bit varint read (readVarint64), as two signed 32-bit halves. */
@@ -45,116 +50,178 @@ let high = 0;
 
 type Fields = Record<string, unknown>;
 
+type Reader = (message: Fields, end: number) => Fields;
+
 /** Decodes all of `input` as a message of `plan`; throws CODEC_FALLBACK when protobuf-es must do it. */
 export function readMessageBytes(plan: MessagePlan, input: Uint8Array): Fields {
   bytes = input;
+  text = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   pos = 0;
   depth = 0;
   try {
-    return readFields(plan, zeroMessage(plan), input.length);
+    return (plan.reader ?? compileReader(plan))((plan.zero ?? compileZero(plan))(), input.length);
   } finally {
-    bytes = new Uint8Array(0);
+    bytes = EMPTY;
+    text = EMPTY_BUFFER;
   }
 }
 
-/** A fresh message as protobuf-es's `create(schema)` makes it. */
-function zeroMessage(plan: MessagePlan): Fields {
-  const message: Fields = { $typeName: plan.typeName };
-  const members = plan.zeroMembers;
-  for (let i = 0; i < members.length; i++) {
-    const member = members[i]!;
-    switch (member.zero) {
-      case "oneof":
-        message[member.localName] = { case: undefined };
-        break;
-      case "list":
-        message[member.localName] = [];
-        break;
-      case "map":
-        message[member.localName] = {};
-        break;
-      case KIND_STRING:
-        message[member.localName] = "";
-        break;
-      case KIND_BOOL:
-        message[member.localName] = false;
-        break;
-      case KIND_INT64:
-        message[member.localName] = protoInt64.zero;
-        break;
-      case KIND_BYTES:
-        message[member.localName] = new Uint8Array(0);
-        break;
-      default:
-        message[member.localName] = 0;
-    }
+/** The names the compiled readers see, and what they are. */
+const READER_HELPERS = {
+  FALLBACK: CODEC_FALLBACK,
+  enter,
+  leave,
+  nextTag,
+  readNested,
+  readListItems,
+  readMapEntry,
+  readString,
+  readBool,
+  readVarint32,
+  readInt64,
+  readBytes,
+};
+
+/** The expression, in a compiled reader, that reads one value of `kind`. */
+function readExpression(kind: number): string {
+  switch (kind) {
+    case KIND_STRING:
+      return "readString(end)";
+    case KIND_BOOL:
+      return "readBool(end)";
+    case KIND_INT32:
+    case KIND_ENUM:
+      return "(readVarint32(end) | 0)";
+    case KIND_UINT32:
+      return "(readVarint32(end) >>> 0)";
+    case KIND_INT64:
+      return "readInt64(end)";
+    default:
+      return "readBytes(end)";
   }
-  return message;
 }
 
-/** Reads fields up to `end` into `message` (a fresh one, or one being merged into). */
-function readFields(plan: MessagePlan, message: Fields, end: number): Fields {
-  if (++depth > RECURSION_LIMIT) throw CODEC_FALLBACK;
-  const byNumber = plan.byNumber;
-  while (pos < end) {
-    const tag = readTag(end);
-    const wireType = tag & 7;
-    const field = byNumber[tag >>> 3];
-    if (field === undefined) throw CODEC_FALLBACK;
+/**
+ * Compiles the reader of `plan`'s fields, as protobufjs generates its decoders: a switch on the
+ * tag (field number and expected wire type) with each field's property written by name. Any
+ * other tag (an unknown field, a wire type protobuf-es would misread) falls back.
+ */
+function compileReader(plan: MessagePlan): Reader {
+  const cases: string[] = [];
+  plan.fields.forEach((field, i) => {
+    const name = JSON.stringify(field.localName);
+    const tagOf = (wireType: number): number => ((field.number << 3) | wireType) >>> 0;
     switch (field.shape) {
       case SHAPE_SINGULAR:
-        if (wireType !== field.valueWireType) throw CODEC_FALLBACK;
-        message[field.localName] = readValue(field.kind, end);
+        cases.push(`case ${tagOf(field.valueWireType)}: message[${name}] = ${readExpression(field.kind)}; break;`);
         break;
-      case SHAPE_SINGULAR_MESSAGE: {
-        if (wireType !== WIRE_LENGTH_DELIMITED) throw CODEC_FALLBACK;
-        const existing = message[field.localName] as Fields | undefined;
-        message[field.localName] = readNested(field.message!, existing, end);
+      case SHAPE_SINGULAR_MESSAGE:
+        cases.push(`case ${tagOf(WIRE_LENGTH_DELIMITED)}: message[${name}] = readNested(M[${i}], message[${name}], end); break;`);
         break;
-      }
       case SHAPE_ONEOF_MEMBER: {
-        if (wireType !== field.valueWireType) throw CODEC_FALLBACK;
-        const oneof = message[field.oneof] as { case: string | undefined; value?: unknown };
-        let value: unknown;
-        if (field.kind === KIND_MESSAGE) {
-          const existing = oneof.case === field.localName ? (oneof.value as Fields) : undefined;
-          value = readNested(field.message!, existing, end);
-        } else value = readValue(field.kind, end);
-        message[field.oneof] = { case: field.localName, value };
+        const oneof = JSON.stringify(field.oneof);
+        const value =
+          field.kind === KIND_MESSAGE
+            ? `readNested(M[${i}], message[${oneof}].case === ${name} ? message[${oneof}].value : undefined, end)`
+            : readExpression(field.kind);
+        cases.push(`case ${tagOf(field.valueWireType)}: message[${oneof}] = { case: ${name}, value: ${value} }; break;`);
         break;
       }
       case SHAPE_LIST:
-        readListItems(field, message[field.localName] as unknown[], wireType, end);
+        if (field.kind === KIND_MESSAGE) {
+          cases.push(`case ${tagOf(WIRE_LENGTH_DELIMITED)}: message[${name}].push(readNested(M[${i}], undefined, end)); break;`);
+        } else {
+          cases.push(`case ${tagOf(field.valueWireType)}: message[${name}].push(${readExpression(field.kind)}); break;`);
+          // protobuf-es reads a length-delimited run of varint values as packed, packed or not in the schema.
+          if (field.valueWireType === WIRE_VARINT)
+            cases.push(`case ${tagOf(WIRE_LENGTH_DELIMITED)}: readListItems(${field.kind}, message[${name}], end); break;`);
+        }
         break;
       case SHAPE_MAP:
-        if (wireType !== WIRE_LENGTH_DELIMITED) throw CODEC_FALLBACK;
-        readMapEntry(field, message[field.localName] as Fields, end);
+        cases.push(`case ${tagOf(WIRE_LENGTH_DELIMITED)}: readMapEntry(F[${i}], message[${name}], end); break;`);
         break;
     }
+  });
+  const source = [
+    "return function read(message, end) {",
+    "enter();",
+    "for (let tag = nextTag(end); tag !== 0; tag = nextTag(end)) {",
+    "switch (tag) {",
+    ...cases,
+    "default: throw FALLBACK;",
+    "}",
+    "}",
+    "leave();",
+    "return message;",
+    "};",
+  ].join("\n");
+  const names = Object.keys(READER_HELPERS);
+  const factory = new Function("F", "M", ...names, source) as (...args: unknown[]) => Reader;
+  const reader = factory(
+    plan.fields,
+    plan.fields.map((f) => f.message),
+    ...Object.values(READER_HELPERS),
+  );
+  plan.reader = reader;
+  return reader;
+}
+
+/** Compiles the maker of `plan`'s zero message, as protobuf-es's `create(schema)` makes it: one object literal. */
+function compileZero(plan: MessagePlan): () => Fields {
+  const properties = [`$typeName: ${JSON.stringify(plan.typeName)}`];
+  for (const member of plan.zeroMembers) {
+    properties.push(`${JSON.stringify(member.localName)}: ${zeroExpression(member.zero)}`);
   }
+  const factory = new Function("ZERO_INT64", `return function zero() { return { ${properties.join(", ")} }; };`) as (
+    zeroInt64: unknown,
+  ) => () => Fields;
+  const zero = factory(protoInt64.zero);
+  plan.zero = zero;
+  return zero;
+}
+
+function zeroExpression(zero: ZeroMember["zero"]): string {
+  switch (zero) {
+    case "oneof":
+      return "{ case: undefined }";
+    case "list":
+      return "[]";
+    case "map":
+      return "{}";
+    case KIND_STRING:
+      return `""`;
+    case KIND_BOOL:
+      return "false";
+    case KIND_INT64:
+      return "ZERO_INT64";
+    case KIND_BYTES:
+      return "new Uint8Array(0)";
+    default:
+      return "0";
+  }
+}
+
+/** Counts a message level in, refusing what protobuf-es's recursion limit would refuse. */
+function enter(): void {
+  if (++depth > RECURSION_LIMIT) throw CODEC_FALLBACK;
+}
+
+function leave(): void {
   depth--;
-  return message;
+}
+
+/** The next tag before `end`, or 0 at `end`. */
+function nextTag(end: number): number {
+  return pos < end ? readTag(end) : 0;
 }
 
 function readNested(plan: MessagePlan, existing: Fields | undefined, end: number): Fields {
   const nestedEnd = readLengthEnd(end);
-  return readFields(plan, existing ?? zeroMessage(plan), nestedEnd);
+  return (plan.reader ?? compileReader(plan))(existing ?? (plan.zero ?? compileZero(plan))(), nestedEnd);
 }
 
-/** One occurrence of a repeated field: a value, or a packed run of them. */
-function readListItems(field: FieldPlan, list: unknown[], wireType: number, end: number): void {
-  const kind = field.kind;
-  if (kind === KIND_MESSAGE) {
-    if (wireType !== WIRE_LENGTH_DELIMITED) throw CODEC_FALLBACK;
-    list.push(readNested(field.message!, undefined, end));
-    return;
-  }
-  if (wireType === field.valueWireType) {
-    list.push(readValue(kind, end));
-    return;
-  }
-  // protobuf-es reads a length-delimited run of varint values as packed, packed or not in the schema.
-  if (wireType !== WIRE_LENGTH_DELIMITED || field.valueWireType !== WIRE_VARINT) throw CODEC_FALLBACK;
+/** A packed run of varint values of `kind`. */
+function readListItems(kind: number, list: unknown[], end: number): void {
   const runEnd = readLengthEnd(end);
   while (pos < runEnd) list.push(readValue(kind, runEnd));
 }
@@ -178,7 +245,7 @@ function readMapEntry(field: FieldPlan, map: Fields, end: number): void {
 function zeroValue(field: FieldPlan): unknown {
   switch (field.kind) {
     case KIND_MESSAGE:
-      return zeroMessage(field.message!);
+      return (field.message!.zero ?? compileZero(field.message!))();
     case KIND_STRING:
       return "";
     case KIND_BOOL:
@@ -198,25 +265,38 @@ function readValue(kind: number, end: number): unknown {
     case KIND_STRING:
       return readString(end);
     case KIND_BOOL:
-      readVarint64(end);
-      return low !== 0 || high !== 0;
+      return readBool(end);
     case KIND_INT32:
     case KIND_ENUM:
       return readVarint32(end) | 0;
     case KIND_UINT32:
       return readVarint32(end) >>> 0;
     case KIND_INT64:
-      readVarint64(end);
-      return high === 0 && low >= 0 ? BigInt(low) : (protoInt64.dec(low, high) as bigint);
-    case KIND_BYTES: {
-      const valueEnd = readLengthEnd(end);
-      const value = bytes.subarray(pos, valueEnd);
-      pos = valueEnd;
-      return value;
-    }
+      return readInt64(end);
+    case KIND_BYTES:
+      return readBytes(end);
     default:
       throw CODEC_FALLBACK;
   }
+}
+
+function readBool(end: number): boolean {
+  readVarint64(end);
+  return low !== 0 || high !== 0;
+}
+
+/** An int64 as a bigint, as protoInt64.dec makes it. */
+function readInt64(end: number): bigint {
+  readVarint64(end);
+  return high === 0 && low >= 0 ? BigInt(low) : (protoInt64.dec(low, high) as bigint);
+}
+
+/** Bytes as a view of the input, as protobuf-es's BinaryReader returns them. */
+function readBytes(end: number): Uint8Array {
+  const valueEnd = readLengthEnd(end);
+  const value = bytes.subarray(pos, valueEnd);
+  pos = valueEnd;
+  return value;
 }
 
 /** A tag, checked as protobuf-es checks it (field number above 0, known wire type, fits 32 bits). */
@@ -293,16 +373,9 @@ function readString(end: number): string {
   const valueEnd = readLengthEnd(end);
   const start = pos;
   pos = valueEnd;
-  if (valueEnd - start <= ASCII_FAST_PATH) {
-    let ascii = "";
-    let i = start;
-    for (; i < valueEnd; i++) {
-      const b = bytes[i]!;
-      if (b >= 0x80) break;
-      ascii += String.fromCharCode(b);
-    }
-    if (i === valueEnd) return ascii;
-  }
+  let i = start;
+  while (i < valueEnd && bytes[i]! < 0x80) i++;
+  if (i === valueEnd) return text.toString("latin1", start, valueEnd);
   try {
     return decodeUtf8(bytes.subarray(start, valueEnd), true);
   } catch {

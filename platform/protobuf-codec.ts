@@ -19,10 +19,11 @@ import { readMessageBytes } from "./protobuf-codec-reader.js";
 
 /**
  * Encodes `value`, a message of `schema` or an init object as `create(schema, init)` accepts,
- * into the bytes `toBinary(schema, create(schema, value))` returns.
+ * into the bytes `toBinary(schema, create(schema, value))` returns, as a Buffer (what grpc-js
+ * sends; often a slice of Node's shared pool, so not to be transferred).
  * @throws protobuf-es's error when the value cannot be encoded.
  */
-export function encode(schema: DescMessage, value: unknown): Uint8Array {
+export function encode(schema: DescMessage, value: unknown): Buffer {
   const plan = messagePlan(schema);
   if (plan !== undefined) {
     try {
@@ -31,7 +32,8 @@ export function encode(schema: DescMessage, value: unknown): Uint8Array {
       if (err !== CODEC_FALLBACK) throw err;
     }
   }
-  return toBinary(schema, create(schema, value as Parameters<typeof create>[1]));
+  const bytes = toBinary(schema, create(schema, value as Parameters<typeof create>[1]));
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /**
