@@ -112,6 +112,8 @@ function outcome<T>(run: () => T): { value: T } | { error: string } {
 }
 
 const runs = { numRuns: 40 };
+/** Property tests run their 40 cases in well under a second; this is for a machine under heavy load. */
+const PROPERTY_TEST_TIMEOUT_MS = 60_000;
 
 /** The codec writes into Node Buffers (Uint8Arrays from a pool); compared as plain Uint8Arrays. */
 const plainBytes = (bytes: Uint8Array): Uint8Array => new Uint8Array(bytes);
@@ -133,67 +135,83 @@ describe("protobuf-codec", () => {
   describe.each(schemas.map((schema) => [schema.typeName, schema] as const))("%s", (_name, schema) => {
     const plan = messagePlan(schema)!;
 
-    it("encodes init objects and messages into protobuf-es's bytes, and decodes them into its objects, without falling back", () => {
-      fc.assert(
-        fc.property(initOf(schema), (init) => {
-          const message = create(schema, init);
-          const expected = toBinary(schema, message);
-          expect(plainBytes(writeMessageBytes(plan, init))).toEqual(expected);
-          expect(plainBytes(writeMessageBytes(plan, message))).toEqual(expected);
-          expect(plainBytes(encode(schema, init))).toEqual(expected);
-          expect(plainBytes(encode(schema, message))).toEqual(expected);
-          expect(readMessageBytes(plan, expected)).toStrictEqual(fromBinary(schema, expected));
-          expect(decode(schema, expected)).toStrictEqual(fromBinary(schema, expected));
-          expect(decode(schema, Buffer.from(expected))).toStrictEqual(fromBinary(schema, Buffer.from(expected)));
-        }),
-        runs,
-      );
-    });
+    it(
+      "encodes init objects and messages into protobuf-es's bytes, and decodes them into its objects, without falling back",
+      () => {
+        fc.assert(
+          fc.property(initOf(schema), (init) => {
+            const message = create(schema, init);
+            const expected = toBinary(schema, message);
+            expect(plainBytes(writeMessageBytes(plan, init))).toEqual(expected);
+            expect(plainBytes(writeMessageBytes(plan, message))).toEqual(expected);
+            expect(plainBytes(encode(schema, init))).toEqual(expected);
+            expect(plainBytes(encode(schema, message))).toEqual(expected);
+            expect(readMessageBytes(plan, expected)).toStrictEqual(fromBinary(schema, expected));
+            expect(decode(schema, expected)).toStrictEqual(fromBinary(schema, expected));
+            expect(decode(schema, Buffer.from(expected))).toStrictEqual(fromBinary(schema, Buffer.from(expected)));
+          }),
+          runs,
+        );
+      },
+      PROPERTY_TEST_TIMEOUT_MS,
+    );
 
-    it("decodes concatenated messages as protobuf-es merges them (last value wins, lists append, messages merge)", () => {
-      fc.assert(
-        fc.property(initOf(schema), initOf(schema), (a, b) => {
-          const bytes = Buffer.concat([encode(schema, a), encode(schema, b)]);
-          expect(decode(schema, bytes)).toStrictEqual(fromBinary(schema, bytes));
-        }),
-        runs,
-      );
-    });
+    it(
+      "decodes concatenated messages as protobuf-es merges them (last value wins, lists append, messages merge)",
+      () => {
+        fc.assert(
+          fc.property(initOf(schema), initOf(schema), (a, b) => {
+            const bytes = Buffer.concat([encode(schema, a), encode(schema, b)]);
+            expect(decode(schema, bytes)).toStrictEqual(fromBinary(schema, bytes));
+          }),
+          runs,
+        );
+      },
+      PROPERTY_TEST_TIMEOUT_MS,
+    );
 
-    it("decodes truncated, corrupted and unknown-field bytes exactly as protobuf-es does (value or error)", () => {
-      fc.assert(
-        fc.property(initOf(schema), fc.nat(), fc.nat(), fc.integer({ min: 0, max: 255 }), (init, cutAt, flipAt, byte) => {
-          const bytes = encode(schema, init);
-          const same = (input: Uint8Array): void => {
-            expect(outcome(() => decode(schema, input))).toStrictEqual(outcome(() => fromBinary(schema, input)));
-          };
-          same(bytes.subarray(0, bytes.length === 0 ? 0 : cutAt % bytes.length));
-          if (bytes.length > 0) {
-            const corrupted = bytes.slice();
-            corrupted[flipAt % bytes.length] = byte;
-            same(corrupted);
-          }
-          for (const unknown of [
-            [0xb8, 0x3e, 0x05],
-            [0xba, 0x3e, 0x01, 0x61],
-            [0xbd, 0x3e, 1, 2, 3, 4],
-            [0xb9, 0x3e, 1, 2, 3, 4, 5, 6, 7, 8],
-          ]) {
-            same(Buffer.concat([bytes, Buffer.from(unknown)]));
-          }
-        }),
-        runs,
-      );
-    });
+    it(
+      "decodes truncated, corrupted and unknown-field bytes exactly as protobuf-es does (value or error)",
+      () => {
+        fc.assert(
+          fc.property(initOf(schema), fc.nat(), fc.nat(), fc.integer({ min: 0, max: 255 }), (init, cutAt, flipAt, byte) => {
+            const bytes = encode(schema, init);
+            const same = (input: Uint8Array): void => {
+              expect(outcome(() => decode(schema, input))).toStrictEqual(outcome(() => fromBinary(schema, input)));
+            };
+            same(bytes.subarray(0, bytes.length === 0 ? 0 : cutAt % bytes.length));
+            if (bytes.length > 0) {
+              const corrupted = bytes.slice();
+              corrupted[flipAt % bytes.length] = byte;
+              same(corrupted);
+            }
+            for (const unknown of [
+              [0xb8, 0x3e, 0x05],
+              [0xba, 0x3e, 0x01, 0x61],
+              [0xbd, 0x3e, 1, 2, 3, 4],
+              [0xb9, 0x3e, 1, 2, 3, 4, 5, 6, 7, 8],
+            ]) {
+              same(Buffer.concat([bytes, Buffer.from(unknown)]));
+            }
+          }),
+          runs,
+        );
+      },
+      PROPERTY_TEST_TIMEOUT_MS,
+    );
 
-    it("decodes random bytes exactly as protobuf-es does (value or error)", () => {
-      fc.assert(
-        fc.property(fc.uint8Array({ maxLength: 40 }), (bytes) => {
-          expect(outcome(() => decode(schema, bytes))).toStrictEqual(outcome(() => fromBinary(schema, bytes)));
-        }),
-        runs,
-      );
-    });
+    it(
+      "decodes random bytes exactly as protobuf-es does (value or error)",
+      () => {
+        fc.assert(
+          fc.property(fc.uint8Array({ maxLength: 40 }), (bytes) => {
+            expect(outcome(() => decode(schema, bytes))).toStrictEqual(outcome(() => fromBinary(schema, bytes)));
+          }),
+          runs,
+        );
+      },
+      PROPERTY_TEST_TIMEOUT_MS,
+    );
   });
 
   it("writes and reads messages longer than 127 bytes and strings longer than 42 characters (length prefixes of several bytes)", () => {
