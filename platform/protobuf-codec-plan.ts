@@ -80,6 +80,19 @@ export interface MessagePlan {
 /** Thrown by the encoder and decoder when protobuf-es must handle the whole message instead. */
 export const CODEC_FALLBACK: unique symbol = Symbol("protobuf-codec fallback");
 
+/**
+ * `new Function(...params, body)`, for the code the writer and reader compile from a plan (from
+ * descriptor names, quoted with JSON.stringify). Where code generation from strings is disallowed
+ * (`--disallow-code-generation-from-strings`), throws CODEC_FALLBACK, so protobuf-es does the work.
+ */
+export function compiledFunction(params: string[], body: string): (...args: unknown[]) => unknown {
+  try {
+    return new Function(...params, body) as (...args: unknown[]) => unknown;
+  } catch {
+    throw CODEC_FALLBACK;
+  }
+}
+
 const EDITION_PROTO3 = 999;
 const IMPLICIT_PRESENCE = 2;
 /** protobuf-es represents these differently in memory (unboxed or JSON), so the codec leaves them alone. */

@@ -2,6 +2,7 @@ import { protoInt64 } from "@bufbuild/protobuf";
 import { getTextEncoding } from "@bufbuild/protobuf/wire";
 import {
   CODEC_FALLBACK,
+  compiledFunction,
   KIND_BOOL,
   KIND_BYTES,
   KIND_ENUM,
@@ -156,7 +157,7 @@ function compileReader(plan: MessagePlan): Reader {
     "};",
   ].join("\n");
   const names = Object.keys(READER_HELPERS);
-  const factory = new Function("F", "M", ...names, source) as (...args: unknown[]) => Reader;
+  const factory = compiledFunction(["F", "M", ...names], source) as (...args: unknown[]) => Reader;
   const reader = factory(
     plan.fields,
     plan.fields.map((f) => f.message),
@@ -172,7 +173,7 @@ function compileZero(plan: MessagePlan): () => Fields {
   for (const member of plan.zeroMembers) {
     properties.push(`${JSON.stringify(member.localName)}: ${zeroExpression(member.zero)}`);
   }
-  const factory = new Function("ZERO_INT64", `return function zero() { return { ${properties.join(", ")} }; };`) as (
+  const factory = compiledFunction(["ZERO_INT64"], `return function zero() { return { ${properties.join(", ")} }; };`) as (
     zeroInt64: unknown,
   ) => () => Fields;
   const zero = factory(protoInt64.zero);

@@ -1,5 +1,6 @@
 import {
   CODEC_FALLBACK,
+  compiledFunction,
   KIND_BOOL,
   KIND_BYTES,
   KIND_ENUM,
@@ -115,7 +116,7 @@ function compileWriter(plan: MessagePlan): Writer {
     }
   });
   const names = Object.keys(WRITER_HELPERS);
-  const factory = new Function("F", "M", ...names, `return function write(obj, isMessage) {\n${lines.join("\n")}\n};`) as (
+  const factory = compiledFunction(["F", "M", ...names], `return function write(obj, isMessage) {\n${lines.join("\n")}\n};`) as (
     ...args: unknown[]
   ) => Writer;
   const writer = factory(
