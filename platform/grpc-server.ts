@@ -1,5 +1,5 @@
 import * as grpc from "@grpc/grpc-js";
-import { create, isMessage, toBinary, fromBinary, type DescMessage, type DescMethod, type DescService, type DescFile } from "@bufbuild/protobuf";
+import { toBinary, type DescMethod, type DescService, type DescFile } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { HealthImplementation } from "grpc-health-check";
@@ -16,6 +16,7 @@ import { metadataGetter } from "./tracing/metadata-carrier.js";
 import { traceServerCall } from "./tracing/rpc-spans.js";
 import { tracingSwitch } from "./tracing/tracing-switch.js";
 import { rpcCallRecorder } from "./rpc-metrics.js";
+import { decode, encode } from "./protobuf-codec.js";
 
 /** A generated service descriptor with the typed handlers that implement it. */
 export interface ServiceBinding {
@@ -114,30 +115,28 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   };
 }
 
-/** The grpc-js service definition of a generated service: paths and protobuf-es (de)serializers. */
+/**
+ * The grpc-js service definition of a generated service: paths and (de)serializers. Every
+ * message between our processes, client and server, unary and Exchange, goes through these:
+ * our compiled codec (`protobuf-codec.ts`), which takes protobuf-es messages or plain init
+ * objects and gives protobuf-es messages, byte for byte and field for field as protobuf-es.
+ */
 export function grpcDefinition(service: DescService): grpc.ServiceDefinition {
   const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   for (const method of service.methods) {
+    const { input, output } = method;
     definition[method.localName] = {
       path: `/${service.typeName}/${method.name}`,
       requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
       responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
-      requestSerialize: serializer(method.input),
-      requestDeserialize: (bytes: Buffer) => fromBinary(method.input, bytes),
-      responseSerialize: serializer(method.output),
-      responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
+      requestSerialize: (value: unknown) => encode(input, value),
+      requestDeserialize: (bytes: Buffer) => decode(input, bytes),
+      responseSerialize: (value: unknown) => encode(output, value),
+      responseDeserialize: (bytes: Buffer) => decode(output, bytes),
       originalName: method.name,
     };
   }
   return definition as grpc.ServiceDefinition;
-}
-
-function serializer(schema: DescMessage): (value: unknown) => Buffer {
-  return (value) => {
-    const message = isMessage(value, schema) ? value : create(schema, value as Record<string, unknown>);
-    const bytes = toBinary(schema, message);
-    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  };
 }
 
 function grpcHandlers(binding: ServiceBinding, log: Logger, exchanges: ExchangeServer[]): grpc.UntypedServiceImplementation {
