@@ -3,6 +3,7 @@ import { Code, ConnectError, type CallOptions } from "@connectrpc/connect";
 import { codeName, fromGrpcError } from "./rpc-errors.js";
 import type { TraceCarrier } from "./tracing/rpc-spans.js";
 import type { CallRecorder } from "./rpc-metrics.js";
+import { MAX_CALLS_PER_MESSAGE } from "./exchange-shape.js";
 
 /** The decoded fields of an ExchangeAnswer that the client reads. */
 interface ExchangeAnswer {
@@ -126,6 +127,7 @@ export function createExchangeClient(open: () => grpc.ClientDuplexStream<unknown
             ? { callId: id, timeoutMs, traceContext, call: { case: name, value: request } }
             : { callId: id, timeoutMs, call: { case: name, value: request } },
         );
+        if (batch.calls.length === MAX_CALLS_PER_MESSAGE) flush();
       });
     },
     close() {

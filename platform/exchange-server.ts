@@ -2,7 +2,7 @@ import type * as grpc from "@grpc/grpc-js";
 import { Code } from "@connectrpc/connect";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
-import type { ExchangeShape } from "./exchange-shape.js";
+import { MAX_CALLS_PER_MESSAGE, type ExchangeShape } from "./exchange-shape.js";
 import { GrpcHandlerContext, toStatus } from "./grpc-handler-context.js";
 import type { Logger } from "./logger.js";
 import { objectGetter, traceServerCall, type TraceCarrier } from "./tracing/rpc-spans.js";
@@ -83,6 +83,7 @@ export function createExchangeServer(
         if (!stream.cancelled && !state.ended) {
           if (state.answers.length === 0) setImmediate(flushState);
           state.answers.push({ callId, ...answerOf });
+          if (state.answers.length === MAX_CALLS_PER_MESSAGE) flush(state);
         }
         state.inFlight--;
         if (draining || state.halfClosed) endIfIdle(state);

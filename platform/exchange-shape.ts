@@ -16,6 +16,12 @@ export interface ExchangeShape {
   readonly calls: ReadonlyMap<string, DescMethod>;
 }
 
+/**
+ * Most calls in one ExchangeRequest (and answers in one ExchangeResponse): a turn that makes more
+ * sends several messages, so a batch stays far below grpc-js's 4 MiB message limit.
+ */
+export const MAX_CALLS_PER_MESSAGE = 256;
+
 const CALL_FIELDS = ["callId", "timeoutMs"];
 const ANSWER_FIELDS = ["callId", "errorCode", "errorMessage"];
 

@@ -7,7 +7,7 @@ import { Health } from "#gen/grpc/health/v1/health_pb.js";
 import * as grpc from "@grpc/grpc-js";
 import { grpcDefinition, startGrpcServer, type GrpcServer } from "./grpc-server.js";
 import { createServiceClient, type ServiceClient } from "./grpc-client.js";
-import { exchangeShape } from "./exchange-shape.js";
+import { exchangeShape, MAX_CALLS_PER_MESSAGE } from "./exchange-shape.js";
 import { createLogger } from "./logger.js";
 import { paymentsTestService } from "../test/payments-test-service.js";
 
@@ -228,6 +228,9 @@ describe("Exchange: unary calls multiplexed on one stream", () => {
       expect(five.map((r) => r.payment?.idempotencyKey)).toEqual(["k0", "k1", "k2", "k3", "k4"]);
       await c.authorizePayment({ idempotencyKey: "k5", customerId: "ok", amountCents: 1n });
       expect(perMessage).toEqual([5, 1]);
+      // A turn with more calls than a message holds sends several messages.
+      await Promise.all(Array.from({ length: 300 }, (_, i) => c.authorizePayment({ idempotencyKey: `m${i}`, customerId: "ok", amountCents: 1n })));
+      expect(perMessage.slice(2)).toEqual([MAX_CALLS_PER_MESSAGE, 300 - MAX_CALLS_PER_MESSAGE]);
     } finally {
       raw.forceShutdown();
     }
@@ -249,6 +252,12 @@ describe("Exchange: unary calls multiplexed on one stream", () => {
     expect(responses).toEqual([
       [expect.objectContaining({ callId: 1, errorCode: 0 }), expect.objectContaining({ callId: 2 }), expect.objectContaining({ callId: 3 })],
     ]);
+    // More answers ready in one turn than a message holds leave in several messages.
+    stream.write({
+      calls: Array.from({ length: 300 }, (_, i) => ({ callId: 10 + i, call: { case: "capturePayment", value: { idempotencyKey: `d${i}` } } })),
+    });
+    while (responses.flat().length < 303) await sleep(5);
+    expect(responses.slice(1).map((answers) => answers.length)).toEqual([MAX_CALLS_PER_MESSAGE, 300 - MAX_CALLS_PER_MESSAGE]);
     stream.end();
     raw.close();
   });
