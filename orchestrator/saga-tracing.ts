@@ -18,6 +18,7 @@
  */
 import { context, createContextKey, propagation, ROOT_CONTEXT, SpanStatusCode, trace, type Context, type Link, type Span } from "@opentelemetry/api";
 import { SAGA_ID_BAGGAGE, setSagaTraceLookup } from "#platform/tracing/log-trace-fields.js";
+import { endSpan, endSpanWhenSettled } from "#platform/tracing/span-settle.js";
 import type { Runner } from "./engine/runner.js";
 import type { SagaDefinition, SagaStep, StepContext } from "./engine/saga.js";
 import { isTerminal } from "./engine/saga-record.js";
@@ -102,19 +103,10 @@ export function createSagaTracing(): SagaTracing {
         { attributes: { "saga.id": ctx.sagaId, "saga.step": stepName, "saga.phase": phase, "saga.attempt": ctx.attempt } },
         saga.context,
       );
-      return context
-        .with(trace.setSpan(saga.context, span), () => work(ctx))
-        .then(
-          (value) => {
-            span.end();
-            return value;
-          },
-          (error: unknown) => {
-            span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
-            span.end();
-            throw error;
-          },
-        );
+      return endSpanWhenSettled(
+        span,
+        context.with(trace.setSpan(saga.context, span), () => work(ctx)),
+      );
     };
     return (ctx: StepContext<I>): Promise<unknown> => {
       const saga = traceOf(ctx.sagaId, definitionName);
@@ -169,8 +161,7 @@ export function createSagaTracing(): SagaTracing {
               runner.start(definitionName, { ...request, traceContext: carrier.traceparent }),
             );
           } catch (error) {
-            span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
-            span.end();
+            endSpan(span, true, error);
             ended.add(span);
             throw error;
           }

@@ -1,6 +1,7 @@
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Span, type TextMapGetter } from "@opentelemetry/api";
+import { context, propagation, SpanKind, SpanStatusCode, trace, type TextMapGetter } from "@opentelemetry/api";
 import type { DescMethod } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
+import { endSpanWhenSettled, type SpanEnding } from "./span-settle.js";
 
 /** The W3C headers of one call (`traceparent`, `tracestate`, `baggage`): gRPC metadata, or an Exchange call's `trace_context`. */
 export type TraceCarrier = Record<string, string>;
@@ -11,9 +12,9 @@ function rpcAttributes(method: DescMethod) {
   return { "rpc.system": "grpc", "rpc.service": method.parent.typeName, "rpc.method": method.name };
 }
 
-/** Ends `span` with the gRPC status code of `error` (0 when it is undefined); any code but OK marks it an error. */
-function endRpcSpan(span: Span, error: unknown): void {
-  if (error === undefined) {
+/** Ends `span` with the gRPC status code of the call (0 when it succeeded); any code but OK marks it an error. */
+const endRpcSpan: SpanEnding = (span, failed, error) => {
+  if (!failed) {
     span.setAttribute("rpc.grpc.status_code", 0);
   } else {
     const connectError = ConnectError.from(error);
@@ -21,7 +22,7 @@ function endRpcSpan(span: Span, error: unknown): void {
     span.setStatus({ code: SpanStatusCode.ERROR, message: connectError.rawMessage });
   }
   span.end();
-}
+};
 
 /**
  * Runs one outgoing call under a CLIENT span named `<service>/<method>`, child of the active
@@ -33,18 +34,11 @@ export function traceClientCall<T>(method: DescMethod, send: (carrier: TraceCarr
   const callContext = trace.setSpan(context.active(), span);
   const carrier: TraceCarrier = {};
   propagation.inject(callContext, carrier);
-  return context
-    .with(callContext, () => send(carrier))
-    .then(
-      (response) => {
-        endRpcSpan(span, undefined);
-        return response;
-      },
-      (error: unknown) => {
-        endRpcSpan(span, error);
-        throw error;
-      },
-    );
+  return endSpanWhenSettled(
+    span,
+    context.with(callContext, () => send(carrier)),
+    endRpcSpan,
+  );
 }
 
 /**
@@ -63,22 +57,7 @@ export function traceServerCall<C, T>(
 ): void {
   const remote = propagation.extract(context.active(), carrier, getter);
   const span = tracer.startSpan(`${method.parent.typeName}/${method.name}`, { kind: SpanKind.SERVER, attributes: rpcAttributes(method) }, remote);
-  context.with(trace.setSpan(remote, span), () =>
-    settle(
-      Promise.resolve()
-        .then(handle)
-        .then(
-          (response) => {
-            endRpcSpan(span, undefined);
-            return response;
-          },
-          (error: unknown) => {
-            endRpcSpan(span, error);
-            throw error;
-          },
-        ),
-    ),
-  );
+  context.with(trace.setSpan(remote, span), () => settle(endSpanWhenSettled(span, Promise.resolve().then(handle), endRpcSpan)));
 }
 
 /** Reads W3C headers from a plain object: an Exchange call's `trace_context`. */

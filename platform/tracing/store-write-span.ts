@@ -1,4 +1,5 @@
-import { context, SpanStatusCode, trace } from "@opentelemetry/api";
+import { context, trace } from "@opentelemetry/api";
+import { endSpanWhenSettled } from "./span-settle.js";
 
 const tracer = trace.getTracer("tp-saga");
 
@@ -9,15 +10,5 @@ const tracer = trace.getTracer("tp-saga");
  */
 export function traceStoreWrite<T>(store: string, write: () => Promise<T>): Promise<T> {
   const span = tracer.startSpan(`${store} write`, { attributes: { "db.system.name": "sqlite" } });
-  return context.with(trace.setSpan(context.active(), span), write).then(
-    (value) => {
-      span.end();
-      return value;
-    },
-    (error: unknown) => {
-      span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
-      span.end();
-      throw error;
-    },
-  );
+  return endSpanWhenSettled(span, context.with(trace.setSpan(context.active(), span), write));
 }
