@@ -625,6 +625,21 @@ describe("confirmations (after the pivot)", () => {
     expect(plain.writes).toBe(2); // no confirmation: created; completed
   });
 
+  it("answers whoever waits on the decision before it sends any confirmation", async () => {
+    const script = new Script();
+    const runner = runnerOn(new InMemorySagaStore(), [script.definition("order", 1, { confirms: true })]);
+    const { saga } = await runner.start("order", { input: { n: 1 } });
+    const decided = await runner.wait(saga.sagaId, 5_000, "decided");
+    expect(decided?.status).toBe("CONFIRMING");
+    // Everything the decision's turn still has to run (its microtasks) sends no confirmation:
+    // they start on a later turn, after the answer to the wait is written.
+    for (let i = 0; i < 100; i++) await Promise.resolve();
+    expect(script.calls.filter((c) => c.startsWith("confirm:"))).toEqual([]);
+    await runner.idle();
+    expect(script.calls.filter((c) => c.startsWith("confirm:"))).toHaveLength(3);
+    expect((await runner.get(saga.sagaId))?.status).toBe("COMPLETED");
+  });
+
   it("retries a confirmation on any error, transient or not, and never compensates", async () => {
     const script = new Script();
     script.confirmations.set("reserve", ["transient", "business", "ok"]);
