@@ -56,24 +56,28 @@ const PROCESSES: readonly ProcessName[] = ["gateway", "orchestrator", "catalog",
 const dataDir = mkdtempSync(join(tmpdir(), "tp-saga-budget-"));
 let system: RunningSystem | undefined;
 try {
-  system = await startSystem({
+  const running = await startSystem({
     dataDir,
     ports: { catalog: 0, payments: 0, purchases: 0, inventory: 0, orchestrator: 0, gateway: 0 },
     env: { DURABILITY: durability, LOG_LEVEL: "warn", DATABASE_URL: "" },
     // The processes' lines go to stderr: stdout is the report, ending with one JSON line.
     onLine: (name, line) => void process.stderr.write(`[${name.padEnd(12)}] ${line}\n`),
   });
-  const url = `${system.urls.gateway}/saga`;
+  system = running;
+  const url = `${running.urls.gateway}/saga`;
   const body = JSON.stringify(SUCCESS_ORDER);
   const load = (n: number, concurrency: number) =>
     runLoad({ url, concurrency, count: n, maxMs: 600_000, requestTimeoutMs: 30_000, body: () => body });
   // Warm-up: V8 optimises after thousands of calls; most with several clients, the last alone.
   await load(warmup, 16);
   await load(200, 1);
-  const scrapeAll = async (): Promise<Map<ProcessName, Scrape>> => {
-    const running = system!;
-    return new Map(await Promise.all(PROCESSES.map(async (p) => [p, await scrape(`${running.metricsUrls[p]}`)] as const)));
+  const metricsUrl = (name: ProcessName): string => {
+    const url = running.metricsUrls[name];
+    if (url === undefined) throw new Error(`${name} serves no /metrics (is METRICS=off set?); the budget reads them`);
+    return url;
   };
+  const scrapeAll = async (): Promise<Map<ProcessName, Scrape>> =>
+    new Map(await Promise.all(PROCESSES.map(async (name) => [name, await scrape(metricsUrl(name))] as const)));
   const before = await scrapeAll();
   const run = await load(sagas, 1);
   const after = await scrapeAll();
@@ -81,8 +85,8 @@ try {
     throw new Error(`expected ${sagas} answers 200, got ${JSON.stringify(run.statusCounts)} and errors ${JSON.stringify(run.errors)}`);
 
   /** Mean in ms of histogram `name` (labels included) over the measured sagas, and how many observations per saga. */
-  const mean = (process: ProcessName, name: string, labels: Record<string, string>): { ms: number; perSaga: number } => {
-    const delta = (suffix: string): number => after.get(process)!.sum(name + suffix, labels) - before.get(process)!.sum(name + suffix, labels);
+  const mean = (from: ProcessName, name: string, labels: Record<string, string>): { ms: number; perSaga: number } => {
+    const delta = (suffix: string): number => after.get(from)!.sum(name + suffix, labels) - before.get(from)!.sum(name + suffix, labels);
     const observations = delta("_count");
     return { ms: observations === 0 ? Number.NaN : (1000 * delta("_sum")) / observations, perSaga: observations / sagas };
   };
