@@ -69,16 +69,18 @@ export function gatewayMetrics(): GatewayMetrics | undefined {
     cell.count.inc();
     cell.seconds.observe((performance.now() - this[STARTED_AT]!) / 1000);
   }
+  const startTiming = (res: ServerResponse & Timed): void => {
+    res[STARTED_AT] = performance.now();
+    res.on("finish", onFinish);
+  };
   return {
     record(_req, res, next) {
-      (res as Response & Timed)[STARTED_AT] = performance.now();
-      res.on("finish", onFinish);
+      startTiming(res);
       next();
     },
     recordRoute(_req, res, route) {
-      (res as ServerResponse & Timed)[STARTED_AT] = performance.now();
       (res as ServerResponse & Timed)[ROUTE] = route;
-      res.on("finish", onFinish);
+      startTiming(res);
     },
     serve(req, res) {
       readQuery(req.originalUrl, []);
